@@ -1,0 +1,145 @@
+//! Configuration, layered: built-in defaults → `trickle.toml` (or `--config PATH`) →
+//! `TRICKLE_*` environment variables (nested keys with `__`) → command-line flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Everything a `trickle` process can be told.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://trickle.db` (default) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Address `serve` listens on.
+    pub listen: SocketAddr,
+    /// `text` for people, `json` for log shippers.
+    pub log_format: LogFormat,
+    /// How long cached sites and question sets live at most, in seconds. Publishing
+    /// invalidates at once (on PostgreSQL, on every replica via LISTEN/NOTIFY).
+    pub cache_ttl_seconds: u64,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Limits on the widget endpoints, per site and client IP.
+    pub rate_limit: RateLimit,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A token bucket per (site, IP) for the widget endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per minute.
+    pub widget_per_minute: u32,
+    /// Requests allowed in a burst.
+    pub widget_burst: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: "sqlite://trickle.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: LogFormat::Text,
+            cache_ttl_seconds: 30,
+            trust_forwarded_for: false,
+            rate_limit: RateLimit::default(),
+        }
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            widget_per_minute: 600,
+            widget_burst: 60,
+        }
+    }
+}
+
+/// The database URL may hold a password: never print it.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = match url::Url::parse(&self.database_url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => self.database_url.clone(),
+        };
+        f.debug_struct("Settings")
+            .field("database_url", &url)
+            .field("listen", &self.listen)
+            .field("log_format", &self.log_format)
+            .field("cache_ttl_seconds", &self.cache_ttl_seconds)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the TOML file (`path`, or `trickle.toml` if it exists), then
+    /// `TRICKLE_*` variables. An explicitly named file must exist.
+    pub fn load(path: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(path) if !path.exists() => {
+                let message = format!("config file {} not found", path.display());
+                return Err(Box::new(figment::Error::from(message)));
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("trickle.toml")),
+        }
+        let env = Env::prefixed("TRICKLE_").split("__");
+        Ok(figment.merge(env).extract()?)
+    }
+}
+
+#[cfg(test)]
+// `figment::Jail::expect_with` fixes the closure's error type; we cannot box it.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "listen = \"127.0.0.1:9999\"\n[rate_limit]\nwidget_burst = 5\n",
+            )?;
+            jail.set_env("TRICKLE_DATABASE_URL", "postgres://u:pw@db/x");
+            jail.set_env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "7");
+            let s = Settings::load(Some(Path::new("custom.toml"))).unwrap();
+            assert_eq!(s.listen.port(), 9999);
+            assert_eq!(s.database_url, "postgres://u:pw@db/x");
+            assert_eq!(
+                (s.rate_limit.widget_per_minute, s.rate_limit.widget_burst),
+                (7, 5)
+            );
+            assert!(!format!("{s:?}").contains("pw"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lissen = \"x\"\n")?;
+            assert!(Settings::load(Some(Path::new("bad.toml"))).is_err());
+            assert!(Settings::load(Some(Path::new("nope.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

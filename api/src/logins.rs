@@ -1,0 +1,154 @@
+//! Login events: counting each user's logins exactly once per event.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+use crate::service::{Trickle, now};
+use crate::sites::Site;
+
+/// A login as the site's backend reports it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The site's own user id (1–255 bytes).
+    pub user_id: String,
+    /// Makes retries idempotent; generated when absent.
+    pub event_id: Option<String>,
+    /// When the login happened (default: now). At most 5 minutes in the future.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The user's IP address.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A validated login, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewLogin {
+    pub user_id: String,
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The counted login. A retried `event_id` returns the first receipt unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LoginReceipt {
+    pub user_id: String,
+    pub login_count: i64,
+    pub first_login_at: DateTime<Utc>,
+    pub last_login_at: DateTime<Utc>,
+    /// True when this login created the user.
+    pub signed_up: bool,
+}
+
+/// Checks a user id against the spec's limit (1–255 bytes, no control characters).
+pub fn check_user_id(user_id: &str, max_bytes: usize) -> Result<()> {
+    if user_id.is_empty() || user_id.len() > max_bytes || user_id.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "invalid_user_id",
+            "user_id",
+            format!("user_id must be 1 to {max_bytes} bytes without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_text(value: Option<String>, field: &str, max: usize) -> Result<Option<String>> {
+    match value {
+        Some(v) if v.len() > max => Err(Error::invalid(
+            "invalid_field",
+            field,
+            format!("{field} must be at most {max} bytes"),
+        )),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+impl LoginRequest {
+    /// Validates every field and fills in defaults.
+    pub fn validate(self, max_user_id_bytes: usize) -> Result<NewLogin> {
+        check_user_id(&self.user_id, max_user_id_bytes)?;
+        let event_id = match self.event_id {
+            Some(id) if id.is_empty() || id.len() > 255 => {
+                return Err(Error::invalid(
+                    "invalid_field",
+                    "event_id",
+                    "event_id must be 1 to 255 bytes",
+                ));
+            }
+            Some(id) => id,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let now = now();
+        let occurred_at = self.occurred_at.map(|t| t.trunc_subsecs(6)).unwrap_or(now);
+        if occurred_at > now + Duration::minutes(5) {
+            return Err(Error::invalid(
+                "invalid_field",
+                "occurred_at",
+                "occurred_at is in the future",
+            ));
+        }
+        let ip = match self.ip {
+            Some(ip) => Some(
+                ip.parse::<IpAddr>()
+                    .map_err(|_| {
+                        Error::invalid(
+                            "invalid_field",
+                            "ip",
+                            format!("{ip:?} is not an IP address"),
+                        )
+                    })?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let email = optional_text(self.email, "email", 320)?;
+        if let Some(email) = &email
+            && !email_address::EmailAddress::is_valid(email)
+        {
+            return Err(Error::invalid(
+                "invalid_field",
+                "email",
+                format!("{email:?} is not an e-mail address"),
+            ));
+        }
+        Ok(NewLogin {
+            user_id: self.user_id,
+            event_id,
+            occurred_at,
+            ip,
+            user_agent: optional_text(self.user_agent, "user_agent", 1024)?,
+            email,
+            name: optional_text(self.name, "name", 255)?,
+        })
+    }
+}
+
+impl Trickle {
+    /// Counts a login for a site's user.
+    pub async fn record_login(&self, site: &Site, request: LoginRequest) -> Result<LoginReceipt> {
+        let login = request.validate(self.limits.user_id_bytes)?;
+        let receipt = self.store.record_login(&site.site_id, &login).await?;
+        if receipt.user_id != login.user_id {
+            return Err(Error::Conflict {
+                code: "event_id_reused",
+                message: format!(
+                    "event_id {:?} was already used for another user",
+                    login.event_id
+                ),
+            });
+        }
+        metrics::counter!("trickle_logins_total", "signed_up" => receipt.signed_up.to_string())
+            .increment(1);
+        Ok(receipt)
+    }
+}

@@ -1,0 +1,225 @@
+//! Row types shared by both backends: sqlx decodes the same Rust types from SQLite
+//! (text, integer) and PostgreSQL (timestamptz, jsonb, bigint) columns.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+
+use crate::logins::LoginReceipt;
+use crate::profiles::{AnswerRecord, User};
+use crate::question_sets::QuestionSetVersion;
+use crate::questions::{Outcome, PromptRecord};
+use crate::sites::{Site, WidgetSettings};
+use crate::stats::{AnswerCount, PromptEventCount};
+
+/// Columns selected for a site everywhere.
+pub const SITE_COLUMNS: &str =
+    "site_id, name, publishable_key, identity_secret, allowed_origins, widget_settings, created_at";
+/// Columns selected for a user everywhere.
+pub const USER_COLUMNS: &str = "user_id, login_count, first_login_at, last_login_at, last_ip, \
+     last_user_agent, email, name, user_metadata, app_metadata, created_at, updated_at";
+/// Columns selected for a question-set version everywhere.
+pub const VERSION_COLUMNS: &str =
+    "slug, version, status, definition, source, created_at, published_at";
+
+#[derive(sqlx::FromRow)]
+pub struct SiteRow {
+    site_id: String,
+    name: String,
+    publishable_key: String,
+    identity_secret: String,
+    allowed_origins: Json<Vec<String>>,
+    widget_settings: Json<WidgetSettings>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<SiteRow> for Site {
+    fn from(r: SiteRow) -> Self {
+        Site {
+            site_id: r.site_id,
+            name: r.name,
+            publishable_key: r.publishable_key,
+            identity_secret: r.identity_secret,
+            allowed_origins: r.allowed_origins.0,
+            widget_settings: r.widget_settings.0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    user_id: String,
+    login_count: i64,
+    first_login_at: DateTime<Utc>,
+    last_login_at: DateTime<Utc>,
+    last_ip: Option<String>,
+    last_user_agent: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    user_metadata: Json<Value>,
+    app_metadata: Json<Value>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            user_id: r.user_id,
+            login_count: r.login_count,
+            first_login_at: r.first_login_at,
+            last_login_at: r.last_login_at,
+            last_ip: r.last_ip,
+            last_user_agent: r.last_user_agent,
+            email: r.email,
+            name: r.name,
+            user_metadata: r.user_metadata.0,
+            app_metadata: r.app_metadata.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ReceiptRow {
+    user_id: String,
+    login_count: i64,
+    first_login_at: DateTime<Utc>,
+    last_login_at: DateTime<Utc>,
+    signed_up: bool,
+}
+
+impl From<ReceiptRow> for LoginReceipt {
+    fn from(r: ReceiptRow) -> Self {
+        LoginReceipt {
+            user_id: r.user_id,
+            login_count: r.login_count,
+            first_login_at: r.first_login_at,
+            last_login_at: r.last_login_at,
+            signed_up: r.signed_up,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct HistoryRow {
+    question_set: String,
+    key: String,
+    kind: String,
+    login_count: i64,
+}
+
+impl HistoryRow {
+    /// Impressions are not outcomes; the queries exclude them.
+    pub fn into_record(self) -> Option<PromptRecord> {
+        let outcome = match self.kind.as_str() {
+            "answered" => Outcome::Answered,
+            "skipped" => Outcome::Skipped,
+            "dismissed" => Outcome::Dismissed,
+            _ => return None,
+        };
+        Some(PromptRecord {
+            question_set: self.question_set,
+            key: self.key,
+            outcome,
+            login_count: self.login_count,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AnswerRow {
+    key: String,
+    question_set: String,
+    version: i64,
+    value: Json<Value>,
+    login_count: i64,
+    answered_at: DateTime<Utc>,
+}
+
+impl From<AnswerRow> for AnswerRecord {
+    fn from(r: AnswerRow) -> Self {
+        AnswerRecord {
+            key: r.key,
+            question_set: r.question_set,
+            version: r.version,
+            value: r.value.0,
+            login_count: r.login_count,
+            answered_at: r.answered_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct VersionRow {
+    slug: String,
+    version: i64,
+    status: String,
+    definition: Json<Value>,
+    source: String,
+    created_at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl From<VersionRow> for QuestionSetVersion {
+    fn from(r: VersionRow) -> Self {
+        QuestionSetVersion {
+            slug: r.slug,
+            version: r.version,
+            published: r.status == "published",
+            definition: r.definition.0,
+            source: r.source,
+            created_at: r.created_at,
+            published_at: r.published_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SummaryRow {
+    pub slug: String,
+    pub latest_version: i64,
+    pub live_version: Option<i64>,
+    pub updated_at: DateTime<Utc>,
+    pub definition: Json<Value>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EventCountRow {
+    question_set: String,
+    key: String,
+    kind: String,
+    count: i64,
+}
+
+impl From<EventCountRow> for PromptEventCount {
+    fn from(r: EventCountRow) -> Self {
+        PromptEventCount {
+            question_set: r.question_set,
+            key: r.key,
+            kind: r.kind,
+            count: r.count,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AnswerCountRow {
+    question_set: String,
+    key: String,
+    value: Json<Value>,
+    count: i64,
+}
+
+impl From<AnswerCountRow> for AnswerCount {
+    fn from(r: AnswerCountRow) -> Self {
+        AnswerCount {
+            question_set: r.question_set,
+            key: r.key,
+            value: r.value.0,
+            count: r.count,
+        }
+    }
+}
