@@ -1,0 +1,44 @@
+//! The question-set engine: the format, its parser (reporting every problem
+//! as `file:line:column: message`), profile paths, conditions, answer
+//! validation, the due-question engine and prompt building. Pure: no I/O.
+//!
+//! Rules in short (details on each module):
+//! - a set is YAML (or JSON) parsed by [`parse_question_set`]; `when` keys
+//!   without a prefix must name a question key of the set (or a parent/child
+//!   path of one), prefixed paths may name anything;
+//! - [`next_due`] picks the first question — sets by priority then slug,
+//!   stages by `at_login`, questions in file order — whose stage is reached,
+//!   that is not known, dismissed or recently skipped, whose `when` holds and
+//!   whose set has prompts left at this login;
+//! - [`validate_answer`] checks and normalises an answer before it is stored;
+//! - [`build_prompt`] renders a due question for the widget in one locale.
+
+pub mod answer;
+pub mod condition;
+pub mod due;
+pub mod format;
+pub mod parse;
+mod parse_condition;
+mod parse_question;
+pub mod profile;
+pub mod prompt;
+mod reader;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+pub use answer::{AnswerError, MAX_ANSWER_BYTES, validate_answer};
+pub use condition::{Condition, Operator, evaluate, parse_condition_json};
+pub use due::{
+    Decision, Due, Explanation, Outcome, Position, PromptRecord, PublishedSet, Verdict, explain,
+    next_due, sort_published,
+};
+pub use format::{
+    BooleanRules, ChoiceOption, DateBound, DateRules, MultiChoiceRules, NumberRules, Pattern,
+    Question, QuestionSet, QuestionType, ScaleRules, Settings, SingleChoiceRules, Stage, Text,
+    TextRules,
+};
+pub use parse::{MAX_QUESTIONS, MAX_SOURCE_BYTES, Problem, parse_question_set};
+pub use profile::{Profile, ProfilePath, is_question_key, set_path};
+pub use prompt::{Prompt, PromptOption, PromptQuestion, build_prompt, localize};

@@ -1,0 +1,9 @@
+//! Integration-style tests of the question-set engine.
+
+mod answers;
+mod due_rules;
+mod files;
+mod parser;
+mod prompts;
+mod props;
+mod support;

@@ -1,0 +1,66 @@
+//! Shared test helpers.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+
+use super::super as q;
+
+/// Where the question-set files live (in the server crate: `/../question-sets`).
+pub const QUESTION_SETS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../question-sets");
+
+/// `QUESTION_SETS_DIR`, or the workspace-level folder when it is missing.
+pub fn question_sets_dir() -> PathBuf {
+    let primary = PathBuf::from(QUESTION_SETS_DIR);
+    if primary.is_dir() {
+        return primary;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../question-sets"))
+}
+
+/// Parses a set or panics with every problem.
+pub fn set(yaml: &str) -> q::QuestionSet {
+    q::parse_question_set(yaml, "test.yaml").unwrap_or_else(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        panic!("set did not parse:\n{}", lines.join("\n"))
+    })
+}
+
+/// Problems of a set that must not parse.
+pub fn problems(yaml: &str) -> Vec<q::Problem> {
+    match q::parse_question_set(yaml, "test.yaml") {
+        Ok(s) => panic!("expected problems, parsed {s:?}"),
+        Err(p) => p,
+    }
+}
+
+/// A fixed "now".
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 15, 12, 0, 0).unwrap()
+}
+
+/// A profile with `login_count` and the first login `days` days ago.
+pub fn profile<'a>(user: &'a Value, app: &'a Value, login: i64, days: i64) -> q::Profile<'a> {
+    q::Profile {
+        user_metadata: user,
+        app_metadata: app,
+        login_count: login,
+        first_login_at: Some(now() - chrono::Duration::days(days)),
+    }
+}
+
+/// A history record.
+pub fn rec(set: &str, key: &str, outcome: q::Outcome, login: i64) -> q::PromptRecord {
+    q::PromptRecord {
+        question_set: set.into(),
+        key: key.into(),
+        outcome,
+        login_count: login,
+    }
+}
+
+/// Reads a file from the question-sets folder.
+pub fn read_set_file(name: &str) -> String {
+    std::fs::read_to_string(question_sets_dir().join(name)).expect("question set file")
+}
