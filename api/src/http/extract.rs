@@ -1,0 +1,171 @@
+//! Extractors: request bodies and queries with our error shape, and the two kinds of
+//! caller (a site's backend with its secret key; a widget with a publishable key and a
+//! user hash).
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::error::Error;
+use crate::sites::{Site, verify_user_hash};
+
+/// A JSON body; malformed JSON is a 400, an oversized body a 413.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::BytesRejection(rejection)) => Err(body_rejection(rejection)),
+            Err(rejection) => Err(ApiError::malformed("malformed_json", rejection.body_text())),
+        }
+    }
+}
+
+/// Maps a body that could not be read (usually: over the 256 KiB limit).
+pub fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError(Error::TooLarge {
+            code: "body_too_large",
+            message: "the request body is over the limit of 256 KiB".into(),
+            field: None,
+        })
+    } else {
+        ApiError::malformed("malformed_body", rejection.body_text())
+    }
+}
+
+/// Query parameters; a bad one is a 400.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| QueryParams(q))
+            .map_err(|e: QueryRejection| ApiError::malformed("malformed_query", e.body_text()))
+    }
+}
+
+/// A site's backend, authenticated by `Authorization: Bearer sk_…`.
+pub struct ServerSite(pub Arc<Site>);
+
+impl FromRequestParts<AppState> for ServerSite {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return Err(unauthorized(
+                "missing_secret_key",
+                "send Authorization: Bearer sk_…",
+            ));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| k.starts_with("sk_") && k.len() <= 128)
+            .ok_or_else(|| unauthorized("invalid_secret_key", "the secret key is not valid"))?;
+        Ok(ServerSite(state.trickle.site_for_secret_key(key).await?))
+    }
+}
+
+/// A widget call for one user: publishable key, rate limit, origin and user hash checked.
+pub struct WidgetUser {
+    pub site: Arc<Site>,
+    pub user_id: String,
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError(Error::Unauthorized {
+        code,
+        message: message.into(),
+    })
+}
+
+fn forbidden(code: &'static str, message: &str) -> ApiError {
+    ApiError(Error::Forbidden {
+        code,
+        message: message.into(),
+    })
+}
+
+/// The client's IP: the socket peer, or the first `X-Forwarded-For` hop when configured.
+fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for {
+        let forwarded = header(parts, "x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+impl FromRequestParts<AppState> for WidgetUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = header(parts, "x-trickle-key")
+            .ok_or_else(|| unauthorized("missing_publishable_key", "send X-Trickle-Key: pk_…"))?;
+        if !key.starts_with("pk_") || key.len() > 128 {
+            return Err(unauthorized(
+                "invalid_publishable_key",
+                "the publishable key is not valid",
+            ));
+        }
+        let site = state.trickle.site_for_publishable_key(key).await?;
+        let ip = client_ip(parts, state.trust_forwarded_for);
+        state.limiter.check(&site.site_id, ip)?;
+        // No Origin header: a server-side (headless) caller. Every Origin sent must be allowed.
+        let origin_allowed = |origin: &axum::http::HeaderValue| {
+            origin
+                .to_str()
+                .is_ok_and(|o| site.allowed_origins.iter().any(|allowed| allowed == o))
+        };
+        if !parts.headers.get_all("origin").iter().all(origin_allowed) {
+            return Err(forbidden(
+                "origin_not_allowed",
+                "this origin is not allowed for the site",
+            ));
+        }
+        let user_id = header(parts, "x-trickle-user")
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| ApiError::malformed("missing_user", "send X-Trickle-User: <user id>"))?
+            .to_owned();
+        let hash = header(parts, "x-trickle-user-hash").unwrap_or_default();
+        if !verify_user_hash(&site.identity_secret, &user_id, hash) {
+            return Err(forbidden(
+                "invalid_user_hash",
+                "X-Trickle-User-Hash does not match the user",
+            ));
+        }
+        Ok(WidgetUser { site, user_id })
+    }
+}

@@ -1,0 +1,123 @@
+//! HTTP: routes translate requests to [`Trickle`] calls and results back, nothing else.
+//! Each module has one `router()`; they are merged here, with the OpenAPI document
+//! generated from the same handlers (utoipa).
+
+mod error;
+mod extract;
+mod logins;
+mod ops;
+mod question_sets;
+mod rate_limit;
+mod site;
+mod users;
+mod widget;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::ApiError;
+pub use rate_limit::WidgetLimiter;
+
+use crate::Trickle;
+use crate::config::Settings;
+
+/// Largest request body accepted (spec: 256 KiB).
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub trickle: Trickle,
+    pub limiter: Arc<WidgetLimiter>,
+    pub metrics: PrometheusHandle,
+    pub trust_forwarded_for: bool,
+}
+
+impl AppState {
+    /// State for a service under the given settings.
+    pub fn new(trickle: Trickle, settings: &Settings) -> Self {
+        AppState {
+            trickle,
+            limiter: Arc::new(WidgetLimiter::new(&settings.rate_limit)),
+            metrics: crate::telemetry::metrics_handle(),
+            trust_forwarded_for: settings.trust_forwarded_for,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Trickle API", description = "Progressive profiling: login counting, staged questions, profiles."),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "secret_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "publishable_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Trickle-Key"))),
+        );
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(logins::router())
+        .merge(users::router())
+        .merge(question_sets::router())
+        .merge(site::router())
+        .merge(widget::router(state.trickle.clone()))
+        .split_for_parts();
+    api.merge(ops::router(Arc::new(openapi)))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Counts requests and their latency per route and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("trickle_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("trickle_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,141 @@
+//! `/v1/widget/*`: what the embedded widget calls, with a publishable key and a user
+//! hash. CORS answers only origins some site allows; each call then checks the origin
+//! against its own site.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, request::Parts};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{JsonBody, QueryParams, WidgetUser};
+use crate::Trickle;
+use crate::prompting::{AnswerRequest, QuestionRef, SkipRequest};
+
+pub fn router(trickle: Trickle) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(next))
+        .routes(routes!(answer))
+        .routes(routes!(skip))
+        .routes(routes!(impression))
+        .layer(cors(trickle))
+}
+
+fn cors(trickle: Trickle) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(
+            move |origin: HeaderValue, _: &Parts| {
+                let trickle = trickle.clone();
+                async move {
+                    match origin.to_str() {
+                        Ok(origin) => trickle
+                            .origin_allowed_anywhere(origin)
+                            .await
+                            .unwrap_or(false),
+                        Err(_) => false,
+                    }
+                }
+            },
+        ))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            HeaderName::from_static("content-type"),
+            HeaderName::from_static("x-trickle-key"),
+            HeaderName::from_static("x-trickle-user"),
+            HeaderName::from_static("x-trickle-user-hash"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct LocaleParams {
+    /// A BCP 47 tag such as `de` or `pt-BR`; falls back to the set's default locale.
+    locale: Option<String>,
+}
+
+/// The prompt due now (200) or nothing (204).
+#[utoipa::path(get, path = "/v1/widget/next", tag = "widget", params(LocaleParams),
+    security(("publishable_key" = [])),
+    responses((status = 200, description = "`{\"prompt\": …}`"), (status = 204), (status = 400), (status = 401), (status = 403), (status = 429)))]
+async fn next(
+    State(state): State<AppState>,
+    caller: WidgetUser,
+    QueryParams(params): QueryParams<LocaleParams>,
+) -> Result<Response, ApiError> {
+    let prompt = state
+        .trickle
+        .next_prompt(&caller.site, &caller.user_id, params.locale.as_deref())
+        .await?;
+    Ok(match prompt {
+        Some(prompt) => Json(json!({ "prompt": prompt })).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// Validates and stores an answer; returns the next prompt or null.
+#[utoipa::path(post, path = "/v1/widget/answers", tag = "widget", params(LocaleParams), request_body = AnswerRequest,
+    security(("publishable_key" = [])),
+    responses((status = 200, description = "`{\"next\": prompt | null}`"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 413), (status = 422), (status = 429)))]
+async fn answer(
+    State(state): State<AppState>,
+    caller: WidgetUser,
+    QueryParams(params): QueryParams<LocaleParams>,
+    JsonBody(request): JsonBody<AnswerRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let next = state
+        .trickle
+        .answer(
+            &caller.site,
+            &caller.user_id,
+            request,
+            params.locale.as_deref(),
+        )
+        .await?;
+    Ok(Json(json!({ "next": next })))
+}
+
+/// Records a skip (`forever: true` dismisses); returns the next prompt or null.
+#[utoipa::path(post, path = "/v1/widget/skips", tag = "widget", params(LocaleParams), request_body = SkipRequest,
+    security(("publishable_key" = [])),
+    responses((status = 200, description = "`{\"next\": prompt | null}`"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 429)))]
+async fn skip(
+    State(state): State<AppState>,
+    caller: WidgetUser,
+    QueryParams(params): QueryParams<LocaleParams>,
+    JsonBody(request): JsonBody<SkipRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let next = state
+        .trickle
+        .skip(
+            &caller.site,
+            &caller.user_id,
+            request,
+            params.locale.as_deref(),
+        )
+        .await?;
+    Ok(Json(json!({ "next": next })))
+}
+
+/// Records that a prompt was shown.
+#[utoipa::path(post, path = "/v1/widget/impressions", tag = "widget", request_body = QuestionRef,
+    security(("publishable_key" = [])),
+    responses((status = 204), (status = 400), (status = 401), (status = 403), (status = 404), (status = 429)))]
+async fn impression(
+    State(state): State<AppState>,
+    caller: WidgetUser,
+    JsonBody(target): JsonBody<QuestionRef>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .trickle
+        .record_impression(&caller.site, &caller.user_id, target)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
