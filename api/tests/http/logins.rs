@@ -1,0 +1,189 @@
+use crate::common::{TestApp, expect_error};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_login_is_counted_and_a_retry_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "user_id": "u1", "event_id": "evt-1", "ip": "203.0.113.9", "user_agent": "Firefox",
+                       "email": "ada@example.com", "name": "Ada" });
+    let first: Value = app
+        .server(Method::POST, "/v1/logins")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["login_count"], 1);
+    assert_eq!(first["signed_up"], true);
+    assert_eq!(first["user_id"], "u1");
+    let retry: Value = app
+        .server(Method::POST, "/v1/logins")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(retry, first);
+    let second = app.login("u1").await;
+    assert_eq!(
+        (
+            second["login_count"].as_i64(),
+            second["signed_up"].as_bool()
+        ),
+        (Some(2), Some(false))
+    );
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile["email"], "ada@example.com");
+    assert_eq!(profile["last_ip"], "203.0.113.9");
+}
+
+#[tokio::test]
+async fn logins_need_the_secret_key() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "user_id": "u1" });
+    let none = app
+        .client
+        .post(app.url("/v1/logins"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(none, 401, "missing_secret_key").await;
+    let wrong = app
+        .client
+        .post(app.url("/v1/logins"))
+        .bearer_auth("sk_wrong")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(wrong, 401, "invalid_secret_key").await;
+    let publishable = app
+        .client
+        .post(app.url("/v1/logins"))
+        .bearer_auth(&app.keys.publishable_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(publishable, 401, "invalid_secret_key").await;
+    let basic = app
+        .client
+        .post(app.url("/v1/logins"))
+        .basic_auth("x", Some("y"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(basic, 401, "invalid_secret_key").await;
+}
+
+#[tokio::test]
+async fn malformed_logins_are_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let send = |body: String| {
+        app.server(Method::POST, "/v1/logins")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    expect_error(
+        send("{not json".into()).await.unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    expect_error(
+        send(r#"{"user":"u1"}"#.into()).await.unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    expect_error(
+        send(r#"{"user_id":"u1","extra":1}"#.into()).await.unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    let long = json!({ "user_id": "x".repeat(256) }).to_string();
+    let body = expect_error(send(long).await.unwrap(), 400, "invalid_user_id").await;
+    assert_eq!(body["error"]["details"]["field"], "user_id");
+    expect_error(
+        send(json!({ "user_id": "" }).to_string()).await.unwrap(),
+        400,
+        "invalid_user_id",
+    )
+    .await;
+    let ip = expect_error(
+        send(json!({ "user_id": "u", "ip": "999.1.1.1" }).to_string())
+            .await
+            .unwrap(),
+        400,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(ip["error"]["details"]["field"], "ip");
+    let email = expect_error(
+        send(json!({ "user_id": "u", "email": "nope" }).to_string())
+            .await
+            .unwrap(),
+        400,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(email["error"]["details"]["field"], "email");
+    let future = json!({ "user_id": "u", "occurred_at": "2999-01-01T00:00:00Z" }).to_string();
+    let body = expect_error(send(future).await.unwrap(), 400, "invalid_field").await;
+    assert_eq!(body["error"]["details"]["field"], "occurred_at");
+    let plain = app
+        .server(Method::POST, "/v1/logins")
+        .body(r#"{"user_id":"u"}"#)
+        .send()
+        .await
+        .unwrap();
+    expect_error(plain, 400, "malformed_json").await;
+    let missing = app.server(Method::GET, "/v1/users/u").send().await.unwrap();
+    expect_error(missing, 404, "user_not_found").await;
+}
+
+#[tokio::test]
+async fn a_reused_event_id_for_another_user_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    app.server(Method::POST, "/v1/logins")
+        .json(&json!({ "user_id": "a", "event_id": "e" }))
+        .send()
+        .await
+        .unwrap();
+    let reused = app
+        .server(Method::POST, "/v1/logins")
+        .json(&json!({ "user_id": "b", "event_id": "e" }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(reused, 409, "event_id_reused").await;
+}
+
+#[tokio::test]
+async fn bodies_over_256_kib_are_413() {
+    let app = TestApp::spawn().await;
+    let huge = json!({ "user_id": "u", "name": "x".repeat(300 * 1024) });
+    let response = app
+        .server(Method::POST, "/v1/logins")
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 413, "body_too_large").await;
+}

@@ -1,0 +1,25 @@
+mod logins;
+mod ops;
+mod question_sets;
+mod site;
+mod users;
+mod widget;
+
+/// A set used across the HTTP tests: two stages, a choice and a text question.
+pub const SET: &str = r#"
+slug: profile
+title: Profile
+default_locale: en
+settings: { max_prompts_per_login: 3 }
+stages:
+  - at_login: 1
+    questions:
+      - key: role
+        type: single_choice
+        title: { en: "Your role?", de: "Ihre Rolle?" }
+        options: [dev, pm, student]
+      - { key: nickname, type: text, title: "Nickname?", max_length: 20 }
+  - at_login: 2
+    questions:
+      - { key: address.city, type: text, title: "City?" }
+"#;

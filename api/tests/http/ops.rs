@@ -1,0 +1,80 @@
+use crate::common::TestApp;
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(
+        health.headers().contains_key("x-request-id"),
+        "every response carries a request id"
+    );
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let app = TestApp::spawn().await;
+    app.login("u1").await;
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains("trickle_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/v1/logins\""), "{text}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/v1/logins",
+        "/v1/users",
+        "/v1/users/{id}",
+        "/v1/users/{id}/next",
+        "/v1/question-sets",
+        "/v1/question-sets/{slug}",
+        "/v1/question-sets/{slug}/versions/{version}/publish",
+        "/v1/stats/questions",
+        "/v1/site",
+        "/v1/widget/next",
+        "/v1/widget/answers",
+        "/v1/widget/skips",
+        "/v1/widget/impressions",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "missing {path}");
+    }
+    assert!(doc["components"]["securitySchemes"]["secret_key"].is_object());
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/v1/nothing")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+}

@@ -1,0 +1,209 @@
+use super::SET;
+use crate::common::{ONBOARDING, TestApp, expect_error};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const BROKEN: &str = "slug: profile\ntitle: Broken\nstages:\n  - at_login: 0\n    questions:\n      - { key: a, type: sorcery, title: A }\n      - { key: b, type: single_choice, title: B }\n";
+
+#[tokio::test]
+async fn drafts_are_versioned_and_published() {
+    let app = TestApp::spawn().await;
+    let put = app
+        .server(Method::PUT, "/v1/question-sets/profile")
+        .body(SET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let draft: Value = put.json().await.unwrap();
+    assert_eq!(
+        (draft["version"].as_i64(), draft["published"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let again: Value = app
+        .server(Method::PUT, "/v1/question-sets/profile")
+        .body(SET)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["version"], 2);
+    let published = app
+        .server(Method::POST, "/v1/question-sets/profile/versions/1/publish")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 200);
+    let list: Value = app
+        .server(Method::GET, "/v1/question-sets")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["slug"], "profile");
+    assert_eq!(
+        (
+            list[0]["latest_version"].as_i64(),
+            list[0]["live_version"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
+    let one: Value = app
+        .server(Method::GET, "/v1/question-sets/profile")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["versions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_example_onboarding_set_is_accepted() {
+    let app = TestApp::spawn().await;
+    app.publish_yaml("onboarding", ONBOARDING).await;
+}
+
+#[tokio::test]
+async fn json_bodies_work_like_yaml() {
+    let app = TestApp::spawn().await;
+    let set = json!({ "slug": "js", "title": "From JSON", "stages": [
+        { "at_login": 1, "questions": [{ "key": "age", "type": "number", "title": "Age?", "min": 0, "max": 130, "integer": true }] }
+    ]});
+    let put = app
+        .server(Method::PUT, "/v1/question-sets/js")
+        .json(&set)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+}
+
+#[tokio::test]
+async fn an_invalid_set_lists_every_problem_with_positions() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .server(Method::PUT, "/v1/question-sets/profile")
+        .body(BROKEN)
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(response, 422, "invalid_question_set").await;
+    let problems = body["error"]["details"]["problems"].as_array().unwrap();
+    assert!(
+        problems.len() >= 3,
+        "at_login, unknown type and missing options: {body}"
+    );
+    for problem in problems {
+        assert!(problem["line"].as_u64().unwrap() >= 1 && problem["column"].as_u64().unwrap() >= 1);
+        let text = problem["text"].as_str().unwrap();
+        assert!(text.starts_with("profile.yaml:"), "{text}");
+    }
+    assert!(
+        problems.iter().any(|p| p["line"] == 4),
+        "at_login: 0 is on line 4: {body}"
+    );
+    let list: Value = app
+        .server(Method::GET, "/v1/question-sets")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]), "nothing was stored");
+}
+
+#[tokio::test]
+async fn the_same_problems_come_from_yaml_and_json() {
+    let app = TestApp::spawn().await;
+    let yaml = "slug: p\ntitle: P\nstages:\n  - at_login: 1\n    questions:\n      - {key: a, type: sorcery, title: A}\n";
+    let json = r#"{"slug": "p", "title": "P", "stages": [{"at_login": 1, "questions": [{"key": "a", "type": "sorcery", "title": "A"}]}]}"#;
+    let mut messages = Vec::new();
+    for body in [yaml, json] {
+        let response = app
+            .server(Method::PUT, "/v1/question-sets/p")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(response, 422, "invalid_question_set").await;
+        let list: Vec<String> = body["error"]["details"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["message"].as_str().unwrap().to_owned())
+            .collect();
+        messages.push(list);
+    }
+    assert_eq!(messages[0], messages[1]);
+}
+
+#[tokio::test]
+async fn the_slug_must_match_the_url() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .server(Method::PUT, "/v1/question-sets/other")
+        .body(SET)
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(response, 422, "invalid_question_set").await;
+    assert!(
+        body["error"]["details"]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not match")
+    );
+}
+
+#[tokio::test]
+async fn publishing_errors() {
+    let app = TestApp::spawn().await;
+    let missing = app
+        .server(Method::POST, "/v1/question-sets/none/versions/1/publish")
+        .send()
+        .await
+        .unwrap();
+    expect_error(missing, 404, "question_set_version_not_found").await;
+    let bad = app
+        .server(Method::POST, "/v1/question-sets/none/versions/one/publish")
+        .send()
+        .await
+        .unwrap();
+    expect_error(bad, 400, "invalid_version").await;
+    let unknown = app
+        .server(Method::GET, "/v1/question-sets/none")
+        .send()
+        .await
+        .unwrap();
+    expect_error(unknown, 404, "question_set_not_found").await;
+    let unauthorised = app
+        .client
+        .put(app.url("/v1/question-sets/profile"))
+        .body(SET)
+        .send()
+        .await
+        .unwrap();
+    expect_error(unauthorised, 401, "missing_secret_key").await;
+    let huge = format!("{SET}\n# {}", "x".repeat(300 * 1024));
+    let too_big = app
+        .server(Method::PUT, "/v1/question-sets/profile")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    expect_error(too_big, 413, "body_too_large").await;
+    let binary = app
+        .server(Method::PUT, "/v1/question-sets/profile")
+        .body(vec![0xff, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    expect_error(binary, 400, "malformed_body").await;
+}

@@ -1,0 +1,306 @@
+use super::SET;
+use crate::common::{TestApp, expect_error};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn app_with_answer() -> (TestApp, i64) {
+    let app = TestApp::spawn().await;
+    let version = app.publish_yaml("profile", SET).await;
+    app.login("u1").await;
+    let answer =
+        json!({ "question_set": "profile", "version": version, "key": "role", "value": "dev" });
+    let response = app
+        .widget(Method::POST, "/v1/widget/answers", "u1")
+        .json(&answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    (app, version)
+}
+
+#[tokio::test]
+async fn the_profile_shows_answers_with_their_source() {
+    let (app, version) = app_with_answer().await;
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile["user_id"], "u1");
+    assert_eq!(profile["user_metadata"], json!({ "role": "dev" }));
+    assert_eq!(profile["answers"][0]["question_set"], "profile");
+    assert_eq!(profile["answers"][0]["version"], version);
+    assert!(profile["answers"][0]["answered_at"].is_string());
+}
+
+#[tokio::test]
+async fn user_ids_in_paths_are_checked() {
+    let app = TestApp::spawn().await;
+    let long = "x".repeat(256);
+    let response = app
+        .server(Method::GET, &format!("/v1/users/{long}"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 400, "invalid_user_id").await;
+    app.login("with/slash").await;
+    let response = app
+        .server(Method::GET, "/v1/users/with%2Fslash")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "percent-encoded ids work");
+}
+
+#[tokio::test]
+async fn patch_merges_metadata() {
+    let (app, _) = app_with_answer().await;
+    let patch = json!({ "user_metadata": { "plan": "pro", "role": null }, "app_metadata": { "crm": { "id": 42 } } });
+    let user: Value = app
+        .server(Method::PATCH, "/v1/users/u1")
+        .json(&patch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["user_metadata"], json!({ "plan": "pro" }));
+    assert_eq!(user["app_metadata"], json!({ "crm": { "id": 42 } }));
+}
+
+#[tokio::test]
+async fn bad_patches_are_refused_and_lose_nothing() {
+    let (app, _) = app_with_answer().await;
+    let not_object = app
+        .server(Method::PATCH, "/v1/users/u1")
+        .json(&json!({ "user_metadata": [1] }))
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(not_object, 400, "invalid_field").await;
+    assert_eq!(body["error"]["details"]["field"], "user_metadata");
+    let unknown = app
+        .server(Method::PATCH, "/v1/users/u1")
+        .json(&json!({ "metadata": {} }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(unknown, 400, "malformed_json").await;
+    let big = json!({ "user_metadata": { "blob": "x".repeat(70 * 1024) } });
+    let too_big = app
+        .server(Method::PATCH, "/v1/users/u1")
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(too_big, 413, "metadata_too_large").await;
+    assert_eq!(body["error"]["details"]["field"], "user_metadata");
+    let ghost = app
+        .server(Method::PATCH, "/v1/users/ghost")
+        .json(&json!({ "user_metadata": {} }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(ghost, 404, "user_not_found").await;
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile["user_metadata"],
+        json!({ "role": "dev" }),
+        "nothing stored was lost"
+    );
+}
+
+#[tokio::test]
+async fn delete_erases_the_user() {
+    let (app, _) = app_with_answer().await;
+    let deleted = app
+        .server(Method::DELETE, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    expect_error(
+        app.server(Method::GET, "/v1/users/u1")
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "user_not_found",
+    )
+    .await;
+    expect_error(
+        app.server(Method::DELETE, "/v1/users/u1")
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "user_not_found",
+    )
+    .await;
+    assert_eq!(app.login("u1").await["signed_up"], true);
+}
+
+#[tokio::test]
+async fn users_are_listed_filtered_and_paginated() {
+    let app = TestApp::spawn().await;
+    for user in ["a", "b", "c", "d"] {
+        app.login(user).await;
+    }
+    app.login("c").await;
+    let page: Value = app
+        .server(Method::GET, "/v1/users?limit=2")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["users"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: Value = app
+        .server(Method::GET, &format!("/v1/users?limit=10&after={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rest["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c", "d"]);
+    assert!(rest["next_cursor"].is_null());
+    let filter = json!({ "key": "login_count", "gte": 2 }).to_string();
+    let filtered: Value = app
+        .server(Method::GET, "/v1/users")
+        .query(&[("where", filter.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(filtered["users"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["users"][0]["user_id"], "c");
+}
+
+#[tokio::test]
+async fn users_export_as_csv() {
+    let (app, _) = app_with_answer().await;
+    let response = app
+        .server(Method::GET, "/v1/users?format=csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = response.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "user_id,email,name,login_count,first_login_at,last_login_at,user_metadata.role"
+    );
+    assert!(lines.next().unwrap().starts_with("u1,,,1,"));
+}
+
+#[tokio::test]
+async fn bad_list_queries_are_400() {
+    let app = TestApp::spawn().await;
+    let bad_json = app
+        .server(Method::GET, "/v1/users")
+        .query(&[("where", "{nope")])
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(bad_json, 400, "invalid_where").await;
+    assert_eq!(body["error"]["details"]["field"], "where");
+    let bad_condition = app
+        .server(Method::GET, "/v1/users")
+        .query(&[("where", r#"{"key":"x","sorta":1}"#)])
+        .send()
+        .await
+        .unwrap();
+    expect_error(bad_condition, 400, "invalid_where").await;
+    let format = app
+        .server(Method::GET, "/v1/users?format=xml")
+        .send()
+        .await
+        .unwrap();
+    expect_error(format, 400, "invalid_format").await;
+    let limit = app
+        .server(Method::GET, "/v1/users?limit=ten")
+        .send()
+        .await
+        .unwrap();
+    expect_error(limit, 400, "malformed_query").await;
+    let unknown = app
+        .server(Method::GET, "/v1/users?colour=red")
+        .send()
+        .await
+        .unwrap();
+    expect_error(unknown, 400, "malformed_query").await;
+    expect_error(
+        app.client.get(app.url("/v1/users")).send().await.unwrap(),
+        401,
+        "missing_secret_key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn next_explains_its_decision() {
+    let (app, _) = app_with_answer().await;
+    let plain: Value = app
+        .server(Method::GET, "/v1/users/u1/next")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plain["prompt"]["question"]["key"], "nickname");
+    assert!(plain.get("decisions").is_none());
+    let explained: Value = app
+        .server(Method::GET, "/v1/users/u1/next?explain=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let decisions = explained["decisions"].as_array().unwrap();
+    assert!(decisions.len() >= 2, "{explained}");
+    assert_eq!(decisions[0]["key"], "role");
+    let ghost = app
+        .server(Method::GET, "/v1/users/ghost/next")
+        .send()
+        .await
+        .unwrap();
+    expect_error(ghost, 404, "user_not_found").await;
+    let bad = app
+        .server(Method::GET, "/v1/users/u1/next?explain=maybe")
+        .send()
+        .await
+        .unwrap();
+    expect_error(bad, 400, "malformed_query").await;
+}

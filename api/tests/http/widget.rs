@@ -1,0 +1,388 @@
+use super::SET;
+use crate::common::{TestApp, expect_error, test_settings};
+use reqwest::Method;
+use serde_json::{Value, json};
+use trickle::config::RateLimit;
+use trickle::sites::user_hash;
+
+async fn app_with_set() -> (TestApp, i64) {
+    let app = TestApp::spawn().await;
+    let version = app.publish_yaml("profile", SET).await;
+    app.login("u1").await;
+    (app, version)
+}
+
+#[tokio::test]
+async fn nothing_due_is_204() {
+    let app = TestApp::spawn().await;
+    app.login("u1").await;
+    let response = app
+        .widget(Method::GET, "/v1/widget/next", "u1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let stranger = app
+        .widget(Method::GET, "/v1/widget/next", "never-logged-in")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stranger.status(),
+        204,
+        "a user with no login has nothing due"
+    );
+}
+
+#[tokio::test]
+async fn the_due_prompt_has_the_spec_shape_and_locale() {
+    let (app, version) = app_with_set().await;
+    let response = app
+        .widget(Method::GET, "/v1/widget/next?locale=de-AT", "u1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        app.origin.as_str()
+    );
+    let body: Value = response.json().await.unwrap();
+    let prompt = &body["prompt"];
+    assert_eq!(prompt["question_set"], "profile");
+    assert_eq!(prompt["version"], version);
+    assert_eq!(prompt["stage"], 1);
+    assert_eq!(prompt["position"], json!({ "index": 1, "of": 2 }));
+    assert_eq!(prompt["locale"], "de");
+    assert_eq!(prompt["question"]["key"], "role");
+    assert_eq!(prompt["question"]["type"], "single_choice");
+    assert_eq!(prompt["question"]["title"], "Ihre Rolle?");
+    assert_eq!(prompt["question"]["options"][0]["value"], "dev");
+}
+
+#[tokio::test]
+async fn answering_stores_and_returns_the_next_prompt() {
+    let (app, version) = app_with_set().await;
+    let answer =
+        json!({ "question_set": "profile", "version": version, "key": "role", "value": "dev" });
+    let body: Value = app
+        .widget(Method::POST, "/v1/widget/answers", "u1")
+        .json(&answer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["next"]["question"]["key"], "nickname");
+    assert_eq!(body["next"]["position"], json!({ "index": 2, "of": 2 }));
+    let text =
+        json!({ "question_set": "profile", "version": version, "key": "nickname", "value": "ada" });
+    let body: Value = app
+        .widget(Method::POST, "/v1/widget/answers", "u1")
+        .json(&text)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["next"].is_null(), "stage 2 waits for login 2");
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile["user_metadata"],
+        json!({ "role": "dev", "nickname": "ada" })
+    );
+}
+
+#[tokio::test]
+async fn invalid_answers_are_422_naming_the_rule_and_store_nothing() {
+    let (app, version) = app_with_set().await;
+    let cases = [
+        ("role", json!("astronaut")),
+        ("nickname", json!("x".repeat(21))),
+        ("nickname", json!(5)),
+        ("role", json!(null)),
+    ];
+    for (key, value) in cases {
+        let answer =
+            json!({ "question_set": "profile", "version": version, "key": key, "value": value });
+        let response = app
+            .widget(Method::POST, "/v1/widget/answers", "u1")
+            .json(&answer)
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(response, 422, "invalid_answer").await;
+        assert!(body["error"]["details"]["rule"].is_string(), "{body}");
+        assert_eq!(body["error"]["details"]["field"], "value");
+    }
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile["user_metadata"], json!({}));
+    assert_eq!(profile["answers"], json!([]));
+}
+
+#[tokio::test]
+async fn answers_to_unknown_questions_or_users_are_404_and_big_ones_413() {
+    let (app, version) = app_with_set().await;
+    let send = |user: &str, body: Value| {
+        app.widget(Method::POST, "/v1/widget/answers", user)
+            .json(&body)
+            .send()
+    };
+    let unknown_key =
+        json!({ "question_set": "profile", "version": version, "key": "shoe_size", "value": "42" });
+    expect_error(
+        send("u1", unknown_key).await.unwrap(),
+        404,
+        "question_not_found",
+    )
+    .await;
+    let unknown_version =
+        json!({ "question_set": "profile", "version": 99, "key": "role", "value": "dev" });
+    expect_error(
+        send("u1", unknown_version).await.unwrap(),
+        404,
+        "question_set_version_not_found",
+    )
+    .await;
+    let ghost =
+        json!({ "question_set": "profile", "version": version, "key": "role", "value": "dev" });
+    expect_error(send("ghost", ghost).await.unwrap(), 404, "user_not_found").await;
+    let big = json!({ "question_set": "profile", "version": version, "key": "nickname", "value": "x".repeat(5000) });
+    let body = expect_error(send("u1", big).await.unwrap(), 413, "answer_too_large").await;
+    assert_eq!(body["error"]["details"]["field"], "value");
+    let malformed = app
+        .widget(Method::POST, "/v1/widget/answers", "u1")
+        .json(&json!({ "key": "role" }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(malformed, 400, "malformed_json").await;
+}
+
+#[tokio::test]
+async fn skips_and_dismissals_move_on() {
+    let (app, version) = app_with_set().await;
+    let skip = json!({ "question_set": "profile", "version": version, "key": "role" });
+    let body: Value = app
+        .widget(Method::POST, "/v1/widget/skips", "u1")
+        .json(&skip)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["next"]["question"]["key"], "nickname");
+    let dismiss = json!({ "question_set": "profile", "version": version, "key": "nickname", "forever": true });
+    let body: Value = app
+        .widget(Method::POST, "/v1/widget/skips", "u1")
+        .json(&dismiss)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["next"].is_null());
+    let unknown = json!({ "question_set": "nope", "version": 1, "key": "role" });
+    let response = app
+        .widget(Method::POST, "/v1/widget/skips", "u1")
+        .json(&unknown)
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 404, "question_set_version_not_found").await;
+}
+
+#[tokio::test]
+async fn impressions_are_recorded() {
+    let (app, version) = app_with_set().await;
+    let target = json!({ "question_set": "profile", "version": version, "key": "role" });
+    let response = app
+        .widget(Method::POST, "/v1/widget/impressions", "u1")
+        .json(&target)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let ghost = app
+        .widget(Method::POST, "/v1/widget/impressions", "ghost")
+        .json(&target)
+        .send()
+        .await
+        .unwrap();
+    expect_error(ghost, 404, "user_not_found").await;
+    let bad = app
+        .widget(Method::POST, "/v1/widget/impressions", "u1")
+        .json(&json!({ "key": 1 }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(bad, 400, "malformed_json").await;
+}
+
+#[tokio::test]
+async fn widget_calls_need_key_user_hash_and_origin() {
+    let (app, _) = app_with_set().await;
+    let next = app.url("/v1/widget/next");
+    let hash = user_hash(&app.keys.identity_secret, "u1");
+    let no_key = app
+        .client
+        .get(&next)
+        .header("X-Trickle-User", "u1")
+        .header("X-Trickle-User-Hash", &hash)
+        .send()
+        .await
+        .unwrap();
+    expect_error(no_key, 401, "missing_publishable_key").await;
+    let secret_as_pk = app
+        .client
+        .get(&next)
+        .header("X-Trickle-Key", &app.keys.secret_key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(secret_as_pk, 401, "invalid_publishable_key").await;
+    let wrong_key = app
+        .client
+        .get(&next)
+        .header("X-Trickle-Key", "pk_nope")
+        .send()
+        .await
+        .unwrap();
+    expect_error(wrong_key, 401, "invalid_publishable_key").await;
+    let no_user = app
+        .client
+        .get(&next)
+        .header("X-Trickle-Key", &app.keys.publishable_key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(no_user, 400, "missing_user").await;
+    let other_users_hash = app
+        .client
+        .get(&next)
+        .header("X-Trickle-Key", &app.keys.publishable_key)
+        .header("X-Trickle-User", "u2")
+        .header("X-Trickle-User-Hash", &hash)
+        .send()
+        .await
+        .unwrap();
+    expect_error(other_users_hash, 403, "invalid_user_hash").await;
+    let no_hash = app
+        .client
+        .get(&next)
+        .header("X-Trickle-Key", &app.keys.publishable_key)
+        .header("X-Trickle-User", "u1")
+        .send()
+        .await
+        .unwrap();
+    expect_error(no_hash, 403, "invalid_user_hash").await;
+    let evil = app
+        .widget(Method::GET, "/v1/widget/next", "u1")
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    expect_error(evil, 403, "origin_not_allowed").await;
+    let server_side = app
+        .client
+        .get(&next)
+        .header("X-Trickle-Key", &app.keys.publishable_key)
+        .header("X-Trickle-User", "u1")
+        .header("X-Trickle-User-Hash", &hash)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server_side.status(),
+        200,
+        "no Origin header (headless use from a server) is allowed"
+    );
+}
+
+#[tokio::test]
+async fn cors_preflight_answers_allowed_origins_only() {
+    let (app, _) = app_with_set().await;
+    let preflight = |origin: &str| {
+        app.client
+            .request(Method::OPTIONS, app.url("/v1/widget/answers"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,x-trickle-key,x-trickle-user,x-trickle-user-hash",
+            )
+            .send()
+    };
+    let allowed = preflight(&app.origin).await.unwrap();
+    assert!(allowed.status().is_success());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        app.origin.as_str()
+    );
+    let allow_headers = allowed.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allow_headers.contains("x-trickle-user-hash"));
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn widget_calls_are_rate_limited_per_site_and_ip() {
+    let mut settings = test_settings();
+    settings.rate_limit = RateLimit {
+        widget_per_minute: 1,
+        widget_burst: 3,
+    };
+    let app = TestApp::spawn_with(settings).await;
+    app.login("u1").await;
+    for _ in 0..3 {
+        let ok = app
+            .widget(Method::GET, "/v1/widget/next", "u1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 204);
+    }
+    let limited = app
+        .widget(Method::GET, "/v1/widget/next", "u1")
+        .send()
+        .await
+        .unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=61).contains(&retry_after), "{retry_after}");
+    expect_error(limited, 429, "rate_limited").await;
+    let server = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.status(),
+        200,
+        "server endpoints are not widget-limited"
+    );
+}

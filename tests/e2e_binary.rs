@@ -1,0 +1,286 @@
+//! End-to-end: the real `trickle` binary, as an operator uses it. CLI commands, `serve`
+//! with graceful shutdown, `demo`, and `migrate` on PostgreSQL.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn trickle(db: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trickle"));
+    command
+        .env("TRICKLE_DATABASE_URL", db)
+        .env_remove("TRICKLE_LISTEN")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run_ok(command: &mut Command) -> String {
+    let output: Output = command.output().expect("run trickle");
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `/readyz` until the server answers, for at most 30 s.
+async fn wait_ready(base: &str, child: &mut Child) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("server exited early with {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} not ready in 30 s");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_sets_up_a_site_and_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let keys: Value = serde_json::from_str(&run_ok(trickle(&db).args([
+        "site",
+        "create",
+        "--name",
+        "Shop",
+        "--origin",
+        "https://shop.example",
+    ])))
+    .unwrap();
+    let site_id = keys["site_id"].as_str().unwrap();
+    assert!(keys["publishable_key"].as_str().unwrap().starts_with("pk_"));
+    assert!(keys["secret_key"].as_str().unwrap().starts_with("sk_"));
+    let shown: Value = serde_json::from_str(&run_ok(
+        trickle(&db).args(["site", "show", "--site", site_id]),
+    ))
+    .unwrap();
+    assert_eq!(shown["allowed_origins"], json!(["https://shop.example"]));
+    assert!(
+        !shown
+            .to_string()
+            .contains(keys["secret_key"].as_str().unwrap())
+    );
+
+    let onboarding = repo().join("question-sets/onboarding.yaml");
+    let pushed = run_ok(
+        trickle(&db)
+            .arg("question-sets")
+            .arg("push")
+            .arg(&onboarding)
+            .args(["--site", site_id, "--publish"]),
+    );
+    assert!(
+        pushed.contains("onboarding version 1 (published)"),
+        "{pushed}"
+    );
+
+    let hash = run_ok(trickle(&db).args(["user-hash", "--site", site_id, "u1"]));
+    assert_eq!(
+        hash.trim(),
+        trickle::sites::user_hash(keys["identity_secret"].as_str().unwrap(), "u1")
+    );
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = trickle(&db)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .unwrap();
+    wait_ready(&base, &mut server).await;
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/v1/logins"))
+        .bearer_auth(keys["secret_key"].as_str().unwrap())
+        .json(&json!({ "user_id": "u1" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["login_count"], 1);
+    let next: Value = client
+        .get(format!("{base}/v1/widget/next"))
+        .header("X-Trickle-Key", keys["publishable_key"].as_str().unwrap())
+        .header("X-Trickle-User", "u1")
+        .header("X-Trickle-User-Hash", hash.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(next["prompt"]["question"]["key"], "role");
+    let status = terminate(&mut server);
+    assert!(status.success(), "SIGTERM shuts down gracefully: {status}");
+}
+
+#[test]
+fn lint_reports_every_problem_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let examples: Vec<PathBuf> = std::fs::read_dir(repo().join("question-sets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(!examples.is_empty());
+    let ok = run_ok(trickle(&db).args(["question-sets", "lint"]).args(&examples));
+    assert_eq!(
+        ok.lines().filter(|l| l.starts_with("ok ")).count(),
+        examples.len()
+    );
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "slug: Bad Slug\ntitle: x\nstages:\n  - at_login: 1\n    questions:\n      - { key: a, type: nope, title: A }\n").unwrap();
+    let output = trickle(&db)
+        .args(["question-sets", "lint"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let name = broken.display().to_string();
+    assert!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}:")))
+            .count()
+            >= 2,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{name}:1:")),
+        "slug problem on line 1: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{name}:6:")),
+        "type problem on line 6: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_serves_a_curlable_api() {
+    let port = free_port();
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_trickle"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("TRICKLE_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base, &mut demo).await;
+    let mut pk = None;
+    let mut hash = None;
+    for line in BufReader::new(demo.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["publishable", "key", key] => pk = Some(key.to_string()),
+            ["demo", "user", _, "(hash", h] => hash = Some(h.trim_end_matches(')').to_string()),
+            _ => {}
+        }
+        if line.starts_with("curl -s") {
+            break;
+        }
+    }
+    let next: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/widget/next"))
+        .header(
+            "X-Trickle-Key",
+            pk.expect("demo prints the publishable key"),
+        )
+        .header("X-Trickle-User", "u_demo")
+        .header(
+            "X-Trickle-User-Hash",
+            hash.expect("demo prints the user hash"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(next["prompt"]["question_set"], "onboarding");
+    assert!(terminate(&mut demo).success());
+}
+
+#[tokio::test]
+async fn migrate_picks_postgres_from_the_url() {
+    use sqlx::Connection;
+    let admin = std::env::var("TRICKLE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("trickle_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL is required");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&name);
+    let out = run_ok(trickle(url.as_str()).arg("migrate"));
+    assert!(out.contains("migrations applied"));
+    let mut db = sqlx::PgConnection::connect(url.as_str()).await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('sites', 'users', 'login_events', 'answers')")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(tables, 4);
+    db.close().await.ok();
+    sqlx::query(&format!("DROP DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let output = trickle("mysql://nope").arg("migrate").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    let missing = trickle("sqlite::memory:")
+        .args(["--config", "/nonexistent/trickle.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+}
