@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .merge(widget::router(state.trickle.clone()))
         .split_for_parts();
     api.merge(ops::router(Arc::new(openapi)))
+        .fallback(route_not_found)
+        .layer(middleware::map_response(method_not_allowed))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
@@ -102,6 +104,26 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError(crate::Error::NotFound { what: "route" })
+}
+
+/// Gives axum's bare 405 our error shape (a router-wide method fallback would also
+/// swallow the CORS preflights that the widget routes' layer answers).
+async fn method_not_allowed(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let mut json = ApiError::malformed("method_not_allowed", "this method is not allowed here")
+        .into_response();
+    *json.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    if let Some(allow) = allow {
+        json.headers_mut().insert(axum::http::header::ALLOW, allow);
+    }
+    json
 }
 
 /// Counts requests and their latency per route and status.

@@ -6,8 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::IntoParams;
@@ -18,6 +17,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, WidgetUser};
 use crate::Trickle;
 use crate::prompting::{AnswerRequest, QuestionRef, SkipRequest};
+use crate::questions::Prompt;
 
 pub fn router(trickle: Trickle) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,6 +54,18 @@ fn cors(trickle: Trickle) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// `{"prompt": …}`: the due prompt.
+#[derive(Serialize)]
+struct DuePrompt {
+    prompt: Prompt,
+}
+
+/// `{"next": …}`: what to show after an answer or skip (null: nothing).
+#[derive(Serialize)]
+struct NextPrompt {
+    next: Option<Prompt>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct LocaleParams {
@@ -75,7 +87,7 @@ async fn next(
         .next_prompt(&caller.site, &caller.user_id, params.locale.as_deref())
         .await?;
     Ok(match prompt {
-        Some(prompt) => Json(json!({ "prompt": prompt })).into_response(),
+        Some(prompt) => Json(DuePrompt { prompt }).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -89,7 +101,7 @@ async fn answer(
     caller: WidgetUser,
     QueryParams(params): QueryParams<LocaleParams>,
     JsonBody(request): JsonBody<AnswerRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<NextPrompt>, ApiError> {
     let next = state
         .trickle
         .answer(
@@ -99,7 +111,7 @@ async fn answer(
             params.locale.as_deref(),
         )
         .await?;
-    Ok(Json(json!({ "next": next })))
+    Ok(Json(NextPrompt { next }))
 }
 
 /// Records a skip (`forever: true` dismisses); returns the next prompt or null.
@@ -111,7 +123,7 @@ async fn skip(
     caller: WidgetUser,
     QueryParams(params): QueryParams<LocaleParams>,
     JsonBody(request): JsonBody<SkipRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<NextPrompt>, ApiError> {
     let next = state
         .trickle
         .skip(
@@ -121,7 +133,7 @@ async fn skip(
             params.locale.as_deref(),
         )
         .await?;
-    Ok(Json(json!({ "next": next })))
+    Ok(Json(NextPrompt { next }))
 }
 
 /// Records that a prompt was shown.

@@ -1,4 +1,4 @@
-use crate::common::TestApp;
+use crate::common::{TestApp, expect_error};
 use serde_json::Value;
 
 #[tokio::test]
@@ -73,8 +73,15 @@ async fn the_openapi_document_lists_every_endpoint() {
 }
 
 #[tokio::test]
-async fn unknown_routes_are_404() {
+async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let app = TestApp::spawn().await;
     let response = app.client.get(app.url("/v1/nothing")).send().await.unwrap();
-    assert_eq!(response.status(), 404);
+    expect_error(response, 404, "route_not_found").await;
+    let response = app
+        .client
+        .delete(app.url("/v1/logins"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 405, "method_not_allowed").await;
 }
