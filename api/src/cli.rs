@@ -160,15 +160,13 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Trickle> {
         .await
         .with_context(|| format!("opening {}", redact(&settings.database_url)))?;
     store.migrate().await.context("applying migrations")?;
-    Ok(Trickle::new(
-        store,
-        Duration::from_secs(settings.cache_ttl_seconds),
-    ))
+    Trickle::from_settings(store, settings).context("configuring enrichment")
 }
 
 /// Serves HTTP until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(trickle: Trickle, settings: &Settings) -> anyhow::Result<()> {
     trickle.spawn_invalidation_listener().await?;
+    trickle.spawn_worker();
     let state = AppState::new(trickle, settings);
     let limiter = state.limiter.clone();
     tokio::spawn(async move {

@@ -2,6 +2,10 @@
 //! `TRICKLE_*` environment variables (nested keys with `__`) → command-line flags.
 
 use figment::Figment;
+
+use crate::enrich::EnrichmentConfig;
+use crate::jobs::JobSettings;
+use crate::webhooks::WebhookSettings;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -25,6 +29,12 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Limits on the widget endpoints, per site and client IP.
     pub rate_limit: RateLimit,
+    /// The job queue (enrichment and webhooks).
+    pub jobs: JobSettings,
+    /// Webhook deliveries.
+    pub webhooks: WebhookSettings,
+    /// Enrichment providers (none by default).
+    pub enrichment: EnrichmentConfig,
 }
 
 /// Log output format.
@@ -54,6 +64,9 @@ impl Default for Settings {
             cache_ttl_seconds: 30,
             trust_forwarded_for: false,
             rate_limit: RateLimit::default(),
+            jobs: JobSettings::default(),
+            webhooks: WebhookSettings::default(),
+            enrichment: EnrichmentConfig::default(),
         }
     }
 }
@@ -84,6 +97,9 @@ impl fmt::Debug for Settings {
             .field("cache_ttl_seconds", &self.cache_ttl_seconds)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("rate_limit", &self.rate_limit)
+            .field("jobs", &self.jobs)
+            .field("webhooks", &self.webhooks)
+            .field("enrichment", &self.enrichment)
             .finish()
     }
 }
@@ -101,8 +117,22 @@ impl Settings {
             Some(path) => figment = figment.merge(Toml::file(path)),
             None => figment = figment.merge(Toml::file("trickle.toml")),
         }
-        let env = Env::prefixed("TRICKLE_").split("__");
+        // The environment is shared with other tools (the test suite's TRICKLE_TEST_*, a
+        // deploy tool's variables): read only variables that name a setting. Files stay strict.
+        let known = Settings::top_level_keys();
+        let env = Env::prefixed("TRICKLE_").split("__").filter(move |key| {
+            // Keys arrive before lower-casing, with `__` already turned into `.`.
+            let first = key.as_str().split('.').next().unwrap_or_default();
+            known.iter().any(|k| k.eq_ignore_ascii_case(first))
+        });
         Ok(figment.merge(env).extract()?)
+    }
+
+    fn top_level_keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -121,6 +151,7 @@ mod tests {
             )?;
             jail.set_env("TRICKLE_DATABASE_URL", "postgres://u:pw@db/x");
             jail.set_env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "7");
+            jail.set_env("TRICKLE_TEST_POSTGRES_URL", "postgres://elsewhere/test");
             let s = Settings::load(Some(Path::new("custom.toml"))).unwrap();
             assert_eq!(s.listen.port(), 9999);
             assert_eq!(s.database_url, "postgres://u:pw@db/x");

@@ -8,8 +8,11 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod enrich;
+pub mod enrichment;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod logins;
 pub mod profiles;
 pub mod prompting;
@@ -20,6 +23,7 @@ pub mod sites;
 pub mod stats;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use error::Error;
 pub use service::Trickle;

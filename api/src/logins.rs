@@ -137,7 +137,24 @@ impl Trickle {
     /// Counts a login for a site's user.
     pub async fn record_login(&self, site: &Site, request: LoginRequest) -> Result<LoginReceipt> {
         let login = request.validate(self.limits.user_id_bytes)?;
-        let receipt = self.store.record_login(&site.site_id, &login).await?;
+        let wanted = self.events_wanted(&site.site_id).await?;
+        // Decided inside the login's transaction, so the jobs exist if and only if it commits.
+        let follow_ups = |receipt: &LoginReceipt, enrichment: Option<&serde_json::Value>| {
+            let mut jobs = self.enrichment_jobs(&receipt.user_id, enrichment);
+            let data = serde_json::to_value(receipt).expect("receipts serialise");
+            if receipt.signed_up {
+                jobs.extend(self.event_job(&wanted, "user.signed_up", data.clone()));
+            }
+            jobs.extend(self.event_job(&wanted, "user.logged_in", data));
+            jobs
+        };
+        let receipt = self
+            .store
+            .record_login(&site.site_id, &login, &follow_ups)
+            .await?;
+        if !self.providers.is_empty() || !wanted.is_empty() {
+            self.jobs_enqueued.notify_one();
+        }
         if receipt.user_id != login.user_id {
             return Err(Error::Conflict {
                 code: "event_id_reused",

@@ -152,7 +152,7 @@ impl Trickle {
             }
         };
         self.store
-            .edit_user(&site.site_id, user_id, &edit, self.limits.metadata)
+            .edit_user(&site.site_id, user_id, &edit, self.limits.metadata, &[])
             .await
             .map_err(too_large)?
             .ok_or_else(user_not_found)
@@ -161,7 +161,21 @@ impl Trickle {
     /// Erases a user and everything about them.
     pub async fn delete_user(&self, site: &Site, user_id: &str) -> Result<()> {
         check_user_id(user_id, self.limits.user_id_bytes)?;
-        if self.store.delete_user(&site.site_id, user_id).await? {
+        let wanted = self.events_wanted(&site.site_id).await?;
+        let event = self.event_job(
+            &wanted,
+            "user.deleted",
+            serde_json::json!({ "user_id": user_id }),
+        );
+        let follow_ups: Vec<_> = event.into_iter().collect();
+        if self
+            .store
+            .delete_user(&site.site_id, user_id, &follow_ups)
+            .await?
+        {
+            if !follow_ups.is_empty() {
+                self.jobs_enqueued.notify_one();
+            }
             Ok(())
         } else {
             Err(user_not_found())

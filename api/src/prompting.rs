@@ -136,17 +136,36 @@ impl Trickle {
             key: request.key,
             value,
         };
+        let wanted = self.events_wanted(&site.site_id).await?;
+        let data = serde_json::json!({
+            "user_id": user_id, "question_set": answer.question_set, "version": answer.version,
+            "key": answer.key, "value": answer.value,
+        });
+        let follow_ups: Vec<_> = self
+            .event_job(&wanted, "profile.answered", data)
+            .into_iter()
+            .collect();
         let edit = |user_metadata: &mut Value, _: &mut Value| {
             if let Value::Object(map) = user_metadata {
                 set_path(map, &answer.key, answer.value.clone());
             }
         };
         self.store
-            .record_answer(&site.site_id, user_id, &answer, &edit, self.limits.metadata)
+            .record_answer(
+                &site.site_id,
+                user_id,
+                &answer,
+                &edit,
+                self.limits.metadata,
+                &follow_ups,
+            )
             .await
             .map_err(too_large)?
             .ok_or(Error::NotFound { what: "user" })?;
         metrics::counter!("trickle_prompt_outcomes_total", "outcome" => "answered").increment(1);
+        if !follow_ups.is_empty() {
+            self.jobs_enqueued.notify_one();
+        }
         self.next_prompt(site, user_id, locale).await
     }
 

@@ -4,13 +4,19 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use moka::future::Cache;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
+use crate::config::Settings;
+use crate::enrich::{ConfigError, Provider, build_providers};
 use crate::error::{Error, Result};
+use crate::jobs::JobSettings;
 use crate::question_sets::PublishedSets;
 use crate::sites::Site;
 use crate::store::{MetadataLimits, Store};
+use crate::webhooks::WebhookSettings;
 
 /// Input limits of the spec.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +48,16 @@ pub struct Trickle {
     pub(crate) sites_by_key: Cache<String, Arc<Site>>,
     /// Live question sets per site id, pre-sorted for the engine.
     pub(crate) live_sets: Cache<String, Arc<PublishedSets>>,
+    /// Event types some enabled webhook of a site wants, per site id.
+    pub(crate) webhook_events_wanted: Cache<String, Arc<BTreeSet<String>>>,
+    /// Enrichment providers configured for this deployment.
+    pub(crate) providers: Arc<[Arc<dyn Provider>]>,
+    pub(crate) job_settings: JobSettings,
+    pub(crate) webhook_settings: WebhookSettings,
+    /// Client for webhook deliveries (no redirects: a receiver answers itself).
+    pub(crate) http: reqwest::Client,
+    /// Wakes this process's worker when it enqueues jobs.
+    pub(crate) jobs_enqueued: Arc<Notify>,
 }
 
 impl Trickle {
@@ -59,7 +75,49 @@ impl Trickle {
                 .time_to_live(cache_ttl)
                 .max_capacity(100_000)
                 .build(),
+            webhook_events_wanted: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(100_000)
+                .build(),
+            providers: Arc::new([]),
+            job_settings: JobSettings::default(),
+            webhook_settings: WebhookSettings::default(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("Trickle-Webhooks/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds"),
+            jobs_enqueued: Arc::new(Notify::new()),
         }
+    }
+
+    /// A service configured by `settings`: cache TTL, queue, webhooks, enrichment providers.
+    pub fn from_settings(store: Arc<dyn Store>, settings: &Settings) -> Result<Self, ConfigError> {
+        let providers = build_providers(&settings.enrichment)?;
+        Ok(
+            Trickle::new(store, Duration::from_secs(settings.cache_ttl_seconds))
+                .with_providers(providers)
+                .with_job_settings(settings.jobs.clone())
+                .with_webhook_settings(settings.webhooks.clone()),
+        )
+    }
+
+    /// Replaces the enrichment providers.
+    pub fn with_providers(mut self, providers: Vec<Arc<dyn Provider>>) -> Self {
+        self.providers = providers.into();
+        self
+    }
+
+    /// Replaces the queue tuning.
+    pub fn with_job_settings(mut self, settings: JobSettings) -> Self {
+        self.job_settings = settings;
+        self
+    }
+
+    /// Replaces the webhook tuning.
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.webhook_settings = settings;
+        self
     }
 
     /// The store, for operations (readiness) and the CLI.
@@ -75,6 +133,7 @@ impl Trickle {
     /// Drops everything cached about a site (after a change here or on another replica).
     pub async fn invalidate_site(&self, site_id: &str) {
         self.live_sets.invalidate(site_id).await;
+        self.webhook_events_wanted.invalidate(site_id).await;
         let site_id = site_id.to_owned();
         // Keyed by credentials, so scan; sites change rarely.
         self.sites_by_key

@@ -10,6 +10,7 @@ mod question_sets;
 mod rate_limit;
 mod site;
 mod users;
+mod webhooks;
 mod widget;
 
 use axum::Router;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(question_sets::router())
         .merge(site::router())
+        .merge(webhooks::router())
         .merge(widget::router(state.trickle.clone()))
         .split_for_parts();
     api.merge(ops::router(Arc::new(openapi)))

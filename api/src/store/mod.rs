@@ -7,11 +7,13 @@
 mod postgres;
 pub(crate) mod rows;
 mod sqlite;
+mod traits;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
 
+use crate::jobs::NewJob;
 use crate::logins::{LoginReceipt, NewLogin};
 use crate::profiles::{AnswerRecord, User};
 use crate::question_sets::{QuestionSetSummary, QuestionSetVersion};
@@ -21,6 +23,7 @@ use crate::stats::{AnswerCount, PromptEventCount};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use traits::{JobQueue, WebhookStore};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,10 @@ pub struct MetadataLimits {
 /// An edit of a user's `(user_metadata, app_metadata)`, applied inside the write
 /// transaction so concurrent edits never lose each other's changes.
 pub type MetadataEdit<'a> = &'a (dyn Fn(&mut Value, &mut Value) + Sync);
+
+/// The jobs a login causes, decided inside its transaction from the receipt and the
+/// user's stored `app_metadata.enrichment` (to see which results are stale).
+pub type LoginFollowUps<'a> = &'a (dyn Fn(&LoginReceipt, Option<&Value>) -> Vec<NewJob> + Sync);
 
 /// An answer to store: the value is already validated and normalised.
 #[derive(Debug, Clone)]
@@ -93,9 +100,11 @@ pub enum PublishOutcome {
     NotFound,
 }
 
-/// Everything Trickle keeps, behind one interface.
+/// Everything Trickle keeps, behind one interface. Methods that change a profile take the
+/// jobs the change causes (enrichment, webhook events) and write them in the same
+/// transaction: the outbox.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Checks the database answers.
@@ -121,6 +130,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         site_id: &str,
         login: &NewLogin,
+        follow_ups: LoginFollowUps<'_>,
     ) -> Result<LoginReceipt, StoreError>;
 
     async fn user(&self, site_id: &str, user_id: &str) -> Result<Option<User>, StoreError>;
@@ -145,9 +155,16 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         edit: MetadataEdit<'_>,
         limits: MetadataLimits,
+        follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError>;
-    /// Erases the user: profile, answers, prompt and login events. False if unknown.
-    async fn delete_user(&self, site_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Erases the user: profile, answers, prompt and login events. False if unknown (and
+    /// then no jobs are written).
+    async fn delete_user(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        follow_ups: &[NewJob],
+    ) -> Result<bool, StoreError>;
 
     /// Writes the answer into user_metadata (via `edit`), keeps it with its source, and
     /// records the prompt outcome, in one transaction. `None` if no such user.
@@ -158,6 +175,7 @@ pub trait Store: Send + Sync + 'static {
         answer: &NewAnswer,
         edit: MetadataEdit<'_>,
         limits: MetadataLimits,
+        follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError>;
     /// Records an impression, skip or dismissal at the user's current login count.
     /// False if no such user.

@@ -223,3 +223,122 @@ impl From<AnswerCountRow> for AnswerCount {
         }
     }
 }
+
+/// Columns selected for a claimed job.
+pub const JOB_COLUMNS: &str = "site_id, id, kind, payload, attempts, max_attempts";
+/// Columns selected for a subscription.
+pub const SUBSCRIPTION_COLUMNS: &str = "id, url, secret, events, description, enabled, failure_streak, \
+     disabled_reason, created_at, updated_at";
+/// Columns selected for a delivery.
+pub const DELIVERY_COLUMNS: &str = "id, subscription_id, event_type, payload, status, attempts, \
+     last_status, last_error, created_at, updated_at, delivered_at";
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    site_id: String,
+    id: String,
+    kind: String,
+    payload: Json<Value>,
+    attempts: i64,
+    max_attempts: i64,
+}
+
+impl From<JobRow> for crate::jobs::Job {
+    fn from(r: JobRow) -> Self {
+        crate::jobs::Job {
+            site_id: r.site_id,
+            id: r.id,
+            kind: r.kind,
+            payload: r.payload.0,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct JobStateRow {
+    id: String,
+    kind: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    run_at: DateTime<Utc>,
+}
+
+impl From<JobStateRow> for crate::jobs::JobState {
+    fn from(r: JobStateRow) -> Self {
+        crate::jobs::JobState {
+            id: r.id,
+            kind: r.kind,
+            status: r.status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            run_at: r.run_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SubscriptionRow {
+    id: String,
+    url: String,
+    secret: String,
+    events: Json<Vec<String>>,
+    description: Option<String>,
+    enabled: bool,
+    failure_streak: i64,
+    disabled_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SubscriptionRow> for crate::webhooks::Subscription {
+    fn from(r: SubscriptionRow) -> Self {
+        crate::webhooks::Subscription {
+            id: r.id,
+            url: r.url,
+            secret: r.secret,
+            events: r.events.0,
+            description: r.description,
+            enabled: r.enabled,
+            failure_streak: r.failure_streak,
+            disabled_reason: r.disabled_reason,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    id: String,
+    subscription_id: String,
+    event_type: String,
+    payload: Json<Value>,
+    status: String,
+    attempts: i64,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<DeliveryRow> for crate::webhooks::Delivery {
+    fn from(r: DeliveryRow) -> Self {
+        crate::webhooks::Delivery {
+            id: r.id,
+            subscription_id: r.subscription_id,
+            event_type: r.event_type,
+            payload: r.payload.0,
+            status: r.status,
+            attempts: r.attempts,
+            last_status: r.last_status,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            delivered_at: r.delivered_at,
+        }
+    }
+}

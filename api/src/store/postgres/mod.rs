@@ -11,17 +11,22 @@ use sqlx::{PgPool, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod jobs;
+mod webhooks;
+
 use super::rows::*;
 use super::{
-    MetadataEdit, MetadataLimits, NewAnswer, PromptEventKind, PublishOutcome, Store, StoreError,
-    check_limits,
+    LoginFollowUps, MetadataEdit, MetadataLimits, NewAnswer, PromptEventKind, PublishOutcome,
+    Store, StoreError, check_limits,
 };
+use crate::jobs::NewJob;
 use crate::logins::{LoginReceipt, NewLogin};
 use crate::profiles::{AnswerRecord, User};
 use crate::question_sets::{QuestionSetSummary, QuestionSetVersion};
 use crate::questions::PromptRecord;
 use crate::sites::{Site, WidgetSettings};
 use crate::stats::{AnswerCount, PromptEventCount};
+use jobs::insert_jobs;
 
 /// The PostgreSQL implementation of [`Store`].
 #[derive(Clone)]
@@ -181,6 +186,7 @@ impl Store for PostgresStore {
         &self,
         site_id: &str,
         login: &NewLogin,
+        follow_ups: LoginFollowUps<'_>,
     ) -> Result<LoginReceipt, StoreError> {
         let mut tx = self.pool.begin().await?;
         let at = ts(login.occurred_at);
@@ -212,7 +218,9 @@ impl Store for PostgresStore {
             tx.commit().await?;
             return Ok(row.into());
         }
-        let (login_count, first, last): (i64, DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        #[allow(clippy::type_complexity)]
+        let (login_count, first, last, enrichment): (i64, DateTime<Utc>, DateTime<Utc>, Option<Json<Value>>) =
+            sqlx::query_as(
             "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, last_ip, \
              last_user_agent, email, name, created_at, updated_at) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (site_id, user_id) DO UPDATE SET \
@@ -226,7 +234,7 @@ impl Store for PostgresStore {
                email = coalesce(excluded.email, users.email), \
                name = coalesce(excluded.name, users.name), \
                updated_at = excluded.updated_at \
-             RETURNING login_count, first_login_at, last_login_at",
+             RETURNING login_count, first_login_at, last_login_at, app_metadata -> 'enrichment' AS enrichment",
         )
         .bind(site_id)
         .bind(&login.user_id)
@@ -259,6 +267,8 @@ impl Store for PostgresStore {
         .bind(&login.event_id)
         .execute(&mut *tx)
         .await?;
+        let jobs = follow_ups(&receipt, enrichment.as_ref().map(|e| &e.0));
+        insert_jobs(&mut tx, site_id, &jobs).await?;
         tx.commit().await?;
         Ok(receipt)
     }
@@ -334,14 +344,23 @@ impl Store for PostgresStore {
         user_id: &str,
         edit: MetadataEdit<'_>,
         limits: MetadataLimits,
+        follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let user = Self::edit_in(&mut tx, site_id, user_id, edit, limits).await?;
+        let Some(user) = Self::edit_in(&mut tx, site_id, user_id, edit, limits).await? else {
+            return Ok(None);
+        };
+        insert_jobs(&mut tx, site_id, follow_ups).await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(Some(user))
     }
 
-    async fn delete_user(&self, site_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    async fn delete_user(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        follow_ups: &[NewJob],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         for table in ["answers", "prompt_events", "login_events"] {
             sqlx::query(&format!(
@@ -357,6 +376,10 @@ impl Store for PostgresStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_jobs(&mut tx, site_id, follow_ups).await?;
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -368,6 +391,7 @@ impl Store for PostgresStore {
         answer: &NewAnswer,
         edit: MetadataEdit<'_>,
         limits: MetadataLimits,
+        follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let Some(user) = Self::edit_in(&mut tx, site_id, user_id, edit, limits).await? else {
@@ -403,6 +427,7 @@ impl Store for PostgresStore {
         .bind(at)
         .execute(&mut *tx)
         .await?;
+        insert_jobs(&mut tx, site_id, follow_ups).await?;
         tx.commit().await?;
         Ok(Some(user))
     }

@@ -1,0 +1,9 @@
+//! Tests of the enrichment providers.
+
+mod config;
+mod email;
+mod geoip;
+mod http;
+mod sample;
+mod support;
+mod user_agent;

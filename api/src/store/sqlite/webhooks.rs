@@ -1,0 +1,190 @@
+//! Webhook subscriptions and the delivery log on SQLite.
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+
+use super::jobs::insert_jobs;
+use super::{SqliteStore, now, ts};
+use crate::jobs::{Job, NewJob};
+use crate::store::rows::{DELIVERY_COLUMNS, DeliveryRow, SUBSCRIPTION_COLUMNS, SubscriptionRow};
+use crate::store::{StoreError, WebhookStore};
+use crate::webhooks::delivery::AttemptOutcome;
+use crate::webhooks::{Delivery, Subscription};
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn insert_subscription(&self, site_id: &str, s: &Subscription) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_subscriptions (site_id, id, url, secret, events, description, enabled, \
+             failure_streak, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(site_id)
+        .bind(&s.id)
+        .bind(&s.url)
+        .bind(&s.secret)
+        .bind(Json(&s.events))
+        .bind(&s.description)
+        .bind(s.enabled)
+        .bind(ts(s.created_at))
+        .bind(ts(s.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn subscriptions(&self, site_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE site_id = ? ORDER BY created_at, id"
+        );
+        let rows: Vec<SubscriptionRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn delete_subscription(&self, site_id: &str, id: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM webhook_subscriptions WHERE site_id = ? AND id = ?")
+            .bind(site_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn complete_with_deliveries(
+        &self,
+        job: &Job,
+        deliveries: &[Delivery],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for d in deliveries {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (site_id, id, subscription_id, event_type, payload, status, \
+                 attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            )
+            .bind(&job.site_id)
+            .bind(&d.id)
+            .bind(&d.subscription_id)
+            .bind(&d.event_type)
+            .bind(Json(&d.payload))
+            .bind(ts(d.created_at))
+            .bind(ts(d.updated_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_jobs(&mut tx, &job.site_id, jobs).await?;
+        sqlx::query("UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = ? WHERE site_id = ? AND id = ?")
+            .bind(now())
+            .bind(&job.site_id)
+            .bind(&job.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delivery(&self, site_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE site_id = ? AND id = ?"
+        );
+        let row: Option<DeliveryRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        site_id: &str,
+        delivery: &Delivery,
+        outcome: &AttemptOutcome,
+        disable_after: i64,
+    ) -> Result<bool, StoreError> {
+        let (status, http_status, error, delivered) = match outcome {
+            AttemptOutcome::Delivered { status } => {
+                ("delivered", Some(i64::from(*status)), None, true)
+            }
+            AttemptOutcome::Failed {
+                status,
+                error,
+                final_attempt,
+            } => {
+                let state = if *final_attempt { "dead" } else { "pending" };
+                (state, status.map(i64::from), Some(error.as_str()), false)
+            }
+            AttemptOutcome::Cancelled(reason) => ("cancelled", None, Some(reason.as_str()), false),
+        };
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, \
+             updated_at = ?, delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END WHERE site_id = ? AND id = ?",
+        )
+        .bind(status)
+        .bind(http_status)
+        .bind(error)
+        .bind(&at)
+        .bind(delivered)
+        .bind(&at)
+        .bind(site_id)
+        .bind(&delivery.id)
+        .execute(&mut *tx)
+        .await?;
+        let disabled = match outcome {
+            AttemptOutcome::Cancelled(_) => false,
+            AttemptOutcome::Delivered { .. } => {
+                sqlx::query("UPDATE webhook_subscriptions SET failure_streak = 0 WHERE site_id = ? AND id = ?")
+                    .bind(site_id)
+                    .bind(&delivery.subscription_id)
+                    .execute(&mut *tx)
+                    .await?;
+                false
+            }
+            AttemptOutcome::Failed { .. } => {
+                let reason = format!("disabled after {disable_after} failed deliveries in a row");
+                let disabled: Option<bool> = sqlx::query_scalar(
+                    "UPDATE webhook_subscriptions SET failure_streak = failure_streak + 1, \
+                     enabled = CASE WHEN failure_streak + 1 >= ? THEN FALSE ELSE enabled END, \
+                     disabled_reason = CASE WHEN enabled AND failure_streak + 1 >= ? THEN ? ELSE disabled_reason END, \
+                     updated_at = ? WHERE site_id = ? AND id = ? \
+                     RETURNING (NOT enabled) AND disabled_reason = ?",
+                )
+                .bind(disable_after)
+                .bind(disable_after)
+                .bind(&reason)
+                .bind(&at)
+                .bind(site_id)
+                .bind(&delivery.subscription_id)
+                .bind(&reason)
+                .fetch_optional(&mut *tx)
+                .await?;
+                disabled.unwrap_or(false)
+            }
+        };
+        tx.commit().await?;
+        Ok(disabled)
+    }
+
+    async fn deliveries(
+        &self,
+        site_id: &str,
+        subscription_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE site_id = ? AND subscription_id = ? \
+             ORDER BY created_at DESC, id DESC LIMIT ?"
+        );
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .bind(subscription_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}

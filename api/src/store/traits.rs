@@ -1,0 +1,78 @@
+//! The job queue and webhook parts of the store, implemented per backend in
+//! `sqlite/jobs.rs`, `sqlite/webhooks.rs` and their PostgreSQL twins.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use crate::jobs::{Job, JobState, NewJob};
+use crate::webhooks::delivery::AttemptOutcome;
+use crate::webhooks::{Delivery, Subscription};
+
+/// A durable queue: claims are leases, so a job whose worker died is claimed again.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues jobs outside any other change.
+    async fn enqueue(&self, site_id: &str, jobs: &[NewJob]) -> Result<(), StoreError>;
+    /// Claims up to `limit` due jobs (queued and due, or running with an expired lease),
+    /// counting an attempt each. Concurrent claimers never get the same job.
+    async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError>;
+    async fn complete_job(&self, job: &Job) -> Result<(), StoreError>;
+    /// Queues the job again at `run_at`, keeping the error.
+    async fn retry_job(
+        &self,
+        job: &Job,
+        error: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Marks the job dead, keeping the error.
+    async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError>;
+    /// `(kind, status, count)` over all sites, for metrics.
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Every job of a site, oldest first (operators and tests).
+    async fn jobs(&self, site_id: &str) -> Result<Vec<JobState>, StoreError>;
+    /// Deletes completed jobs last touched before `before`.
+    async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Subscriptions and the delivery log.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn insert_subscription(
+        &self,
+        site_id: &str,
+        subscription: &Subscription,
+    ) -> Result<(), StoreError>;
+    async fn subscriptions(&self, site_id: &str) -> Result<Vec<Subscription>, StoreError>;
+    /// False if there was no such subscription.
+    async fn delete_subscription(&self, site_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// Completes a fan-out job, writing its deliveries and their jobs in one transaction.
+    async fn complete_with_deliveries(
+        &self,
+        job: &Job,
+        deliveries: &[Delivery],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError>;
+    async fn delivery(&self, site_id: &str, id: &str) -> Result<Option<Delivery>, StoreError>;
+    /// Records an attempt on the delivery and the subscription's failure streak; disables
+    /// the subscription at `disable_after` failures in a row. True if it was disabled now.
+    async fn record_delivery_attempt(
+        &self,
+        site_id: &str,
+        delivery: &Delivery,
+        outcome: &AttemptOutcome,
+        disable_after: i64,
+    ) -> Result<bool, StoreError>;
+    /// The latest deliveries of a subscription, newest first.
+    async fn deliveries(
+        &self,
+        site_id: &str,
+        subscription_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+}

@@ -1,0 +1,2 @@
+mod profiles;
+mod queue;

@@ -1,0 +1,751 @@
+//! Profile stories: sites, logins, question sets, answers, metadata, erasure, stats.
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+use trickle::Trickle;
+use trickle::error::Error;
+use trickle::logins::LoginRequest;
+use trickle::profiles::{UserPatch, UserQuery};
+use trickle::prompting::{AnswerRequest, SkipRequest};
+use trickle::sites::{Site, SitePatch};
+use trickle::store::{MetadataLimits, Store, StoreError};
+
+const SET: &str = r#"
+slug: profile
+title: Profile
+settings: { max_prompts_per_login: 2, reask_skipped_after_logins: 2 }
+stages:
+  - at_login: 1
+    questions:
+      - { key: role, type: single_choice, title: "Your role?", options: [dev, pm, student] }
+      - { key: nickname, type: text, title: "Nickname?" }
+  - at_login: 2
+    questions:
+      - { key: address.city, type: text, title: "City?" }
+"#;
+
+fn login(user: &str) -> LoginRequest {
+    LoginRequest {
+        user_id: user.into(),
+        event_id: None,
+        occurred_at: None,
+        ip: None,
+        user_agent: None,
+        email: None,
+        name: None,
+    }
+}
+
+fn login_event(user: &str, event: &str) -> LoginRequest {
+    LoginRequest {
+        event_id: Some(event.into()),
+        ..login(user)
+    }
+}
+
+async fn service(store: &Arc<dyn Store>) -> (Trickle, Site) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let keys = trickle
+        .create_site("shop", vec!["https://shop.example".into()])
+        .await
+        .unwrap();
+    let site = trickle.site(&keys.site_id).await.unwrap();
+    (trickle, site)
+}
+
+async fn publish_set(trickle: &Trickle, site: &Site) -> i64 {
+    let draft = trickle
+        .save_draft(site, "profile", SET, "profile.yaml")
+        .await
+        .unwrap();
+    trickle
+        .publish(site, "profile", draft.version)
+        .await
+        .unwrap()
+        .version
+}
+
+async fn migrations_are_idempotent(store: Arc<dyn Store>) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
+
+async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let keys = trickle
+        .create_site("shop", vec!["https://shop.example".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        trickle
+            .site_for_secret_key(&keys.secret_key)
+            .await
+            .unwrap()
+            .site_id,
+        keys.site_id
+    );
+    assert_eq!(
+        trickle
+            .site_for_publishable_key(&keys.publishable_key)
+            .await
+            .unwrap()
+            .site_id,
+        keys.site_id
+    );
+    assert!(matches!(
+        trickle.site_for_secret_key("sk_wrong").await,
+        Err(Error::Unauthorized { .. })
+    ));
+    assert!(matches!(
+        trickle.site_for_publishable_key(&keys.secret_key).await,
+        Err(Error::Unauthorized { .. })
+    ));
+    assert!(
+        store
+            .origin_allowed_by_any_site("https://shop.example")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .origin_allowed_by_any_site("https://evil.example")
+            .await
+            .unwrap()
+    );
+    let site = trickle.site(&keys.site_id).await.unwrap();
+    let patch = SitePatch {
+        allowed_origins: Some(vec!["https://new.example".into()]),
+        widget_settings: Some(
+            json!({ "corner": "top-left", "theme": { "brand_color": "#112233" } }),
+        ),
+    };
+    let updated = trickle.update_site(&site, patch).await.unwrap();
+    assert_eq!(
+        updated.allowed_origins,
+        vec!["https://new.example".to_owned()]
+    );
+    assert_eq!(updated.widget_settings.corner, "top-left");
+    assert_eq!(updated.widget_settings.theme.brand_color, "#112233");
+    assert_eq!(
+        updated.widget_settings.delay_ms, 2000,
+        "untouched settings keep their values"
+    );
+    let reread = trickle.site(&keys.site_id).await.unwrap();
+    assert_eq!(reread.widget_settings, updated.widget_settings);
+    let bad = SitePatch {
+        widget_settings: Some(json!({ "corner": "middle" })),
+        ..Default::default()
+    };
+    assert!(matches!(
+        trickle.update_site(&reread, bad).await,
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(
+        trickle
+            .site(&keys.site_id)
+            .await
+            .unwrap()
+            .widget_settings
+            .corner,
+        "top-left"
+    );
+}
+
+async fn logins_are_counted_once_per_event(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let first = trickle
+        .record_login(&site, login_event("u1", "e1"))
+        .await
+        .unwrap();
+    assert_eq!((first.login_count, first.signed_up), (1, true));
+    let retry = trickle
+        .record_login(&site, login_event("u1", "e1"))
+        .await
+        .unwrap();
+    assert_eq!(retry, first, "a retried event returns the first receipt");
+    let second = trickle
+        .record_login(&site, login_event("u1", "e2"))
+        .await
+        .unwrap();
+    assert_eq!((second.login_count, second.signed_up), (2, false));
+    assert_eq!(second.first_login_at, first.first_login_at);
+    assert!(second.last_login_at >= first.last_login_at);
+    let reused = trickle.record_login(&site, login_event("u2", "e1")).await;
+    assert!(matches!(
+        reused,
+        Err(Error::Conflict {
+            code: "event_id_reused",
+            ..
+        })
+    ));
+    assert!(
+        store.user(&site.site_id, "u2").await.unwrap().is_none(),
+        "the conflicting login stored nothing"
+    );
+}
+
+async fn late_events_keep_first_and_last_login(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let at = |s: &str| Some(s.parse().unwrap());
+    let base = login("u1");
+    trickle
+        .record_login(
+            &site,
+            LoginRequest {
+                occurred_at: at("2026-03-01T10:00:00Z"),
+                ip: Some("10.0.0.2".into()),
+                ..base.clone()
+            },
+        )
+        .await
+        .unwrap();
+    let late = trickle
+        .record_login(
+            &site,
+            LoginRequest {
+                occurred_at: at("2026-01-01T10:00:00Z"),
+                ip: Some("10.0.0.1".into()),
+                ..base.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(late.login_count, 2);
+    assert_eq!(
+        late.first_login_at.to_rfc3339(),
+        "2026-01-01T10:00:00+00:00"
+    );
+    assert_eq!(late.last_login_at.to_rfc3339(), "2026-03-01T10:00:00+00:00");
+    let user = store.user(&site.site_id, "u1").await.unwrap().unwrap();
+    assert_eq!(
+        user.last_ip.as_deref(),
+        Some("10.0.0.2"),
+        "a late event does not overwrite the latest IP"
+    );
+}
+
+async fn forty_concurrent_logins_are_all_counted(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let logins = (0..40).map(|i| {
+        let (trickle, site) = (trickle.clone(), site.clone());
+        tokio::spawn(async move {
+            trickle
+                .record_login(&site, login_event("busy", &format!("e{i}")))
+                .await
+                .unwrap()
+        })
+    });
+    let receipts: Vec<_> = join_all(logins)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut counts: Vec<i64> = receipts.iter().map(|r| r.login_count).collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<_>>(),
+        "each login saw a distinct count"
+    );
+    assert_eq!(receipts.iter().filter(|r| r.signed_up).count(), 1);
+    assert_eq!(
+        store
+            .user(&site.site_id, "busy")
+            .await
+            .unwrap()
+            .unwrap()
+            .login_count,
+        40
+    );
+    // The same event retried concurrently counts once.
+    let retries = (0..20).map(|_| {
+        let (trickle, site) = (trickle.clone(), site.clone());
+        tokio::spawn(async move {
+            trickle
+                .record_login(&site, login_event("busy", "same"))
+                .await
+                .unwrap()
+        })
+    });
+    let receipts: Vec<_> = join_all(retries)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(receipts.iter().all(|r| r.login_count == 41));
+    assert_eq!(
+        store
+            .user(&site.site_id, "busy")
+            .await
+            .unwrap()
+            .unwrap()
+            .login_count,
+        41
+    );
+}
+
+async fn sites_never_see_each_other(store: Arc<dyn Store>) {
+    let (trickle, a) = service(&store).await;
+    let keys_b = trickle.create_site("other", vec![]).await.unwrap();
+    let b = trickle.site(&keys_b.site_id).await.unwrap();
+    trickle
+        .record_login(&a, login_event("same-id", "e1"))
+        .await
+        .unwrap();
+    let in_b = trickle
+        .record_login(&b, login_event("same-id", "e1"))
+        .await
+        .unwrap();
+    assert!(
+        in_b.signed_up,
+        "the same user and event id in another site is another user"
+    );
+    trickle
+        .patch_user(
+            &a,
+            "same-id",
+            UserPatch {
+                user_metadata: Some(json!({"secret": 1})),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        trickle
+            .profile(&b, "same-id")
+            .await
+            .unwrap()
+            .user
+            .user_metadata,
+        json!({})
+    );
+    publish_set(&trickle, &a).await;
+    assert!(trickle.question_sets(&b).await.unwrap().is_empty());
+    assert!(
+        trickle
+            .next_prompt(&b, "same-id", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    trickle.delete_user(&b, "same-id").await.unwrap();
+    assert!(
+        trickle.profile(&a, "same-id").await.is_ok(),
+        "deleting in b leaves a alone"
+    );
+    let page = trickle
+        .list_users(
+            &b,
+            &UserQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(page.users.is_empty());
+}
+
+async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let v1 = trickle
+        .save_draft(&site, "profile", SET, "p.yaml")
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v1.published), (1, false));
+    assert!(
+        trickle
+            .next_prompt(&site, "nobody", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let published = trickle.publish(&site, "profile", 1).await.unwrap();
+    assert!(published.published && published.published_at.is_some());
+    let changed = SET.replace("Your role?", "What is your role?");
+    let v2 = trickle
+        .save_draft(&site, "profile", &changed, "p.yaml")
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    let history = trickle.question_set(&site, "profile").await.unwrap();
+    assert_eq!(
+        history.live_version,
+        Some(1),
+        "a draft does not change the live version"
+    );
+    assert_eq!(
+        history.versions[0].definition["stages"][0]["questions"][0]["title"],
+        "Your role?"
+    );
+    trickle.publish(&site, "profile", 2).await.unwrap();
+    trickle.publish(&site, "profile", 1).await.unwrap();
+    let history = trickle.question_set(&site, "profile").await.unwrap();
+    assert_eq!(
+        history.live_version,
+        Some(1),
+        "re-publishing an older version rolls back to it"
+    );
+    assert_eq!(
+        history.versions[1].source, changed,
+        "published versions keep their source"
+    );
+    assert!(matches!(
+        trickle.publish(&site, "profile", 9).await,
+        Err(Error::NotFound { .. })
+    ));
+    let list = trickle.question_sets(&site).await.unwrap();
+    assert_eq!(
+        (list.len(), list[0].latest_version, list[0].title.as_str()),
+        (1, 2, "Profile")
+    );
+}
+
+async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let answer = |key: &str, value: Value| AnswerRequest {
+        question_set: "profile".into(),
+        version,
+        key: key.into(),
+        value,
+    };
+    trickle
+        .answer(
+            &site,
+            "u1",
+            answer("address.city", json!("  Berlin ")),
+            None,
+        )
+        .await
+        .unwrap();
+    let profile = trickle.profile(&site, "u1").await.unwrap();
+    assert_eq!(
+        profile.user.user_metadata,
+        json!({ "address": { "city": "Berlin" } })
+    );
+    assert_eq!(profile.answers.len(), 1);
+    assert_eq!(
+        (
+            profile.answers[0].question_set.as_str(),
+            profile.answers[0].version,
+            profile.answers[0].login_count
+        ),
+        ("profile", version, 2)
+    );
+    let bad = trickle
+        .answer(&site, "u1", answer("role", json!("astronaut")), None)
+        .await;
+    assert!(matches!(bad, Err(Error::AnswerInvalid { .. })));
+    assert_eq!(
+        trickle.profile(&site, "u1").await.unwrap().answers.len(),
+        1,
+        "an invalid answer stores nothing"
+    );
+    let missing = trickle
+        .answer(&site, "ghost", answer("role", json!("dev")), None)
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound { what: "user" })));
+}
+
+async fn the_due_question_follows_history(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let next = trickle
+        .next_prompt(&site, "u1", None)
+        .await
+        .unwrap()
+        .expect("role is due");
+    let first = serde_json::to_value(&next).unwrap();
+    assert_eq!(first["question"]["key"], "role");
+    let skip = |key: &str, forever| SkipRequest {
+        question_set: "profile".into(),
+        version,
+        key: key.into(),
+        forever,
+    };
+    let after_skip = trickle
+        .skip(&site, "u1", skip("role", false), None)
+        .await
+        .unwrap()
+        .expect("nickname next");
+    assert_eq!(
+        serde_json::to_value(&after_skip).unwrap()["question"]["key"],
+        "nickname"
+    );
+    let none = trickle
+        .skip(&site, "u1", skip("nickname", true), None)
+        .await
+        .unwrap();
+    assert!(
+        none.is_none(),
+        "two prompts used at login 1: the cap is reached"
+    );
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let at_two = trickle
+        .next_prompt(&site, "u1", None)
+        .await
+        .unwrap()
+        .expect("city at login 2");
+    assert_eq!(
+        serde_json::to_value(&at_two).unwrap()["question"]["key"],
+        "address.city",
+        "role was skipped at 1: due again at 3"
+    );
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let at_three = trickle
+        .next_prompt(&site, "u1", None)
+        .await
+        .unwrap()
+        .expect("role again at 3");
+    assert_eq!(
+        serde_json::to_value(&at_three).unwrap()["question"]["key"],
+        "role"
+    );
+    let explained = trickle.explain_next(&site, "u1", None).await.unwrap();
+    assert!(!explained.decisions.is_empty());
+}
+
+async fn metadata_edits_are_atomic_and_limited(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let edits = (0..20).map(|i| {
+        let (trickle, site) = (trickle.clone(), site.clone());
+        tokio::spawn(async move {
+            let patch = UserPatch {
+                user_metadata: Some(json!({ format!("k{i}"): i })),
+                app_metadata: None,
+            };
+            trickle.patch_user(&site, "u1", patch).await.unwrap()
+        })
+    });
+    join_all(edits).await;
+    let metadata = trickle
+        .profile(&site, "u1")
+        .await
+        .unwrap()
+        .user
+        .user_metadata;
+    assert_eq!(
+        metadata.as_object().unwrap().len(),
+        20,
+        "no concurrent patch was lost: {metadata}"
+    );
+    let limits = MetadataLimits {
+        user_metadata_bytes: 100,
+        app_metadata_bytes: 100,
+    };
+    let huge = |m: &mut Value, _: &mut Value| m["big"] = json!("x".repeat(200));
+    let refused = store
+        .edit_user(&site.site_id, "u1", &huge, limits, &[])
+        .await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::TooLarge {
+            field: "user_metadata",
+            ..
+        })
+    ));
+    let after = trickle
+        .profile(&site, "u1")
+        .await
+        .unwrap()
+        .user
+        .user_metadata;
+    assert_eq!(after, metadata, "a refused edit changes nothing");
+    let removal = UserPatch {
+        user_metadata: Some(json!({ "k0": null })),
+        app_metadata: Some(json!({ "crm": { "id": 7 } })),
+    };
+    let user = trickle.patch_user(&site, "u1", removal).await.unwrap();
+    assert!(user.user_metadata.get("k0").is_none());
+    assert_eq!(user.app_metadata, json!({ "crm": { "id": 7 } }));
+}
+
+async fn deleting_a_user_erases_everything(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle
+        .record_login(&site, login_event("u1", "e1"))
+        .await
+        .unwrap();
+    let answer = AnswerRequest {
+        question_set: "profile".into(),
+        version,
+        key: "role".into(),
+        value: json!("dev"),
+    };
+    trickle.answer(&site, "u1", answer, None).await.unwrap();
+    trickle.delete_user(&site, "u1").await.unwrap();
+    assert!(matches!(
+        trickle.profile(&site, "u1").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(store.answers(&site.site_id, "u1").await.unwrap().is_empty());
+    let again = trickle
+        .record_login(&site, login_event("u1", "e1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.login_count, again.signed_up),
+        (1, true),
+        "login events were erased too"
+    );
+    assert!(
+        store
+            .user_with_history(&site.site_id, "u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .is_empty()
+    );
+    assert!(matches!(
+        trickle.delete_user(&site, "nobody").await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+async fn users_are_listed_in_pages_and_filtered(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    for i in 0..25 {
+        let user = format!("user-{i:02}");
+        for _ in 0..(i % 3 + 1) {
+            trickle.record_login(&site, login(&user)).await.unwrap();
+        }
+    }
+    let mut seen = Vec::new();
+    let mut query = UserQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    loop {
+        let page = trickle.list_users(&site, &query).await.unwrap();
+        seen.extend(page.users.iter().map(|u| u.user_id.clone()));
+        match page.next_cursor {
+            Some(cursor) => query.after = Some(cursor),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("user-{i:02}")).collect();
+    assert_eq!(seen, expected);
+    let once: Value = json!({ "key": "login_count", "equals": 1 });
+    let filter = trickle::questions::parse_condition_json(&once).unwrap();
+    let page = trickle
+        .list_users(
+            &site,
+            &UserQuery {
+                filter: Some(filter),
+                limit: 100,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.users.len(), 9);
+    assert!(page.users.iter().all(|u| u.login_count == 1));
+}
+
+async fn stats_count_prompts_and_answers(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    for (user, role) in [("a", "dev"), ("b", "dev"), ("c", "pm")] {
+        trickle.record_login(&site, login(user)).await.unwrap();
+        let target = trickle::prompting::QuestionRef {
+            question_set: "profile".into(),
+            version,
+            key: "role".into(),
+        };
+        trickle
+            .record_impression(&site, user, target)
+            .await
+            .unwrap();
+        let answer = AnswerRequest {
+            question_set: "profile".into(),
+            version,
+            key: "role".into(),
+            value: json!(role),
+        };
+        trickle.answer(&site, user, answer, None).await.unwrap();
+    }
+    let skip = SkipRequest {
+        question_set: "profile".into(),
+        version,
+        key: "nickname".into(),
+        forever: false,
+    };
+    trickle.skip(&site, "a", skip, None).await.unwrap();
+    let stats = trickle.question_stats(&site).await.unwrap();
+    let role = stats.iter().find(|s| s.key == "role").unwrap();
+    assert_eq!(
+        (role.eligible, role.shown, role.answered, role.skipped),
+        (3, 3, 3, 0)
+    );
+    assert_eq!(role.distribution.get("dev"), Some(&2));
+    assert_eq!(role.distribution.get("pm"), Some(&1));
+    let nickname = stats.iter().find(|s| s.key == "nickname").unwrap();
+    assert_eq!((nickname.skipped, nickname.answered), (1, 0));
+    assert!(nickname.distribution.is_empty(), "free text is not listed");
+    let city = stats.iter().find(|s| s.key == "address.city").unwrap();
+    assert_eq!(city.eligible, 0, "nobody reached login 2");
+}
+
+conformance!(
+    migrations_are_idempotent,
+    sites_are_found_by_their_keys_only,
+    logins_are_counted_once_per_event,
+    late_events_keep_first_and_last_login,
+    forty_concurrent_logins_are_all_counted,
+    sites_never_see_each_other,
+    versions_are_drafted_published_and_immutable,
+    answers_land_in_metadata_with_their_source,
+    the_due_question_follows_history,
+    metadata_edits_are_atomic_and_limited,
+    deleting_a_user_erases_everything,
+    users_are_listed_in_pages_and_filtered,
+    stats_count_prompts_and_answers,
+);
+
+/// PostgreSQL only: replicas share one database, and a publish on one drops the cached
+/// question sets of the others (LISTEN/NOTIFY), long before the cache's time-to-live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_publish_invalidates_other_replicas() {
+    crate::common::drop_old_postgres_databases().await;
+    let db = crate::common::postgres_store().await;
+    let replica_a = Trickle::new(db.store.clone(), Duration::from_secs(3600));
+    let store_b = trickle::store::connect(&db.url).await.unwrap();
+    let replica_b = Trickle::new(store_b, Duration::from_secs(3600));
+    replica_b.spawn_invalidation_listener().await.unwrap();
+    let keys = replica_a.create_site("shop", vec![]).await.unwrap();
+    let site = replica_a.site(&keys.site_id).await.unwrap();
+    replica_a.record_login(&site, login("u1")).await.unwrap();
+    assert!(
+        replica_b
+            .next_prompt(&site, "u1", None)
+            .await
+            .unwrap()
+            .is_none(),
+        "b caches: no live sets"
+    );
+    publish_set(&replica_a, &site).await;
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = replica_b.next_prompt(&site, "u1", None).await.unwrap();
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen.is_some(),
+        "replica b saw the publish within 5 s despite a 1 h cache"
+    );
+}

@@ -1,0 +1,392 @@
+//! Queue and outbox stories: claims, leases, retries, dead jobs, deduplication, jobs
+//! written atomically with the change they report, webhook fan-out and auto-disable.
+
+use chrono::{Duration as Span, Utc};
+use futures::future::join_all;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use trickle::Trickle;
+use trickle::error::Error;
+use trickle::jobs::{JobSettings, NewJob};
+use trickle::logins::LoginRequest;
+use trickle::profiles::UserPatch;
+use trickle::prompting::AnswerRequest;
+use trickle::sites::Site;
+use trickle::store::Store;
+use trickle::webhooks::{NewSubscription, WebhookSettings};
+
+const SET: &str = "slug: s\ntitle: S\nstages:\n  - at_login: 1\n    questions:\n      - { key: bio, type: long_text, title: Bio?, max_length: 4000 }\n";
+
+fn job(n: usize) -> NewJob {
+    NewJob::now("test", json!({ "n": n }), 3)
+}
+
+fn login(user: &str, event: &str) -> LoginRequest {
+    LoginRequest {
+        user_id: user.into(),
+        event_id: Some(event.into()),
+        occurred_at: None,
+        ip: None,
+        user_agent: None,
+        email: None,
+        name: None,
+    }
+}
+
+async fn site(trickle: &Trickle) -> Site {
+    let keys = trickle.create_site("shop", vec![]).await.unwrap();
+    trickle.site(&keys.site_id).await.unwrap()
+}
+
+async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    let jobs: Vec<NewJob> = (0..6).map(job).collect();
+    store.enqueue(&site.site_id, &jobs).await.unwrap();
+    let now = Utc::now();
+    let lease = now + Span::seconds(60);
+    let (a, b) = tokio::join!(
+        store.claim_jobs(now, 4, lease),
+        store.claim_jobs(now, 4, lease)
+    );
+    let claimed: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    let ids: HashSet<_> = claimed.iter().map(|j| j.id.clone()).collect();
+    assert_eq!(
+        (claimed.len(), ids.len()),
+        (6, 6),
+        "every job claimed exactly once"
+    );
+    assert!(
+        claimed
+            .iter()
+            .all(|j| j.attempts == 1 && j.max_attempts == 3)
+    );
+    assert!(
+        store.claim_jobs(now, 10, lease).await.unwrap().is_empty(),
+        "leased jobs are not due"
+    );
+
+    let (retried, buried, done) = (&claimed[0], &claimed[1], &claimed[2]);
+    store
+        .retry_job(retried, "HTTP 500", now + Span::hours(1))
+        .await
+        .unwrap();
+    store.bury_job(buried, "HTTP 401").await.unwrap();
+    store.complete_job(done).await.unwrap();
+    let states = store.jobs(&site.site_id).await.unwrap();
+    let state = |id: &str| states.iter().find(|s| s.id == id).unwrap().clone();
+    assert_eq!(
+        (
+            state(&retried.id).status.as_str(),
+            state(&retried.id).last_error.as_deref()
+        ),
+        ("queued", Some("HTTP 500"))
+    );
+    assert_eq!(
+        (
+            state(&buried.id).status.as_str(),
+            state(&buried.id).last_error.as_deref()
+        ),
+        ("dead", Some("HTTP 401"))
+    );
+    assert_eq!(state(&done.id).status, "done");
+    assert!(
+        store.claim_jobs(now, 10, lease).await.unwrap().is_empty(),
+        "a retry waits for its run_at"
+    );
+    let later = now + Span::hours(2);
+    let again = store
+        .claim_jobs(later, 10, later + Span::seconds(60))
+        .await
+        .unwrap();
+    let again: Vec<_> = again.into_iter().filter(|j| j.id == retried.id).collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    let counts = store.job_counts().await.unwrap();
+    assert!(
+        counts.contains(&("test".into(), "dead".into(), 1)),
+        "{counts:?}"
+    );
+    assert_eq!(
+        store
+            .purge_done_jobs(Utc::now() + Span::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    store.enqueue(&site.site_id, &[job(1)]).await.unwrap();
+    let now = Utc::now();
+    let first = store
+        .claim_jobs(now, 1, now + Span::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // The worker "dies": nothing completes the job.
+    assert!(
+        store
+            .claim_jobs(now, 1, now + Span::seconds(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = now + Span::seconds(2);
+    let second = store
+        .claim_jobs(after, 1, after + Span::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        (second[0].id.as_str(), second[0].attempts),
+        (first[0].id.as_str(), 2)
+    );
+}
+
+async fn dedupe_keys_keep_one_queued_job(store: Arc<dyn Store>) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    let keyed = || job(0).deduplicated("enrich:geoip:u1".into());
+    store
+        .enqueue(&site.site_id, &[keyed(), keyed()])
+        .await
+        .unwrap();
+    store.enqueue(&site.site_id, &[keyed()]).await.unwrap();
+    assert_eq!(store.jobs(&site.site_id).await.unwrap().len(), 1);
+    let now = Utc::now();
+    let running = store
+        .claim_jobs(now, 1, now + Span::seconds(60))
+        .await
+        .unwrap();
+    store.enqueue(&site.site_id, &[keyed()]).await.unwrap();
+    assert_eq!(
+        store.jobs(&site.site_id).await.unwrap().len(),
+        2,
+        "a running job does not block a new one"
+    );
+    store.retry_job(&running[0], "timeout", now).await.unwrap();
+    let states = store.jobs(&site.site_id).await.unwrap();
+    let queued = states.iter().filter(|s| s.status == "queued").count();
+    assert_eq!(queued, 1, "the retry defers to the queued twin: {states:?}");
+}
+
+async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    let events = [
+        "user.signed_up",
+        "user.logged_in",
+        "profile.answered",
+        "user.deleted",
+    ];
+    let subscription = NewSubscription {
+        url: "http://127.0.0.1:9/hook".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        description: None,
+    };
+    trickle.create_webhook(&site, subscription).await.unwrap();
+    let version = trickle
+        .save_draft(&site, "s", SET, "s.yaml")
+        .await
+        .unwrap()
+        .version;
+    trickle.publish(&site, "s", version).await.unwrap();
+    let count = || async { store.jobs(&site.site_id).await.unwrap().len() };
+
+    trickle
+        .record_login(&site, login("u1", "e1"))
+        .await
+        .unwrap();
+    assert_eq!(count().await, 2, "signed_up and logged_in");
+    trickle
+        .record_login(&site, login("u1", "e1"))
+        .await
+        .unwrap();
+    assert_eq!(count().await, 2, "a retried login emits nothing");
+
+    let answer = |value: &str| AnswerRequest {
+        question_set: "s".into(),
+        version,
+        key: "bio".into(),
+        value: json!(value),
+    };
+    assert!(matches!(
+        trickle.answer(&site, "u1", answer(""), None).await,
+        Err(Error::AnswerInvalid { .. })
+    ));
+    let filler = UserPatch {
+        user_metadata: Some(json!({ "filler": "x".repeat(63 * 1024) })),
+        app_metadata: None,
+    };
+    trickle.patch_user(&site, "u1", filler).await.unwrap();
+    let refused = trickle
+        .answer(&site, "u1", answer(&"y".repeat(3000)), None)
+        .await;
+    assert!(
+        matches!(refused, Err(Error::TooLarge { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(count().await, 2, "failed transactions emit nothing");
+    trickle
+        .patch_user(
+            &site,
+            "u1",
+            UserPatch {
+                user_metadata: Some(json!({ "filler": null })),
+                app_metadata: None,
+            },
+        )
+        .await
+        .unwrap();
+    trickle
+        .answer(&site, "u1", answer("hello"), None)
+        .await
+        .unwrap();
+    assert_eq!(count().await, 3, "profile.answered");
+    assert!(trickle.delete_user(&site, "nobody").await.is_err());
+    trickle.delete_user(&site, "u1").await.unwrap();
+    let jobs = store.jobs(&site.site_id).await.unwrap();
+    assert_eq!(jobs.len(), 4, "user.deleted: {jobs:?}");
+    assert!(jobs.iter().all(|j| j.kind == "webhook_event"));
+}
+
+async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
+    let settings = JobSettings {
+        backoff_base_ms: 1,
+        backoff_cap_seconds: 1,
+        max_attempts: 5,
+        ..Default::default()
+    };
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30))
+        .with_job_settings(settings)
+        .with_webhook_settings(WebhookSettings {
+            disable_after_failures: 2,
+            timeout_ms: 1000,
+        });
+    let site = site(&trickle).await;
+    // Port 9 (discard) has no listener here: every attempt fails to connect.
+    let subscription = NewSubscription {
+        url: "http://127.0.0.1:9/".into(),
+        events: vec!["user.logged_in".into()],
+        description: None,
+    };
+    let created = trickle.create_webhook(&site, subscription).await.unwrap();
+    trickle
+        .record_login(&site, login("u1", "e1"))
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        trickle.work_once().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let deliveries = trickle
+        .webhook_deliveries(&site, &created.subscription.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    let delivery = &deliveries[0];
+    assert!(delivery.id.starts_with("msg_"));
+    assert_eq!(
+        delivery.status, "cancelled",
+        "after two failures the subscription is disabled: {delivery:?}"
+    );
+    assert_eq!(
+        delivery.attempts, 3,
+        "two failures, then the cancelling turn"
+    );
+    let subscriptions = trickle.webhooks(&site).await.unwrap();
+    assert!(!subscriptions[0].enabled);
+    assert_eq!(subscriptions[0].failure_streak, 2);
+    assert!(
+        subscriptions[0]
+            .disabled_reason
+            .as_deref()
+            .unwrap()
+            .contains("2 failed")
+    );
+    trickle
+        .record_login(&site, login("u1", "e2"))
+        .await
+        .unwrap();
+    let jobs = store.jobs(&site.site_id).await.unwrap();
+    assert!(
+        jobs.iter().all(|j| j.status == "done"),
+        "no new events for a disabled hook: {jobs:?}"
+    );
+    assert_eq!(
+        jobs.len(),
+        2,
+        "one fan-out and one delivery, nothing after the disable"
+    );
+}
+
+conformance!(
+    jobs_are_claimed_once_retried_and_buried,
+    expired_leases_are_claimed_again,
+    dedupe_keys_keep_one_queued_job,
+    the_outbox_commits_with_the_change,
+    failing_webhooks_are_retried_then_disabled,
+);
+
+/// Two processes (two connection pools) claiming one queue concurrently get every job
+/// exactly once.
+async fn two_pools_share_the_queue(url: &str, first: Arc<dyn Store>) {
+    let second = trickle::store::connect(url).await.unwrap();
+    let trickle = Trickle::new(first.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    let jobs: Vec<NewJob> = (0..200).map(job).collect();
+    first.enqueue(&site.site_id, &jobs).await.unwrap();
+    let claimers = (0..4).map(|i| {
+        let store = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let now = Utc::now();
+                let batch = store
+                    .claim_jobs(now, 7, now + Span::seconds(60))
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                for job in &batch {
+                    store.complete_job(job).await.unwrap();
+                }
+                mine.extend(batch.into_iter().map(|j| j.id));
+            }
+        })
+    });
+    let claimed: Vec<String> = join_all(claimers)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    let unique: HashSet<&String> = claimed.iter().collect();
+    assert_eq!(
+        (claimed.len(), unique.len()),
+        (200, 200),
+        "no job claimed twice, none lost"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_two_pools_share_the_queue() {
+    let db = crate::common::sqlite_store().await;
+    two_pools_share_the_queue(&db.url, db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_pools_share_the_queue() {
+    let db = crate::common::postgres_store().await;
+    two_pools_share_the_queue(&db.url, db.store.clone()).await;
+}
