@@ -1,74 +1,14 @@
 //! End-to-end: the real `trickle` binary, as an operator uses it. CLI commands, `serve`
 //! with graceful shutdown, `demo`, and `migrate` on PostgreSQL.
 
+mod support;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-fn trickle(db: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trickle"));
-    command
-        .env("TRICKLE_DATABASE_URL", db)
-        .env_remove("TRICKLE_LISTEN")
-        .env("RUST_LOG", "warn");
-    command
-}
-
-fn run_ok(command: &mut Command) -> String {
-    let output: Output = command.output().expect("run trickle");
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Polls `/readyz` until the server answers, for at most 30 s.
-async fn wait_ready(base: &str, child: &mut Child) {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("server exited early with {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server at {base} not ready in 30 s");
-}
-
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    child.wait().unwrap()
-}
+use support::{free_port, repo, run_ok, terminate, trickle, wait_ready};
 
 #[tokio::test]
 async fn an_operator_sets_up_a_site_and_serves_it() {

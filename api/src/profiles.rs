@@ -58,12 +58,53 @@ pub struct AnswerRecord {
     pub answered_at: DateTime<Utc>,
 }
 
-/// `GET /v1/users/{id}`: the profile with the provenance of each answer.
+/// What one enrichment provider found (from `app_metadata.enrichment.<provider>`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EnrichmentRecord {
+    pub provider: String,
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// False when the provider knew nothing about the user.
+    pub found: bool,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, Value>,
+}
+
+/// `GET /v1/users/{id}`: the profile with where each value came from: answers (in
+/// `user_metadata`) with their question set and version, enrichment (in
+/// `app_metadata.enrichment`) with its provider and time. Enrichment never writes
+/// `user_metadata`, so an answer always wins over enrichment for the same fact.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProfileView {
     #[serde(flatten)]
     pub user: User,
     pub answers: Vec<AnswerRecord>,
+    pub enrichment: Vec<EnrichmentRecord>,
+}
+
+/// The provider entries of `app_metadata.enrichment`, by provider name.
+pub fn enrichment_records(app_metadata: &Value) -> Vec<EnrichmentRecord> {
+    let Some(entries) = app_metadata.get("enrichment").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(provider, entry)| {
+            let mut fields = entry.as_object()?.clone();
+            let fetched_at = fields
+                .remove("fetched_at")
+                .and_then(|t| t.as_str().and_then(|t| t.parse().ok()));
+            let found = fields
+                .remove("found")
+                .and_then(|f| f.as_bool())
+                .unwrap_or(true);
+            Some(EnrichmentRecord {
+                provider: provider.clone(),
+                fetched_at,
+                found,
+                fields,
+            })
+        })
+        .collect()
 }
 
 /// `PATCH /v1/users/{id}`: JSON merge patches (RFC 7396) of each metadata object.
@@ -125,7 +166,12 @@ impl Trickle {
             .await?
             .ok_or_else(user_not_found)?;
         let answers = self.store.answers(&site.site_id, user_id).await?;
-        Ok(ProfileView { user, answers })
+        let enrichment = enrichment_records(&user.app_metadata);
+        Ok(ProfileView {
+            user,
+            answers,
+            enrichment,
+        })
     }
 
     /// Applies merge patches to the metadata, atomically; the results must stay objects.
@@ -225,5 +271,30 @@ impl Trickle {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn enrichment_records_say_who_found_what_and_when() {
+        let app = json!({ "crm": 1, "enrichment": {
+            "geoip": { "city": "Berlin", "fetched_at": "2026-05-01T10:00:00Z" },
+            "company": { "found": false, "fetched_at": "2026-05-01T10:00:00Z" },
+            "broken": 3 } });
+        let records = enrichment_records(&app);
+        assert_eq!(records.len(), 2);
+        let company = records.iter().find(|r| r.provider == "company").unwrap();
+        assert!(!company.found && company.fields.is_empty());
+        let geoip = records.iter().find(|r| r.provider == "geoip").unwrap();
+        assert_eq!(geoip.fields["city"], "Berlin");
+        assert_eq!(
+            geoip.fetched_at.unwrap().to_rfc3339(),
+            "2026-05-01T10:00:00+00:00"
+        );
+        assert!(enrichment_records(&json!({})).is_empty());
     }
 }

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tempfile::TempDir;
 use tokio::sync::Mutex;
 
@@ -124,7 +123,8 @@ impl TestApp {
     /// An app with the given settings (the database is always a fresh SQLite file).
     pub async fn spawn_with(settings: Settings) -> TestApp {
         let test_store = sqlite_store().await;
-        let trickle = Trickle::new(test_store.store.clone(), Duration::from_secs(30));
+        let trickle =
+            Trickle::from_settings(test_store.store.clone(), &settings).expect("settings");
         let origin = "https://shop.example.com".to_owned();
         let keys = trickle
             .create_site("Test shop", vec![origin.clone()])

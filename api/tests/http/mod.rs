@@ -3,6 +3,7 @@ mod ops;
 mod question_sets;
 mod site;
 mod users;
+mod webhooks;
 mod widget;
 
 /// A set used across the HTTP tests: two stages, a choice and a text question.
