@@ -122,9 +122,17 @@ impl TestApp {
 
     /// An app with the given settings (the database is always a fresh SQLite file).
     pub async fn spawn_with(settings: Settings) -> TestApp {
+        Self::spawn_customised(settings, |trickle| trickle).await
+    }
+
+    /// An app whose service is adjusted first (e.g. given test enrichment providers).
+    pub async fn spawn_customised(
+        settings: Settings,
+        adjust: impl FnOnce(Trickle) -> Trickle,
+    ) -> TestApp {
         let test_store = sqlite_store().await;
-        let trickle =
-            Trickle::from_settings(test_store.store.clone(), &settings).expect("settings");
+        let configured = Trickle::from_settings(test_store.store.clone(), &settings);
+        let trickle = adjust(configured.expect("settings"));
         let origin = "https://shop.example.com".to_owned();
         let keys = trickle
             .create_site("Test shop", vec![origin.clone()])

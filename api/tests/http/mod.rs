@@ -1,3 +1,4 @@
+mod enrichment;
 mod logins;
 mod ops;
 mod question_sets;
