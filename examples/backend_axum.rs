@@ -41,11 +41,19 @@ async fn main() -> anyhow::Result<()> {
         secret_key: env("TRICKLE_SECRET_KEY")?,
         publishable_key: env("TRICKLE_PUBLISHABLE_KEY")?,
         identity_secret: env("TRICKLE_IDENTITY_SECRET")?,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?,
     });
-    let app = Router::new().route("/login", get(login)).with_state(trickle);
+    let app = Router::new()
+        .route("/login", get(login))
+        .with_state(trickle);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -69,7 +77,8 @@ async fn login(
     if let Err(error) = report {
         eprintln!("trickle: login not reported: {error}");
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(trickle.identity_secret.as_bytes()).expect("any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(trickle.identity_secret.as_bytes()).expect("any key length");
     mac.update(login.user.as_bytes());
     let user_hash = hex::encode(mac.finalize().into_bytes());
     Html(format!(
@@ -82,5 +91,8 @@ async fn login(
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

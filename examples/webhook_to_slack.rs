@@ -30,7 +30,9 @@ async fn main() -> anyhow::Result<()> {
         slack_url: std::env::var("SLACK_WEBHOOK_URL")?,
         client: reqwest::Client::new(),
     });
-    let app = Router::new().route("/trickle", post(receive)).with_state(config);
+    let app = Router::new()
+        .route("/trickle", post(receive))
+        .with_state(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
     println!("receiving Trickle webhooks on http://127.0.0.1:9000/trickle");
     axum::serve(listener, app).await?;
@@ -39,12 +41,25 @@ async fn main() -> anyhow::Result<()> {
 
 /// Verifies, then forwards. A non-2xx answer makes Trickle retry later.
 async fn receive(State(config): State<Arc<Config>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
     let Ok(timestamp) = header("webhook-timestamp").parse::<i64>() else {
         return StatusCode::BAD_REQUEST;
     };
     let now = chrono::Utc::now().timestamp();
-    let checked = verify(&config.secret, header("webhook-id"), timestamp, header("webhook-signature"), &body, now, 300);
+    let checked = verify(
+        &config.secret,
+        header("webhook-id"),
+        timestamp,
+        header("webhook-signature"),
+        &body,
+        now,
+        300,
+    );
     if checked.is_err() {
         return StatusCode::UNAUTHORIZED;
     }
@@ -52,7 +67,13 @@ async fn receive(State(config): State<Arc<Config>>, headers: HeaderMap, body: By
         return StatusCode::BAD_REQUEST;
     };
     let message = json!({ "text": slack_text(&event) });
-    match config.client.post(&config.slack_url).json(&message).send().await {
+    match config
+        .client
+        .post(&config.slack_url)
+        .json(&message)
+        .send()
+        .await
+    {
         Ok(response) if response.status().is_success() => StatusCode::NO_CONTENT,
         _ => StatusCode::BAD_GATEWAY,
     }
@@ -70,7 +91,11 @@ fn slack_text(event: &Value) -> String {
             data["question_set"].as_str().unwrap_or("?"),
             data["version"]
         ),
-        "profile.enriched" => format!("{user} enriched by {}: {}", data["provider"].as_str().unwrap_or("?"), data["fields"]),
+        "profile.enriched" => format!(
+            "{user} enriched by {}: {}",
+            data["provider"].as_str().unwrap_or("?"),
+            data["fields"]
+        ),
         "user.signed_up" => format!("{user} signed up"),
         "user.logged_in" => format!("{user} logged in (login {})", data["login_count"]),
         "user.deleted" => format!("{user} was erased"),

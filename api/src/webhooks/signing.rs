@@ -57,10 +57,14 @@ pub fn verify(
         return Err(VerifyError::Stale(tolerance_secs));
     }
     let expected = sign(secret, message_id, timestamp, body);
-    let matches = signatures
-        .split_whitespace()
-        .any(|candidate| subtle::ConstantTimeEq::ct_eq(candidate.as_bytes(), expected.as_bytes()).into());
-    if matches { Ok(()) } else { Err(VerifyError::NoMatch) }
+    let matches = signatures.split_whitespace().any(|candidate| {
+        subtle::ConstantTimeEq::ct_eq(candidate.as_bytes(), expected.as_bytes()).into()
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(VerifyError::NoMatch)
+    }
 }
 
 #[cfg(test)]
@@ -81,12 +85,27 @@ mod tests {
         let secret = generate_secret();
         let signature = sign(&secret, "msg_1", 1_000, b"{}");
         let both = format!("v1,bm90LWl0 {signature}");
-        assert_eq!(verify(&secret, "msg_1", 1_000, &both, b"{}", 1_100, 300), Ok(()));
-        assert_eq!(verify(&secret, "msg_1", 1_000, &signature, b"{ }", 1_000, 300), Err(VerifyError::NoMatch));
-        assert_eq!(verify(&secret, "msg_2", 1_000, &signature, b"{}", 1_000, 300), Err(VerifyError::NoMatch));
-        assert_eq!(verify(&secret, "msg_1", 1_000, &signature, b"{}", 2_000, 300), Err(VerifyError::Stale(300)));
+        assert_eq!(
+            verify(&secret, "msg_1", 1_000, &both, b"{}", 1_100, 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&secret, "msg_1", 1_000, &signature, b"{ }", 1_000, 300),
+            Err(VerifyError::NoMatch)
+        );
+        assert_eq!(
+            verify(&secret, "msg_2", 1_000, &signature, b"{}", 1_000, 300),
+            Err(VerifyError::NoMatch)
+        );
+        assert_eq!(
+            verify(&secret, "msg_1", 1_000, &signature, b"{}", 2_000, 300),
+            Err(VerifyError::Stale(300))
+        );
         let other = generate_secret();
-        assert_eq!(verify(&other, "msg_1", 1_000, &signature, b"{}", 1_000, 300), Err(VerifyError::NoMatch));
+        assert_eq!(
+            verify(&other, "msg_1", 1_000, &signature, b"{}", 1_000, 300),
+            Err(VerifyError::NoMatch)
+        );
     }
 
     #[test]
