@@ -22,6 +22,42 @@ pub enum AttemptOutcome {
     Cancelled(String),
 }
 
+/// What an attempt writes to its delivery row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryColumns<'a> {
+    /// `delivered`, `pending` (to be retried), `dead` or `cancelled`.
+    pub status: &'static str,
+    pub http_status: Option<i64>,
+    pub error: Option<&'a str>,
+    pub delivered: bool,
+}
+
+impl AttemptOutcome {
+    /// The delivery row's new state after this attempt (the same on every backend).
+    pub fn columns(&self) -> DeliveryColumns<'_> {
+        let (status, http_status, error, delivered) = match self {
+            AttemptOutcome::Delivered { status } => {
+                ("delivered", Some(i64::from(*status)), None, true)
+            }
+            AttemptOutcome::Failed {
+                status,
+                error,
+                final_attempt,
+            } => {
+                let state = if *final_attempt { "dead" } else { "pending" };
+                (state, status.map(i64::from), Some(error.as_str()), false)
+            }
+            AttemptOutcome::Cancelled(reason) => ("cancelled", None, Some(reason.as_str()), false),
+        };
+        DeliveryColumns {
+            status,
+            http_status,
+            error,
+            delivered,
+        }
+    }
+}
+
 impl Trickle {
     /// `webhook_event` job: one delivery per enabled subscription wanting the event type,
     /// written together with their delivery jobs as this job completes.

@@ -8,7 +8,7 @@ use super::{SqliteStore, now, ts};
 use crate::jobs::{Job, NewJob};
 use crate::store::rows::{DELIVERY_COLUMNS, DeliveryRow, SUBSCRIPTION_COLUMNS, SubscriptionRow};
 use crate::store::{StoreError, WebhookStore};
-use crate::webhooks::delivery::AttemptOutcome;
+use crate::webhooks::delivery::{AttemptOutcome, DeliveryColumns};
 use crate::webhooks::{Delivery, Subscription};
 
 #[async_trait]
@@ -104,20 +104,12 @@ impl WebhookStore for SqliteStore {
         outcome: &AttemptOutcome,
         disable_after: i64,
     ) -> Result<bool, StoreError> {
-        let (status, http_status, error, delivered) = match outcome {
-            AttemptOutcome::Delivered { status } => {
-                ("delivered", Some(i64::from(*status)), None, true)
-            }
-            AttemptOutcome::Failed {
-                status,
-                error,
-                final_attempt,
-            } => {
-                let state = if *final_attempt { "dead" } else { "pending" };
-                (state, status.map(i64::from), Some(error.as_str()), false)
-            }
-            AttemptOutcome::Cancelled(reason) => ("cancelled", None, Some(reason.as_str()), false),
-        };
+        let DeliveryColumns {
+            status,
+            http_status,
+            error,
+            delivered,
+        } = outcome.columns();
         let at = now();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
