@@ -165,6 +165,15 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Trickle> {
 
 /// Serves HTTP until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(trickle: Trickle, settings: &Settings) -> anyhow::Result<()> {
+    serve_with(trickle, settings, axum::Router::new()).await
+}
+
+/// [`serve`] with extra routes (the demo's page).
+pub async fn serve_with(
+    trickle: Trickle,
+    settings: &Settings,
+    extra: axum::Router,
+) -> anyhow::Result<()> {
     trickle.spawn_invalidation_listener().await?;
     trickle.spawn_worker();
     let state = AppState::new(trickle, settings);
@@ -181,7 +190,9 @@ pub async fn serve(trickle: Trickle, settings: &Settings) -> anyhow::Result<()> 
     tracing::info!(address = %listener.local_addr()?, "trickle listening");
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state)
+            .merge(extra)
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;

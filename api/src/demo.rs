@@ -2,11 +2,20 @@
 //! question sets published for a demo site and a demo user who has logged in once.
 
 use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use crate::Trickle;
 use crate::config::Settings;
 use crate::logins::LoginRequest;
-use crate::sites::user_hash;
+use crate::sites::{Site, SitePatch, user_hash};
+
+/// The demo shop page; `{{…}}` placeholders are filled in per run.
+const DEMO_PAGE: &str = include_str!("../../examples/demo/index.html");
 
 /// The example question sets shipped in `question-sets/`, compiled into the binary.
 pub const EXAMPLE_QUESTION_SETS: [(&str, &str); 2] = [
@@ -40,6 +49,12 @@ pub async fn run(
         .create_site("Demo shop", vec![origin.clone()])
         .await?;
     let site = trickle.site(&keys.site_id).await?;
+    // A shorter delay than the default 2 s: the demo is about the questions.
+    let patch = SitePatch {
+        allowed_origins: None,
+        widget_settings: Some(serde_json::json!({ "delay_ms": 800 })),
+    };
+    let site = trickle.update_site(&site, patch).await?;
     for (name, source) in EXAMPLE_QUESTION_SETS {
         let slug = crate::questions::parse_question_set(source, name)
             .map_err(|p| anyhow::anyhow!("{name}: {} problem(s)", p.len()))?
@@ -47,17 +62,8 @@ pub async fn run(
         let draft = trickle.save_draft(&site, &slug, source, name).await?;
         trickle.publish(&site, &slug, draft.version).await?;
     }
-    let login = LoginRequest {
-        user_id: DEMO_USER.into(),
-        event_id: None,
-        occurred_at: None,
-        ip: Some("127.0.0.1".into()),
-        user_agent: Some("trickle-demo".into()),
-        email: Some("demo@example.com".into()),
-        name: Some("Demo User".into()),
-    };
     trickle
-        .record_login(&site, login)
+        .record_login(&site, demo_login())
         .await
         .context("recording the demo login")?;
     let hash = user_hash(&keys.identity_secret, DEMO_USER);
@@ -67,6 +73,7 @@ pub async fn run(
          publishable key  {pk}\n\
          secret key       {sk}\n\
          demo user        {DEMO_USER} (hash {hash})\n\n\
+         Open {origin}/demo in a browser: the widget asks the stage-1 question; \"Log in again\" unlocks the next stage.\n\n\
          Try:\n\
          curl -s {origin}/v1/widget/next -H 'X-Trickle-Key: {pk}' -H 'X-Trickle-User: {DEMO_USER}' -H 'X-Trickle-User-Hash: {hash}'\n\
          curl -s {origin}/v1/logins -H 'Authorization: Bearer {sk}' -H 'Content-Type: application/json' -d '{{\"user_id\":\"{DEMO_USER}\"}}'\n\
@@ -76,5 +83,59 @@ pub async fn run(
         pk = keys.publishable_key,
         sk = keys.secret_key,
     );
-    crate::cli::serve(trickle, &settings).await
+    let page = DEMO_PAGE
+        .replace("{{ORIGIN}}", &origin)
+        .replace("{{KEY}}", &keys.publishable_key)
+        .replace("{{USER}}", DEMO_USER)
+        .replace("{{HASH}}", &hash);
+    let demo = Arc::new(Demo {
+        trickle: trickle.clone(),
+        site,
+        page,
+    });
+    crate::cli::serve_with(trickle, &settings, routes(demo)).await
+}
+
+fn demo_login() -> LoginRequest {
+    LoginRequest {
+        user_id: DEMO_USER.into(),
+        event_id: None,
+        occurred_at: None,
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("trickle-demo".into()),
+        email: Some("demo@example.com".into()),
+        name: Some("Demo User".into()),
+    }
+}
+
+/// What the demo-only routes need.
+struct Demo {
+    trickle: Trickle,
+    site: Site,
+    page: String,
+}
+
+/// `GET /demo` (the shop page) and `POST /demo/login` ("log in again": what the site's
+/// backend does after a login). Registered only by `trickle demo`.
+fn routes(demo: Arc<Demo>) -> Router {
+    Router::new()
+        .route("/demo", get(page))
+        .route("/demo/login", post(login_again))
+        .with_state(demo)
+}
+
+async fn page(State(demo): State<Arc<Demo>>) -> Response {
+    let count = demo
+        .trickle
+        .profile(&demo.site, DEMO_USER)
+        .await
+        .map_or(1, |profile| profile.user.login_count);
+    Html(demo.page.replace("{{LOGINS}}", &count.to_string())).into_response()
+}
+
+async fn login_again(State(demo): State<Arc<Demo>>) -> Response {
+    match demo.trickle.record_login(&demo.site, demo_login()).await {
+        Ok(receipt) => axum::Json(receipt).into_response(),
+        Err(error) => crate::http::ApiError(error).into_response(),
+    }
 }

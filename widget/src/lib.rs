@@ -1,4 +1,41 @@
-//! The Trickle widget: a Yew renderer compiled to Wasm and served by the `trickle` binary.
+//! The Trickle widget's renderer: a Yew app compiled to Wasm, loaded by the small
+//! hand-written loader (`widget/loader.js`, served as `/widget.js`) only when a
+//! prompt is due.
 //!
-//! Placeholder crate for now: the widget issue fills it in. It is kept out of the
-//! workspace's `default-members` so plain `cargo build` never needs the Wasm target.
+//! The split: the loader owns the network (requests, retries, the offline outbox,
+//! headless mode); the renderer owns the UI. The loader mounts it with a `host`
+//! object: `{prompt, settings, locale, send(kind, body), emit(name, detail), close()}`.
+
+mod app;
+mod bridge;
+mod countries;
+mod i18n;
+mod model;
+mod validate;
+
+pub use bridge::Bridge;
+pub use model::{Prompt, Question, Settings};
+pub use validate::{Draft, Problem, validate};
+
+use wasm_bindgen::prelude::*;
+
+/// Renders `prompt` into `root` (an element inside the loader's open shadow root).
+/// Errors are returned to the loader, never thrown into the host page.
+#[wasm_bindgen]
+pub fn mount(root: web_sys::Element, host: JsValue) -> Result<(), JsValue> {
+    let bridge = Bridge::new(host);
+    let prompt: Prompt = serde_json::from_str(&bridge.field("prompt"))
+        .map_err(|e| JsValue::from_str(&format!("trickle: bad prompt: {e}")))?;
+    let settings: Settings = serde_json::from_str(&bridge.field("settings")).unwrap_or_default();
+    let locale = Some(bridge.field("locale"))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| prompt.locale.clone());
+    let props = app::Props {
+        prompt,
+        settings,
+        locale,
+        bridge,
+    };
+    yew::Renderer::<app::App>::with_root_and_props(root, props).render();
+    Ok(())
+}

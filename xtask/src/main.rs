@@ -3,11 +3,16 @@
 //! - `test`: format check, clippy, then every test (unit, storage conformance on SQLite
 //!   and PostgreSQL, HTTP, end-to-end).
 //! - `demo`: builds and runs `trickle demo` on http://127.0.0.1:8080.
+//! - `build-widget`: the Wasm renderer and loader into `widget/dist/` (embedded by
+//!   `api/build.rs`); `test` and `demo` run it first.
+//! - `bench-widget`: widget bytes (gzip) and time to first question in headless Chromium.
 
 use anyhow::{Context, bail};
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
+
+mod widget;
 
 /// Where the test suite finds PostgreSQL unless told otherwise.
 const DEFAULT_TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -17,10 +22,20 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
+        Some("build-widget") => widget::build().map(drop),
+        Some("bench-widget") => bench_widget(),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo> [args…]");
-            eprintln!("  test   fmt check, clippy, all tests (needs PostgreSQL, see README)");
-            eprintln!("  demo   run the demo server on http://127.0.0.1:8080");
+            eprintln!("usage: cargo xtask <test|demo|build-widget|bench-widget> [args…]");
+            eprintln!(
+                "  test          build the widget; fmt check, clippy, all tests (needs PostgreSQL and Chromium, see README)"
+            );
+            eprintln!(
+                "  demo          build the widget; run the demo server on http://127.0.0.1:8080/demo"
+            );
+            eprintln!("  build-widget  the Wasm renderer and loader into widget/dist/");
+            eprintln!(
+                "  bench-widget  widget bytes (gzip) and time to first question in headless Chromium"
+            );
             bail!("unknown task")
         }
     }
@@ -31,6 +46,20 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask is in the workspace")
         .to_owned()
+}
+
+/// The target dir of this build (cargo's, or `CARGO_TARGET_DIR`).
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                workspace_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn cargo() -> Command {
@@ -51,6 +80,7 @@ fn run(mut command: Command) -> anyhow::Result<()> {
 }
 
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    widget::build()?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
@@ -73,8 +103,38 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 }
 
 fn demo(extra: &[String]) -> anyhow::Result<()> {
+    widget::build()?;
     let mut demo = cargo();
     demo.args(["run", "--package", "trickle", "--", "demo"])
         .args(extra);
     run(demo)
+}
+
+/// Widget bytes (gzip) from the build, then time to first question from the browser
+/// benchmark in `tests/browser.rs`.
+fn bench_widget() -> anyhow::Result<()> {
+    let built = widget::build()?;
+    let loader = widget::gzip_len(&built.loader)?;
+    let renderer = widget::gzip_len(&built.renderer_js)? + widget::gzip_len(&built.renderer_wasm)?;
+    let mut bench = cargo();
+    bench.args([
+        "test",
+        "--package",
+        "trickle",
+        "--test",
+        "browser",
+        "--",
+        "--ignored",
+        "--nocapture",
+        "bench_time_to_first_question",
+    ]);
+    run(bench)?;
+    println!("\n| widget bytes (gzip) | measured | budget |");
+    println!("| --- | ---: | ---: |");
+    println!("| loader (`/widget.js`) | {loader} B | 4096 B |");
+    println!(
+        "| loader + renderer (JS + Wasm) | {} B | 122880 B |",
+        loader + renderer
+    );
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! Each module has one `router()`; they are merged here, with the OpenAPI document
 //! generated from the same handlers (utoipa).
 
+mod assets;
 mod error;
 mod extract;
 mod logins;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(widget::router(state.trickle.clone()))
         .split_for_parts();
     api.merge(ops::router(Arc::new(openapi)))
+        .merge(assets::router())
         .fallback(route_not_found)
         .layer(middleware::map_response(method_not_allowed))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -18,6 +18,7 @@ use super::extract::{JsonBody, QueryParams, WidgetUser};
 use crate::Trickle;
 use crate::prompting::{AnswerRequest, QuestionRef, SkipRequest};
 use crate::questions::Prompt;
+use crate::sites::WidgetSettings;
 
 pub fn router(trickle: Trickle) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,10 +55,12 @@ fn cors(trickle: Trickle) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// `{"prompt": …}`: the due prompt.
+/// `{"prompt": …, "settings": …}`: the due prompt, and where and when the widget
+/// shows it (the site's widget settings, so the loader needs no second request).
 #[derive(Serialize)]
-struct DuePrompt {
+struct DuePrompt<'a> {
     prompt: Prompt,
+    settings: &'a WidgetSettings,
 }
 
 /// `{"next": …}`: what to show after an answer or skip (null: nothing).
@@ -73,10 +76,10 @@ struct LocaleParams {
     locale: Option<String>,
 }
 
-/// The prompt due now (200) or nothing (204).
+/// The prompt due now with the site's widget settings (200), or nothing (204).
 #[utoipa::path(get, path = "/v1/widget/next", tag = "widget", params(LocaleParams),
     security(("publishable_key" = [])),
-    responses((status = 200, description = "`{\"prompt\": …}`"), (status = 204), (status = 400), (status = 401), (status = 403), (status = 429)))]
+    responses((status = 200, description = "`{\"prompt\": …, \"settings\": {corner, delay_ms, min_hours_between_prompts, show_on, hide_on, theme}}`"), (status = 204), (status = 400), (status = 401), (status = 403), (status = 429)))]
 async fn next(
     State(state): State<AppState>,
     caller: WidgetUser,
@@ -87,7 +90,11 @@ async fn next(
         .next_prompt(&caller.site, &caller.user_id, params.locale.as_deref())
         .await?;
     Ok(match prompt {
-        Some(prompt) => Json(DuePrompt { prompt }).into_response(),
+        Some(prompt) => Json(DuePrompt {
+            prompt,
+            settings: &caller.site.widget_settings,
+        })
+        .into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }

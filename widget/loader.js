@@ -1,0 +1,183 @@
+/*! Trickle widget loader. Asks /v1/widget/next and loads the Wasm renderer only
+ * when a prompt is due. Owns the network (retries, offline outbox, headless mode);
+ * never throws into the page. Docs: README.md, "The widget". */
+(function (w, d) {
+  'use strict';
+  var script = d.currentScript;
+  if (!script || w.__trickle) return;
+  var JS = '__TRICKLE_RENDERER_JS__', WASM = '__TRICKLE_RENDERER_WASM__';
+  var origin = new URL(script.src).origin;
+  var data = script.dataset;
+  var state = {
+    key: data.key,
+    user: data.user || null,
+    hash: data.userHash || '',
+    locale: data.locale || navigator.language || '',
+    headless: data.headless === 'true'
+  };
+  var settings = {}, host = null, renderer = null;
+  var quiet = function () {};
+  var store = w.localStorage;
+
+  function storageKey(name) {
+    return 'trickle:' + name + ':' + state.key + ':' + state.user;
+  }
+
+  function call(method, path, body) {
+    var query = path.indexOf('impressions') < 0 && state.locale ? '?locale=' + encodeURIComponent(state.locale) : '';
+    var headers = { 'X-Trickle-Key': state.key, 'X-Trickle-User': state.user, 'X-Trickle-User-Hash': state.hash };
+    if (body) headers['Content-Type'] = 'application/json';
+    return fetch(origin + '/v1/widget/' + path + query, {
+      method: method, headers: headers, body: body, mode: 'cors', credentials: 'omit'
+    });
+  }
+
+  /* POST with retries; 4xx rejects with the server's message, a network failure
+   * after three tries queues answers and skips in localStorage for the next page view. */
+  function send(kind, body) {
+    return new Promise(function (resolve, reject) {
+      var tries = 0;
+      (function attempt() {
+        call('POST', kind, body).then(function (r) {
+          if (r.ok) return r.text().then(resolve);
+          if (r.status >= 500 || r.status === 429) throw r.status;
+          return r.json().catch(quiet).then(function (j) {
+            reject({ status: r.status, message: (j && j.error && j.error.message) || 'HTTP ' + r.status });
+          });
+        }).catch(function () {
+          if (++tries < 3) return setTimeout(attempt, 500 * tries * tries);
+          if (kind !== 'impressions') outbox(function (list) { list.push([kind, body]); });
+          reject({ queued: true });
+        });
+      })();
+    });
+  }
+
+  function outbox(change) {
+    try {
+      var list = JSON.parse(store.getItem(storageKey('outbox')) || '[]');
+      change(list);
+      if (list.length) store.setItem(storageKey('outbox'), JSON.stringify(list));
+      else store.removeItem(storageKey('outbox'));
+      return list;
+    } catch (e) { return []; }
+  }
+
+  function flush() {
+    outbox(function (list) { list.splice(0).forEach(function (item) { send(item[0], item[1]).catch(quiet); }); });
+  }
+
+  function next() {
+    if (!state.user) return Promise.resolve(null);
+    return call('GET', 'next').then(function (r) {
+      if (r.status === 204) return null;
+      if (!r.ok) throw new Error('trickle: next failed with HTTP ' + r.status);
+      return r.json().then(function (j) { settings = j.settings || settings; return j.prompt || null; });
+    });
+  }
+
+  function nextOf(text) {
+    return (JSON.parse(text || '{}').next) || null;
+  }
+
+  function glob(pattern, path) {
+    var re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*|\*|\?/g, function (m) {
+      return m === '**' ? '.*' : m === '*' ? '[^/]*' : '[^/]';
+    });
+    return new RegExp('^' + re + '$').test(path);
+  }
+
+  function allowedHere(s) {
+    var path = location.pathname, match = function (g) { return glob(g, path); };
+    var show = s.show_on || [], hide = s.hide_on || [];
+    return (!show.length || show.some(match)) && !hide.some(match);
+  }
+
+  function tooSoon(s) {
+    try {
+      var last = +store.getItem(storageKey('shown')) || 0;
+      return Date.now() - last < (s.min_hours_between_prompts || 0) * 3600e3;
+    } catch (e) { return false; }
+  }
+
+  function emit(name, detail) {
+    try { d.dispatchEvent(new CustomEvent('trickle:' + name, { detail: JSON.parse(detail) })); } catch (e) { /* the page's own listeners */ }
+  }
+
+  function close() {
+    if (host && host.parentNode) host.parentNode.removeChild(host);
+    host = null;
+  }
+
+  function load() {
+    return renderer || (renderer = import(origin + '/widget/' + JS).then(function (m) {
+      return m.default({ module_or_path: origin + '/widget/' + WASM }).then(function () { return m; });
+    }));
+  }
+
+  function mount(prompt, s) {
+    host = d.createElement('trickle-widget');
+    host.setAttribute('data-corner', s.corner || 'bottom-right');
+    var root = d.createElement('div');
+    host.attachShadow({ mode: 'open' }).appendChild(root);
+    d.body.appendChild(host);
+    var mine = host;
+    load().then(function (m) {
+      if (host !== mine) return;
+      m.mount(root, {
+        prompt: JSON.stringify(prompt), settings: JSON.stringify(s), locale: state.locale,
+        send: send, emit: emit, close: close
+      });
+      try { store.setItem(storageKey('shown'), '' + Date.now()); } catch (e) { /* private mode */ }
+    }).catch(close);
+  }
+
+  function show() {
+    if (state.headless || !state.user || host) return;
+    var user = state.user;
+    next().then(function (prompt) {
+      var s = settings;
+      if (!prompt || user !== state.user || !allowedHere(s) || tooSoon(s)) return;
+      setTimeout(function () { if (user === state.user && !host) mount(prompt, s); }, s.delay_ms == null ? 2000 : s.delay_ms);
+    }).catch(quiet);
+  }
+
+  var commands = {
+    identify: function (user, hash, locale) {
+      if (user && typeof user === 'object') { hash = user.hash; locale = user.locale; user = user.user; }
+      if (user !== state.user) close();
+      state.user = user; state.hash = hash || '';
+      if (locale) state.locale = locale;
+      flush(); show();
+    },
+    logout: function () { close(); state.user = null; state.hash = ''; },
+    next: next,
+    answer: function (target, value) {
+      return send('answers', JSON.stringify({ question_set: target.question_set, version: target.version, key: (target.question || target).key, value: value })).then(nextOf);
+    },
+    skip: function (target, forever) {
+      return send('skips', JSON.stringify({ question_set: target.question_set, version: target.version, key: (target.question || target).key, forever: !!forever })).then(nextOf);
+    }
+  };
+
+  function trickle(name) {
+    var args = [].slice.call(arguments, 1);
+    try {
+      if (!commands[name]) throw new Error('trickle: unknown command ' + name);
+      return Promise.resolve(commands[name].apply(null, args));
+    } catch (e) { return Promise.reject(e); }
+  }
+
+  try {
+    var queued = (w.trickle && w.trickle.q) || [];
+    w.__trickle = true;
+    w.trickle = trickle;
+    if (state.user) { flush(); show(); }
+    queued.forEach(function (item) {
+      /* item: the stub's arguments, or [arguments, resolve, reject] from a promise stub */
+      var args = item.length === 3 && typeof item[1] === 'function' ? item[0] : item;
+      var p = trickle.apply(null, [].slice.call(args));
+      if (args !== item) p.then(item[1], item[2]); else p.catch(quiet);
+    });
+  } catch (e) { /* never break the host page */ }
+})(window, document);

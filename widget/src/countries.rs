@@ -1,0 +1,55 @@
+//! The country list: ISO 3166-1 alpha-2 codes, named in the user's language by
+//! the browser (`Intl.DisplayNames`), so no name tables ship in the Wasm.
+
+/// Every assigned ISO 3166-1 alpha-2 code.
+pub const CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// `(code, localised name)` sorted by name.
+#[cfg(target_arch = "wasm32")]
+pub fn named(locale: &str) -> Vec<(&'static str, String)> {
+    let namer = region_namer(locale);
+    let mut list: Vec<_> = CODES
+        .split(' ')
+        .map(|code| {
+            let name = namer
+                .as_ref()
+                .and_then(|(dn, of)| of.call1(dn, &code.into()).ok().and_then(|n| n.as_string()));
+            (code, name.unwrap_or_else(|| code.to_owned()))
+        })
+        .collect();
+    list.sort_by(|a, b| a.1.cmp(&b.1));
+    list
+}
+
+/// Without a browser (native unit tests): the codes themselves.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn named(_locale: &str) -> Vec<(&'static str, String)> {
+    CODES.split(' ').map(|c| (c, c.to_owned())).collect()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn region_namer(locale: &str) -> Option<(wasm_bindgen::JsValue, js_sys::Function)> {
+    use js_sys::{Array, Function, Object, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let ctor: Function = Reflect::get(&intl, &"DisplayNames".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let options = Object::new();
+    Reflect::set(&options, &"type".into(), &"region".into()).ok()?;
+    let args = Array::of2(&Array::of1(&JsValue::from_str(locale)), &options);
+    let names = Reflect::construct(&ctor, &args).ok()?;
+    let of: Function = Reflect::get(&names, &"of".into()).ok()?.dyn_into().ok()?;
+    Some((names, of))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_code_is_listed_once() {
+        let codes: Vec<_> = super::CODES.split(' ').collect();
+        assert_eq!(codes.len(), 249);
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+    }
+}

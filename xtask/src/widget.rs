@@ -1,0 +1,137 @@
+//! `cargo xtask build-widget`: the Wasm renderer and the loader, as content-hashed
+//! files in `widget/dist/`, which `api/build.rs` embeds into the `trickle` binary.
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, run, target_dir, workspace_root};
+
+/// Where the built widget goes (gitignored; read by `api/build.rs`).
+pub fn dist_dir() -> PathBuf {
+    workspace_root().join("widget/dist")
+}
+
+/// Sizes of what was built, for the build log and the benchmark.
+pub struct Built {
+    pub loader: PathBuf,
+    pub renderer_js: PathBuf,
+    pub renderer_wasm: PathBuf,
+}
+
+pub fn build() -> anyhow::Result<Built> {
+    // Its own target dir: a nested cargo on the same one would wait for our own lock.
+    let wasm_target = target_dir().join("widget");
+    let mut wasm = cargo();
+    wasm.args([
+        "build",
+        "--package",
+        "trickle-widget",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "widget",
+        "--target-dir",
+    ])
+    .arg(&wasm_target);
+    run(wasm)?;
+    let input = wasm_target.join("wasm32-unknown-unknown/widget/trickle_widget.wasm");
+
+    let bound = wasm_target.join("bound");
+    let _ = std::fs::remove_dir_all(&bound);
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .out_name("renderer")
+        .web(true)?
+        .typescript(false)
+        .omit_default_module_path(true)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(&bound)
+        .context("wasm-bindgen")?;
+    let js = std::fs::read(bound.join("renderer.js"))?;
+    let mut wasm_bytes = std::fs::read(bound.join("renderer_bg.wasm"))?;
+    wasm_bytes = shrink(&bound.join("renderer_bg.wasm"), wasm_bytes)?;
+
+    let dist = dist_dir();
+    let _ = std::fs::remove_dir_all(&dist);
+    std::fs::create_dir_all(&dist)?;
+    let js_name = format!("renderer-{}.js", short_hash(&js));
+    let wasm_name = format!("renderer-{}.wasm", short_hash(&wasm_bytes));
+    let loader = std::fs::read_to_string(workspace_root().join("widget/loader.js"))?
+        .replace("__TRICKLE_RENDERER_JS__", &js_name)
+        .replace("__TRICKLE_RENDERER_WASM__", &wasm_name);
+    let built = Built {
+        loader: write(&dist, "widget.js", loader.as_bytes())?,
+        renderer_js: write(&dist, &js_name, &js)?,
+        renderer_wasm: write(&dist, &wasm_name, &wasm_bytes)?,
+    };
+    for path in [&built.loader, &built.renderer_js, &built.renderer_wasm] {
+        let raw = std::fs::metadata(path)?.len();
+        eprintln!(
+            "xtask: {} {raw} bytes, {} gzip",
+            path.display(),
+            gzip_len(path)?
+        );
+    }
+    Ok(built)
+}
+
+/// `wasm-opt -Oz` when it is installed (e.g. `npm install -g binaryen`); reports the gain.
+fn shrink(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let found = Command::new("wasm-opt").arg("--version").output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        eprintln!("xtask: wasm-opt not found (npm install -g binaryen); renderer left unshrunk");
+        return Ok(bytes);
+    }
+    let out = path.with_extension("opt.wasm");
+    let mut opt = Command::new("wasm-opt");
+    opt.arg(path).arg("-o").arg(&out).args([
+        "-Oz",
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-reference-types",
+        "--enable-multivalue",
+        "--enable-mutable-globals",
+    ]);
+    run(opt)?;
+    let shrunk = std::fs::read(&out)?;
+    eprintln!(
+        "xtask: wasm-opt -Oz: {} → {} bytes ({} → {} gzip)",
+        bytes.len(),
+        shrunk.len(),
+        gzip(&bytes)?.len(),
+        gzip(&shrunk)?.len()
+    );
+    if shrunk.is_empty() {
+        bail!("wasm-opt wrote nothing");
+    }
+    Ok(shrunk)
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `name` and its precompressed `name.gz` (served to clients that accept gzip).
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes)?;
+    std::fs::write(dir.join(format!("{name}.gz")), gzip(bytes)?)?;
+    Ok(path)
+}
+
+pub fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
+}
+
+pub fn gzip_len(path: &Path) -> anyhow::Result<usize> {
+    Ok(gzip(&std::fs::read(path)?)?.len())
+}
