@@ -72,6 +72,39 @@ pub enum SiteCommand {
         #[arg(long)]
         site: String,
     },
+    /// Change where and when the widget shows; prints the site as JSON. Options not
+    /// given are left as they are.
+    Settings {
+        #[arg(long)]
+        site: String,
+        /// bottom-right, bottom-left, top-right or top-left.
+        #[arg(long)]
+        corner: Option<String>,
+        /// Delay before a due prompt shows, in milliseconds.
+        #[arg(long)]
+        delay_ms: Option<u32>,
+        /// Minimum hours between two prompts.
+        #[arg(long)]
+        min_hours_between_prompts: Option<u32>,
+        /// A path glob where the widget may show (repeatable; replaces the list).
+        #[arg(long = "show-on")]
+        show_on: Vec<String>,
+        /// A path glob where it never shows, e.g. /checkout/** (repeatable; replaces the list).
+        #[arg(long = "hide-on")]
+        hide_on: Vec<String>,
+        /// auto, light or dark.
+        #[arg(long)]
+        theme_mode: Option<String>,
+        /// Brand colour as #rrggbb.
+        #[arg(long)]
+        brand_color: Option<String>,
+        /// CSS font-family list.
+        #[arg(long)]
+        font: Option<String>,
+        /// Corner radius in pixels.
+        #[arg(long)]
+        radius_px: Option<u32>,
+    },
 }
 
 /// `trickle question-sets …`
@@ -223,6 +256,51 @@ async fn site_command(trickle: &Trickle, command: SiteCommand) -> anyhow::Result
             let keys = trickle.create_site(&name, origins).await?;
             println!("{}", serde_json::to_string_pretty(&keys)?);
         }
+        SiteCommand::Settings {
+            site,
+            corner,
+            delay_ms,
+            min_hours_between_prompts,
+            show_on,
+            hide_on,
+            theme_mode,
+            brand_color,
+            font,
+            radius_px,
+        } => {
+            let mut change = serde_json::Map::new();
+            let mut theme = serde_json::Map::new();
+            set(&mut change, "corner", serde_json::json!(corner));
+            set(&mut change, "delay_ms", serde_json::json!(delay_ms));
+            set(
+                &mut change,
+                "min_hours_between_prompts",
+                serde_json::json!(min_hours_between_prompts),
+            );
+            if !show_on.is_empty() {
+                set(&mut change, "show_on", serde_json::json!(show_on));
+            }
+            if !hide_on.is_empty() {
+                set(&mut change, "hide_on", serde_json::json!(hide_on));
+            }
+            set(&mut theme, "mode", serde_json::json!(theme_mode));
+            set(&mut theme, "brand_color", serde_json::json!(brand_color));
+            set(&mut theme, "font", serde_json::json!(font));
+            set(&mut theme, "radius_px", serde_json::json!(radius_px));
+            if !theme.is_empty() {
+                change.insert("theme".into(), theme.into());
+            }
+            let current = trickle.site(&site).await?;
+            let patch = crate::sites::SitePatch {
+                allowed_origins: None,
+                widget_settings: Some(change.into()),
+            };
+            let site = trickle.update_site(&current, patch).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::sites::SiteView::from(&site))?
+            );
+        }
         SiteCommand::Show { site } => {
             let site = trickle.site(&site).await?;
             println!(
@@ -293,4 +371,11 @@ async fn push(
         println!("{name}: {slug} version {} ({state})", version.version);
     }
     Ok(())
+}
+
+/// Adds `key` to a settings patch unless the option was left out (null).
+fn set(map: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: serde_json::Value) {
+    if !value.is_null() {
+        map.insert(key.to_owned(), value);
+    }
 }

@@ -1,0 +1,653 @@
+//! The widget in a real browser: the real `trickle` binary on SQLite, host pages on
+//! another origin, and Debian's headless Chromium driven over WebDriver (fantoccini).
+//! All scenarios share one chromedriver and one server, in one test, to stay fast.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`.ci/run` installs them) and
+//! a `trickle` built with the widget (`cargo xtask test` builds it first).
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions, MouseActions, PointerAction};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const QUESTIONS: &str = r#"
+slug: browser-test
+title: Browser test
+default_locale: en
+settings: { max_prompts_per_login: 3 }
+stages:
+  - at_login: 1
+    questions:
+      - key: role
+        type: single_choice
+        title: "What best describes your role?"
+        options: [student, developer, manager]
+      - { key: city, type: text, title: "Which city do you live in?" }
+"#;
+
+/// The CSS of a page that tries hard to break embedded widgets. (Not `transform` on
+/// `html`/`body`: that moves every `position: fixed` element of the page, by design.)
+const HOSTILE_CSS: &str = "* { font: 31px/3 serif !important; color: red !important; \
+    background: yellow !important; margin: 17px !important; padding: 0 !important; \
+    border: 3px dashed blue !important; position: static !important; z-index: 0 !important; \
+    width: auto !important; visibility: visible !important; \
+    opacity: 0.95 !important; box-sizing: content-box !important; }";
+
+/// Records errors, CSP violations and widget events for the test to read.
+const PROBE: &str = "window.__errors=[];window.__events=[];\
+addEventListener('error',function(e){__errors.push('error: '+e.message)});\
+addEventListener('unhandledrejection',function(e){__errors.push('rejection: '+e.reason)});\
+document.addEventListener('securitypolicyviolation',function(e){__errors.push('csp: '+e.violatedDirective+' '+e.blockedURI)});\
+var ce=console.error;console.error=function(){__errors.push('console: '+[].join.call(arguments,' '));ce.apply(console,arguments)};\
+['shown','answered','skipped','dismissed'].forEach(function(n){document.addEventListener('trickle:'+n,function(){__events.push(n)})});\
+(function poll(){var h=document.querySelector('trickle-widget');\
+if(h&&h.shadowRoot&&h.shadowRoot.querySelector('.title')){window.__visibleAt=performance.now();return}\
+requestAnimationFrame(poll)})();";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn trickle(db: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trickle"));
+    command
+        .env("TRICKLE_DATABASE_URL", db)
+        .env_remove("TRICKLE_LISTEN")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run_ok(command: &mut Command) -> String {
+    let output = command.output().expect("run trickle");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+async fn wait_http(url: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} not up in 30 s");
+}
+
+/// The running service: the binary, a site whose allowed origin is the host pages'
+/// server, the test question set, and a delay of 0.
+struct Service {
+    api: String,
+    secret: String,
+    key: String,
+    identity: String,
+    _server: Killed,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    async fn start(host_origin: &str) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("t.db").display());
+        let keys: Value = serde_json::from_str(&run_ok(trickle(&db).args([
+            "site",
+            "create",
+            "--name",
+            "Shop",
+            "--origin",
+            host_origin,
+        ])))
+        .unwrap();
+        let site_id = keys["site_id"].as_str().unwrap().to_owned();
+        let questions = dir.path().join("browser-test.yaml");
+        std::fs::write(&questions, QUESTIONS).unwrap();
+        run_ok(
+            trickle(&db)
+                .args(["question-sets", "push"])
+                .arg(&questions)
+                .args(["--site", &site_id, "--publish"]),
+        );
+        let settings: Value = serde_json::from_str(&run_ok(trickle(&db).args([
+            "site",
+            "settings",
+            "--site",
+            &site_id,
+            "--delay-ms",
+            "0",
+            "--hide-on",
+            "/checkout/**",
+        ])))
+        .unwrap();
+        assert_eq!(settings["widget_settings"]["delay_ms"], 0, "{settings}");
+        assert_eq!(
+            settings["widget_settings"]["hide_on"],
+            json!(["/checkout/**"])
+        );
+        let port = free_port();
+        let server = trickle(&db)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let api = format!("http://127.0.0.1:{port}");
+        wait_http(&format!("{api}/readyz")).await;
+        Service {
+            api,
+            secret: keys["secret_key"].as_str().unwrap().to_owned(),
+            key: keys["publishable_key"].as_str().unwrap().to_owned(),
+            identity: keys["identity_secret"].as_str().unwrap().to_owned(),
+            _server: Killed(server),
+            _dir: dir,
+        }
+    }
+
+    async fn login(&self, user: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/logins", self.api))
+            .bearer_auth(&self.secret)
+            .json(&json!({ "user_id": user }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    async fn user_metadata(&self, user: &str) -> Value {
+        let profile: Value = reqwest::Client::new()
+            .get(format!("{}/v1/users/{user}", self.api))
+            .bearer_auth(&self.secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        profile["user_metadata"].clone()
+    }
+}
+
+/// What the host pages need to know.
+struct Pages {
+    api: String,
+    broken_api: String,
+    key: String,
+    identity: String,
+}
+
+/// `/plain`, `/hostile` (hostile CSS and a strict CSP) and `/broken` (widget.js from an
+/// origin whose API answers 500), each for `?user=…`.
+async fn host_page(
+    State(pages): State<Arc<Pages>>,
+    uri: axum::http::Uri,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let user = q.get("user").cloned().unwrap_or_default();
+    let hash = trickle::sites::user_hash(&pages.identity, &user);
+    let kind = uri.path().trim_start_matches('/');
+    let api = if kind == "broken" {
+        &pages.broken_api
+    } else {
+        &pages.api
+    };
+    let css = if kind == "hostile" {
+        HOSTILE_CSS
+    } else {
+        "body { font-family: sans-serif; }"
+    };
+    let body = format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>{kind}</title>\
+         <script nonce=probe>{PROBE}</script><style>{css}</style></head><body>\
+         <h1>A host page</h1><p>Some text.</p>\
+         <script src=\"{api}/widget.js\" data-key=\"{key}\" data-user=\"{user}\" data-user-hash=\"{hash}\" data-locale=en async></script>\
+         </body></html>",
+        key = pages.key,
+    );
+    let mut response = Html(body).into_response();
+    if kind == "hostile" {
+        let csp = format!(
+            "script-src {} 'wasm-unsafe-eval' 'nonce-probe'; connect-src {}",
+            pages.api, pages.api
+        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp.parse().unwrap());
+    }
+    response
+}
+
+/// An API origin that serves the real widget files but fails every API call with 500.
+async fn broken_api(
+    State(api): State<String>,
+    uri: axum::http::Uri,
+    method: axum::http::Method,
+) -> Response {
+    let cors = [
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),
+    ];
+    if uri.path().starts_with("/widget") {
+        let upstream = reqwest::get(format!("{api}{}", uri.path())).await.unwrap();
+        let content_type = upstream.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = upstream.bytes().await.unwrap();
+        return (cors, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    }
+    if method == axum::http::Method::OPTIONS {
+        return (StatusCode::NO_CONTENT, cors).into_response();
+    }
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        cors,
+        "{\"error\":{\"code\":\"internal\",\"message\":\"boom\"}}",
+    )
+        .into_response()
+}
+
+async fn serve(router: Router, port: u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+}
+
+/// Host pages and the broken API on their own ports, and the service.
+async fn start() -> (Service, String) {
+    let (host_port, broken_port) = (free_port(), free_port());
+    let host = format!("http://127.0.0.1:{host_port}");
+    let service = Service::start(&host).await;
+    let pages = Arc::new(Pages {
+        api: service.api.clone(),
+        broken_api: format!("http://127.0.0.1:{broken_port}"),
+        key: service.key.clone(),
+        identity: service.identity.clone(),
+    });
+    let router = Router::new()
+        .route("/plain", get(host_page))
+        .route("/hostile", get(host_page))
+        .route("/broken", get(host_page))
+        .with_state(pages);
+    serve(router, host_port).await;
+    serve(
+        Router::new()
+            .fallback(broken_api)
+            .with_state(service.api.clone()),
+        broken_port,
+    )
+    .await;
+    (service, host)
+}
+
+/// One chromedriver and one headless Chromium session.
+struct Browser {
+    client: Client,
+    _driver: Killed,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: apt-get install chromium chromium-driver (.ci/run does)"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let driver = Killed(driver);
+        wait_http(&format!("http://127.0.0.1:{port}/status")).await;
+        let profile = tempfile::tempdir().unwrap();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.path().display())],
+            }),
+        );
+        let client = ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a chromedriver session");
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Polls `condition` (a JS expression) until true, for at most 10 s.
+    async fn wait_for(&self, condition: &str) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if self.js(&format!("return !!({condition})")).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let errors = self.js("return window.__errors").await;
+        panic!("timed out waiting for {condition}; page errors: {errors}");
+    }
+
+    /// Clicks the centre of an element of the widget's shadow root with the mouse.
+    async fn click(&self, selector: &str) {
+        let at = self
+            .js(&format!(
+                "var r=document.querySelector('trickle-widget').shadowRoot.querySelector('{selector}').getBoundingClientRect();\
+                 return [r.left+r.width/2, r.top+r.height/2]"
+            ))
+            .await;
+        let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x,
+                y,
+            })
+            .then(PointerAction::Down {
+                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(mouse).await.unwrap();
+    }
+
+    async fn keys(&self, keys: &[char]) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys {
+            actions = actions
+                .then(KeyAction::Down { value: *key })
+                .then(KeyAction::Up { value: *key });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    async fn errors(&self) -> Value {
+        self.js("return window.__errors").await
+    }
+}
+
+const SHADOW: &str =
+    "document.querySelector('trickle-widget')&&document.querySelector('trickle-widget').shadowRoot";
+
+fn shadow_text(contains: &str) -> String {
+    format!("{SHADOW}&&{SHADOW}.textContent.indexOf({contains:?})>=0")
+}
+
+#[tokio::test]
+async fn the_widget_in_a_real_browser() {
+    let (service, host) = start().await;
+    let browser = Browser::start().await;
+    first_login_answers_with_mouse_then_keyboard(&browser, &service, &host).await;
+    hostile_css_and_strict_csp_still_give_a_usable_widget(&browser, &service, &host).await;
+    nothing_due_never_fetches_the_renderer(&browser, &host).await;
+    a_server_error_keeps_the_widget_hidden(&browser, &service, &host).await;
+    browser.client.close().await.unwrap();
+}
+
+async fn first_login_answers_with_mouse_then_keyboard(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    service.login("u_first").await;
+    browser
+        .client
+        .goto(&format!("{host}/plain?user=u_first"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&shadow_text("What best describes your role?"))
+        .await;
+    // Bottom-right corner, 16 px from the edges; the page keeps its focus.
+    let placed = browser
+        .js("var r=document.querySelector('trickle-widget').getBoundingClientRect();\
+             return [innerWidth-r.right, innerHeight-r.bottom, r.width, document.activeElement===document.body]")
+        .await;
+    assert_eq!(placed[0].as_f64().unwrap().round(), 16.0, "{placed}");
+    assert_eq!(placed[1].as_f64().unwrap().round(), 16.0, "{placed}");
+    assert!(placed[2].as_f64().unwrap() > 250.0, "{placed}");
+    assert_eq!(placed[3], json!(true), "the widget must not steal focus");
+    assert!(
+        browser
+            .js(&format!("return {SHADOW}.textContent"))
+            .await
+            .as_str()
+            .unwrap()
+            .contains("1 of 2")
+    );
+
+    // The mouse: pick "developer", then Submit.
+    browser.click("input[value=developer]").await;
+    browser.click("button.primary").await;
+    browser
+        .wait_for(&shadow_text("Which city do you live in?"))
+        .await;
+    browser
+        .wait_for(&format!("{SHADOW}.textContent.indexOf('2 of 2')>=0"))
+        .await;
+
+    // The keyboard only: Tab until the text field has focus, type, Enter.
+    for _ in 0..30 {
+        if browser
+            .js(&format!(
+                "return {SHADOW}.activeElement&&{SHADOW}.activeElement.id"
+            ))
+            .await
+            == json!("tr-input")
+        {
+            break;
+        }
+        browser.keys(&[Key::Tab.into()]).await;
+    }
+    assert_eq!(
+        browser
+            .js(&format!("return {SHADOW}.activeElement.id"))
+            .await,
+        json!("tr-input")
+    );
+    let mut typed: Vec<char> = "Berlin".chars().collect();
+    typed.push(Key::Enter.into());
+    browser.keys(&typed).await;
+    browser.wait_for(&shadow_text("Thank you")).await;
+    // The thank-you note closes by itself.
+    browser
+        .wait_for("!document.querySelector('trickle-widget')")
+        .await;
+
+    let metadata = service.user_metadata("u_first").await;
+    assert_eq!(metadata["role"], "developer", "{metadata}");
+    assert_eq!(metadata["city"], "Berlin", "{metadata}");
+    assert_eq!(
+        browser.js("return window.__events").await,
+        json!(["shown", "answered", "shown", "answered"])
+    );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+async fn hostile_css_and_strict_csp_still_give_a_usable_widget(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    service.login("u_hostile").await;
+    browser
+        .client
+        .goto(&format!("{host}/hostile?user=u_hostile"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&shadow_text("What best describes your role?"))
+        .await;
+    let look = browser
+        .js(&format!(
+            "var r=document.querySelector('trickle-widget').getBoundingClientRect();\
+             var s=getComputedStyle({SHADOW}.querySelector('.title'));\
+             return [innerWidth-r.right, innerHeight-r.bottom, s.color, s.fontSize]"
+        ))
+        .await;
+    assert_eq!(look[0].as_f64().unwrap().round(), 16.0, "{look}");
+    assert_eq!(look[1].as_f64().unwrap().round(), 16.0, "{look}");
+    assert_ne!(
+        look[2],
+        json!("rgb(255, 0, 0)"),
+        "page colours leak in: {look}"
+    );
+    assert_eq!(look[3], json!("16px"), "page fonts leak in: {look}");
+    browser.click("input[value=manager]").await;
+    browser.click("button.primary").await;
+    browser
+        .wait_for(&shadow_text("Which city do you live in?"))
+        .await;
+    assert_eq!(service.user_metadata("u_hostile").await["role"], "manager");
+    assert_eq!(
+        browser.errors().await,
+        json!([]),
+        "errors or CSP violations on the page"
+    );
+}
+
+async fn nothing_due_never_fetches_the_renderer(browser: &Browser, host: &str) {
+    // Never logged in: nothing is due.
+    browser
+        .client
+        .goto(&format!("{host}/plain?user=u_nothing_due"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/v1/widget/next')>=0})")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fetched = browser
+        .js("return performance.getEntriesByType('resource').map(function(e){return e.name})")
+        .await;
+    let fetched: Vec<&str> = fetched
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fetched.iter().filter(|u| u.contains("/v1/widget/")).count(),
+        1,
+        "{fetched:?}"
+    );
+    assert!(
+        !fetched.iter().any(|u| u.contains("/widget/renderer-")),
+        "{fetched:?}"
+    );
+    assert_eq!(
+        browser
+            .js("return !!document.querySelector('trickle-widget')")
+            .await,
+        json!(false)
+    );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+async fn a_server_error_keeps_the_widget_hidden(browser: &Browser, service: &Service, host: &str) {
+    service.login("u_broken").await;
+    browser
+        .client
+        .goto(&format!("{host}/broken?user=u_broken"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/v1/widget/next')>=0})")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        browser
+            .js("return !!document.querySelector('trickle-widget')")
+            .await,
+        json!(false)
+    );
+    assert_eq!(
+        browser.js("return typeof window.trickle").await,
+        json!("function")
+    );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+/// `cargo xtask bench-widget`: time from navigation to the first question visible,
+/// with the site's delay set to 0 (so: after the configured delay). Prints figures.
+#[tokio::test]
+#[ignore = "a benchmark: run by cargo xtask bench-widget"]
+async fn bench_time_to_first_question() {
+    let (service, host) = start().await;
+    let browser = Browser::start().await;
+    let mut times = Vec::new();
+    for run in 0..11 {
+        let user = format!("u_bench_{run}");
+        service.login(&user).await;
+        browser
+            .client
+            .goto(&format!("{host}/plain?user={user}"))
+            .await
+            .unwrap();
+        browser.wait_for("window.__visibleAt").await;
+        let at = browser
+            .js("return window.__visibleAt")
+            .await
+            .as_f64()
+            .unwrap();
+        times.push(at);
+    }
+    let cold = times.remove(0);
+    times.sort_by(f64::total_cmp);
+    let median = (times[4] + times[5]) / 2.0;
+    println!("\n| time to first question (headless Chromium, localhost, delay 0) | ms |");
+    println!("| --- | ---: |");
+    println!("| first visit (cold cache) | {cold:.0} |");
+    println!("| median of 10 (renderer cached) | {median:.0} |");
+    println!("| slowest of 10 | {:.0} |", times[9]);
+    browser.client.close().await.unwrap();
+}
