@@ -428,6 +428,7 @@ async fn the_widget_in_a_real_browser() {
     let browser = Browser::start().await;
     first_login_answers_with_mouse_then_keyboard(&browser, &service, &host).await;
     hostile_css_and_strict_csp_still_give_a_usable_widget(&browser, &service, &host).await;
+    escape_closes_without_recording_anything(&browser, &service, &host).await;
     nothing_due_never_fetches_the_renderer(&browser, &host).await;
     a_server_error_keeps_the_widget_hidden(&browser, &service, &host).await;
     browser.client.close().await.unwrap();
@@ -548,11 +549,46 @@ async fn hostile_css_and_strict_csp_still_give_a_usable_widget(
         .wait_for(&shadow_text("Which city do you live in?"))
         .await;
     assert_eq!(service.user_metadata("u_hostile").await["role"], "manager");
+    // "Don't ask again" dismisses the question for good, and the widget goes away.
+    browser.click("button.link").await;
+    browser
+        .wait_for("!document.querySelector('trickle-widget')")
+        .await;
+    let events = browser.js("return window.__events").await;
+    assert_eq!(events, json!(["shown", "answered", "shown", "dismissed"]));
     assert_eq!(
         browser.errors().await,
         json!([]),
         "errors or CSP violations on the page"
     );
+}
+
+async fn escape_closes_without_recording_anything(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    service.login("u_escape").await;
+    browser
+        .client
+        .goto(&format!("{host}/plain?user=u_escape"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&shadow_text("What best describes your role?"))
+        .await;
+    // Focus inside the widget (a click on a choice, which records nothing), then Esc.
+    browser.click("input[value=student]").await;
+    browser.keys(&[Key::Escape.into()]).await;
+    browser
+        .wait_for("!document.querySelector('trickle-widget')")
+        .await;
+    assert_eq!(
+        browser.js("return window.__events").await,
+        json!(["shown", "dismissed"])
+    );
+    assert_eq!(service.user_metadata("u_escape").await, json!({}));
+    assert_eq!(browser.errors().await, json!([]));
 }
 
 async fn nothing_due_never_fetches_the_renderer(browser: &Browser, host: &str) {
