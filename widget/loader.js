@@ -125,7 +125,7 @@
     load().then(function (m) {
       if (host !== mine) return;
       m.mount(root, {
-        prompt: JSON.stringify(prompt), settings: JSON.stringify(s), locale: state.locale,
+        prompt: prompt, settings: s, locale: state.locale,
         send: send, emit: emit, close: close
       });
       try { store.setItem(storageKey('shown'), '' + Date.now()); } catch (e) { /* private mode */ }

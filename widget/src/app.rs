@@ -154,9 +154,10 @@ impl App {
                 None
             }
             Err(Failure::Refused(_)) => None,
-            Ok(body) => serde_json::from_str::<Value>(&body)
+            Ok(body) => js_sys::JSON::parse(&body)
                 .ok()
-                .and_then(|v| serde_json::from_value::<Prompt>(v["next"].clone()).ok()),
+                .and_then(|v| js_sys::Reflect::get(&v, &"next".into()).ok())
+                .and_then(|next| Prompt::from_js(&next)),
         };
         let event = match action {
             Action::Answer => {

@@ -28,7 +28,8 @@ impl Bridge {
         Bridge(host)
     }
 
-    fn get(&self, name: &str) -> JsValue {
+    /// A field of `host`.
+    pub fn get(&self, name: &str) -> JsValue {
         Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
     }
 

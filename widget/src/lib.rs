@@ -4,7 +4,8 @@
 //!
 //! The split: the loader owns the network (requests, retries, the offline outbox,
 //! headless mode); the renderer owns the UI. The loader mounts it with a `host`
-//! object: `{prompt, settings, locale, send(kind, body), emit(name, detail), close()}`.
+//! object: `{prompt, settings, locale, send(kind, body), emit(name, detail), close()}`
+//! (`prompt` and `settings` as parsed JSON objects).
 
 mod app;
 mod bridge;
@@ -24,9 +25,9 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub fn mount(root: web_sys::Element, host: JsValue) -> Result<(), JsValue> {
     let bridge = Bridge::new(host);
-    let prompt: Prompt = serde_json::from_str(&bridge.field("prompt"))
-        .map_err(|e| JsValue::from_str(&format!("trickle: bad prompt: {e}")))?;
-    let settings: Settings = serde_json::from_str(&bridge.field("settings")).unwrap_or_default();
+    let prompt = Prompt::from_js(&bridge.get("prompt"))
+        .ok_or_else(|| JsValue::from_str("trickle: the prompt is not valid"))?;
+    let settings = Settings::from_js(&bridge.get("settings"));
     let locale = Some(bridge.field("locale"))
         .filter(|l| !l.is_empty())
         .unwrap_or_else(|| prompt.locale.clone());

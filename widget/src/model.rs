@@ -1,33 +1,34 @@
-//! The JSON the renderer receives from the loader: a prompt (the shape of
-//! `GET /v1/widget/next`) and the site's widget settings.
+//! What the renderer receives from the loader: a prompt (the shape of
+//! `GET /v1/widget/next`) and the site's widget settings, read from JS objects with
+//! `Reflect` rather than serde: serde's deserialisers were the largest part of the
+//! Wasm after Yew itself.
 
-use serde::Deserialize;
+use js_sys::{Array, Object, Reflect};
 use serde_json::Value;
+use wasm_bindgen::JsValue;
 
 /// A prompt, as the server sends it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Prompt {
     pub question_set: String,
     pub version: i64,
     pub position: Position,
     pub question: Question,
-    #[serde(default)]
     pub locale: String,
 }
 
 /// "2 of 3" progress.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Position {
     pub index: u32,
     pub of: u32,
 }
 
 /// A localised question; fields that do not apply are absent.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Question {
     pub key: String,
-    #[serde(rename = "type")]
+    /// The question type (`type` in JSON).
     pub kind: String,
     pub title: String,
     pub description: Option<String>,
@@ -51,23 +52,21 @@ pub struct Question {
 }
 
 /// A choice option.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
     pub value: String,
     pub label: String,
 }
 
 /// The site's look and placement (a subset of the server's `WidgetSettings`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     pub corner: String,
     pub theme: Theme,
 }
 
 /// Colours, font and radius.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
     pub mode: String,
     pub brand_color: String,
@@ -112,5 +111,138 @@ impl Question {
 
     pub fn max_date(&self) -> Option<&str> {
         self.max.as_ref().and_then(Value::as_str)
+    }
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn string(v: &JsValue, key: &str) -> Option<String> {
+    get(v, key).as_string()
+}
+
+fn number(v: &JsValue, key: &str) -> Option<f64> {
+    get(v, key).as_f64()
+}
+
+fn whole(v: &JsValue, key: &str) -> Option<u32> {
+    number(v, key).map(|n| n as u32)
+}
+
+/// A JSON value from a JS one (prefills and bounds).
+pub fn to_value(v: &JsValue) -> Value {
+    if let Some(s) = v.as_string() {
+        Value::String(s)
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        if n.fract() == 0.0 && n.abs() < 9e15 {
+            Value::from(n as i64)
+        } else {
+            Value::from(n)
+        }
+    } else if Array::is_array(v) {
+        Value::Array(Array::from(v).iter().map(|item| to_value(&item)).collect())
+    } else if v.is_object() {
+        let keys = Object::keys(&Object::from(v.clone()));
+        let entries = keys.iter().filter_map(|key| {
+            let key = key.as_string()?;
+            let value = to_value(&get(v, &key));
+            Some((key, value))
+        });
+        Value::Object(entries.collect())
+    } else {
+        Value::Null
+    }
+}
+
+fn optional_value(v: &JsValue, key: &str) -> Option<Value> {
+    let value = get(v, key);
+    (!value.is_undefined() && !value.is_null()).then(|| to_value(&value))
+}
+
+impl Prompt {
+    /// Reads a prompt object; `None` when it is not one.
+    pub fn from_js(v: &JsValue) -> Option<Prompt> {
+        if !v.is_object() {
+            return None;
+        }
+        let position = get(v, "position");
+        Some(Prompt {
+            question_set: string(v, "question_set")?,
+            version: number(v, "version")? as i64,
+            position: Position {
+                index: whole(&position, "index").unwrap_or(1),
+                of: whole(&position, "of").unwrap_or(1),
+            },
+            question: Question::from_js(&get(v, "question"))?,
+            locale: string(v, "locale").unwrap_or_default(),
+        })
+    }
+}
+
+impl Question {
+    fn from_js(q: &JsValue) -> Option<Question> {
+        let options = get(q, "options");
+        let options = if Array::is_array(&options) {
+            Array::from(&options)
+                .iter()
+                .filter_map(|o| {
+                    Some(Choice {
+                        value: string(&o, "value")?,
+                        label: string(&o, "label")?,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(Question {
+            key: string(q, "key")?,
+            kind: string(q, "type")?,
+            title: string(q, "title").unwrap_or_default(),
+            description: string(q, "description"),
+            placeholder: string(q, "placeholder"),
+            required: get(q, "required").as_bool().unwrap_or(false),
+            options,
+            allow_other: get(q, "allow_other").as_bool().unwrap_or(false),
+            min: optional_value(q, "min"),
+            max: optional_value(q, "max"),
+            min_length: whole(q, "min_length"),
+            max_length: whole(q, "max_length"),
+            pattern: string(q, "pattern"),
+            min_selected: whole(q, "min_selected"),
+            max_selected: whole(q, "max_selected"),
+            integer: get(q, "integer").as_bool(),
+            min_label: string(q, "min_label"),
+            max_label: string(q, "max_label"),
+            true_label: string(q, "true_label"),
+            false_label: string(q, "false_label"),
+            prefill: optional_value(q, "prefill"),
+        })
+    }
+}
+
+impl Settings {
+    /// Reads the settings object; defaults for whatever is missing.
+    pub fn from_js(v: &JsValue) -> Settings {
+        let mut settings = Settings::default();
+        if !v.is_object() {
+            return settings;
+        }
+        if let Some(corner) = string(v, "corner") {
+            settings.corner = corner;
+        }
+        let theme = get(v, "theme");
+        if theme.is_object() {
+            let t = &mut settings.theme;
+            t.mode = string(&theme, "mode").unwrap_or(std::mem::take(&mut t.mode));
+            t.brand_color =
+                string(&theme, "brand_color").unwrap_or(std::mem::take(&mut t.brand_color));
+            t.font = string(&theme, "font").unwrap_or(std::mem::take(&mut t.font));
+            t.radius_px = whole(&theme, "radius_px").unwrap_or(t.radius_px);
+        }
+        settings
     }
 }

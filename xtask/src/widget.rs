@@ -80,7 +80,8 @@ pub fn build() -> anyhow::Result<Built> {
     Ok(built)
 }
 
-/// `wasm-opt -Oz` when it is installed (e.g. `npm install -g binaryen`); reports the gain.
+/// `wasm-opt -Oz` when it is installed (e.g. `npm install -g binaryen`); reports the gain
+/// and keeps whichever is smaller after gzip.
 fn shrink(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     let found = Command::new("wasm-opt").arg("--version").output();
     if !found.is_ok_and(|o| o.status.success()) {
@@ -109,6 +110,11 @@ fn shrink(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     );
     if shrunk.is_empty() {
         bail!("wasm-opt wrote nothing");
+    }
+    // Budgets are on gzip bytes; -Oz sometimes compresses worse than its input.
+    if gzip(&shrunk)?.len() > gzip(&bytes)?.len() {
+        eprintln!("xtask: keeping the unshrunk renderer: it is smaller after gzip");
+        return Ok(bytes);
     }
     Ok(shrunk)
 }
