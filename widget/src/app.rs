@@ -128,13 +128,20 @@ impl App {
                 let pattern_failed = problem == Problem::Required
                     && !self.draft.text.trim().is_empty()
                     && q.pattern.is_some();
-                self.error = Some(if pattern_failed {
+                let message = if pattern_failed {
                     self.chrome.pattern.into()
                 } else {
                     self.chrome.problem(&problem)
-                });
+                };
+                self.refuse(message);
             }
         }
+    }
+
+    /// Shows why an answer was refused, beside the field and in the live region.
+    fn refuse(&mut self, message: String) {
+        self.status = message.clone();
+        self.error = Some(message);
     }
 
     /// After a send: the next prompt, a server refusal, or the end.
@@ -146,7 +153,7 @@ impl App {
         let mut detail = reference(&prompt);
         let next = match result {
             Err(Failure::Refused(message)) if action == Action::Answer => {
-                self.error = Some(message);
+                self.refuse(message);
                 return;
             }
             Err(Failure::Queued) => {
