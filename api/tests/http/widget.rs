@@ -386,3 +386,33 @@ async fn widget_calls_are_rate_limited_per_site_and_ip() {
         "server endpoints are not widget-limited"
     );
 }
+
+#[tokio::test]
+async fn the_next_prompt_carries_the_sites_widget_settings() {
+    let (app, _) = app_with_set().await;
+    let patch = json!({ "widget_settings": { "corner": "top-left", "delay_ms": 500, "hide_on": ["/checkout/*"] } });
+    let patched = app
+        .server(Method::PATCH, "/v1/site")
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let body: Value = app
+        .widget(Method::GET, "/v1/widget/next", "u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let settings = &body["settings"];
+    assert_eq!(settings["corner"], "top-left");
+    assert_eq!(settings["delay_ms"], 500);
+    assert_eq!(settings["hide_on"], json!(["/checkout/*"]));
+    assert_eq!(
+        settings["theme"]["mode"], "auto",
+        "untouched settings keep their defaults"
+    );
+    assert!(body["prompt"]["question"].is_object());
+}
