@@ -166,13 +166,18 @@ mod tests {
 
     #[test]
     fn the_shipped_example_configurations_parse() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let example = Settings::load(Some(&root.join("trickle.example.toml"))).unwrap();
-        assert_eq!(example.rate_limit.widget_per_minute, 600);
-        let enrichment = Settings::load(Some(&root.join("examples/enrichment.toml"))).unwrap();
-        assert!(enrichment.enrichment.geoip.is_some() && enrichment.enrichment.email.is_some());
-        assert!(enrichment.enrichment.http.contains_key("company"));
-        assert_eq!(enrichment.webhooks.disable_after_failures, 50);
+        // Inside a Jail: other tests' jails set TRICKLE_* variables process-wide, and
+        // jails run one at a time.
+        figment::Jail::expect_with(|_| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let example = Settings::load(Some(&root.join("trickle.example.toml"))).unwrap();
+            assert_eq!(example.rate_limit.widget_per_minute, 600);
+            let enrichment = Settings::load(Some(&root.join("examples/enrichment.toml"))).unwrap();
+            assert!(enrichment.enrichment.geoip.is_some() && enrichment.enrichment.email.is_some());
+            assert!(enrichment.enrichment.http.contains_key("company"));
+            assert_eq!(enrichment.webhooks.disable_after_failures, 50);
+            Ok(())
+        });
     }
 
     #[test]
