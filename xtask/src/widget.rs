@@ -9,6 +9,30 @@ use std::process::Command;
 
 use crate::{cargo, run, target_dir, workspace_root};
 
+/// Installs the Wasm target when rustup manages the toolchain (a no-op when present), so
+/// `cargo xtask demo` and `cargo xtask test` work on a fresh machine as they are.
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-unknown-unknown") =>
+        {
+            Ok(())
+        }
+        Ok(_) => {
+            let mut add = Command::new("rustup");
+            add.args(["target", "add", "wasm32-unknown-unknown"]);
+            run(add)
+        }
+        // No rustup: the toolchain must already have the target; cargo will say if not.
+        Err(_) => Ok(()),
+    }
+}
+
 /// Where the built widget goes (gitignored; read by `api/build.rs`).
 pub fn dist_dir() -> PathBuf {
     workspace_root().join("widget/dist")
@@ -22,6 +46,7 @@ pub struct Built {
 }
 
 pub fn build() -> anyhow::Result<Built> {
+    ensure_wasm_target()?;
     // Its own target dir: a nested cargo on the same one would wait for our own lock.
     let wasm_target = target_dir().join("widget");
     let mut wasm = cargo();
