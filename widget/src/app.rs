@@ -1,7 +1,6 @@
 //! The widget's one component: a prompt card with the question, progress, inline
 //! validation, and Submit / Skip / Close / "Don't ask again".
 
-use serde_json::{Value, json};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, KeyboardEvent};
 use yew::prelude::*;
 
@@ -9,6 +8,7 @@ use crate::bridge::{Bridge, Failure};
 use crate::i18n::{Chrome, chrome};
 use crate::model::{Prompt, Question, Settings};
 use crate::validate::{Draft, Problem, draft_from_prefill, validate};
+use crate::value::Value;
 
 const CSS: &str = include_str!("style.css");
 
@@ -62,7 +62,11 @@ pub enum Action {
 
 /// `{question_set, version, key}` of a prompt.
 fn reference(p: &Prompt) -> Value {
-    json!({ "question_set": p.question_set, "version": p.version, "key": p.question.key })
+    Value::object([
+        ("question_set", p.question_set.as_str().into()),
+        ("version", (p.version as f64).into()),
+        ("key", p.question.key.as_str().into()),
+    ])
 }
 
 impl App {
@@ -73,7 +77,7 @@ impl App {
         let target = reference(prompt);
         bridge.emit("shown", &target);
         wasm_bindgen_futures::spawn_local(async move {
-            let _ = bridge.send("impressions", target.to_string()).await;
+            let _ = bridge.send("impressions", target.to_json()).await;
         });
     }
 
@@ -102,7 +106,7 @@ impl App {
             .link()
             .callback(move |result| Msg::Sent { action, result });
         wasm_bindgen_futures::spawn_local(async move {
-            done.emit(bridge.send(kind, body.to_string()).await);
+            done.emit(bridge.send(kind, body.to_json()).await);
         });
     }
 
@@ -121,7 +125,7 @@ impl App {
         match checked {
             Ok(value) => {
                 let mut body = reference(prompt);
-                body["value"] = value;
+                body.set("value", value);
                 self.send(ctx, Action::Answer, body);
             }
             Err(problem) => {
@@ -169,13 +173,13 @@ impl App {
         let event = match action {
             Action::Answer => {
                 if let Ok(value) = validate(&prompt.question, &self.draft) {
-                    detail["value"] = value;
+                    detail.set("value", value);
                 }
                 "answered"
             }
             Action::Skip => "skipped",
             Action::Never => {
-                detail["reason"] = json!("never");
+                detail.set("reason", "never".into());
                 "dismissed"
             }
         };
@@ -284,14 +288,14 @@ impl Component for App {
                     return false;
                 };
                 let mut body = reference(prompt);
-                body["forever"] = json!(forever);
+                body.set("forever", forever.into());
                 let action = if forever { Action::Never } else { Action::Skip };
                 self.send(ctx, action, body);
             }
             Msg::Close => {
                 if let Some(prompt) = &self.prompt {
                     let mut detail = reference(prompt);
-                    detail["reason"] = json!("closed");
+                    detail.set("reason", "closed".into());
                     ctx.props().bridge.emit("dismissed", &detail);
                 }
                 ctx.props().bridge.close();

@@ -4,6 +4,8 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::value::Value;
+
 /// The loader's `host` object.
 #[derive(Clone, Debug)]
 pub struct Bridge(JsValue);
@@ -64,8 +66,8 @@ impl Bridge {
     }
 
     /// Fires `trickle:<name>` on `document` with a JSON detail.
-    pub fn emit(&self, name: &str, detail: &serde_json::Value) {
-        let _ = self.call("emit", &[name.into(), detail.to_string().into()]);
+    pub fn emit(&self, name: &str, detail: &Value) {
+        let _ = self.call("emit", &[name.into(), detail.to_json().into()]);
     }
 
     /// Removes the widget from the page.

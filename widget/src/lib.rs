@@ -12,11 +12,14 @@ mod bridge;
 mod countries;
 mod i18n;
 mod model;
+mod text;
 mod validate;
+mod value;
 
 pub use bridge::Bridge;
 pub use model::{Prompt, Question, Settings};
 pub use validate::{Draft, Problem, validate};
+pub use value::Value;
 
 use wasm_bindgen::prelude::*;
 

@@ -3,9 +3,10 @@
 //! `Reflect` rather than serde: serde's deserialisers were the largest part of the
 //! Wasm after Yew itself.
 
-use js_sys::{Array, Object, Reflect};
-use serde_json::Value;
+use js_sys::{Array, Reflect};
 use wasm_bindgen::JsValue;
+
+use crate::value::Value;
 
 /// A prompt, as the server sends it.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,36 +131,9 @@ fn whole(v: &JsValue, key: &str) -> Option<u32> {
     number(v, key).map(|n| n as u32)
 }
 
-/// A JSON value from a JS one (prefills and bounds).
-pub fn to_value(v: &JsValue) -> Value {
-    if let Some(s) = v.as_string() {
-        Value::String(s)
-    } else if let Some(b) = v.as_bool() {
-        Value::Bool(b)
-    } else if let Some(n) = v.as_f64() {
-        if n.fract() == 0.0 && n.abs() < 9e15 {
-            Value::from(n as i64)
-        } else {
-            Value::from(n)
-        }
-    } else if Array::is_array(v) {
-        Value::Array(Array::from(v).iter().map(|item| to_value(&item)).collect())
-    } else if v.is_object() {
-        let keys = Object::keys(&Object::from(v.clone()));
-        let entries = keys.iter().filter_map(|key| {
-            let key = key.as_string()?;
-            let value = to_value(&get(v, &key));
-            Some((key, value))
-        });
-        Value::Object(entries.collect())
-    } else {
-        Value::Null
-    }
-}
-
 fn optional_value(v: &JsValue, key: &str) -> Option<Value> {
     let value = get(v, key);
-    (!value.is_undefined() && !value.is_null()).then(|| to_value(&value))
+    (!value.is_undefined() && !value.is_null()).then(|| Value::from_js(&value))
 }
 
 impl Prompt {

@@ -3,9 +3,9 @@
 //! round trip. The server stays the authority: its 422 message is shown when it
 //! disagrees. Regex patterns are checked by the caller (the browser's `RegExp`).
 
-use serde_json::{Value, json};
-
 use crate::model::Question;
+use crate::text::{format_number, lowercase, parse_number};
+use crate::value::Value;
 
 /// What the user has entered so far for one question.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49,7 +49,10 @@ const DEFAULT_MAX_LENGTH: u32 = 500;
 pub fn validate(q: &Question, d: &Draft) -> Result<Value, Problem> {
     match q.kind.as_str() {
         "number" => number(q, d.text.trim()),
-        "scale" => d.scale.map(|v| json!(v)).ok_or(Problem::Required),
+        "scale" => d
+            .scale
+            .map(|v| Value::Number(v as f64))
+            .ok_or(Problem::Required),
         "boolean" => d.flag.map(Value::Bool).ok_or(Problem::Required),
         "single_choice" => single(d),
         "multi_choice" => multi(q, d),
@@ -57,7 +60,7 @@ pub fn validate(q: &Question, d: &Draft) -> Result<Value, Problem> {
         "email" => filled(&d.text).and_then(email),
         "phone" => filled(&d.text).and_then(phone),
         "url" => filled(&d.text).and_then(url),
-        "country" => filled(&d.text).map(|c| json!(c.to_ascii_uppercase())),
+        "country" => filled(&d.text).map(|c| c.to_ascii_uppercase().into()),
         _ => text(q, &d.text),
     }
 }
@@ -87,32 +90,22 @@ fn text(q: &Question, raw: &str) -> Result<Value, Problem> {
     if len > max {
         return Err(Problem::TooLong(max));
     }
-    Ok(json!(s.replace("\r\n", "\n")))
+    Ok(s.replace("\r\n", "\n").into())
 }
 
 fn number(q: &Question, s: &str) -> Result<Value, Problem> {
     filled(s)?;
-    let f: f64 = s
-        .replace(',', ".")
-        .parse()
-        .map_err(|_| Problem::NotANumber)?;
-    if !f.is_finite() {
-        return Err(Problem::NotANumber);
-    }
+    let f = parse_number(&s.replace(',', ".")).ok_or(Problem::NotANumber)?;
     if q.integer == Some(true) && f.fract() != 0.0 {
         return Err(Problem::NotWhole);
     }
     if let Some(min) = q.min_number().filter(|m| f < *m) {
-        return Err(Problem::BelowMin(min.to_string()));
+        return Err(Problem::BelowMin(format_number(min)));
     }
     if let Some(max) = q.max_number().filter(|m| f > *m) {
-        return Err(Problem::AboveMax(max.to_string()));
+        return Err(Problem::AboveMax(format_number(max)));
     }
-    Ok(if f.fract() == 0.0 && f.abs() < 9e15 {
-        json!(f as i64)
-    } else {
-        json!(f)
-    })
+    Ok(Value::Number(f))
 }
 
 fn other_text(d: &Draft) -> Result<Value, Problem> {
@@ -123,14 +116,14 @@ fn other_text(d: &Draft) -> Result<Value, Problem> {
     if s.chars().count() > DEFAULT_MAX_LENGTH as usize {
         return Err(Problem::TooLong(DEFAULT_MAX_LENGTH));
     }
-    Ok(json!({ "other": s }))
+    Ok(Value::object([("other", s.into())]))
 }
 
 fn single(d: &Draft) -> Result<Value, Problem> {
     if d.other {
         return other_text(d);
     }
-    filled(&d.text).map(|v| json!(v))
+    filled(&d.text).map(Value::from)
 }
 
 fn multi(q: &Question, d: &Draft) -> Result<Value, Problem> {
@@ -138,7 +131,7 @@ fn multi(q: &Question, d: &Draft) -> Result<Value, Problem> {
         .options
         .iter()
         .filter(|o| d.chosen.contains(&o.value))
-        .map(|o| json!(o.value))
+        .map(|o| Value::from(o.value.as_str()))
         .collect();
     if d.other {
         out.push(other_text(d)?);
@@ -177,7 +170,7 @@ fn date(q: &Question, s: &str) -> Result<Value, Problem> {
     if let Some(max) = q.max_date().filter(|m| s > *m) {
         return Err(Problem::AboveMax(max.to_owned()));
     }
-    Ok(json!(s))
+    Ok(s.into())
 }
 
 fn email(s: &str) -> Result<Value, Problem> {
@@ -191,7 +184,7 @@ fn email(s: &str) -> Result<Value, Problem> {
     if local.is_empty() || local.len() > 64 || !domain_ok || s.contains(char::is_whitespace) {
         return Err(Problem::Email);
     }
-    Ok(json!(format!("{local}@{}", domain.to_lowercase())))
+    Ok(format!("{local}@{}", lowercase(domain)).into())
 }
 
 /// International format only: `+`, the country code, 8 to 15 digits in all.
@@ -205,7 +198,7 @@ fn phone(s: &str) -> Result<Value, Problem> {
     if !(8..=15).contains(&digits) || rest.starts_with('0') {
         return Err(Problem::Phone);
     }
-    Ok(json!(s))
+    Ok(s.into())
 }
 
 fn url(s: &str) -> Result<Value, Problem> {
@@ -218,7 +211,7 @@ fn url(s: &str) -> Result<Value, Problem> {
     if host.is_empty() || s.contains(char::is_whitespace) {
         return Err(Problem::Url);
     }
-    Ok(json!(s))
+    Ok(s.into())
 }
 
 /// The draft a prefilled value starts from ("Is this right?").
@@ -227,42 +220,39 @@ pub fn draft_from_prefill(q: &Question) -> Draft {
     let Some(value) = &q.prefill else { return d };
     match value {
         Value::String(s) => d.text = s.clone(),
-        Value::Number(n) if q.kind == "scale" => d.scale = n.as_i64(),
-        Value::Number(n) => d.text = n.to_string(),
+        Value::Number(n) if q.kind == "scale" => d.scale = Some(*n as i64),
+        Value::Number(n) => d.text = format_number(*n),
         Value::Bool(b) => d.flag = Some(*b),
         Value::Array(items) => {
             for item in items {
                 match item {
                     Value::String(s) => d.chosen.push(s.clone()),
-                    Value::Object(o) => {
-                        d.other = true;
-                        d.other_text = o
-                            .get("other")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .into();
-                    }
+                    other @ Value::Object(_) => take_other(&mut d, other),
                     _ => {}
                 }
             }
         }
-        Value::Object(o) => {
-            d.other = true;
-            d.other_text = o
-                .get("other")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .into();
-        }
+        other @ Value::Object(_) => take_other(&mut d, other),
         Value::Null => {}
     }
     d
+}
+
+/// `{"other": text}` picks "Other" with its text.
+fn take_other(d: &mut Draft, value: &Value) {
+    d.other = true;
+    d.other_text = value
+        .get("other")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .into();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Choice;
+    use crate::value::Value as V;
 
     fn q(kind: &str) -> Question {
         Question {
@@ -285,7 +275,7 @@ mod tests {
         let mut question = q("text");
         assert_eq!(
             validate(&question, &text_draft("  Berlin ")),
-            Ok(json!("Berlin"))
+            Ok(V::from("Berlin"))
         );
         assert_eq!(
             validate(&question, &text_draft("   ")),
@@ -307,7 +297,7 @@ mod tests {
         );
         assert_eq!(
             validate(&q("long_text"), &text_draft("a\r\nb")),
-            Ok(json!("a\nb"))
+            Ok(V::from("a\nb"))
         );
     }
 
@@ -315,9 +305,9 @@ mod tests {
     fn numbers_follow_the_rules() {
         let mut question = q("number");
         question.integer = Some(true);
-        question.min = Some(json!(1));
-        question.max = Some(json!(10));
-        assert_eq!(validate(&question, &text_draft("4")), Ok(json!(4)));
+        question.min = Some(V::Number(1.0));
+        question.max = Some(V::Number(10.0));
+        assert_eq!(validate(&question, &text_draft("4")), Ok(V::Number(4.0)));
         assert_eq!(
             validate(&question, &text_draft("4.5")),
             Err(Problem::NotWhole)
@@ -334,7 +324,10 @@ mod tests {
             validate(&question, &text_draft("x")),
             Err(Problem::NotANumber)
         );
-        assert_eq!(validate(&q("number"), &text_draft("2,5")), Ok(json!(2.5)));
+        assert_eq!(
+            validate(&q("number"), &text_draft("2,5")),
+            Ok(V::Number(2.5))
+        );
     }
 
     #[test]
@@ -355,7 +348,11 @@ mod tests {
         };
         assert_eq!(
             validate(&question, &draft),
-            Ok(json!(["a", "c", {"other": "mine"}]))
+            Ok(V::Array(vec![
+                "a".into(),
+                "c".into(),
+                V::object([("other", "mine".into())])
+            ]))
         );
         question.max_selected = Some(2);
         assert_eq!(validate(&question, &draft), Err(Problem::TooMany(2)));
@@ -370,17 +367,17 @@ mod tests {
         assert_eq!(validate(&q("single_choice"), &single), Err(Problem::Other));
         assert_eq!(
             validate(&q("single_choice"), &text_draft("a")),
-            Ok(json!("a"))
+            Ok(V::from("a"))
         );
     }
 
     #[test]
     fn dates_respect_their_bounds() {
         let mut question = q("date");
-        question.max = Some(json!("2026-01-31"));
+        question.max = Some(V::from("2026-01-31"));
         assert_eq!(
             validate(&question, &text_draft("1990-05-17")),
-            Ok(json!("1990-05-17"))
+            Ok(V::from("1990-05-17"))
         );
         assert_eq!(
             validate(&question, &text_draft("2026-02-01")),
@@ -400,7 +397,7 @@ mod tests {
     fn contact_formats_are_checked() {
         assert_eq!(
             validate(&q("email"), &text_draft("Ada@Example.COM")),
-            Ok(json!("Ada@example.com"))
+            Ok(V::from("Ada@example.com"))
         );
         assert_eq!(
             validate(&q("email"), &text_draft("ada@localhost")),
@@ -408,7 +405,7 @@ mod tests {
         );
         assert_eq!(
             validate(&q("phone"), &text_draft("+49 30 1234567")),
-            Ok(json!("+49 30 1234567"))
+            Ok(V::from("+49 30 1234567"))
         );
         assert_eq!(
             validate(&q("phone"), &text_draft("030 1234567")),
@@ -416,13 +413,16 @@ mod tests {
         );
         assert_eq!(
             validate(&q("url"), &text_draft("https://ex.com/a")),
-            Ok(json!("https://ex.com/a"))
+            Ok(V::from("https://ex.com/a"))
         );
         assert_eq!(
             validate(&q("url"), &text_draft("ftp://ex.com")),
             Err(Problem::Url)
         );
-        assert_eq!(validate(&q("country"), &text_draft("de")), Ok(json!("DE")));
+        assert_eq!(
+            validate(&q("country"), &text_draft("de")),
+            Ok(V::from("DE"))
+        );
     }
 
     #[test]
@@ -435,18 +435,18 @@ mod tests {
             scale: Some(9),
             ..Draft::default()
         };
-        assert_eq!(validate(&q("scale"), &pick), Ok(json!(9)));
+        assert_eq!(validate(&q("scale"), &pick), Ok(V::Number(9.0)));
         let yes = Draft {
             flag: Some(true),
             ..Draft::default()
         };
-        assert_eq!(validate(&q("boolean"), &yes), Ok(json!(true)));
+        assert_eq!(validate(&q("boolean"), &yes), Ok(V::Bool(true)));
     }
 
     #[test]
     fn prefill_becomes_the_starting_draft() {
         let mut question = q("text");
-        question.prefill = Some(json!("Berlin"));
+        question.prefill = Some(V::from("Berlin"));
         assert_eq!(draft_from_prefill(&question).text, "Berlin");
     }
 }

@@ -94,6 +94,19 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         "warnings",
     ]);
     run(clippy)?;
+    // The widget's browser-only code (`cfg(target_arch = "wasm32")`) is linted too.
+    let mut clippy_wasm = cargo();
+    clippy_wasm.args([
+        "clippy",
+        "--package",
+        "trickle-widget",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy_wasm)?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]).args(extra);
     if env::var_os("TRICKLE_TEST_POSTGRES_URL").is_none() {
