@@ -93,13 +93,6 @@
     return (!show.length || show.some(match)) && !hide.some(match);
   }
 
-  function tooSoon(s) {
-    try {
-      var last = +store.getItem(storageKey('shown')) || 0;
-      return Date.now() - last < (s.min_hours_between_prompts || 0) * 3600e3;
-    } catch (e) { return false; }
-  }
-
   function emit(name, detail) {
     try { d.dispatchEvent(new CustomEvent('trickle:' + name, { detail: JSON.parse(detail) })); } catch (e) { /* the page's own listeners */ }
   }
@@ -128,7 +121,6 @@
         prompt: prompt, settings: s, locale: state.locale,
         send: send, emit: emit, close: close
       });
-      try { store.setItem(storageKey('shown'), '' + Date.now()); } catch (e) { /* private mode */ }
     }).catch(close);
   }
 
@@ -137,7 +129,7 @@
     var user = state.user;
     next().then(function (prompt) {
       var s = settings;
-      if (!prompt || user !== state.user || !allowedHere(s) || tooSoon(s)) return;
+      if (!prompt || user !== state.user || !allowedHere(s)) return;
       setTimeout(function () { if (user === state.user && !host) mount(prompt, s); }, s.delay_ms == null ? 2000 : s.delay_ms);
     }).catch(quiet);
   }

@@ -31,6 +31,9 @@ pub struct User {
     pub app_metadata: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the widget last showed this user a prompt (the site's
+    /// `min_hours_between_prompts` counts from here); absent when never.
+    pub last_prompted_at: Option<DateTime<Utc>>,
 }
 
 impl User {

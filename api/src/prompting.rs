@@ -1,6 +1,7 @@
 //! The widget's flow: which prompt is due, answers, skips, dismissals, impressions.
 //! The rules live in `questions::due`; this module feeds them stored data.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -56,21 +57,50 @@ pub struct Explanation {
     pub prompt: Option<Prompt>,
     #[schema(value_type = Vec<Object>)]
     pub decisions: Vec<Decision>,
+    /// Set while the site's `min_hours_between_prompts` holds prompts back: no new
+    /// page view gets one before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// Whether a prompt is asked for by a new page view or follows an answer or skip in
+/// the widget that is already open (the same visit: the minimum interval does not apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    New,
+    Continued,
 }
 
 impl Trickle {
-    /// The prompt due for a user now, if any. Unknown users have nothing due.
+    /// The prompt for a new page view, if any. Nothing is due while the site's
+    /// `min_hours_between_prompts` holds since the last prompt shown, nor for unknown users.
     pub async fn next_prompt(
         &self,
         site: &Site,
         user_id: &str,
         locale: Option<&str>,
     ) -> Result<Option<Prompt>> {
+        self.prompt_for(site, user_id, locale, Visit::New).await
+    }
+
+    async fn prompt_for(
+        &self,
+        site: &Site,
+        user_id: &str,
+        locale: Option<&str>,
+        visit: Visit,
+    ) -> Result<Option<Prompt>> {
         check_user_id(user_id, self.limits.user_id_bytes)?;
         let Some((user, history)) = self.store.user_with_history(&site.site_id, user_id).await?
         else {
             return Ok(None);
         };
+        let held = site
+            .widget_settings
+            .prompts_held_until(user.last_prompted_at, now());
+        if visit == Visit::New && held.is_some() {
+            return Ok(None);
+        }
         self.due_prompt(site, &user, &history, locale).await
     }
 
@@ -91,12 +121,17 @@ impl Trickle {
         let now = now();
         let profile = user.profile();
         let explained = explain(sets.as_slice(), &profile, &history, now);
+        let held_until = site
+            .widget_settings
+            .prompts_held_until(user.last_prompted_at, now);
         let prompt = explained
             .due
+            .filter(|_| held_until.is_none())
             .map(|d| build_prompt(&d, &profile, locale, now));
         Ok(Explanation {
             prompt,
             decisions: explained.decisions,
+            held_until,
         })
     }
 
@@ -166,7 +201,8 @@ impl Trickle {
         if !follow_ups.is_empty() {
             self.jobs_enqueued.notify_one();
         }
-        self.next_prompt(site, user_id, locale).await
+        self.prompt_for(site, user_id, locale, Visit::Continued)
+            .await
     }
 
     /// Records a skip (asked again later) or a dismissal (never again); returns the next prompt.
@@ -189,7 +225,8 @@ impl Trickle {
         };
         self.record_event(site, user_id, &target, kind).await?;
         metrics::counter!("trickle_prompt_outcomes_total", "outcome" => kind.as_str()).increment(1);
-        self.next_prompt(site, user_id, locale).await
+        self.prompt_for(site, user_id, locale, Visit::Continued)
+            .await
     }
 
     /// Records that a prompt was shown.

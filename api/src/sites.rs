@@ -99,6 +99,18 @@ const CORNERS: [&str; 4] = ["bottom-right", "bottom-left", "top-right", "top-lef
 const MODES: [&str; 3] = ["auto", "light", "dark"];
 
 impl WidgetSettings {
+    /// Until when a user the widget last prompted at `last_prompted` is left alone:
+    /// `None` when a prompt may be shown at `now`.
+    pub fn prompts_held_until(
+        &self,
+        last_prompted: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let gap = chrono::Duration::hours(self.min_hours_between_prompts.into());
+        let until = last_prompted? + gap;
+        (until > now).then_some(until)
+    }
+
     /// Checks every field; returns `(field, message)` for the first bad one.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let bad = |f: &str, m: &str| Err((f.to_owned(), m.to_owned()));
@@ -381,6 +393,20 @@ impl Trickle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompts_are_held_for_the_minimum_interval_after_the_last_one() {
+        let at = |h: i64| DateTime::UNIX_EPOCH + chrono::Duration::hours(h);
+        let mut settings = WidgetSettings::default();
+        assert_eq!(settings.prompts_held_until(Some(at(0)), at(0)), None);
+        settings.min_hours_between_prompts = 24;
+        assert_eq!(settings.prompts_held_until(None, at(1)), None);
+        assert_eq!(
+            settings.prompts_held_until(Some(at(0)), at(23)),
+            Some(at(24))
+        );
+        assert_eq!(settings.prompts_held_until(Some(at(0)), at(24)), None);
+    }
 
     #[test]
     fn user_hash_round_trips_and_rejects_others() {

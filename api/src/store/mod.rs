@@ -177,8 +177,8 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
         limits: MetadataLimits,
         follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError>;
-    /// Records an impression, skip or dismissal at the user's current login count.
-    /// False if no such user.
+    /// Records an impression, skip or dismissal at the user's current login count; an
+    /// impression also sets the user's `last_prompted_at`. False if no such user.
     async fn record_prompt_event(
         &self,
         site_id: &str,

@@ -17,7 +17,8 @@ pub const SITE_COLUMNS: &str =
     "site_id, name, publishable_key, identity_secret, allowed_origins, widget_settings, created_at";
 /// Columns selected for a user everywhere.
 pub const USER_COLUMNS: &str = "user_id, login_count, first_login_at, last_login_at, last_ip, \
-     last_user_agent, email, name, user_metadata, app_metadata, created_at, updated_at";
+     last_user_agent, email, name, user_metadata, app_metadata, created_at, updated_at, \
+     last_prompted_at";
 /// Columns selected for a question-set version everywhere.
 pub const VERSION_COLUMNS: &str =
     "slug, version, status, definition, source, created_at, published_at";
@@ -61,6 +62,7 @@ pub struct UserRow {
     app_metadata: Json<Value>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    last_prompted_at: Option<DateTime<Utc>>,
 }
 
 impl From<UserRow> for User {
@@ -78,6 +80,7 @@ impl From<UserRow> for User {
             app_metadata: r.app_metadata.0,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            last_prompted_at: r.last_prompted_at,
         }
     }
 }

@@ -416,3 +416,57 @@ async fn the_next_prompt_carries_the_sites_widget_settings() {
     );
     assert!(body["prompt"]["question"].is_object());
 }
+
+#[tokio::test]
+async fn the_minimum_interval_holds_new_page_views_but_not_the_open_widget() {
+    let (app, version) = app_with_set().await;
+    let patch = json!({ "widget_settings": { "min_hours_between_prompts": 24 } });
+    let patched = app.server(Method::PATCH, "/v1/site").json(&patch).send();
+    assert_eq!(patched.await.unwrap().status(), 200);
+    let next = || app.widget(Method::GET, "/v1/widget/next", "u1").send();
+    assert_eq!(next().await.unwrap().status(), 200, "never shown: due");
+
+    let role = json!({ "question_set": "profile", "version": version, "key": "role" });
+    let shown = app.widget(Method::POST, "/v1/widget/impressions", "u1");
+    assert_eq!(shown.json(&role).send().await.unwrap().status(), 204);
+    assert_eq!(
+        next().await.unwrap().status(),
+        204,
+        "a new page view within 24 h gets nothing"
+    );
+    let explained: Value = app
+        .server(Method::GET, "/v1/users/u1/next?explain=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(explained["prompt"].is_null());
+    assert!(explained["held_until"].is_string(), "{explained}");
+
+    let mut answer = role.clone();
+    answer["value"] = json!("dev");
+    let answered = app.widget(Method::POST, "/v1/widget/answers", "u1");
+    let body: Value = answered
+        .json(&answer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["next"]["question"]["key"], "nickname",
+        "the open widget goes on to the next question"
+    );
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(profile["last_prompted_at"].is_string(), "{profile}");
+}

@@ -1,2 +1,73 @@
+//! The storage conformance stories, one module per area, and what they share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use trickle::Trickle;
+use trickle::logins::LoginRequest;
+use trickle::sites::Site;
+use trickle::store::Store;
+
 mod profiles;
+mod prompting;
 mod queue;
+
+/// A question set with two questions at login 1 and one at login 2.
+const SET: &str = r#"
+slug: profile
+title: Profile
+settings: { max_prompts_per_login: 2, reask_skipped_after_logins: 2 }
+stages:
+  - at_login: 1
+    questions:
+      - { key: role, type: single_choice, title: "Your role?", options: [dev, pm, student] }
+      - { key: nickname, type: text, title: "Nickname?" }
+  - at_login: 2
+    questions:
+      - { key: address.city, type: text, title: "City?" }
+"#;
+
+/// A login of `user` with nothing but its id.
+fn login(user: &str) -> LoginRequest {
+    LoginRequest {
+        user_id: user.into(),
+        event_id: None,
+        occurred_at: None,
+        ip: None,
+        user_agent: None,
+        email: None,
+        name: None,
+    }
+}
+
+/// A login of `user` carrying an event id.
+fn login_event(user: &str, event: &str) -> LoginRequest {
+    LoginRequest {
+        event_id: Some(event.into()),
+        ..login(user)
+    }
+}
+
+/// A service on `store` with one site.
+async fn service(store: &Arc<dyn Store>) -> (Trickle, Site) {
+    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let keys = trickle
+        .create_site("shop", vec!["https://shop.example".into()])
+        .await
+        .unwrap();
+    let site = trickle.site(&keys.site_id).await.unwrap();
+    (trickle, site)
+}
+
+/// Drafts and publishes `SET`; its version.
+async fn publish_set(trickle: &Trickle, site: &Site) -> i64 {
+    let draft = trickle
+        .save_draft(site, "profile", SET, "profile.yaml")
+        .await
+        .unwrap();
+    trickle
+        .publish(site, "profile", draft.version)
+        .await
+        .unwrap()
+        .version
+}

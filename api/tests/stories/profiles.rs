@@ -1,72 +1,18 @@
-//! Profile stories: sites, logins, question sets, answers, metadata, erasure, stats.
+//! Profile stories: sites, logins, question sets, metadata, erasure.
 
 use futures::future::join_all;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{SET, login, login_event, publish_set, service};
 use trickle::Trickle;
 use trickle::error::Error;
 use trickle::logins::LoginRequest;
 use trickle::profiles::{UserPatch, UserQuery};
-use trickle::prompting::{AnswerRequest, SkipRequest};
-use trickle::sites::{Site, SitePatch};
+use trickle::prompting::AnswerRequest;
+use trickle::sites::SitePatch;
 use trickle::store::{MetadataLimits, Store, StoreError};
-
-const SET: &str = r#"
-slug: profile
-title: Profile
-settings: { max_prompts_per_login: 2, reask_skipped_after_logins: 2 }
-stages:
-  - at_login: 1
-    questions:
-      - { key: role, type: single_choice, title: "Your role?", options: [dev, pm, student] }
-      - { key: nickname, type: text, title: "Nickname?" }
-  - at_login: 2
-    questions:
-      - { key: address.city, type: text, title: "City?" }
-"#;
-
-fn login(user: &str) -> LoginRequest {
-    LoginRequest {
-        user_id: user.into(),
-        event_id: None,
-        occurred_at: None,
-        ip: None,
-        user_agent: None,
-        email: None,
-        name: None,
-    }
-}
-
-fn login_event(user: &str, event: &str) -> LoginRequest {
-    LoginRequest {
-        event_id: Some(event.into()),
-        ..login(user)
-    }
-}
-
-async fn service(store: &Arc<dyn Store>) -> (Trickle, Site) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
-    let keys = trickle
-        .create_site("shop", vec!["https://shop.example".into()])
-        .await
-        .unwrap();
-    let site = trickle.site(&keys.site_id).await.unwrap();
-    (trickle, site)
-}
-
-async fn publish_set(trickle: &Trickle, site: &Site) -> i64 {
-    let draft = trickle
-        .save_draft(site, "profile", SET, "profile.yaml")
-        .await
-        .unwrap();
-    trickle
-        .publish(site, "profile", draft.version)
-        .await
-        .unwrap()
-        .version
-}
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
     store.migrate().await.unwrap();
@@ -406,114 +352,6 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
     );
 }
 
-async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
-    let (trickle, site) = service(&store).await;
-    let version = publish_set(&trickle, &site).await;
-    trickle.record_login(&site, login("u1")).await.unwrap();
-    trickle.record_login(&site, login("u1")).await.unwrap();
-    let answer = |key: &str, value: Value| AnswerRequest {
-        question_set: "profile".into(),
-        version,
-        key: key.into(),
-        value,
-    };
-    trickle
-        .answer(
-            &site,
-            "u1",
-            answer("address.city", json!("  Berlin ")),
-            None,
-        )
-        .await
-        .unwrap();
-    let profile = trickle.profile(&site, "u1").await.unwrap();
-    assert_eq!(
-        profile.user.user_metadata,
-        json!({ "address": { "city": "Berlin" } })
-    );
-    assert_eq!(profile.answers.len(), 1);
-    assert_eq!(
-        (
-            profile.answers[0].question_set.as_str(),
-            profile.answers[0].version,
-            profile.answers[0].login_count
-        ),
-        ("profile", version, 2)
-    );
-    let bad = trickle
-        .answer(&site, "u1", answer("role", json!("astronaut")), None)
-        .await;
-    assert!(matches!(bad, Err(Error::AnswerInvalid { .. })));
-    assert_eq!(
-        trickle.profile(&site, "u1").await.unwrap().answers.len(),
-        1,
-        "an invalid answer stores nothing"
-    );
-    let missing = trickle
-        .answer(&site, "ghost", answer("role", json!("dev")), None)
-        .await;
-    assert!(matches!(missing, Err(Error::NotFound { what: "user" })));
-}
-
-async fn the_due_question_follows_history(store: Arc<dyn Store>) {
-    let (trickle, site) = service(&store).await;
-    let version = publish_set(&trickle, &site).await;
-    trickle.record_login(&site, login("u1")).await.unwrap();
-    let next = trickle
-        .next_prompt(&site, "u1", None)
-        .await
-        .unwrap()
-        .expect("role is due");
-    let first = serde_json::to_value(&next).unwrap();
-    assert_eq!(first["question"]["key"], "role");
-    let skip = |key: &str, forever| SkipRequest {
-        question_set: "profile".into(),
-        version,
-        key: key.into(),
-        forever,
-    };
-    let after_skip = trickle
-        .skip(&site, "u1", skip("role", false), None)
-        .await
-        .unwrap()
-        .expect("nickname next");
-    assert_eq!(
-        serde_json::to_value(&after_skip).unwrap()["question"]["key"],
-        "nickname"
-    );
-    let none = trickle
-        .skip(&site, "u1", skip("nickname", true), None)
-        .await
-        .unwrap();
-    assert!(
-        none.is_none(),
-        "two prompts used at login 1: the cap is reached"
-    );
-    trickle.record_login(&site, login("u1")).await.unwrap();
-    let at_two = trickle
-        .next_prompt(&site, "u1", None)
-        .await
-        .unwrap()
-        .expect("city at login 2");
-    assert_eq!(
-        serde_json::to_value(&at_two).unwrap()["question"]["key"],
-        "address.city",
-        "role was skipped at 1: due again at 3"
-    );
-    trickle.record_login(&site, login("u1")).await.unwrap();
-    let at_three = trickle
-        .next_prompt(&site, "u1", None)
-        .await
-        .unwrap()
-        .expect("role again at 3");
-    assert_eq!(
-        serde_json::to_value(&at_three).unwrap()["question"]["key"],
-        "role"
-    );
-    let explained = trickle.explain_next(&site, "u1", None).await.unwrap();
-    assert!(!explained.decisions.is_empty());
-}
-
 async fn metadata_edits_are_atomic_and_limited(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     trickle.record_login(&site, login("u1")).await.unwrap();
@@ -654,50 +492,6 @@ async fn users_are_listed_in_pages_and_filtered(store: Arc<dyn Store>) {
     assert!(page.users.iter().all(|u| u.login_count == 1));
 }
 
-async fn stats_count_prompts_and_answers(store: Arc<dyn Store>) {
-    let (trickle, site) = service(&store).await;
-    let version = publish_set(&trickle, &site).await;
-    for (user, role) in [("a", "dev"), ("b", "dev"), ("c", "pm")] {
-        trickle.record_login(&site, login(user)).await.unwrap();
-        let target = trickle::prompting::QuestionRef {
-            question_set: "profile".into(),
-            version,
-            key: "role".into(),
-        };
-        trickle
-            .record_impression(&site, user, target)
-            .await
-            .unwrap();
-        let answer = AnswerRequest {
-            question_set: "profile".into(),
-            version,
-            key: "role".into(),
-            value: json!(role),
-        };
-        trickle.answer(&site, user, answer, None).await.unwrap();
-    }
-    let skip = SkipRequest {
-        question_set: "profile".into(),
-        version,
-        key: "nickname".into(),
-        forever: false,
-    };
-    trickle.skip(&site, "a", skip, None).await.unwrap();
-    let stats = trickle.question_stats(&site).await.unwrap();
-    let role = stats.iter().find(|s| s.key == "role").unwrap();
-    assert_eq!(
-        (role.eligible, role.shown, role.answered, role.skipped),
-        (3, 3, 3, 0)
-    );
-    assert_eq!(role.distribution.get("dev"), Some(&2));
-    assert_eq!(role.distribution.get("pm"), Some(&1));
-    let nickname = stats.iter().find(|s| s.key == "nickname").unwrap();
-    assert_eq!((nickname.skipped, nickname.answered), (1, 0));
-    assert!(nickname.distribution.is_empty(), "free text is not listed");
-    let city = stats.iter().find(|s| s.key == "address.city").unwrap();
-    assert_eq!(city.eligible, 0, "nobody reached login 2");
-}
-
 conformance!(
     migrations_are_idempotent,
     sites_are_found_by_their_keys_only,
@@ -706,12 +500,9 @@ conformance!(
     forty_concurrent_logins_are_all_counted,
     sites_never_see_each_other,
     versions_are_drafted_published_and_immutable,
-    answers_land_in_metadata_with_their_source,
-    the_due_question_follows_history,
     metadata_edits_are_atomic_and_limited,
     deleting_a_user_erases_everything,
     users_are_listed_in_pages_and_filtered,
-    stats_count_prompts_and_answers,
 );
 
 /// PostgreSQL only: replicas share one database, and a publish on one drops the cached

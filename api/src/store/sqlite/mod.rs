@@ -444,6 +444,8 @@ impl Store for SqliteStore {
         key: &str,
         kind: PromptEventKind,
     ) -> Result<bool, StoreError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, login_count, created_at) \
              SELECT site_id, user_id, ?, ?, ?, ?, login_count, ? FROM users WHERE site_id = ? AND user_id = ?",
@@ -452,12 +454,24 @@ impl Store for SqliteStore {
         .bind(version)
         .bind(key)
         .bind(kind.as_str())
-        .bind(now())
+        .bind(&at)
         .bind(site_id)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(inserted.rows_affected() > 0)
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if kind == PromptEventKind::Impression {
+            sqlx::query("UPDATE users SET last_prompted_at = ? WHERE site_id = ? AND user_id = ?")
+                .bind(&at)
+                .bind(site_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn insert_draft(

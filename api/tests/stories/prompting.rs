@@ -1,0 +1,226 @@
+//! Prompting stories: answers, skips, impressions, the due question and stats.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use super::{login, publish_set, service};
+use trickle::error::Error;
+use trickle::prompting::{AnswerRequest, QuestionRef, SkipRequest};
+use trickle::sites::SitePatch;
+use trickle::store::Store;
+
+async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let answer = |key: &str, value: Value| AnswerRequest {
+        question_set: "profile".into(),
+        version,
+        key: key.into(),
+        value,
+    };
+    trickle
+        .answer(
+            &site,
+            "u1",
+            answer("address.city", json!("  Berlin ")),
+            None,
+        )
+        .await
+        .unwrap();
+    let profile = trickle.profile(&site, "u1").await.unwrap();
+    assert_eq!(
+        profile.user.user_metadata,
+        json!({ "address": { "city": "Berlin" } })
+    );
+    assert_eq!(profile.answers.len(), 1);
+    assert_eq!(
+        (
+            profile.answers[0].question_set.as_str(),
+            profile.answers[0].version,
+            profile.answers[0].login_count
+        ),
+        ("profile", version, 2)
+    );
+    let bad = trickle
+        .answer(&site, "u1", answer("role", json!("astronaut")), None)
+        .await;
+    assert!(matches!(bad, Err(Error::AnswerInvalid { .. })));
+    assert_eq!(
+        trickle.profile(&site, "u1").await.unwrap().answers.len(),
+        1,
+        "an invalid answer stores nothing"
+    );
+    let missing = trickle
+        .answer(&site, "ghost", answer("role", json!("dev")), None)
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound { what: "user" })));
+}
+
+async fn the_due_question_follows_history(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let next = trickle
+        .next_prompt(&site, "u1", None)
+        .await
+        .unwrap()
+        .expect("role is due");
+    let first = serde_json::to_value(&next).unwrap();
+    assert_eq!(first["question"]["key"], "role");
+    let skip = |key: &str, forever| SkipRequest {
+        question_set: "profile".into(),
+        version,
+        key: key.into(),
+        forever,
+    };
+    let after_skip = trickle
+        .skip(&site, "u1", skip("role", false), None)
+        .await
+        .unwrap()
+        .expect("nickname next");
+    assert_eq!(
+        serde_json::to_value(&after_skip).unwrap()["question"]["key"],
+        "nickname"
+    );
+    let none = trickle
+        .skip(&site, "u1", skip("nickname", true), None)
+        .await
+        .unwrap();
+    assert!(
+        none.is_none(),
+        "two prompts used at login 1: the cap is reached"
+    );
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let at_two = trickle
+        .next_prompt(&site, "u1", None)
+        .await
+        .unwrap()
+        .expect("city at login 2");
+    assert_eq!(
+        serde_json::to_value(&at_two).unwrap()["question"]["key"],
+        "address.city",
+        "role was skipped at 1: due again at 3"
+    );
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let at_three = trickle
+        .next_prompt(&site, "u1", None)
+        .await
+        .unwrap()
+        .expect("role again at 3");
+    assert_eq!(
+        serde_json::to_value(&at_three).unwrap()["question"]["key"],
+        "role"
+    );
+    let explained = trickle.explain_next(&site, "u1", None).await.unwrap();
+    assert!(!explained.decisions.is_empty());
+}
+
+async fn stats_count_prompts_and_answers(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    for (user, role) in [("a", "dev"), ("b", "dev"), ("c", "pm")] {
+        trickle.record_login(&site, login(user)).await.unwrap();
+        let target = trickle::prompting::QuestionRef {
+            question_set: "profile".into(),
+            version,
+            key: "role".into(),
+        };
+        trickle
+            .record_impression(&site, user, target)
+            .await
+            .unwrap();
+        let answer = AnswerRequest {
+            question_set: "profile".into(),
+            version,
+            key: "role".into(),
+            value: json!(role),
+        };
+        trickle.answer(&site, user, answer, None).await.unwrap();
+    }
+    let skip = SkipRequest {
+        question_set: "profile".into(),
+        version,
+        key: "nickname".into(),
+        forever: false,
+    };
+    trickle.skip(&site, "a", skip, None).await.unwrap();
+    let stats = trickle.question_stats(&site).await.unwrap();
+    let role = stats.iter().find(|s| s.key == "role").unwrap();
+    assert_eq!(
+        (role.eligible, role.shown, role.answered, role.skipped),
+        (3, 3, 3, 0)
+    );
+    assert_eq!(role.distribution.get("dev"), Some(&2));
+    assert_eq!(role.distribution.get("pm"), Some(&1));
+    let nickname = stats.iter().find(|s| s.key == "nickname").unwrap();
+    assert_eq!((nickname.skipped, nickname.answered), (1, 0));
+    assert!(nickname.distribution.is_empty(), "free text is not listed");
+    let city = stats.iter().find(|s| s.key == "address.city").unwrap();
+    assert_eq!(city.eligible, 0, "nobody reached login 2");
+}
+
+async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    let patch = SitePatch {
+        allowed_origins: None,
+        widget_settings: Some(json!({ "min_hours_between_prompts": 24 })),
+    };
+    let site = trickle.update_site(&site, patch).await.unwrap();
+    trickle.record_login(&site, login("u1")).await.unwrap();
+    let target = |key: &str| QuestionRef {
+        question_set: "profile".into(),
+        version,
+        key: key.into(),
+    };
+    let skipped = SkipRequest {
+        question_set: "profile".into(),
+        version,
+        key: "role".into(),
+        forever: false,
+    };
+    trickle.skip(&site, "u1", skipped, None).await.unwrap();
+    let user = store.user(&site.site_id, "u1").await.unwrap().unwrap();
+    assert_eq!(user.last_prompted_at, None, "only an impression counts");
+    assert!(
+        trickle
+            .next_prompt(&site, "u1", None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let before = Utc::now();
+    trickle
+        .record_impression(&site, "u1", target("nickname"))
+        .await
+        .unwrap();
+    let user = store.user(&site.site_id, "u1").await.unwrap().unwrap();
+    let at = user.last_prompted_at.expect("the impression is remembered");
+    assert!(at >= before - chrono::Duration::seconds(1) && at <= Utc::now());
+    assert!(
+        trickle
+            .next_prompt(&site, "u1", None)
+            .await
+            .unwrap()
+            .is_none(),
+        "held for 24 h"
+    );
+    let explained = trickle.explain_next(&site, "u1", None).await.unwrap();
+    assert!(explained.prompt.is_none());
+    assert_eq!(explained.held_until, Some(at + chrono::Duration::hours(24)));
+    let ghost = trickle
+        .record_impression(&site, "ghost", target("role"))
+        .await;
+    assert!(matches!(ghost, Err(Error::NotFound { what: "user" })));
+}
+
+conformance!(
+    answers_land_in_metadata_with_their_source,
+    the_due_question_follows_history,
+    stats_count_prompts_and_answers,
+    impressions_start_the_minimum_interval,
+);
