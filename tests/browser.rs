@@ -427,6 +427,7 @@ async fn the_widget_in_a_real_browser() {
     let (service, host) = start().await;
     let browser = Browser::start().await;
     first_login_answers_with_mouse_then_keyboard(&browser, &service, &host).await;
+    the_keyboard_alone_reaches_and_answers_the_widget(&browser, &service, &host).await;
     hostile_css_and_strict_csp_still_give_a_usable_widget(&browser, &service, &host).await;
     escape_closes_without_recording_anything(&browser, &service, &host).await;
     nothing_due_never_fetches_the_renderer(&browser, &host).await;
@@ -476,25 +477,8 @@ async fn first_login_answers_with_mouse_then_keyboard(
         .wait_for(&format!("{SHADOW}.textContent.indexOf('2 of 2')>=0"))
         .await;
 
-    // The keyboard only: Tab until the text field has focus, type, Enter.
-    for _ in 0..30 {
-        if browser
-            .js(&format!(
-                "return {SHADOW}.activeElement&&{SHADOW}.activeElement.id"
-            ))
-            .await
-            == json!("tr-input")
-        {
-            break;
-        }
-        browser.keys(&[Key::Tab.into()]).await;
-    }
-    assert_eq!(
-        browser
-            .js(&format!("return {SHADOW}.activeElement.id"))
-            .await,
-        json!("tr-input")
-    );
+    // The keyboard only from here: focus has followed to the text field; type, Enter.
+    tab_to(browser, "widget:tr-input").await;
     let mut typed: Vec<char> = "Berlin".chars().collect();
     typed.push(Key::Enter.into());
     browser.keys(&typed).await;
@@ -511,6 +495,75 @@ async fn first_login_answers_with_mouse_then_keyboard(
         browser.js("return window.__events").await,
         json!(["shown", "answered", "shown", "answered"])
     );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+/// What has focus: `page:TAG` in the host page, `widget:ID-or-TAG` inside the widget.
+async fn focused(browser: &Browser) -> String {
+    browser
+        .js(&format!(
+            "var a=document.activeElement, s={SHADOW}, w=s&&s.activeElement;\
+             return w ? 'widget:'+(w.id||w.className||w.tagName.toLowerCase()) : 'page:'+a.tagName.toLowerCase()"
+        ))
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Presses Tab until `wanted` has focus (see `focused`); panics after 20 presses.
+async fn tab_to(browser: &Browser, wanted: &str) {
+    let mut path = Vec::new();
+    for _ in 0..20 {
+        let now = focused(browser).await;
+        if now == wanted {
+            return;
+        }
+        path.push(now);
+        browser.keys(&[Key::Tab.into()]).await;
+    }
+    panic!("Tab never reached {wanted}; focus went {path:?}");
+}
+
+async fn the_keyboard_alone_reaches_and_answers_the_widget(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    service.login("u_keys").await;
+    browser
+        .client
+        .goto(&format!("{host}/plain?user=u_keys"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&shadow_text("What best describes your role?"))
+        .await;
+    assert_eq!(focused(browser).await, "page:body", "no focus stealing");
+    // From the page into the widget: Close comes first, then the choices.
+    tab_to(browser, "widget:close").await;
+    tab_to(browser, "widget:tr-opt-0").await;
+    // Arrow keys move through a radio group and pick; then Tab to Submit and Enter.
+    browser.keys(&[Key::Down.into()]).await;
+    assert_eq!(focused(browser).await, "widget:tr-opt-1");
+    tab_to(browser, "widget:primary").await;
+    browser.keys(&[Key::Enter.into()]).await;
+    browser
+        .wait_for(&shadow_text("Which city do you live in?"))
+        .await;
+    // Focus follows to the next question, so typing goes on at once.
+    browser
+        .wait_for(&format!(
+            "{SHADOW}.activeElement&&{SHADOW}.activeElement.id==='tr-input'"
+        ))
+        .await;
+    let mut typed: Vec<char> = "Hamburg".chars().collect();
+    typed.push(Key::Enter.into());
+    browser.keys(&typed).await;
+    browser.wait_for(&shadow_text("Thank you")).await;
+    let metadata = service.user_metadata("u_keys").await;
+    assert_eq!(metadata["role"], "developer", "{metadata}");
+    assert_eq!(metadata["city"], "Hamburg", "{metadata}");
     assert_eq!(browser.errors().await, json!([]));
 }
 
@@ -577,8 +630,8 @@ async fn escape_closes_without_recording_anything(
     browser
         .wait_for(&shadow_text("What best describes your role?"))
         .await;
-    // Focus inside the widget (a click on a choice, which records nothing), then Esc.
-    browser.click("input[value=student]").await;
+    // Tab from the page into the widget, then Esc.
+    tab_to(browser, "widget:close").await;
     browser.keys(&[Key::Escape.into()]).await;
     browser
         .wait_for("!document.querySelector('trickle-widget')")

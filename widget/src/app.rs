@@ -1,6 +1,7 @@
 //! The widget's one component: a prompt card with the question, progress, inline
 //! validation, and Submit / Skip / Close / "Don't ask again".
 
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, KeyboardEvent};
 use yew::prelude::*;
 
@@ -32,6 +33,11 @@ pub struct App {
     /// The closing message after the last prompt.
     done: Option<String>,
     chrome: &'static Chrome,
+    /// The form, to move focus into the next question after an answer or skip.
+    form: NodeRef,
+    /// Focus the next question's first control once it is rendered: the user has just
+    /// answered or skipped inside the widget (never set when it first shows).
+    focus_next: bool,
 }
 
 pub enum Msg {
@@ -192,6 +198,7 @@ impl App {
                     next.question.title
                 );
                 self.start(Some(next));
+                self.focus_next = true;
                 self.shown(ctx);
             }
             None if self.done.is_none() => {
@@ -233,6 +240,8 @@ impl Component for App {
             status: String::new(),
             done: None,
             chrome: chrome(&props.locale),
+            form: NodeRef::default(),
+            focus_next: false,
         };
         app.start(Some(props.prompt.clone()));
         app.shown(ctx);
@@ -243,6 +252,16 @@ impl Component for App {
         if first_render {
             // Announced after the live region exists, so screen readers read it.
             ctx.link().send_message(Msg::Announce);
+        }
+        if std::mem::take(&mut self.focus_next) {
+            let first = self
+                .form
+                .cast::<web_sys::Element>()
+                .and_then(|form| form.query_selector("input,select,textarea").ok().flatten())
+                .and_then(|control| control.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(control) = first {
+                let _ = control.focus();
+            }
         }
     }
 
@@ -353,7 +372,7 @@ impl App {
         let progress = (prompt.position.of > 1)
             .then(|| html! { <p class="progress">{ c.progress(prompt.position.index, prompt.position.of) }</p> });
         html! {
-            <form {onsubmit} novalidate=true aria-busy={self.sending.to_string()}>
+            <form ref={self.form.clone()} {onsubmit} novalidate=true aria-busy={self.sending.to_string()}>
                 { progress }
                 { self.field(ctx, q) }
                 { error }
