@@ -46,6 +46,8 @@ fn region_namer(locale: &str) -> Option<(wasm_bindgen::JsValue, js_sys::Function
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     #[test]
     fn every_code_is_listed_once() {
         let codes: Vec<_> = super::CODES.split(' ').collect();

@@ -321,6 +321,8 @@ impl Chrome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn locales_fall_back_to_their_language_then_english() {

@@ -23,6 +23,10 @@ pub use value::Value;
 
 use wasm_bindgen::prelude::*;
 
+// Unit tests run natively and, through `wasm-bindgen-test-runner`, in headless Chromium.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 /// Renders `prompt` into `root` (an element inside the loader's open shadow root).
 /// Errors are returned to the loader, never thrown into the host page.
 #[wasm_bindgen]

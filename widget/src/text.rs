@@ -57,6 +57,8 @@ pub fn lowercase(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn only_plain_decimal_numbers_parse() {

@@ -253,6 +253,8 @@ mod tests {
     use super::*;
     use crate::model::Choice;
     use crate::value::Value as V;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn q(kind: &str) -> Question {
         Question {

@@ -133,6 +133,8 @@ impl From<f64> for Value {
 #[cfg(test)]
 mod tests {
     use super::Value;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn set_replaces_a_member_and_get_finds_it() {

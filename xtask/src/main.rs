@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: Trickle's build and dev automation, in Rust rather than shell.
 //!
-//! - `test`: format check, clippy, then every test (unit, storage conformance on SQLite
-//!   and PostgreSQL, HTTP, end-to-end).
+//! - `test`: format check, clippy, the widget's tests in headless Chromium (Wasm), then
+//!   every other test (unit, storage conformance on SQLite and PostgreSQL, HTTP,
+//!   end-to-end, browser).
 //! - `demo`: builds and runs `trickle demo` on http://127.0.0.1:8080.
 //! - `build-widget`: the Wasm renderer and loader into `widget/dist/` (embedded by
 //!   `api/build.rs`); `test` and `demo` run it first.
@@ -12,6 +13,7 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod wasm_tests;
 mod widget;
 
 /// Where the test suite finds PostgreSQL unless told otherwise.
@@ -102,11 +104,13 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         "trickle-widget",
         "--target",
         "wasm32-unknown-unknown",
+        "--all-targets",
         "--",
         "-D",
         "warnings",
     ]);
     run(clippy_wasm)?;
+    wasm_tests::run_in_browser()?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]).args(extra);
     if env::var_os("TRICKLE_TEST_POSTGRES_URL").is_none() {
