@@ -6,7 +6,10 @@
 //! - `demo`: builds and runs `trickle demo` on http://127.0.0.1:8080.
 //! - `build-widget`: the Wasm renderer and loader into `widget/dist/` (embedded by
 //!   `api/build.rs`); `test` and `demo` run it first.
-//! - `bench-widget`: widget bytes (gzip) and time to first question in headless Chromium.
+//! - `bench`: every benchmark, printing tables: `bench-api` (login ingest and
+//!   next-question throughput and p50/p99 latency on SQLite and PostgreSQL, beside each
+//!   database's raw write rate) and `bench-widget` (widget bytes, gzip, and time to
+//!   first question in headless Chromium).
 
 use anyhow::{Context, bail};
 use std::env;
@@ -25,9 +28,13 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("build-widget") => widget::build().map(drop),
+        Some("bench") => bench_api().and_then(|()| bench_widget()),
+        Some("bench-api") => bench_api(),
         Some("bench-widget") => bench_widget(),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|build-widget|bench-widget> [args…]");
+            eprintln!(
+                "usage: cargo xtask <test|demo|build-widget|bench|bench-api|bench-widget> [args…]"
+            );
             eprintln!(
                 "  test          build the widget; fmt check, clippy, all tests (needs PostgreSQL and Chromium, see README)"
             );
@@ -35,6 +42,10 @@ fn main() -> anyhow::Result<()> {
                 "  demo          build the widget; run the demo server on http://127.0.0.1:8080/demo"
             );
             eprintln!("  build-widget  the Wasm renderer and loader into widget/dist/");
+            eprintln!("  bench         bench-api, then bench-widget");
+            eprintln!(
+                "  bench-api     login and next-question throughput and latency on SQLite and PostgreSQL"
+            );
             eprintln!(
                 "  bench-widget  widget bytes (gzip) and time to first question in headless Chromium"
             );
@@ -125,6 +136,16 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     demo.args(["run", "--package", "trickle", "--", "demo"])
         .args(extra);
     run(demo)
+}
+
+/// API throughput and latency on SQLite and PostgreSQL (`api/benches/api.rs`), in release.
+fn bench_api() -> anyhow::Result<()> {
+    let mut bench = cargo();
+    bench.args(["bench", "--package", "trickle", "--bench", "api"]);
+    if env::var_os("TRICKLE_TEST_POSTGRES_URL").is_none() {
+        bench.env("TRICKLE_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES);
+    }
+    run(bench)
 }
 
 /// Widget bytes (gzip) from the build, then time to first question from the browser
