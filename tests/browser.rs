@@ -219,6 +219,16 @@ async fn host_page(
     } else {
         &pages.api
     };
+    // The headless page queues a call before the loader has loaded, as the README shows.
+    let (stub, headless) = if kind == "headless" {
+        (
+            "<script>window.trickle=window.trickle||function(){var a=arguments;return new Promise(function(r,j){(trickle.q=trickle.q||[]).push([a,r,j])})};\
+             window.__first=trickle('next');</script>",
+            " data-headless=true",
+        )
+    } else {
+        ("", "")
+    };
     let css = if kind == "hostile" {
         HOSTILE_CSS
     } else {
@@ -228,7 +238,7 @@ async fn host_page(
         "<!doctype html><html><head><meta charset=utf-8><title>{kind}</title>\
          <script nonce=probe>{PROBE}</script><style>{css}</style></head><body>\
          <h1>A host page</h1><p>Some text.</p>\
-         <script src=\"{api}/widget.js\" data-key=\"{key}\" data-user=\"{user}\" data-user-hash=\"{hash}\" data-locale=en async></script>\
+         {stub}<script src=\"{api}/widget.js\" data-key=\"{key}\" data-user=\"{user}\" data-user-hash=\"{hash}\" data-locale=en{headless} async></script>\
          </body></html>",
         key = pages.key,
     );
@@ -297,6 +307,7 @@ async fn start() -> (Service, String) {
         .route("/plain", get(host_page))
         .route("/hostile", get(host_page))
         .route("/broken", get(host_page))
+        .route("/headless", get(host_page))
         .with_state(pages);
     serve(router, host_port).await;
     serve(
@@ -431,6 +442,7 @@ async fn the_widget_in_a_real_browser() {
     hostile_css_and_strict_csp_still_give_a_usable_widget(&browser, &service, &host).await;
     escape_closes_without_recording_anything(&browser, &service, &host).await;
     nothing_due_never_fetches_the_renderer(&browser, &host).await;
+    headless_sites_drive_their_own_ui_with_promises(&browser, &service, &host).await;
     a_server_error_keeps_the_widget_hidden(&browser, &service, &host).await;
     browser.client.close().await.unwrap();
 }
@@ -478,7 +490,11 @@ async fn first_login_answers_with_mouse_then_keyboard(
         .await;
 
     // The keyboard only from here: focus has followed to the text field; type, Enter.
-    tab_to(browser, "widget:tr-input").await;
+    browser
+        .wait_for(&format!(
+            "{SHADOW}.activeElement&&{SHADOW}.activeElement.id==='tr-input'"
+        ))
+        .await;
     let mut typed: Vec<char> = "Berlin".chars().collect();
     typed.push(Key::Enter.into());
     browser.keys(&typed).await;
@@ -641,6 +657,66 @@ async fn escape_closes_without_recording_anything(
         json!(["shown", "dismissed"])
     );
     assert_eq!(service.user_metadata("u_escape").await, json!({}));
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+async fn headless_sites_drive_their_own_ui_with_promises(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    service.login("u_headless").await;
+    browser
+        .client
+        .goto(&format!("{host}/headless?user=u_headless"))
+        .await
+        .unwrap();
+    // `trickle('next')` was queued by the stub before the loader ran; it resolves anyway.
+    let script = "var done = arguments[arguments.length - 1], log = [];
+        window.__first.then(function (p) {
+          log.push(p.question.key);
+          return trickle('shown', p).then(function (r) { log.push(r); return trickle('answer', p, 'manager'); });
+        }).then(function (next) {
+          log.push(next.question.key, next.position);
+          return trickle('skip', next, false);
+        }).then(function (after) { log.push(after); done(log); }, function (e) { done(['failed', String(e && e.message || e)]); });";
+    let log = browser.client.execute_async(script, vec![]).await.unwrap();
+    assert_eq!(
+        log,
+        json!(["role", null, "city", { "index": 2, "of": 2 }, null]),
+        "{log}"
+    );
+    assert_eq!(
+        service.user_metadata("u_headless").await,
+        json!({ "role": "manager" })
+    );
+    let profile: Value = reqwest::Client::new()
+        .get(format!("{}/v1/users/u_headless", service.api))
+        .bearer_auth(&service.secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        profile["last_prompted_at"].is_string(),
+        "trickle('shown') records the impression: {profile}"
+    );
+    let renderer = browser
+        .js("return performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/widget/renderer-')>=0})")
+        .await;
+    assert_eq!(
+        renderer,
+        json!(false),
+        "headless mode never loads the renderer"
+    );
+    assert_eq!(
+        browser
+            .js("return !!document.querySelector('trickle-widget')")
+            .await,
+        json!(false)
+    );
     assert_eq!(browser.errors().await, json!([]));
 }
 

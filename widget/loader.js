@@ -144,13 +144,24 @@
     },
     logout: function () { close(); state.user = null; state.hash = ''; },
     next: next,
+    /* Headless sites report that they showed a prompt: it starts the site's minimum interval. */
+    shown: function (target) {
+      return send('impressions', JSON.stringify(ref(target))).then(function () { return null; });
+    },
     answer: function (target, value) {
-      return send('answers', JSON.stringify({ question_set: target.question_set, version: target.version, key: (target.question || target).key, value: value })).then(nextOf);
+      var body = ref(target); body.value = value;
+      return send('answers', JSON.stringify(body)).then(nextOf);
     },
     skip: function (target, forever) {
-      return send('skips', JSON.stringify({ question_set: target.question_set, version: target.version, key: (target.question || target).key, forever: !!forever })).then(nextOf);
+      var body = ref(target); body.forever = !!forever;
+      return send('skips', JSON.stringify(body)).then(nextOf);
     }
   };
+
+  /* {question_set, version, key} of a prompt (or of such an object itself). */
+  function ref(target) {
+    return { question_set: target.question_set, version: target.version, key: (target.question || target).key };
+  }
 
   function trickle(name) {
     var args = [].slice.call(arguments, 1);

@@ -106,6 +106,10 @@ impl WidgetSettings {
         last_prompted: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
+        if self.min_hours_between_prompts == 0 {
+            // Not even a clock a little ahead on another replica may hold prompts back.
+            return None;
+        }
         let gap = chrono::Duration::hours(self.min_hours_between_prompts.into());
         let until = last_prompted? + gap;
         (until > now).then_some(until)
@@ -398,7 +402,7 @@ mod tests {
     fn prompts_are_held_for_the_minimum_interval_after_the_last_one() {
         let at = |h: i64| DateTime::UNIX_EPOCH + chrono::Duration::hours(h);
         let mut settings = WidgetSettings::default();
-        assert_eq!(settings.prompts_held_until(Some(at(0)), at(0)), None);
+        assert_eq!(settings.prompts_held_until(Some(at(1)), at(0)), None);
         settings.min_hours_between_prompts = 24;
         assert_eq!(settings.prompts_held_until(None, at(1)), None);
         assert_eq!(

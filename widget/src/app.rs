@@ -254,10 +254,16 @@ impl Component for App {
             ctx.link().send_message(Msg::Announce);
         }
         if std::mem::take(&mut self.focus_next) {
-            let first = self
-                .form
-                .cast::<web_sys::Element>()
-                .and_then(|form| form.query_selector("input,select,textarea").ok().flatten())
+            let Some(form) = self.form.cast::<web_sys::Element>() else {
+                return;
+            };
+            if !focus_is_free_or_ours(&form) {
+                return;
+            }
+            let first = form
+                .query_selector("input,select,textarea")
+                .ok()
+                .flatten()
                 .and_then(|control| control.dyn_into::<web_sys::HtmlElement>().ok());
             if let Some(control) = first {
                 let _ = control.focus();
@@ -354,6 +360,24 @@ impl Component for App {
             </div>
         }
     }
+}
+
+/// Whether focus is nowhere (the page's body) or already in the widget: only then may
+/// the next question take it. While an answer was being sent the user may have moved on
+/// to the page, and focus must stay where they put it.
+fn focus_is_free_or_ours(form: &web_sys::Element) -> bool {
+    let Some(document) = form.owner_document() else {
+        return false;
+    };
+    let Some(active) = document.active_element() else {
+        return true;
+    };
+    let body: Option<web_sys::Element> = document.body().map(Into::into);
+    // Inside an open shadow root the document sees the shadow host as focused.
+    let host = js_sys::Reflect::get(&form.get_root_node(), &"host".into())
+        .ok()
+        .and_then(|h| h.dyn_into::<web_sys::Element>().ok());
+    body.as_ref() == Some(&active) || host.as_ref() == Some(&active) || form.contains(Some(&active))
 }
 
 impl App {

@@ -65,7 +65,18 @@ mod tests {
         assert_eq!(parse_number("2.5"), Some(2.5));
         assert_eq!(parse_number("-3"), Some(-3.0));
         assert_eq!(parse_number("1e3"), Some(1000.0));
-        for bad in ["", "0x10", "Infinity", "inf", "NaN", "1,5", " 1", "1e999"] {
+        for (text, n) in [
+            ("1.", 1.0),
+            (".5", 0.5),
+            ("+5", 5.0),
+            ("-.5", -0.5),
+            ("1e+5", 1e5),
+        ] {
+            assert_eq!(parse_number(text), Some(n), "{text:?}");
+        }
+        for bad in [
+            "", "0x10", "Infinity", "inf", "NaN", "1,5", " 1", "1e999", "+", "-.", "1e", "1.2.3",
+        ] {
             assert_eq!(parse_number(bad), None, "{bad:?}");
         }
     }

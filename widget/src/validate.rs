@@ -220,7 +220,7 @@ pub fn draft_from_prefill(q: &Question) -> Draft {
     let Some(value) = &q.prefill else { return d };
     match value {
         Value::String(s) => d.text = s.clone(),
-        Value::Number(n) if q.kind == "scale" => d.scale = Some(*n as i64),
+        Value::Number(n) if q.kind == "scale" => d.scale = (n.fract() == 0.0).then_some(*n as i64),
         Value::Number(n) => d.text = format_number(*n),
         Value::Bool(b) => d.flag = Some(*b),
         Value::Array(items) => {
@@ -450,5 +450,14 @@ mod tests {
         let mut question = q("text");
         question.prefill = Some(V::from("Berlin"));
         assert_eq!(draft_from_prefill(&question).text, "Berlin");
+        let mut scale = q("scale");
+        scale.prefill = Some(V::Number(7.0));
+        assert_eq!(draft_from_prefill(&scale).scale, Some(7));
+        scale.prefill = Some(V::Number(7.5));
+        assert_eq!(
+            draft_from_prefill(&scale).scale,
+            None,
+            "no step is picked for 7.5"
+        );
     }
 }

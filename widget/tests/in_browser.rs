@@ -55,7 +55,8 @@ fn prompt(question: &str, index: u32, of: u32) -> String {
 /// Mounts the renderer into a fresh element; returns it.
 async fn mounted(host: &JsValue) -> web_sys::Element {
     let root = js(
-        "const d = document.createElement('div'); document.body.appendChild(d); return d;",
+        "if (document.activeElement) document.activeElement.blur();
+         const d = document.createElement('div'); document.body.appendChild(d); return d;",
         &JsValue::NULL,
         &JsValue::NULL,
     );
@@ -278,4 +279,30 @@ async fn after_an_answer_the_next_question_shows_and_takes_the_focus() {
     assert!(String::from(answered).contains(
         r#"["answered",{"question_set":"profile","version":3,"key":"ok","value":true}]"#
     ));
+}
+
+#[test]
+async fn focus_stays_on_the_page_when_the_user_moved_there_while_sending() {
+    let first = r#"{ "key": "ok", "type": "boolean", "title": "Happy?" }"#;
+    let second = prompt(r#"{ "key": "why", "type": "text", "title": "Why?" }"#, 2, 2);
+    let host = host(&prompt(first, 1, 2), "en", &second);
+    let root = mounted(&host).await;
+    // The user answers, then clicks into a field of the page before the answer is sent.
+    js(
+        "root.querySelector('#tr-opt-0').click(); root.querySelector('button.primary').click();
+         const mine = document.createElement('input'); mine.id = 'page-field';
+         document.body.appendChild(mine); mine.focus();",
+        &root,
+        &host,
+    );
+    settle().await;
+    settle().await;
+    assert!(text(&root).contains("Why?"), "{}", text(&root));
+    let focused = js("return document.activeElement.id", &root, &host);
+    assert_eq!(focused.as_string().as_deref(), Some("page-field"));
+    js(
+        "document.getElementById('page-field').remove()",
+        &root,
+        &host,
+    );
 }
