@@ -182,8 +182,9 @@ impl Service {
         assert_eq!(response.status(), 200);
     }
 
-    async fn user_metadata(&self, user: &str) -> Value {
-        let profile: Value = reqwest::Client::new()
+    /// `GET /v1/users/{user}`: the whole profile.
+    async fn profile(&self, user: &str) -> Value {
+        reqwest::Client::new()
             .get(format!("{}/v1/users/{user}", self.api))
             .bearer_auth(&self.secret)
             .send()
@@ -191,8 +192,11 @@ impl Service {
             .unwrap()
             .json()
             .await
-            .unwrap();
-        profile["user_metadata"].clone()
+            .unwrap()
+    }
+
+    async fn user_metadata(&self, user: &str) -> Value {
+        self.profile(user).await["user_metadata"].clone()
     }
 }
 
@@ -370,6 +374,14 @@ impl Browser {
         }
     }
 
+    /// Opens a host page (`plain`, `hostile`, `headless` or `broken`) for `user`.
+    async fn open(&self, host: &str, page: &str, user: &str) {
+        self.client
+            .goto(&format!("{host}/{page}?user={user}"))
+            .await
+            .unwrap();
+    }
+
     async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
     }
@@ -433,6 +445,16 @@ fn shadow_text(contains: &str) -> String {
     format!("{SHADOW}&&{SHADOW}.textContent.indexOf({contains:?})>=0")
 }
 
+/// Counts a first login for `user`, opens `page` for them and waits for the widget's
+/// stage-1 question.
+async fn first_question(browser: &Browser, service: &Service, host: &str, page: &str, user: &str) {
+    service.login(user).await;
+    browser.open(host, page, user).await;
+    browser
+        .wait_for(&shadow_text("What best describes your role?"))
+        .await;
+}
+
 #[tokio::test]
 async fn the_widget_in_a_real_browser() {
     let (service, host) = start().await;
@@ -452,15 +474,7 @@ async fn first_login_answers_with_mouse_then_keyboard(
     service: &Service,
     host: &str,
 ) {
-    service.login("u_first").await;
-    browser
-        .client
-        .goto(&format!("{host}/plain?user=u_first"))
-        .await
-        .unwrap();
-    browser
-        .wait_for(&shadow_text("What best describes your role?"))
-        .await;
+    first_question(browser, service, host, "plain", "u_first").await;
     // Bottom-right corner, 16 px from the edges; the page keeps its focus.
     let placed = browser
         .js("var r=document.querySelector('trickle-widget').getBoundingClientRect();\
@@ -546,15 +560,7 @@ async fn the_keyboard_alone_reaches_and_answers_the_widget(
     service: &Service,
     host: &str,
 ) {
-    service.login("u_keys").await;
-    browser
-        .client
-        .goto(&format!("{host}/plain?user=u_keys"))
-        .await
-        .unwrap();
-    browser
-        .wait_for(&shadow_text("What best describes your role?"))
-        .await;
+    first_question(browser, service, host, "plain", "u_keys").await;
     assert_eq!(focused(browser).await, "page:body", "no focus stealing");
     // From the page into the widget: Close comes first, then the choices.
     tab_to(browser, "widget:close").await;
@@ -588,15 +594,7 @@ async fn hostile_css_and_strict_csp_still_give_a_usable_widget(
     service: &Service,
     host: &str,
 ) {
-    service.login("u_hostile").await;
-    browser
-        .client
-        .goto(&format!("{host}/hostile?user=u_hostile"))
-        .await
-        .unwrap();
-    browser
-        .wait_for(&shadow_text("What best describes your role?"))
-        .await;
+    first_question(browser, service, host, "hostile", "u_hostile").await;
     let look = browser
         .js(&format!(
             "var r=document.querySelector('trickle-widget').getBoundingClientRect();\
@@ -637,15 +635,7 @@ async fn escape_closes_without_recording_anything(
     service: &Service,
     host: &str,
 ) {
-    service.login("u_escape").await;
-    browser
-        .client
-        .goto(&format!("{host}/plain?user=u_escape"))
-        .await
-        .unwrap();
-    browser
-        .wait_for(&shadow_text("What best describes your role?"))
-        .await;
+    first_question(browser, service, host, "plain", "u_escape").await;
     // Tab from the page into the widget, then Esc.
     tab_to(browser, "widget:close").await;
     browser.keys(&[Key::Escape.into()]).await;
@@ -666,11 +656,7 @@ async fn headless_sites_drive_their_own_ui_with_promises(
     host: &str,
 ) {
     service.login("u_headless").await;
-    browser
-        .client
-        .goto(&format!("{host}/headless?user=u_headless"))
-        .await
-        .unwrap();
+    browser.open(host, "headless", "u_headless").await;
     // `trickle('next')` was queued by the stub before the loader ran; it resolves anyway.
     let script = "var done = arguments[arguments.length - 1], log = [];
         window.__first.then(function (p) {
@@ -686,19 +672,8 @@ async fn headless_sites_drive_their_own_ui_with_promises(
         json!(["role", null, "city", { "index": 2, "of": 2 }, null]),
         "{log}"
     );
-    assert_eq!(
-        service.user_metadata("u_headless").await,
-        json!({ "role": "manager" })
-    );
-    let profile: Value = reqwest::Client::new()
-        .get(format!("{}/v1/users/u_headless", service.api))
-        .bearer_auth(&service.secret)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let profile = service.profile("u_headless").await;
+    assert_eq!(profile["user_metadata"], json!({ "role": "manager" }));
     assert!(
         profile["last_prompted_at"].is_string(),
         "trickle('shown') records the impression: {profile}"
@@ -722,11 +697,7 @@ async fn headless_sites_drive_their_own_ui_with_promises(
 
 async fn nothing_due_never_fetches_the_renderer(browser: &Browser, host: &str) {
     // Never logged in: nothing is due.
-    browser
-        .client
-        .goto(&format!("{host}/plain?user=u_nothing_due"))
-        .await
-        .unwrap();
+    browser.open(host, "plain", "u_nothing_due").await;
     browser
         .wait_for("performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/v1/widget/next')>=0})")
         .await;
@@ -760,11 +731,7 @@ async fn nothing_due_never_fetches_the_renderer(browser: &Browser, host: &str) {
 
 async fn a_server_error_keeps_the_widget_hidden(browser: &Browser, service: &Service, host: &str) {
     service.login("u_broken").await;
-    browser
-        .client
-        .goto(&format!("{host}/broken?user=u_broken"))
-        .await
-        .unwrap();
+    browser.open(host, "broken", "u_broken").await;
     browser
         .wait_for("performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/v1/widget/next')>=0})")
         .await;
@@ -793,11 +760,7 @@ async fn bench_time_to_first_question() {
     for run in 0..11 {
         let user = format!("u_bench_{run}");
         service.login(&user).await;
-        browser
-            .client
-            .goto(&format!("{host}/plain?user={user}"))
-            .await
-            .unwrap();
+        browser.open(&host, "plain", &user).await;
         browser.wait_for("window.__visibleAt").await;
         let at = browser
             .js("return window.__visibleAt")
