@@ -1,4 +1,4 @@
-//! A webhook receiver: verifies Trickle's Standard Webhooks signatures and forwards each
+//! A webhook receiver: verifies App's Standard Webhooks signatures and forwards each
 //! event to a Slack incoming webhook as a one-line message.
 //!
 //! ```sh
@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use trickle::webhooks::signing::verify;
+use trickle::app::webhooks::signing::verify;
 
 struct Config {
     secret: String,
@@ -34,12 +34,12 @@ async fn main() -> anyhow::Result<()> {
         .route("/trickle", post(receive))
         .with_state(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
-    println!("receiving Trickle webhooks on http://127.0.0.1:9000/trickle");
+    println!("receiving App webhooks on http://127.0.0.1:9000/trickle");
     axum::serve(listener, app).await?;
     Ok(())
 }
 
-/// Verifies, then forwards. A non-2xx answer makes Trickle retry later.
+/// Verifies, then forwards. A non-2xx answer makes App retry later.
 async fn receive(State(config): State<Arc<Config>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let header = |name: &str| {
         headers

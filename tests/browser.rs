@@ -216,7 +216,7 @@ async fn host_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let user = q.get("user").cloned().unwrap_or_default();
-    let hash = trickle::sites::user_hash(&pages.identity, &user);
+    let hash = trickle::app::sites::user_hash(&pages.identity, &user);
     let kind = uri.path().trim_start_matches('/');
     let api = if kind == "broken" {
         &pages.broken_api

@@ -53,7 +53,7 @@ async fn an_operator_sets_up_a_site_and_serves_it() {
     let hash = run_ok(trickle(&db).args(["user-hash", "--site", site_id, "u1"]));
     assert_eq!(
         hash.trim(),
-        trickle::sites::user_hash(keys["identity_secret"].as_str().unwrap(), "u1")
+        trickle::app::sites::user_hash(keys["identity_secret"].as_str().unwrap(), "u1")
     );
 
     let port = free_port();

@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::ConnectOptions;
-use trickle::Trickle;
+use trickle::App;
+use trickle::app::sites::user_hash;
 use trickle::config::{RateLimit, Settings};
 use trickle::http::{AppState, router};
-use trickle::sites::{SiteKeys, user_hash};
+use trickle::model::SiteKeys;
 
 const ORIGIN: &str = "https://shop.example.com";
 
@@ -164,12 +165,13 @@ async fn serve(url: &str) -> (String, SiteKeys) {
     };
     let store = trickle::store::connect(url).await.expect("store");
     store.migrate().await.expect("migrate");
-    let trickle = Trickle::from_settings(store, &settings).expect("settings");
+    let trickle = App::from_settings(store, &settings).expect("settings");
     let keys = trickle
-        .create_site("Bench shop", vec![ORIGIN.into()])
+        .sites()
+        .create("Bench shop", vec![ORIGIN.into()])
         .await
         .expect("site");
-    let site = trickle.site(&keys.site_id).await.expect("site");
+    let site = trickle.sites().get(&keys.site_id).await.expect("site");
     // The example question sets, as the demo publishes them.
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../question-sets");
     for entry in std::fs::read_dir(examples).expect("question-sets/") {
@@ -180,10 +182,12 @@ async fn serve(url: &str) -> (String, SiteKeys) {
         let yaml = std::fs::read_to_string(&path).expect("yaml");
         let slug = path.file_stem().and_then(|s| s.to_str()).expect("slug");
         let draft = trickle
+            .publishing()
             .save_draft(&site, slug, &yaml, &path.display().to_string())
             .await
             .expect("draft");
         trickle
+            .publishing()
             .publish(&site, slug, draft.version)
             .await
             .expect("publish");

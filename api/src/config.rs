@@ -4,13 +4,12 @@
 use figment::Figment;
 
 use crate::enrich::EnrichmentConfig;
-use crate::jobs::JobSettings;
-use crate::webhooks::WebhookSettings;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 /// Everything a `trickle` process can be told.
 #[derive(Clone, Serialize, Deserialize)]
@@ -136,6 +135,73 @@ impl Settings {
     }
 }
 
+/// Queue tuning (`[jobs]` in trickle.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Attempts before a job is dead.
+    pub max_attempts: i64,
+    /// First retry delay; doubles on each attempt.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_cap_seconds: u64,
+    /// Jobs run at once by one process.
+    pub concurrency: u32,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval_ms: u64,
+    /// How long a claim lasts; a job running longer (or whose worker died) is claimed again.
+    pub lease_seconds: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            max_attempts: 10,
+            backoff_base_ms: 2000,
+            backoff_cap_seconds: 3600,
+            concurrency: 4,
+            poll_interval_ms: 500,
+            lease_seconds: 60,
+        }
+    }
+}
+
+impl JobSettings {
+    /// Delay before the retry that follows `attempts` failed attempts:
+    /// base × 2^(attempts − 1), capped.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let exponent = attempts.clamp(1, 32) as u32 - 1;
+        let delay = self
+            .backoff_base_ms
+            .saturating_mul(2u64.saturating_pow(exponent));
+        Duration::from_millis(delay).min(Duration::from_secs(self.backoff_cap_seconds))
+    }
+
+    /// The claim lease.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds.max(1))
+    }
+}
+
+/// Webhook tuning (`[webhooks]` in trickle.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Failed attempts in a row after which a subscription is disabled.
+    pub disable_after_failures: i64,
+    /// How long a receiver may take to answer.
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            disable_after_failures: 50,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
 #[cfg(test)]
 // `figment::Jail::expect_with` fixes the closure's error type; we cannot box it.
 #[allow(clippy::result_large_err)]
@@ -188,5 +254,21 @@ mod tests {
             assert!(Settings::load(Some(Path::new("nope.toml"))).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let settings = JobSettings {
+            backoff_base_ms: 2000,
+            backoff_cap_seconds: 30,
+            ..Default::default()
+        };
+        let delays: Vec<u64> = (1..=6).map(|a| settings.backoff(a).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 30, 30]);
+        assert!(
+            settings.backoff(1) <= Duration::from_secs(5),
+            "the first retry comes within 5 s"
+        );
+        assert_eq!(settings.backoff(1_000_000), Duration::from_secs(30));
     }
 }

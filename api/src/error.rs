@@ -1,6 +1,7 @@
 //! The domain error: what went wrong, in the domain's words. `http::error` maps it to a
 //! status and the `{"error": {code, message, details}}` body in one place.
 
+use crate::model::question_set::CorruptVersion;
 use crate::questions::Problem;
 use crate::store::StoreError;
 
@@ -55,6 +56,12 @@ impl Error {
             message: message.into(),
             field: Some(field.to_owned()),
         }
+    }
+}
+
+impl From<CorruptVersion> for Error {
+    fn from(error: CorruptVersion) -> Self {
+        Error::Store(StoreError::Corrupt(error.to_string()))
     }
 }
 

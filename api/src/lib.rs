@@ -1,29 +1,25 @@
 //! Trickle: self-hosted progressive profiling.
 //!
-//! Three hops from any endpoint to the database: `http` (translate HTTP) → the
-//! domain service [`Trickle`] (one method per use case) → [`store::Store`] (one
-//! trait, implemented for SQLite and PostgreSQL). `questions` is the pure
-//! question-set engine; it never does I/O.
+//! Layers, from the bottom up; each imports only those below it:
+//! - [`questions`]: the pure question-set engine (format, parser, conditions, the
+//!   due rule, answers, prompts). No I/O.
+//! - [`model`]: the records Trickle stores and returns.
+//! - [`store`]: one interface over the database, the SQL written once for SQLite
+//!   and PostgreSQL.
+//! - [`enrich`]: enrichment providers (GeoIP, user agent, e-mail, HTTP APIs).
+//! - [`app`]: the use cases, one module per concept, wired by [`App`].
+//! - [`http`] and [`cli`]: translate requests and commands into use cases.
 
+pub mod app;
 pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod enrich;
-pub mod enrichment;
 pub mod error;
 pub mod http;
-pub mod jobs;
-pub mod logins;
-pub mod profiles;
-pub mod prompting;
-pub mod question_sets;
+pub mod model;
 pub mod questions;
-pub mod service;
-pub mod sites;
-pub mod stats;
 pub mod store;
 pub mod telemetry;
-pub mod webhooks;
 
+pub use app::App;
 pub use error::Error;
-pub use service::Trickle;

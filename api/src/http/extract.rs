@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::app::sites::verify_user_hash;
 use crate::error::Error;
-use crate::sites::{Site, verify_user_hash};
+use crate::model::Site;
 
 /// A JSON body; malformed JSON is a 400, an oversized body a 413.
 pub struct JsonBody<T>(pub T);
@@ -80,7 +81,7 @@ impl FromRequestParts<AppState> for ServerSite {
             .map(str::trim)
             .filter(|k| k.starts_with("sk_") && k.len() <= 128)
             .ok_or_else(|| unauthorized("invalid_secret_key", "the secret key is not valid"))?;
-        Ok(ServerSite(state.trickle.site_for_secret_key(key).await?))
+        Ok(ServerSite(state.app.sites().by_secret_key(key).await?))
     }
 }
 
@@ -140,7 +141,7 @@ impl FromRequestParts<AppState> for WidgetUser {
                 "the publishable key is not valid",
             ));
         }
-        let site = state.trickle.site_for_publishable_key(key).await?;
+        let site = state.app.sites().by_publishable_key(key).await?;
         let ip = client_ip(parts, state.trust_forwarded_for);
         state.limiter.check(&site.site_id, ip)?;
         // No Origin header: a server-side (headless) caller. Every Origin sent must be allowed.

@@ -7,7 +7,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, ServerSite};
-use crate::logins::{LoginReceipt, LoginRequest};
+use crate::app::logins::LoginRequest;
+use crate::model::LoginReceipt;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(record_login))
@@ -22,5 +23,5 @@ async fn record_login(
     ServerSite(site): ServerSite,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginReceipt>, ApiError> {
-    Ok(Json(state.trickle.record_login(&site, request).await?))
+    Ok(Json(state.app.logins().record(&site, request).await?))
 }

@@ -9,7 +9,7 @@ mod logins;
 mod ops;
 mod question_sets;
 mod rate_limit;
-mod site;
+mod sites;
 mod users;
 mod webhooks;
 mod widget;
@@ -32,7 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use error::ApiError;
 pub use rate_limit::WidgetLimiter;
 
-use crate::Trickle;
+use crate::App;
 use crate::config::Settings;
 
 /// Largest request body accepted (spec: 256 KiB).
@@ -41,7 +41,7 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub trickle: Trickle,
+    pub app: App,
     pub limiter: Arc<WidgetLimiter>,
     pub metrics: PrometheusHandle,
     pub trust_forwarded_for: bool,
@@ -49,9 +49,9 @@ pub struct AppState {
 
 impl AppState {
     /// State for a service under the given settings.
-    pub fn new(trickle: Trickle, settings: &Settings) -> Self {
+    pub fn new(app: App, settings: &Settings) -> Self {
         AppState {
-            trickle,
+            app,
             limiter: Arc::new(WidgetLimiter::new(&settings.rate_limit)),
             metrics: crate::telemetry::metrics_handle(),
             trust_forwarded_for: settings.trust_forwarded_for,
@@ -90,9 +90,9 @@ pub fn router(state: AppState) -> Router {
         .merge(logins::router())
         .merge(users::router())
         .merge(question_sets::router())
-        .merge(site::router())
+        .merge(sites::router())
         .merge(webhooks::router())
-        .merge(widget::router(state.trickle.clone()))
+        .merge(widget::router(state.app.clone()))
         .split_for_parts();
     api.merge(ops::router(Arc::new(openapi)))
         .merge(assets::router())

@@ -26,7 +26,7 @@ pub fn router(openapi: Arc<OpenApi>) -> Router<AppState> {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    match state.trickle.ready().await {
+    match state.app.ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(error) => {
             tracing::warn!(%error, "not ready");

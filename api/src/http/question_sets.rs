@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ServerSite, body_rejection};
-use crate::question_sets::{QuestionSetHistory, QuestionSetSummary, QuestionSetVersion};
+use crate::model::{QuestionSetHistory, QuestionSetSummary, QuestionSetVersion};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,7 +26,7 @@ async fn list_question_sets(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
 ) -> Result<Json<Vec<QuestionSetSummary>>, ApiError> {
-    Ok(Json(state.trickle.question_sets(&site).await?))
+    Ok(Json(state.app.publishing().list(&site).await?))
 }
 
 /// One set with all its versions.
@@ -37,7 +37,7 @@ async fn get_question_set(
     ServerSite(site): ServerSite,
     Path(slug): Path<String>,
 ) -> Result<Json<QuestionSetHistory>, ApiError> {
-    Ok(Json(state.trickle.question_set(&site, &slug).await?))
+    Ok(Json(state.app.publishing().history(&site, &slug).await?))
 }
 
 /// Stores a new draft version from a YAML or JSON body; 422 lists every problem.
@@ -58,7 +58,8 @@ async fn put_question_set(
         StatusCode::CREATED,
         Json(
             state
-                .trickle
+                .app
+                .publishing()
                 .save_draft(&site, &slug, source, &format!("{slug}.yaml"))
                 .await?,
         ),
@@ -80,5 +81,11 @@ async fn publish_version(
             format!("{version:?} is not a version number"),
         )
     })?;
-    Ok(Json(state.trickle.publish(&site, &slug, version).await?))
+    Ok(Json(
+        state
+            .app
+            .publishing()
+            .publish(&site, &slug, version)
+            .await?,
+    ))
 }

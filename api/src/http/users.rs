@@ -13,9 +13,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite};
+use crate::app::prompts::Explanation;
 use crate::error::Error;
-use crate::profiles::{ProfileView, User, UserPage, UserPatch, UserQuery};
-use crate::prompting::Explanation;
+use crate::model::{ProfileView, User, UserPage, UserPatch, UserQuery};
 use crate::questions::parse_condition_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -63,7 +63,7 @@ async fn list_users(
         after: params.after,
         limit: params.limit.unwrap_or(100),
     };
-    let page = state.trickle.list_users(&site, &query).await?;
+    let page = state.app.profiles().list(&site, &query).await?;
     match params.format.as_deref() {
         None | Some("json") => Ok(Json(page).into_response()),
         Some("csv") => {
@@ -157,7 +157,7 @@ async fn get_user(
     ServerSite(site): ServerSite,
     Path(id): Path<String>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    Ok(Json(state.trickle.profile(&site, &id).await?))
+    Ok(Json(state.app.profiles().get(&site, &id).await?))
 }
 
 /// JSON merge patch of `user_metadata` and/or `app_metadata`.
@@ -170,7 +170,7 @@ async fn patch_user(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(state.trickle.patch_user(&site, &id, patch).await?))
+    Ok(Json(state.app.profiles().patch(&site, &id, patch).await?))
 }
 
 /// Erases the user, their answers, events and enrichment.
@@ -181,7 +181,7 @@ async fn delete_user(
     ServerSite(site): ServerSite,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.trickle.delete_user(&site, &id).await?;
+    state.app.profiles().delete(&site, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,8 +204,9 @@ async fn next_for_user(
     QueryParams(params): QueryParams<NextParams>,
 ) -> Result<Response, ApiError> {
     let mut explanation = state
-        .trickle
-        .explain_next(&site, &id, params.locale.as_deref())
+        .app
+        .prompts()
+        .explain(&site, &id, params.locale.as_deref())
         .await?;
     if !params.explain {
         explanation.decisions.clear();

@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite};
-use crate::webhooks::{CreatedSubscription, Delivery, NewSubscription, Subscription};
+use crate::model::{CreatedSubscription, Delivery, NewSubscription, Subscription};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,7 +31,7 @@ async fn create_webhook(
 ) -> Result<(StatusCode, Json<CreatedSubscription>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(state.trickle.create_webhook(&site, request).await?),
+        Json(state.app.webhooks().create(&site, request).await?),
     ))
 }
 
@@ -42,7 +42,7 @@ async fn list_webhooks(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
 ) -> Result<Json<Vec<Subscription>>, ApiError> {
-    Ok(Json(state.trickle.webhooks(&site).await?))
+    Ok(Json(state.app.webhooks().list(&site).await?))
 }
 
 /// Unsubscribes.
@@ -53,7 +53,7 @@ async fn delete_webhook(
     ServerSite(site): ServerSite,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.trickle.delete_webhook(&site, &id).await?;
+    state.app.webhooks().delete(&site, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -76,6 +76,6 @@ async fn list_deliveries(
 ) -> Result<Json<Vec<Delivery>>, ApiError> {
     let limit = params.limit.unwrap_or(100);
     Ok(Json(
-        state.trickle.webhook_deliveries(&site, &id, limit).await?,
+        state.app.webhooks().deliveries(&site, &id, limit).await?,
     ))
 }

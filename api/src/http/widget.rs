@@ -15,28 +15,29 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, WidgetUser};
-use crate::Trickle;
-use crate::prompting::{AnswerRequest, QuestionRef, SkipRequest};
+use crate::App;
+use crate::app::prompts::{AnswerRequest, QuestionRef, SkipRequest};
+use crate::model::WidgetSettings;
 use crate::questions::Prompt;
-use crate::sites::WidgetSettings;
 
-pub fn router(trickle: Trickle) -> OpenApiRouter<AppState> {
+pub fn router(app: App) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(next))
         .routes(routes!(answer))
         .routes(routes!(skip))
         .routes(routes!(impression))
-        .layer(cors(trickle))
+        .layer(cors(app))
 }
 
-fn cors(trickle: Trickle) -> CorsLayer {
+fn cors(app: App) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::async_predicate(
             move |origin: HeaderValue, _: &Parts| {
-                let trickle = trickle.clone();
+                let app = app.clone();
                 async move {
                     match origin.to_str() {
-                        Ok(origin) => trickle
+                        Ok(origin) => app
+                            .sites()
                             .origin_allowed_anywhere(origin)
                             .await
                             .unwrap_or(false),
@@ -86,8 +87,9 @@ async fn next(
     QueryParams(params): QueryParams<LocaleParams>,
 ) -> Result<Response, ApiError> {
     let prompt = state
-        .trickle
-        .next_prompt(&caller.site, &caller.user_id, params.locale.as_deref())
+        .app
+        .prompts()
+        .next(&caller.site, &caller.user_id, params.locale.as_deref())
         .await?;
     Ok(match prompt {
         Some(prompt) => Json(DuePrompt {
@@ -110,7 +112,8 @@ async fn answer(
     JsonBody(request): JsonBody<AnswerRequest>,
 ) -> Result<Json<NextPrompt>, ApiError> {
     let next = state
-        .trickle
+        .app
+        .prompts()
         .answer(
             &caller.site,
             &caller.user_id,
@@ -132,7 +135,8 @@ async fn skip(
     JsonBody(request): JsonBody<SkipRequest>,
 ) -> Result<Json<NextPrompt>, ApiError> {
     let next = state
-        .trickle
+        .app
+        .prompts()
         .skip(
             &caller.site,
             &caller.user_id,
@@ -153,7 +157,8 @@ async fn impression(
     JsonBody(target): JsonBody<QuestionRef>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .trickle
+        .app
+        .prompts()
         .record_impression(&caller.site, &caller.user_id, target)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,29 +1,36 @@
-//! Storage: one trait, one implementation per database.
+//! Storage: one interface, the SQL written once, two databases.
 //!
-//! The backend is picked from the URL scheme (`sqlite:` or `postgres:`). Every query
-//! filters by `site_id`. Writes that must be exact (login counting, answers, merge
-//! patches) are single transactions; a method returning `Ok` means committed.
+//! [`Store`] is split by concept ([`SiteStore`], [`LoginStore`], [`UserStore`],
+//! [`PromptStore`], [`QuestionSetStore`], [`StatsStore`], [`JobQueue`],
+//! [`WebhookStore`]). [`SqlStore`] implements all of them once, generic over a
+//! [`Dialect`]; `sqlite.rs` and `postgres.rs` keep only what is truly their own:
+//! connecting, pragmas, migrations and the few SQL fragments that differ. The
+//! backend is picked from the URL scheme. Every query filters by `site_id`; a
+//! method returning `Ok` means committed.
+//!
+//! Imports only the model and the engine's records.
 
+mod dialect;
 mod postgres;
-pub(crate) mod rows;
+mod sql;
 mod sqlite;
-mod traits;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
-use crate::jobs::NewJob;
-use crate::logins::{LoginReceipt, NewLogin};
-use crate::profiles::{AnswerRecord, User};
-use crate::question_sets::{QuestionSetSummary, QuestionSetVersion};
+use crate::model::{
+    AnswerCount, AnswerRecord, AttemptOutcome, Delivery, Job, JobState, LoginReceipt,
+    MetadataLimits, NewAnswer, NewJob, NewLogin, PromptEventCount, PromptEventKind, PublishOutcome,
+    QuestionSetSummary, QuestionSetVersion, Site, Subscription, User, WidgetSettings,
+};
 use crate::questions::PromptRecord;
-use crate::sites::{Site, WidgetSettings};
-use crate::stats::{AnswerCount, PromptEventCount};
 
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
-pub use traits::{JobQueue, WebhookStore};
+pub use dialect::Dialect;
+pub use postgres::{Postgres, PostgresStore};
+pub use sql::SqlStore;
+pub use sqlite::{Sqlite, SqliteStore};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -49,13 +56,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Size limits the store enforces inside its write transactions.
-#[derive(Debug, Clone, Copy)]
-pub struct MetadataLimits {
-    pub user_metadata_bytes: usize,
-    pub app_metadata_bytes: usize,
-}
-
 /// An edit of a user's `(user_metadata, app_metadata)`, applied inside the write
 /// transaction so concurrent edits never lose each other's changes.
 pub type MetadataEdit<'a> = &'a (dyn Fn(&mut Value, &mut Value) + Sync);
@@ -64,52 +64,39 @@ pub type MetadataEdit<'a> = &'a (dyn Fn(&mut Value, &mut Value) + Sync);
 /// user's stored `app_metadata.enrichment` (to see which results are stale).
 pub type LoginFollowUps<'a> = &'a (dyn Fn(&LoginReceipt, Option<&Value>) -> Vec<NewJob> + Sync);
 
-/// An answer to store: the value is already validated and normalised.
-#[derive(Debug, Clone)]
-pub struct NewAnswer {
-    pub question_set: String,
-    pub version: i64,
-    pub key: String,
-    pub value: Value,
-}
-
-/// What happened to a prompt, besides an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptEventKind {
-    Impression,
-    Skipped,
-    Dismissed,
-}
-
-impl PromptEventKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PromptEventKind::Impression => "impression",
-            PromptEventKind::Skipped => "skipped",
-            PromptEventKind::Dismissed => "dismissed",
-        }
-    }
-}
-
-/// The result of publishing a version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublishOutcome {
-    Published,
-    AlreadyPublished,
-    NotFound,
-}
-
 /// Everything Trickle keeps, behind one interface. Methods that change a profile take the
 /// jobs the change causes (enrichment, webhook events) and write them in the same
 /// transaction: the outbox.
 #[async_trait]
-pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
+pub trait Store:
+    SiteStore
+    + LoginStore
+    + UserStore
+    + PromptStore
+    + QuestionSetStore
+    + StatsStore
+    + JobQueue
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Cross-replica cache invalidation: yields site ids whose question sets or settings
+    /// changed on another process. `None` when the backend has a single process (SQLite).
+    async fn subscribe_invalidations(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>, StoreError>;
+    /// Tells other replicas a site's cached data changed.
+    async fn notify_invalidation(&self, site_id: &str) -> Result<(), StoreError>;
+}
 
+/// Sites (tenants) and their settings.
+#[async_trait]
+pub trait SiteStore: Send + Sync {
     /// Stores a new site with the hash of its secret key.
     async fn insert_site(&self, site: &Site, secret_key_hash: &str) -> Result<(), StoreError>;
     async fn site(&self, site_id: &str) -> Result<Option<Site>, StoreError>;
@@ -124,7 +111,11 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
     ) -> Result<Option<Site>, StoreError>;
     /// Whether any site lists this origin (answers CORS preflights, which carry no key).
     async fn origin_allowed_by_any_site(&self, origin: &str) -> Result<bool, StoreError>;
+}
 
+/// Login counting.
+#[async_trait]
+pub trait LoginStore: Send + Sync {
     /// Counts a login exactly once per `event_id`, atomically.
     async fn record_login(
         &self,
@@ -132,7 +123,11 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
         login: &NewLogin,
         follow_ups: LoginFollowUps<'_>,
     ) -> Result<LoginReceipt, StoreError>;
+}
 
+/// User profiles.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     async fn user(&self, site_id: &str, user_id: &str) -> Result<Option<User>, StoreError>;
     /// The user and their prompt outcomes (answered, skipped, dismissed), oldest first.
     async fn user_with_history(
@@ -141,7 +136,7 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError>;
     async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError>;
-    /// Users ordered by id, after the cursor.
+    /// Users ordered by id (byte order on both databases), after the cursor.
     async fn list_users(
         &self,
         site_id: &str,
@@ -165,7 +160,11 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
         user_id: &str,
         follow_ups: &[NewJob],
     ) -> Result<bool, StoreError>;
+}
 
+/// What happens to prompts: answers, impressions, skips, dismissals.
+#[async_trait]
+pub trait PromptStore: Send + Sync {
     /// Writes the answer into user_metadata (via `edit`), keeps it with its source, and
     /// records the prompt outcome, in one transaction. `None` if no such user.
     async fn record_answer(
@@ -188,7 +187,11 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
         key: &str,
         kind: PromptEventKind,
     ) -> Result<bool, StoreError>;
+}
 
+/// Question-set versions: drafts and the live one.
+#[async_trait]
+pub trait QuestionSetStore: Send + Sync {
     /// Stores a new draft version (latest + 1) of a question set.
     async fn insert_draft(
         &self,
@@ -221,7 +224,11 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
         &self,
         site_id: &str,
     ) -> Result<Vec<QuestionSetVersion>, StoreError>;
+}
 
+/// Aggregates for statistics.
+#[async_trait]
+pub trait StatsStore: Send + Sync {
     /// Prompt events counted per question set, key and kind.
     async fn prompt_event_counts(&self, site_id: &str)
     -> Result<Vec<PromptEventCount>, StoreError>;
@@ -229,14 +236,74 @@ pub trait Store: JobQueue + WebhookStore + Send + Sync + 'static {
     async fn answer_counts(&self, site_id: &str) -> Result<Vec<AnswerCount>, StoreError>;
     /// How many users have each login count: `(login_count, users)`.
     async fn login_count_histogram(&self, site_id: &str) -> Result<Vec<(i64, i64)>, StoreError>;
+}
 
-    /// Cross-replica cache invalidation: yields site ids whose question sets or settings
-    /// changed on another process. `None` when the backend has a single process (SQLite).
-    async fn subscribe_invalidations(
+/// A durable queue: claims are leases, so a job whose worker died is claimed again.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues jobs outside any other change.
+    async fn enqueue(&self, site_id: &str, jobs: &[NewJob]) -> Result<(), StoreError>;
+    /// Claims up to `limit` due jobs (queued and due, or running with an expired lease),
+    /// counting an attempt each. Concurrent claimers never get the same job.
+    async fn claim_jobs(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>, StoreError>;
-    /// Tells other replicas a site's cached data changed.
-    async fn notify_invalidation(&self, site_id: &str) -> Result<(), StoreError>;
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError>;
+    async fn complete_job(&self, job: &Job) -> Result<(), StoreError>;
+    /// Queues the job again at `run_at`, keeping the error.
+    async fn retry_job(
+        &self,
+        job: &Job,
+        error: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Marks the job dead, keeping the error.
+    async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError>;
+    /// `(kind, status, count)` over all sites, for metrics.
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Every job of a site, oldest first (operators and tests).
+    async fn jobs(&self, site_id: &str) -> Result<Vec<JobState>, StoreError>;
+    /// Deletes completed jobs last touched before `before`.
+    async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Subscriptions and the delivery log.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn insert_subscription(
+        &self,
+        site_id: &str,
+        subscription: &Subscription,
+    ) -> Result<(), StoreError>;
+    async fn subscriptions(&self, site_id: &str) -> Result<Vec<Subscription>, StoreError>;
+    /// False if there was no such subscription.
+    async fn delete_subscription(&self, site_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// Completes a fan-out job, writing its deliveries and their jobs in one transaction.
+    async fn complete_with_deliveries(
+        &self,
+        job: &Job,
+        deliveries: &[Delivery],
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError>;
+    async fn delivery(&self, site_id: &str, id: &str) -> Result<Option<Delivery>, StoreError>;
+    /// Records an attempt on the delivery and the subscription's failure streak; disables
+    /// the subscription at `disable_after` failures in a row. True if it was disabled now.
+    async fn record_delivery_attempt(
+        &self,
+        site_id: &str,
+        delivery: &Delivery,
+        outcome: &AttemptOutcome,
+        disable_after: i64,
+    ) -> Result<bool, StoreError>;
+    /// The latest deliveries of a subscription, newest first.
+    async fn deliveries(
+        &self,
+        site_id: &str,
+        subscription_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
 }
 
 /// Opens the database named by the URL, creating an SQLite file when missing.
@@ -248,29 +315,4 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
-}
-
-/// Serialised size of a JSON value, for the metadata limits.
-pub(crate) fn json_size(value: &Value) -> usize {
-    serde_json::to_vec(value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX)
-}
-
-/// Checks both metadata limits; used by both backends inside their transactions.
-pub(crate) fn check_limits(
-    user_metadata: &Value,
-    app_metadata: &Value,
-    limits: MetadataLimits,
-) -> Result<(), StoreError> {
-    for (field, value, limit) in [
-        ("user_metadata", user_metadata, limits.user_metadata_bytes),
-        ("app_metadata", app_metadata, limits.app_metadata_bytes),
-    ] {
-        let size = json_size(value);
-        if size > limit {
-            return Err(StoreError::TooLarge { field, size, limit });
-        }
-    }
-    Ok(())
 }

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::Mutex;
 
-use trickle::Trickle;
+use trickle::App;
+use trickle::app::sites::user_hash;
 use trickle::config::{RateLimit, Settings};
 use trickle::http::{AppState, router};
-use trickle::sites::{SiteKeys, user_hash};
+use trickle::model::SiteKeys;
 use trickle::store::{self, Store};
 
 /// Where PostgreSQL tests create their databases.
@@ -108,7 +109,7 @@ pub fn test_settings() -> Settings {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub trickle: Trickle,
+    pub trickle: App,
     pub keys: SiteKeys,
     pub origin: String,
     _store: TestStore,
@@ -126,16 +127,14 @@ impl TestApp {
     }
 
     /// An app whose service is adjusted first (e.g. given test enrichment providers).
-    pub async fn spawn_customised(
-        settings: Settings,
-        adjust: impl FnOnce(Trickle) -> Trickle,
-    ) -> TestApp {
+    pub async fn spawn_customised(settings: Settings, adjust: impl FnOnce(App) -> App) -> TestApp {
         let test_store = sqlite_store().await;
-        let configured = Trickle::from_settings(test_store.store.clone(), &settings);
+        let configured = App::from_settings(test_store.store.clone(), &settings);
         let trickle = adjust(configured.expect("settings"));
         let origin = "https://shop.example.com".to_owned();
         let keys = trickle
-            .create_site("Test shop", vec![origin.clone()])
+            .sites()
+            .create("Test shop", vec![origin.clone()])
             .await
             .expect("site");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -50,7 +50,7 @@ async fn enrichment_prefills_and_skips_questions_but_never_overrides_answers() {
             .await
             .unwrap();
         assert_eq!(login.status(), 200);
-        while app.trickle.work_once().await.unwrap() > 0 {}
+        while app.trickle.jobs().work_once().await.unwrap() > 0 {}
     }
     assert_eq!(
         calls.load(Ordering::SeqCst),

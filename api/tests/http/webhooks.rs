@@ -70,7 +70,7 @@ async fn deliveries_are_signed_per_standard_webhooks() {
     let secret = created["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_"));
     app.login("u1").await;
-    while app.trickle.work_once().await.unwrap() > 0 {}
+    while app.trickle.jobs().work_once().await.unwrap() > 0 {}
     let requests = receiver.requests();
     assert_eq!(requests.len(), 2, "signed_up and logged_in");
     // Verified by an independent implementation of the scheme.
@@ -111,7 +111,7 @@ async fn a_failed_delivery_is_retried_with_back_off() {
     let (receiver, url) = Receiver::start(vec![500]).await;
     let created = subscribe(&app, &url, &["user.deleted"]).await;
     app.login("u1").await;
-    let worker = app.trickle.spawn_worker();
+    let worker = app.trickle.jobs().spawn_worker();
     let deleted = app
         .server(Method::DELETE, "/v1/users/u1")
         .send()

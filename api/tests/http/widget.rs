@@ -2,8 +2,8 @@ use super::SET;
 use crate::common::{TestApp, expect_error, test_settings};
 use reqwest::Method;
 use serde_json::{Value, json};
+use trickle::app::sites::user_hash;
 use trickle::config::RateLimit;
-use trickle::sites::user_hash;
 
 async fn app_with_set() -> (TestApp, i64) {
     let app = TestApp::spawn().await;

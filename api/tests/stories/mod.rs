@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use trickle::Trickle;
-use trickle::logins::LoginRequest;
-use trickle::sites::Site;
+use trickle::App;
+use trickle::app::logins::LoginRequest;
+use trickle::model::Site;
 use trickle::store::Store;
 
 mod profiles;
@@ -49,23 +49,26 @@ fn login_event(user: &str, event: &str) -> LoginRequest {
 }
 
 /// A service on `store` with one site.
-async fn service(store: &Arc<dyn Store>) -> (Trickle, Site) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+async fn service(store: &Arc<dyn Store>) -> (App, Site) {
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
     let keys = trickle
-        .create_site("shop", vec!["https://shop.example".into()])
+        .sites()
+        .create("shop", vec!["https://shop.example".into()])
         .await
         .unwrap();
-    let site = trickle.site(&keys.site_id).await.unwrap();
+    let site = trickle.sites().get(&keys.site_id).await.unwrap();
     (trickle, site)
 }
 
 /// Drafts and publishes `SET`; its version.
-async fn publish_set(trickle: &Trickle, site: &Site) -> i64 {
+async fn publish_set(trickle: &App, site: &Site) -> i64 {
     let draft = trickle
+        .publishing()
         .save_draft(site, "profile", SET, "profile.yaml")
         .await
         .unwrap();
     trickle
+        .publishing()
         .publish(site, "profile", draft.version)
         .await
         .unwrap()

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SET, login, login_event, publish_set, service};
-use trickle::Trickle;
+use trickle::App;
+use trickle::app::logins::LoginRequest;
+use trickle::app::prompts::AnswerRequest;
 use trickle::error::Error;
-use trickle::logins::LoginRequest;
-use trickle::profiles::{UserPatch, UserQuery};
-use trickle::prompting::AnswerRequest;
-use trickle::sites::SitePatch;
-use trickle::store::{MetadataLimits, Store, StoreError};
+use trickle::model::MetadataLimits;
+use trickle::model::SitePatch;
+use trickle::model::{UserPatch, UserQuery};
+use trickle::store::{Store, StoreError};
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
     store.migrate().await.unwrap();
@@ -21,14 +22,16 @@ async fn migrations_are_idempotent(store: Arc<dyn Store>) {
 }
 
 async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
     let keys = trickle
-        .create_site("shop", vec!["https://shop.example".into()])
+        .sites()
+        .create("shop", vec!["https://shop.example".into()])
         .await
         .unwrap();
     assert_eq!(
         trickle
-            .site_for_secret_key(&keys.secret_key)
+            .sites()
+            .by_secret_key(&keys.secret_key)
             .await
             .unwrap()
             .site_id,
@@ -36,18 +39,19 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
     );
     assert_eq!(
         trickle
-            .site_for_publishable_key(&keys.publishable_key)
+            .sites()
+            .by_publishable_key(&keys.publishable_key)
             .await
             .unwrap()
             .site_id,
         keys.site_id
     );
     assert!(matches!(
-        trickle.site_for_secret_key("sk_wrong").await,
+        trickle.sites().by_secret_key("sk_wrong").await,
         Err(Error::Unauthorized { .. })
     ));
     assert!(matches!(
-        trickle.site_for_publishable_key(&keys.secret_key).await,
+        trickle.sites().by_publishable_key(&keys.secret_key).await,
         Err(Error::Unauthorized { .. })
     ));
     assert!(
@@ -62,14 +66,14 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
-    let site = trickle.site(&keys.site_id).await.unwrap();
+    let site = trickle.sites().get(&keys.site_id).await.unwrap();
     let patch = SitePatch {
         allowed_origins: Some(vec!["https://new.example".into()]),
         widget_settings: Some(
             json!({ "corner": "top-left", "theme": { "brand_color": "#112233" } }),
         ),
     };
-    let updated = trickle.update_site(&site, patch).await.unwrap();
+    let updated = trickle.sites().update(&site, patch).await.unwrap();
     assert_eq!(
         updated.allowed_origins,
         vec!["https://new.example".to_owned()]
@@ -80,19 +84,20 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
         updated.widget_settings.delay_ms, 2000,
         "untouched settings keep their values"
     );
-    let reread = trickle.site(&keys.site_id).await.unwrap();
+    let reread = trickle.sites().get(&keys.site_id).await.unwrap();
     assert_eq!(reread.widget_settings, updated.widget_settings);
     let bad = SitePatch {
         widget_settings: Some(json!({ "corner": "middle" })),
         ..Default::default()
     };
     assert!(matches!(
-        trickle.update_site(&reread, bad).await,
+        trickle.sites().update(&reread, bad).await,
         Err(Error::Invalid { .. })
     ));
     assert_eq!(
         trickle
-            .site(&keys.site_id)
+            .sites()
+            .get(&keys.site_id)
             .await
             .unwrap()
             .widget_settings
@@ -104,23 +109,29 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
 async fn logins_are_counted_once_per_event(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let first = trickle
-        .record_login(&site, login_event("u1", "e1"))
+        .logins()
+        .record(&site, login_event("u1", "e1"))
         .await
         .unwrap();
     assert_eq!((first.login_count, first.signed_up), (1, true));
     let retry = trickle
-        .record_login(&site, login_event("u1", "e1"))
+        .logins()
+        .record(&site, login_event("u1", "e1"))
         .await
         .unwrap();
     assert_eq!(retry, first, "a retried event returns the first receipt");
     let second = trickle
-        .record_login(&site, login_event("u1", "e2"))
+        .logins()
+        .record(&site, login_event("u1", "e2"))
         .await
         .unwrap();
     assert_eq!((second.login_count, second.signed_up), (2, false));
     assert_eq!(second.first_login_at, first.first_login_at);
     assert!(second.last_login_at >= first.last_login_at);
-    let reused = trickle.record_login(&site, login_event("u2", "e1")).await;
+    let reused = trickle
+        .logins()
+        .record(&site, login_event("u2", "e1"))
+        .await;
     assert!(matches!(
         reused,
         Err(Error::Conflict {
@@ -139,7 +150,8 @@ async fn late_events_keep_first_and_last_login(store: Arc<dyn Store>) {
     let at = |s: &str| Some(s.parse().unwrap());
     let base = login("u1");
     trickle
-        .record_login(
+        .logins()
+        .record(
             &site,
             LoginRequest {
                 occurred_at: at("2026-03-01T10:00:00Z"),
@@ -150,7 +162,8 @@ async fn late_events_keep_first_and_last_login(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let late = trickle
-        .record_login(
+        .logins()
+        .record(
             &site,
             LoginRequest {
                 occurred_at: at("2026-01-01T10:00:00Z"),
@@ -180,7 +193,8 @@ async fn forty_concurrent_logins_are_all_counted(store: Arc<dyn Store>) {
         let (trickle, site) = (trickle.clone(), site.clone());
         tokio::spawn(async move {
             trickle
-                .record_login(&site, login_event("busy", &format!("e{i}")))
+                .logins()
+                .record(&site, login_event("busy", &format!("e{i}")))
                 .await
                 .unwrap()
         })
@@ -212,7 +226,8 @@ async fn forty_concurrent_logins_are_all_counted(store: Arc<dyn Store>) {
         let (trickle, site) = (trickle.clone(), site.clone());
         tokio::spawn(async move {
             trickle
-                .record_login(&site, login_event("busy", "same"))
+                .logins()
+                .record(&site, login_event("busy", "same"))
                 .await
                 .unwrap()
         })
@@ -236,14 +251,16 @@ async fn forty_concurrent_logins_are_all_counted(store: Arc<dyn Store>) {
 
 async fn sites_never_see_each_other(store: Arc<dyn Store>) {
     let (trickle, a) = service(&store).await;
-    let keys_b = trickle.create_site("other", vec![]).await.unwrap();
-    let b = trickle.site(&keys_b.site_id).await.unwrap();
+    let keys_b = trickle.sites().create("other", vec![]).await.unwrap();
+    let b = trickle.sites().get(&keys_b.site_id).await.unwrap();
     trickle
-        .record_login(&a, login_event("same-id", "e1"))
+        .logins()
+        .record(&a, login_event("same-id", "e1"))
         .await
         .unwrap();
     let in_b = trickle
-        .record_login(&b, login_event("same-id", "e1"))
+        .logins()
+        .record(&b, login_event("same-id", "e1"))
         .await
         .unwrap();
     assert!(
@@ -251,7 +268,8 @@ async fn sites_never_see_each_other(store: Arc<dyn Store>) {
         "the same user and event id in another site is another user"
     );
     trickle
-        .patch_user(
+        .profiles()
+        .patch(
             &a,
             "same-id",
             UserPatch {
@@ -263,7 +281,8 @@ async fn sites_never_see_each_other(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         trickle
-            .profile(&b, "same-id")
+            .profiles()
+            .get(&b, "same-id")
             .await
             .unwrap()
             .user
@@ -271,21 +290,23 @@ async fn sites_never_see_each_other(store: Arc<dyn Store>) {
         json!({})
     );
     publish_set(&trickle, &a).await;
-    assert!(trickle.question_sets(&b).await.unwrap().is_empty());
+    assert!(trickle.publishing().list(&b).await.unwrap().is_empty());
     assert!(
         trickle
-            .next_prompt(&b, "same-id", None)
+            .prompts()
+            .next(&b, "same-id", None)
             .await
             .unwrap()
             .is_none()
     );
-    trickle.delete_user(&b, "same-id").await.unwrap();
+    trickle.profiles().delete(&b, "same-id").await.unwrap();
     assert!(
-        trickle.profile(&a, "same-id").await.is_ok(),
+        trickle.profiles().get(&a, "same-id").await.is_ok(),
         "deleting in b leaves a alone"
     );
     let page = trickle
-        .list_users(
+        .profiles()
+        .list(
             &b,
             &UserQuery {
                 limit: 10,
@@ -300,26 +321,37 @@ async fn sites_never_see_each_other(store: Arc<dyn Store>) {
 async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let v1 = trickle
+        .publishing()
         .save_draft(&site, "profile", SET, "p.yaml")
         .await
         .unwrap();
     assert_eq!((v1.version, v1.published), (1, false));
     assert!(
         trickle
-            .next_prompt(&site, "nobody", None)
+            .prompts()
+            .next(&site, "nobody", None)
             .await
             .unwrap()
             .is_none()
     );
-    let published = trickle.publish(&site, "profile", 1).await.unwrap();
+    let published = trickle
+        .publishing()
+        .publish(&site, "profile", 1)
+        .await
+        .unwrap();
     assert!(published.published && published.published_at.is_some());
     let changed = SET.replace("Your role?", "What is your role?");
     let v2 = trickle
+        .publishing()
         .save_draft(&site, "profile", &changed, "p.yaml")
         .await
         .unwrap();
     assert_eq!(v2.version, 2);
-    let history = trickle.question_set(&site, "profile").await.unwrap();
+    let history = trickle
+        .publishing()
+        .history(&site, "profile")
+        .await
+        .unwrap();
     assert_eq!(
         history.live_version,
         Some(1),
@@ -329,9 +361,21 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
         history.versions[0].definition["stages"][0]["questions"][0]["title"],
         "Your role?"
     );
-    trickle.publish(&site, "profile", 2).await.unwrap();
-    trickle.publish(&site, "profile", 1).await.unwrap();
-    let history = trickle.question_set(&site, "profile").await.unwrap();
+    trickle
+        .publishing()
+        .publish(&site, "profile", 2)
+        .await
+        .unwrap();
+    trickle
+        .publishing()
+        .publish(&site, "profile", 1)
+        .await
+        .unwrap();
+    let history = trickle
+        .publishing()
+        .history(&site, "profile")
+        .await
+        .unwrap();
     assert_eq!(
         history.live_version,
         Some(1),
@@ -342,10 +386,10 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
         "published versions keep their source"
     );
     assert!(matches!(
-        trickle.publish(&site, "profile", 9).await,
+        trickle.publishing().publish(&site, "profile", 9).await,
         Err(Error::NotFound { .. })
     ));
-    let list = trickle.question_sets(&site).await.unwrap();
+    let list = trickle.publishing().list(&site).await.unwrap();
     assert_eq!(
         (list.len(), list[0].latest_version, list[0].title.as_str()),
         (1, 2, "Profile")
@@ -354,7 +398,7 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
 
 async fn metadata_edits_are_atomic_and_limited(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
-    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
     let edits = (0..20).map(|i| {
         let (trickle, site) = (trickle.clone(), site.clone());
         tokio::spawn(async move {
@@ -362,12 +406,13 @@ async fn metadata_edits_are_atomic_and_limited(store: Arc<dyn Store>) {
                 user_metadata: Some(json!({ format!("k{i}"): i })),
                 app_metadata: None,
             };
-            trickle.patch_user(&site, "u1", patch).await.unwrap()
+            trickle.profiles().patch(&site, "u1", patch).await.unwrap()
         })
     });
     join_all(edits).await;
     let metadata = trickle
-        .profile(&site, "u1")
+        .profiles()
+        .get(&site, "u1")
         .await
         .unwrap()
         .user
@@ -393,7 +438,8 @@ async fn metadata_edits_are_atomic_and_limited(store: Arc<dyn Store>) {
         })
     ));
     let after = trickle
-        .profile(&site, "u1")
+        .profiles()
+        .get(&site, "u1")
         .await
         .unwrap()
         .user
@@ -403,7 +449,11 @@ async fn metadata_edits_are_atomic_and_limited(store: Arc<dyn Store>) {
         user_metadata: Some(json!({ "k0": null })),
         app_metadata: Some(json!({ "crm": { "id": 7 } })),
     };
-    let user = trickle.patch_user(&site, "u1", removal).await.unwrap();
+    let user = trickle
+        .profiles()
+        .patch(&site, "u1", removal)
+        .await
+        .unwrap();
     assert!(user.user_metadata.get("k0").is_none());
     assert_eq!(user.app_metadata, json!({ "crm": { "id": 7 } }));
 }
@@ -412,7 +462,8 @@ async fn deleting_a_user_erases_everything(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
     trickle
-        .record_login(&site, login_event("u1", "e1"))
+        .logins()
+        .record(&site, login_event("u1", "e1"))
         .await
         .unwrap();
     let answer = AnswerRequest {
@@ -421,15 +472,20 @@ async fn deleting_a_user_erases_everything(store: Arc<dyn Store>) {
         key: "role".into(),
         value: json!("dev"),
     };
-    trickle.answer(&site, "u1", answer, None).await.unwrap();
-    trickle.delete_user(&site, "u1").await.unwrap();
+    trickle
+        .prompts()
+        .answer(&site, "u1", answer, None)
+        .await
+        .unwrap();
+    trickle.profiles().delete(&site, "u1").await.unwrap();
     assert!(matches!(
-        trickle.profile(&site, "u1").await,
+        trickle.profiles().get(&site, "u1").await,
         Err(Error::NotFound { .. })
     ));
     assert!(store.answers(&site.site_id, "u1").await.unwrap().is_empty());
     let again = trickle
-        .record_login(&site, login_event("u1", "e1"))
+        .logins()
+        .record(&site, login_event("u1", "e1"))
         .await
         .unwrap();
     assert_eq!(
@@ -447,7 +503,7 @@ async fn deleting_a_user_erases_everything(store: Arc<dyn Store>) {
             .is_empty()
     );
     assert!(matches!(
-        trickle.delete_user(&site, "nobody").await,
+        trickle.profiles().delete(&site, "nobody").await,
         Err(Error::NotFound { .. })
     ));
 }
@@ -457,7 +513,7 @@ async fn users_are_listed_in_pages_and_filtered(store: Arc<dyn Store>) {
     for i in 0..25 {
         let user = format!("user-{i:02}");
         for _ in 0..(i % 3 + 1) {
-            trickle.record_login(&site, login(&user)).await.unwrap();
+            trickle.logins().record(&site, login(&user)).await.unwrap();
         }
     }
     let mut seen = Vec::new();
@@ -466,7 +522,7 @@ async fn users_are_listed_in_pages_and_filtered(store: Arc<dyn Store>) {
         ..Default::default()
     };
     loop {
-        let page = trickle.list_users(&site, &query).await.unwrap();
+        let page = trickle.profiles().list(&site, &query).await.unwrap();
         seen.extend(page.users.iter().map(|u| u.user_id.clone()));
         match page.next_cursor {
             Some(cursor) => query.after = Some(cursor),
@@ -478,7 +534,8 @@ async fn users_are_listed_in_pages_and_filtered(store: Arc<dyn Store>) {
     let once: Value = json!({ "key": "login_count", "equals": 1 });
     let filter = trickle::questions::parse_condition_json(&once).unwrap();
     let page = trickle
-        .list_users(
+        .profiles()
+        .list(
             &site,
             &UserQuery {
                 filter: Some(filter),
@@ -511,16 +568,17 @@ conformance!(
 async fn postgres_publish_invalidates_other_replicas() {
     crate::common::drop_old_postgres_databases().await;
     let db = crate::common::postgres_store().await;
-    let replica_a = Trickle::new(db.store.clone(), Duration::from_secs(3600));
+    let replica_a = App::new(db.store.clone(), Duration::from_secs(3600));
     let store_b = trickle::store::connect(&db.url).await.unwrap();
-    let replica_b = Trickle::new(store_b, Duration::from_secs(3600));
+    let replica_b = App::new(store_b, Duration::from_secs(3600));
     replica_b.spawn_invalidation_listener().await.unwrap();
-    let keys = replica_a.create_site("shop", vec![]).await.unwrap();
-    let site = replica_a.site(&keys.site_id).await.unwrap();
-    replica_a.record_login(&site, login("u1")).await.unwrap();
+    let keys = replica_a.sites().create("shop", vec![]).await.unwrap();
+    let site = replica_a.sites().get(&keys.site_id).await.unwrap();
+    replica_a.logins().record(&site, login("u1")).await.unwrap();
     assert!(
         replica_b
-            .next_prompt(&site, "u1", None)
+            .prompts()
+            .next(&site, "u1", None)
             .await
             .unwrap()
             .is_none(),
@@ -529,7 +587,7 @@ async fn postgres_publish_invalidates_other_replicas() {
     publish_set(&replica_a, &site).await;
     let mut seen = None;
     for _ in 0..50 {
-        seen = replica_b.next_prompt(&site, "u1", None).await.unwrap();
+        seen = replica_b.prompts().next(&site, "u1", None).await.unwrap();
         if seen.is_some() {
             break;
         }

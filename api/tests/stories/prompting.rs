@@ -5,16 +5,16 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::{login, publish_set, service};
+use trickle::app::prompts::{AnswerRequest, QuestionRef, SkipRequest};
 use trickle::error::Error;
-use trickle::prompting::{AnswerRequest, QuestionRef, SkipRequest};
-use trickle::sites::SitePatch;
+use trickle::model::SitePatch;
 use trickle::store::Store;
 
 async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
-    trickle.record_login(&site, login("u1")).await.unwrap();
-    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
     let answer = |key: &str, value: Value| AnswerRequest {
         question_set: "profile".into(),
         version,
@@ -22,6 +22,7 @@ async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
         value,
     };
     trickle
+        .prompts()
         .answer(
             &site,
             "u1",
@@ -30,7 +31,7 @@ async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let profile = trickle.profile(&site, "u1").await.unwrap();
+    let profile = trickle.profiles().get(&site, "u1").await.unwrap();
     assert_eq!(
         profile.user.user_metadata,
         json!({ "address": { "city": "Berlin" } })
@@ -45,15 +46,23 @@ async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
         ("profile", version, 2)
     );
     let bad = trickle
+        .prompts()
         .answer(&site, "u1", answer("role", json!("astronaut")), None)
         .await;
     assert!(matches!(bad, Err(Error::AnswerInvalid { .. })));
     assert_eq!(
-        trickle.profile(&site, "u1").await.unwrap().answers.len(),
+        trickle
+            .profiles()
+            .get(&site, "u1")
+            .await
+            .unwrap()
+            .answers
+            .len(),
         1,
         "an invalid answer stores nothing"
     );
     let missing = trickle
+        .prompts()
         .answer(&site, "ghost", answer("role", json!("dev")), None)
         .await;
     assert!(matches!(missing, Err(Error::NotFound { what: "user" })));
@@ -62,9 +71,10 @@ async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
 async fn the_due_question_follows_history(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
-    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
     let next = trickle
-        .next_prompt(&site, "u1", None)
+        .prompts()
+        .next(&site, "u1", None)
         .await
         .unwrap()
         .expect("role is due");
@@ -77,6 +87,7 @@ async fn the_due_question_follows_history(store: Arc<dyn Store>) {
         forever,
     };
     let after_skip = trickle
+        .prompts()
         .skip(&site, "u1", skip("role", false), None)
         .await
         .unwrap()
@@ -86,6 +97,7 @@ async fn the_due_question_follows_history(store: Arc<dyn Store>) {
         "nickname"
     );
     let none = trickle
+        .prompts()
         .skip(&site, "u1", skip("nickname", true), None)
         .await
         .unwrap();
@@ -93,9 +105,10 @@ async fn the_due_question_follows_history(store: Arc<dyn Store>) {
         none.is_none(),
         "two prompts used at login 1: the cap is reached"
     );
-    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
     let at_two = trickle
-        .next_prompt(&site, "u1", None)
+        .prompts()
+        .next(&site, "u1", None)
         .await
         .unwrap()
         .expect("city at login 2");
@@ -104,9 +117,10 @@ async fn the_due_question_follows_history(store: Arc<dyn Store>) {
         "address.city",
         "role was skipped at 1: due again at 3"
     );
-    trickle.record_login(&site, login("u1")).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
     let at_three = trickle
-        .next_prompt(&site, "u1", None)
+        .prompts()
+        .next(&site, "u1", None)
         .await
         .unwrap()
         .expect("role again at 3");
@@ -114,7 +128,7 @@ async fn the_due_question_follows_history(store: Arc<dyn Store>) {
         serde_json::to_value(&at_three).unwrap()["question"]["key"],
         "role"
     );
-    let explained = trickle.explain_next(&site, "u1", None).await.unwrap();
+    let explained = trickle.prompts().explain(&site, "u1", None).await.unwrap();
     assert!(!explained.decisions.is_empty());
 }
 
@@ -122,13 +136,14 @@ async fn stats_count_prompts_and_answers(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
     for (user, role) in [("a", "dev"), ("b", "dev"), ("c", "pm")] {
-        trickle.record_login(&site, login(user)).await.unwrap();
-        let target = trickle::prompting::QuestionRef {
+        trickle.logins().record(&site, login(user)).await.unwrap();
+        let target = trickle::app::prompts::QuestionRef {
             question_set: "profile".into(),
             version,
             key: "role".into(),
         };
         trickle
+            .prompts()
             .record_impression(&site, user, target)
             .await
             .unwrap();
@@ -138,7 +153,11 @@ async fn stats_count_prompts_and_answers(store: Arc<dyn Store>) {
             key: "role".into(),
             value: json!(role),
         };
-        trickle.answer(&site, user, answer, None).await.unwrap();
+        trickle
+            .prompts()
+            .answer(&site, user, answer, None)
+            .await
+            .unwrap();
     }
     let skip = SkipRequest {
         question_set: "profile".into(),
@@ -146,8 +165,12 @@ async fn stats_count_prompts_and_answers(store: Arc<dyn Store>) {
         key: "nickname".into(),
         forever: false,
     };
-    trickle.skip(&site, "a", skip, None).await.unwrap();
-    let stats = trickle.question_stats(&site).await.unwrap();
+    trickle
+        .prompts()
+        .skip(&site, "a", skip, None)
+        .await
+        .unwrap();
+    let stats = trickle.stats().questions(&site).await.unwrap();
     let role = stats.iter().find(|s| s.key == "role").unwrap();
     assert_eq!(
         (role.eligible, role.shown, role.answered, role.skipped),
@@ -169,8 +192,8 @@ async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
         allowed_origins: None,
         widget_settings: Some(json!({ "min_hours_between_prompts": 24 })),
     };
-    let site = trickle.update_site(&site, patch).await.unwrap();
-    trickle.record_login(&site, login("u1")).await.unwrap();
+    let site = trickle.sites().update(&site, patch).await.unwrap();
+    trickle.logins().record(&site, login("u1")).await.unwrap();
     let target = |key: &str| QuestionRef {
         question_set: "profile".into(),
         version,
@@ -182,12 +205,17 @@ async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
         key: "role".into(),
         forever: false,
     };
-    trickle.skip(&site, "u1", skipped, None).await.unwrap();
+    trickle
+        .prompts()
+        .skip(&site, "u1", skipped, None)
+        .await
+        .unwrap();
     let user = store.user(&site.site_id, "u1").await.unwrap().unwrap();
     assert_eq!(user.last_prompted_at, None, "only an impression counts");
     assert!(
         trickle
-            .next_prompt(&site, "u1", None)
+            .prompts()
+            .next(&site, "u1", None)
             .await
             .unwrap()
             .is_some()
@@ -195,6 +223,7 @@ async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
 
     let before = Utc::now();
     trickle
+        .prompts()
         .record_impression(&site, "u1", target("nickname"))
         .await
         .unwrap();
@@ -203,16 +232,18 @@ async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
     assert!(at >= before - chrono::Duration::seconds(1) && at <= Utc::now());
     assert!(
         trickle
-            .next_prompt(&site, "u1", None)
+            .prompts()
+            .next(&site, "u1", None)
             .await
             .unwrap()
             .is_none(),
         "held for 24 h"
     );
-    let explained = trickle.explain_next(&site, "u1", None).await.unwrap();
+    let explained = trickle.prompts().explain(&site, "u1", None).await.unwrap();
     assert!(explained.prompt.is_none());
     assert_eq!(explained.held_until, Some(at + chrono::Duration::hours(24)));
     let ghost = trickle
+        .prompts()
         .record_impression(&site, "ghost", target("role"))
         .await;
     assert!(matches!(ghost, Err(Error::NotFound { what: "user" })));

@@ -8,15 +8,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use trickle::Trickle;
+use trickle::App;
+use trickle::app::logins::LoginRequest;
+use trickle::app::prompts::AnswerRequest;
+use trickle::config::JobSettings;
+use trickle::config::WebhookSettings;
 use trickle::error::Error;
-use trickle::jobs::{JobSettings, NewJob};
-use trickle::logins::LoginRequest;
-use trickle::profiles::UserPatch;
-use trickle::prompting::AnswerRequest;
-use trickle::sites::Site;
+use trickle::model::NewJob;
+use trickle::model::NewSubscription;
+use trickle::model::Site;
+use trickle::model::UserPatch;
 use trickle::store::Store;
-use trickle::webhooks::{NewSubscription, WebhookSettings};
 
 const SET: &str = "slug: s\ntitle: S\nstages:\n  - at_login: 1\n    questions:\n      - { key: bio, type: long_text, title: Bio?, max_length: 4000 }\n";
 
@@ -36,13 +38,13 @@ fn login(user: &str, event: &str) -> LoginRequest {
     }
 }
 
-async fn site(trickle: &Trickle) -> Site {
-    let keys = trickle.create_site("shop", vec![]).await.unwrap();
-    trickle.site(&keys.site_id).await.unwrap()
+async fn site(trickle: &App) -> Site {
+    let keys = trickle.sites().create("shop", vec![]).await.unwrap();
+    trickle.sites().get(&keys.site_id).await.unwrap()
 }
 
 async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
     let jobs: Vec<NewJob> = (0..6).map(job).collect();
     store.enqueue(&site.site_id, &jobs).await.unwrap();
@@ -120,7 +122,7 @@ async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
 }
 
 async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
     store.enqueue(&site.site_id, &[job(1)]).await.unwrap();
     let now = Utc::now();
@@ -150,7 +152,7 @@ async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
 }
 
 async fn dedupe_keys_keep_one_queued_job(store: Arc<dyn Store>) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
     let keyed = || job(0).deduplicated("enrich:geoip:u1".into());
     store
@@ -177,7 +179,7 @@ async fn dedupe_keys_keep_one_queued_job(store: Arc<dyn Store>) {
 }
 
 async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30));
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
     let events = [
         "user.signed_up",
@@ -190,22 +192,33 @@ async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
         events: events.iter().map(|e| e.to_string()).collect(),
         description: None,
     };
-    trickle.create_webhook(&site, subscription).await.unwrap();
+    trickle
+        .webhooks()
+        .create(&site, subscription)
+        .await
+        .unwrap();
     let version = trickle
+        .publishing()
         .save_draft(&site, "s", SET, "s.yaml")
         .await
         .unwrap()
         .version;
-    trickle.publish(&site, "s", version).await.unwrap();
+    trickle
+        .publishing()
+        .publish(&site, "s", version)
+        .await
+        .unwrap();
     let count = || async { store.jobs(&site.site_id).await.unwrap().len() };
 
     trickle
-        .record_login(&site, login("u1", "e1"))
+        .logins()
+        .record(&site, login("u1", "e1"))
         .await
         .unwrap();
     assert_eq!(count().await, 2, "signed_up and logged_in");
     trickle
-        .record_login(&site, login("u1", "e1"))
+        .logins()
+        .record(&site, login("u1", "e1"))
         .await
         .unwrap();
     assert_eq!(count().await, 2, "a retried login emits nothing");
@@ -217,15 +230,19 @@ async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
         value: json!(value),
     };
     assert!(matches!(
-        trickle.answer(&site, "u1", answer(""), None).await,
+        trickle
+            .prompts()
+            .answer(&site, "u1", answer(""), None)
+            .await,
         Err(Error::AnswerInvalid { .. })
     ));
     let filler = UserPatch {
         user_metadata: Some(json!({ "filler": "x".repeat(63 * 1024) })),
         app_metadata: None,
     };
-    trickle.patch_user(&site, "u1", filler).await.unwrap();
+    trickle.profiles().patch(&site, "u1", filler).await.unwrap();
     let refused = trickle
+        .prompts()
         .answer(&site, "u1", answer(&"y".repeat(3000)), None)
         .await;
     assert!(
@@ -234,7 +251,8 @@ async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
     );
     assert_eq!(count().await, 2, "failed transactions emit nothing");
     trickle
-        .patch_user(
+        .profiles()
+        .patch(
             &site,
             "u1",
             UserPatch {
@@ -245,12 +263,13 @@ async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
         .await
         .unwrap();
     trickle
+        .prompts()
         .answer(&site, "u1", answer("hello"), None)
         .await
         .unwrap();
     assert_eq!(count().await, 3, "profile.answered");
-    assert!(trickle.delete_user(&site, "nobody").await.is_err());
-    trickle.delete_user(&site, "u1").await.unwrap();
+    assert!(trickle.profiles().delete(&site, "nobody").await.is_err());
+    trickle.profiles().delete(&site, "u1").await.unwrap();
     let jobs = store.jobs(&site.site_id).await.unwrap();
     assert_eq!(jobs.len(), 4, "user.deleted: {jobs:?}");
     assert!(jobs.iter().all(|j| j.kind == "webhook_event"));
@@ -263,7 +282,7 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
         max_attempts: 5,
         ..Default::default()
     };
-    let trickle = Trickle::new(store.clone(), Duration::from_secs(30))
+    let trickle = App::new(store.clone(), Duration::from_secs(30))
         .with_job_settings(settings)
         .with_webhook_settings(WebhookSettings {
             disable_after_failures: 2,
@@ -276,17 +295,23 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
         events: vec!["user.logged_in".into()],
         description: None,
     };
-    let created = trickle.create_webhook(&site, subscription).await.unwrap();
+    let created = trickle
+        .webhooks()
+        .create(&site, subscription)
+        .await
+        .unwrap();
     trickle
-        .record_login(&site, login("u1", "e1"))
+        .logins()
+        .record(&site, login("u1", "e1"))
         .await
         .unwrap();
     for _ in 0..20 {
-        trickle.work_once().await.unwrap();
+        trickle.jobs().work_once().await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let deliveries = trickle
-        .webhook_deliveries(&site, &created.subscription.id, 10)
+        .webhooks()
+        .deliveries(&site, &created.subscription.id, 10)
         .await
         .unwrap();
     assert_eq!(deliveries.len(), 1);
@@ -300,7 +325,7 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
         delivery.attempts, 3,
         "two failures, then the cancelling turn"
     );
-    let subscriptions = trickle.webhooks(&site).await.unwrap();
+    let subscriptions = trickle.webhooks().list(&site).await.unwrap();
     assert!(!subscriptions[0].enabled);
     assert_eq!(subscriptions[0].failure_streak, 2);
     assert!(
@@ -311,7 +336,8 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
             .contains("2 failed")
     );
     trickle
-        .record_login(&site, login("u1", "e2"))
+        .logins()
+        .record(&site, login("u1", "e2"))
         .await
         .unwrap();
     let jobs = store.jobs(&site.site_id).await.unwrap();
@@ -338,7 +364,7 @@ conformance!(
 /// exactly once.
 async fn two_pools_share_the_queue(url: &str, first: Arc<dyn Store>) {
     let second = trickle::store::connect(url).await.unwrap();
-    let trickle = Trickle::new(first.clone(), Duration::from_secs(30));
+    let trickle = App::new(first.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
     let jobs: Vec<NewJob> = (0..200).map(job).collect();
     first.enqueue(&site.site_id, &jobs).await.unwrap();

@@ -1,0 +1,144 @@
+//! The worker: claims due jobs in batches, runs them, and records the outcome. One runs
+//! in every `trickle serve`; on PostgreSQL several replicas share the queue
+//! (`FOR UPDATE SKIP LOCKED`), on SQLite the single writer serialises claims.
+
+use futures::future::join_all;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+use super::App;
+use crate::error::Result;
+use crate::model::job::{ENRICH, WEBHOOK_DELIVERY, WEBHOOK_EVENT};
+use crate::model::{Job, now};
+use crate::store::StoreError;
+
+/// How a job went.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Try again later (network error, 5xx, timeout).
+    #[error("{0}")]
+    Retryable(String),
+    /// Trying again cannot help; the job is dead at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<crate::Error> for JobError {
+    fn from(error: crate::Error) -> Self {
+        JobError::Retryable(error.to_string())
+    }
+}
+
+impl From<StoreError> for JobError {
+    fn from(error: StoreError) -> Self {
+        JobError::Retryable(error.to_string())
+    }
+}
+
+/// Completed jobs are kept this long (for operators), then purged.
+const KEEP_DONE: chrono::Duration = chrono::Duration::hours(24);
+/// How often queue metrics are refreshed.
+const METRICS_EVERY: Duration = Duration::from_secs(5);
+
+/// The job queue's worker.
+pub struct Jobs<'a> {
+    pub(crate) app: &'a App,
+}
+
+impl Jobs<'_> {
+    /// Runs the worker until the process ends.
+    pub fn spawn_worker(&self) -> JoinHandle<()> {
+        let app = self.app.clone();
+        tokio::spawn(async move { app.jobs().work_forever().await })
+    }
+
+    async fn work_forever(&self) {
+        let idle = Duration::from_millis(self.app.job_settings.poll_interval_ms.max(10));
+        let mut housekeeping = Instant::now() - METRICS_EVERY;
+        loop {
+            let ran = self.work_once().await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "claiming jobs failed");
+                0
+            });
+            if housekeeping.elapsed() >= METRICS_EVERY {
+                housekeeping = Instant::now();
+                self.housekeeping().await;
+            }
+            if ran == 0 {
+                // Woken early when this process enqueues work.
+                let _ = tokio::time::timeout(idle, self.app.jobs_enqueued.notified()).await;
+            }
+        }
+    }
+
+    /// Claims one batch of due jobs and runs it to the end; returns how many ran.
+    pub async fn work_once(&self) -> Result<usize> {
+        let at = now();
+        let lease = self.app.job_settings.lease();
+        let lease_until = at + chrono::Duration::from_std(lease).expect("lease fits");
+        let jobs = self
+            .app
+            .store
+            .claim_jobs(at, self.app.job_settings.concurrency.max(1), lease_until)
+            .await?;
+        join_all(jobs.iter().map(|job| self.run_job(job, lease))).await;
+        Ok(jobs.len())
+    }
+
+    async fn run_job(&self, job: &Job, lease: Duration) {
+        let result = if job.attempts > job.max_attempts {
+            Err(JobError::Permanent("no attempts left".into()))
+        } else {
+            // Finish well inside the lease, so no second worker picks the job up meanwhile.
+            let budget = lease.mul_f64(0.8);
+            tokio::time::timeout(budget, self.dispatch(job))
+                .await
+                .unwrap_or_else(|_| Err(JobError::Retryable(format!("timed out after {budget:?}"))))
+        };
+        let recorded = match result {
+            Ok(()) => self.app.store.complete_job(job).await,
+            Err(JobError::Retryable(error)) if job.attempts < job.max_attempts => {
+                let delay = self.app.job_settings.backoff(job.attempts);
+                let run_at = now() + chrono::Duration::from_std(delay).expect("delay fits");
+                tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, ?delay, "job failed; will retry");
+                metrics::counter!("trickle_job_failures_total", "kind" => job.kind.clone())
+                    .increment(1);
+                self.app.store.retry_job(job, &error, run_at).await
+            }
+            Err(error) => {
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "job is dead");
+                metrics::counter!("trickle_jobs_dead_total", "kind" => job.kind.clone())
+                    .increment(1);
+                self.app.store.bury_job(job, &error.to_string()).await
+            }
+        };
+        if let Err(error) = recorded {
+            // The lease expires and the job is claimed again.
+            tracing::warn!(job = %job.id, %error, "recording a job's outcome failed");
+        }
+    }
+
+    async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
+        match job.kind.as_str() {
+            ENRICH => self.app.enrichment().enrich(job).await,
+            WEBHOOK_EVENT => self.app.webhooks().fan_out(job).await,
+            WEBHOOK_DELIVERY => self.app.webhooks().deliver(job).await,
+            other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+        }
+    }
+
+    async fn housekeeping(&self) {
+        match self.app.store.job_counts().await {
+            Ok(counts) => {
+                for (kind, status, count) in counts {
+                    metrics::gauge!("trickle_jobs", "kind" => kind, "status" => status)
+                        .set(count as f64);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "counting jobs failed"),
+        }
+        if let Err(error) = self.app.store.purge_done_jobs(now() - KEEP_DONE).await {
+            tracing::warn!(%error, "purging done jobs failed");
+        }
+    }
+}

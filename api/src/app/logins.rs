@@ -1,0 +1,165 @@
+//! Login events: counting each user's logins exactly once per event.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde::Deserialize;
+use std::net::IpAddr;
+use utoipa::ToSchema;
+
+use super::App;
+use crate::error::{Error, Result};
+use crate::model::{LoginReceipt, NewLogin, Site, now};
+
+/// A login as the site's backend reports it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The site's own user id (1–255 bytes).
+    pub user_id: String,
+    /// Makes retries idempotent; generated when absent.
+    pub event_id: Option<String>,
+    /// When the login happened (default: now). At most 5 minutes in the future.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The user's IP address.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Checks a user id against the spec's limit (1–255 bytes, no control characters).
+pub fn check_user_id(user_id: &str, max_bytes: usize) -> Result<()> {
+    if user_id.is_empty() || user_id.len() > max_bytes || user_id.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "invalid_user_id",
+            "user_id",
+            format!("user_id must be 1 to {max_bytes} bytes without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_text(value: Option<String>, field: &str, max: usize) -> Result<Option<String>> {
+    match value {
+        Some(v) if v.len() > max => Err(Error::invalid(
+            "invalid_field",
+            field,
+            format!("{field} must be at most {max} bytes"),
+        )),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+impl LoginRequest {
+    /// Validates every field and fills in defaults.
+    pub fn validate(self, max_user_id_bytes: usize) -> Result<NewLogin> {
+        check_user_id(&self.user_id, max_user_id_bytes)?;
+        let event_id = match self.event_id {
+            Some(id) if id.is_empty() || id.len() > 255 => {
+                return Err(Error::invalid(
+                    "invalid_field",
+                    "event_id",
+                    "event_id must be 1 to 255 bytes",
+                ));
+            }
+            Some(id) => id,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let now = now();
+        let occurred_at = self.occurred_at.map(|t| t.trunc_subsecs(6)).unwrap_or(now);
+        if occurred_at > now + Duration::minutes(5) {
+            return Err(Error::invalid(
+                "invalid_field",
+                "occurred_at",
+                "occurred_at is in the future",
+            ));
+        }
+        let ip = match self.ip {
+            Some(ip) => Some(
+                ip.parse::<IpAddr>()
+                    .map_err(|_| {
+                        Error::invalid(
+                            "invalid_field",
+                            "ip",
+                            format!("{ip:?} is not an IP address"),
+                        )
+                    })?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let email = optional_text(self.email, "email", 320)?;
+        if let Some(email) = &email
+            && !email_address::EmailAddress::is_valid(email)
+        {
+            return Err(Error::invalid(
+                "invalid_field",
+                "email",
+                format!("{email:?} is not an e-mail address"),
+            ));
+        }
+        Ok(NewLogin {
+            user_id: self.user_id,
+            event_id,
+            occurred_at,
+            ip,
+            user_agent: optional_text(self.user_agent, "user_agent", 1024)?,
+            email,
+            name: optional_text(self.name, "name", 255)?,
+        })
+    }
+}
+
+/// Login counting.
+pub struct Logins<'a> {
+    pub(crate) app: &'a App,
+}
+
+impl Logins<'_> {
+    /// Counts a login for a site's user.
+    pub async fn record(&self, site: &Site, request: LoginRequest) -> Result<LoginReceipt> {
+        let login = request.validate(self.app.limits.user_id_bytes)?;
+        let wanted = self.app.webhooks().events_wanted(&site.site_id).await?;
+        // Decided inside the login's transaction, so the jobs exist if and only if it commits.
+        let follow_ups = |receipt: &LoginReceipt, enrichment: Option<&serde_json::Value>| {
+            let mut jobs = self
+                .app
+                .enrichment()
+                .enrichment_jobs(&receipt.user_id, enrichment);
+            let data = serde_json::to_value(receipt).expect("receipts serialise");
+            if receipt.signed_up {
+                jobs.extend(
+                    self.app
+                        .webhooks()
+                        .event_job(&wanted, "user.signed_up", data.clone()),
+                );
+            }
+            jobs.extend(
+                self.app
+                    .webhooks()
+                    .event_job(&wanted, "user.logged_in", data),
+            );
+            jobs
+        };
+        let receipt = self
+            .app
+            .store
+            .record_login(&site.site_id, &login, &follow_ups)
+            .await?;
+        if !self.app.providers.is_empty() || !wanted.is_empty() {
+            self.app.jobs_enqueued.notify_one();
+        }
+        if receipt.user_id != login.user_id {
+            return Err(Error::Conflict {
+                code: "event_id_reused",
+                message: format!(
+                    "event_id {:?} was already used for another user",
+                    login.event_id
+                ),
+            });
+        }
+        metrics::counter!("trickle_logins_total", "signed_up" => receipt.signed_up.to_string())
+            .increment(1);
+        Ok(receipt)
+    }
+}

@@ -1,0 +1,253 @@
+//! The use cases, one module per concept, and [`App`], which wires them.
+//!
+//! A handler reaches a use case in one hop: `app.logins().record(…)` is in
+//! `logins.rs`, `app.prompts().answer(…)` in `prompts.rs`, and so on. Each use case
+//! imports the model, the store and the pure engine; none sees HTTP.
+
+pub mod enrichment;
+pub mod jobs;
+pub mod logins;
+pub mod profiles;
+pub mod prompts;
+pub mod publishing;
+pub mod sites;
+pub mod stats;
+pub mod webhooks;
+
+use moka::future::Cache;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use crate::config::{JobSettings, Settings, WebhookSettings};
+use crate::enrich::{ConfigError, Provider, build_providers};
+use crate::error::{Error, Result};
+use crate::model::{MetadataLimits, PublishedSets, Site};
+use crate::store::{Store, StoreError};
+
+pub use enrichment::Enrichment;
+pub use jobs::{JobError, Jobs};
+pub use logins::Logins;
+pub use profiles::Profiles;
+pub use prompts::Prompts;
+pub use publishing::Publishing;
+pub use sites::Sites;
+pub use stats::Stats;
+pub use webhooks::Webhooks;
+
+/// Input limits of the spec.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub user_id_bytes: usize,
+    pub answer_bytes: usize,
+    pub metadata: MetadataLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            user_id_bytes: 255,
+            answer_bytes: 4096,
+            metadata: MetadataLimits {
+                user_metadata_bytes: 64 * 1024,
+                app_metadata_bytes: 256 * 1024,
+            },
+        }
+    }
+}
+
+/// Everything the use cases share: the store, the caches and the deployment's
+/// settings. Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) limits: Limits,
+    /// Sites by publishable key and by secret-key hash.
+    pub(crate) sites_by_key: Cache<String, Arc<Site>>,
+    /// Live question sets per site id, pre-sorted for the engine.
+    pub(crate) live_sets: Cache<String, Arc<PublishedSets>>,
+    /// Event types some enabled webhook of a site wants, per site id.
+    pub(crate) webhook_events_wanted: Cache<String, Arc<BTreeSet<String>>>,
+    /// Enrichment providers configured for this deployment.
+    pub(crate) providers: Arc<[Arc<dyn Provider>]>,
+    pub(crate) job_settings: JobSettings,
+    pub(crate) webhook_settings: WebhookSettings,
+    /// Client for webhook deliveries (no redirects: a receiver answers itself).
+    pub(crate) http: reqwest::Client,
+    /// Wakes this process's worker when it enqueues jobs.
+    pub(crate) jobs_enqueued: Arc<Notify>,
+}
+
+impl App {
+    /// An app over a migrated store; cached entries live at most `cache_ttl`.
+    pub fn new(store: Arc<dyn Store>, cache_ttl: Duration) -> Self {
+        App {
+            store,
+            limits: Limits::default(),
+            sites_by_key: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(100_000)
+                .support_invalidation_closures()
+                .build(),
+            live_sets: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(100_000)
+                .build(),
+            webhook_events_wanted: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(100_000)
+                .build(),
+            providers: Arc::new([]),
+            job_settings: JobSettings::default(),
+            webhook_settings: WebhookSettings::default(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("Trickle-Webhooks/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds"),
+            jobs_enqueued: Arc::new(Notify::new()),
+        }
+    }
+
+    /// An app configured by `settings`: cache TTL, queue, webhooks, enrichment providers.
+    pub fn from_settings(store: Arc<dyn Store>, settings: &Settings) -> Result<Self, ConfigError> {
+        let providers = build_providers(&settings.enrichment)?;
+        Ok(
+            App::new(store, Duration::from_secs(settings.cache_ttl_seconds))
+                .with_providers(providers)
+                .with_job_settings(settings.jobs.clone())
+                .with_webhook_settings(settings.webhooks.clone()),
+        )
+    }
+
+    /// Replaces the enrichment providers.
+    pub fn with_providers(mut self, providers: Vec<Arc<dyn Provider>>) -> Self {
+        self.providers = providers.into();
+        self
+    }
+
+    /// Replaces the queue tuning.
+    pub fn with_job_settings(mut self, settings: JobSettings) -> Self {
+        self.job_settings = settings;
+        self
+    }
+
+    /// Replaces the webhook tuning.
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.webhook_settings = settings;
+        self
+    }
+
+    /// Sites, their keys, settings and user hashes.
+    pub fn sites(&self) -> Sites<'_> {
+        Sites { app: self }
+    }
+
+    /// Login counting.
+    pub fn logins(&self) -> Logins<'_> {
+        Logins { app: self }
+    }
+
+    /// User profiles: read, patch, erase, list.
+    pub fn profiles(&self) -> Profiles<'_> {
+        Profiles { app: self }
+    }
+
+    /// The widget's flow: the due prompt, answers, skips, impressions.
+    pub fn prompts(&self) -> Prompts<'_> {
+        Prompts { app: self }
+    }
+
+    /// Question-set drafts, publishing and history.
+    pub fn publishing(&self) -> Publishing<'_> {
+        Publishing { app: self }
+    }
+
+    /// Answer statistics.
+    pub fn stats(&self) -> Stats<'_> {
+        Stats { app: self }
+    }
+
+    /// Webhook subscriptions, events and deliveries.
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks { app: self }
+    }
+
+    /// Enrichment runs.
+    pub fn enrichment(&self) -> Enrichment<'_> {
+        Enrichment { app: self }
+    }
+
+    /// The job queue's worker.
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs { app: self }
+    }
+
+    /// The store, for operations and the CLI.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Drops everything cached about a site (after a change here or on another replica).
+    pub async fn invalidate_site(&self, site_id: &str) {
+        self.live_sets.invalidate(site_id).await;
+        self.webhook_events_wanted.invalidate(site_id).await;
+        let site_id = site_id.to_owned();
+        // Keyed by credentials, so scan; sites change rarely.
+        self.sites_by_key
+            .invalidate_entries_if(move |_, site| site.site_id == site_id)
+            .expect("the cache is built with support_invalidation_closures");
+    }
+
+    /// Follows other replicas' changes (PostgreSQL) until the process ends.
+    pub async fn spawn_invalidation_listener(&self) -> Result<()> {
+        if let Some(mut changes) = self.store.subscribe_invalidations().await? {
+            let this = self.clone();
+            tokio::spawn(async move {
+                while let Some(site_id) = changes.recv().await {
+                    this.invalidate_site(&site_id).await;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The live question sets of a site, from the cache or the database.
+    pub(crate) async fn live_sets(&self, site_id: &str) -> Result<Arc<PublishedSets>> {
+        let store = self.store.clone();
+        let id = site_id.to_owned();
+        self.live_sets
+            .try_get_with(site_id.to_owned(), async move {
+                let versions = store.live_question_sets(&id).await?;
+                let sets = versions
+                    .into_iter()
+                    .map(|v| v.into_published())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok::<_, Error>(Arc::new(PublishedSets::new(sets)))
+            })
+            .await
+            .map_err(unwrap_shared)
+    }
+}
+
+/// moka shares one loader error between all waiters; rebuild an owned one.
+pub(crate) fn unwrap_shared(error: Arc<Error>) -> Error {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error,
+        Err(shared) => match &*shared {
+            Error::NotFound { what } => Error::NotFound { what },
+            Error::Unauthorized { code, message } => Error::Unauthorized {
+                code,
+                message: message.clone(),
+            },
+            other => Error::Store(StoreError::Shared(other.to_string())),
+        },
+    }
+}

@@ -1,0 +1,182 @@
+//! User profiles: read, merge-patch, erase, and list (segments and export).
+
+use serde_json::Value;
+
+use super::App;
+use super::logins::check_user_id;
+use crate::error::{Error, Result};
+use crate::model::user::{MAX_PAGE, enrichment_records};
+use crate::model::{ProfileView, Site, User, UserPage, UserPatch, UserQuery, now};
+use crate::store::StoreError;
+
+/// Most users examined for one page, so a rare filter cannot make a request unbounded.
+const MAX_SCANNED: usize = 20_000;
+const SCAN_BATCH: u32 = 500;
+
+fn user_not_found() -> Error {
+    Error::NotFound { what: "user" }
+}
+
+/// Maps a store refusal over a size limit to the 413 the client should see.
+pub(crate) fn too_large(error: StoreError) -> Error {
+    match error {
+        StoreError::TooLarge { field, size, limit } => Error::TooLarge {
+            code: "metadata_too_large",
+            message: format!("{field} would be {size} bytes, over the limit of {limit}"),
+            field: Some(field.to_owned()),
+        },
+        other => other.into(),
+    }
+}
+
+/// User profiles: read, merge-patch, erase, list.
+pub struct Profiles<'a> {
+    pub(crate) app: &'a App,
+}
+
+impl Profiles<'_> {
+    /// The whole profile of a user.
+    pub async fn get(&self, site: &Site, user_id: &str) -> Result<ProfileView> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        let user = self
+            .app
+            .store
+            .user(&site.site_id, user_id)
+            .await?
+            .ok_or_else(user_not_found)?;
+        let answers = self.app.store.answers(&site.site_id, user_id).await?;
+        let enrichment = enrichment_records(&user.app_metadata);
+        Ok(ProfileView {
+            user,
+            answers,
+            enrichment,
+        })
+    }
+
+    /// Applies merge patches to the metadata, atomically; the results must stay objects.
+    pub async fn patch(&self, site: &Site, user_id: &str, patch: UserPatch) -> Result<User> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        for (field, value) in [
+            ("user_metadata", &patch.user_metadata),
+            ("app_metadata", &patch.app_metadata),
+        ] {
+            if value.as_ref().is_some_and(|v| !v.is_object()) {
+                return Err(Error::invalid(
+                    "invalid_field",
+                    field,
+                    format!("{field} must be a JSON object"),
+                ));
+            }
+        }
+        let edit = |user_metadata: &mut Value, app_metadata: &mut Value| {
+            if let Some(p) = &patch.user_metadata {
+                json_patch::merge(user_metadata, p);
+            }
+            if let Some(p) = &patch.app_metadata {
+                json_patch::merge(app_metadata, p);
+            }
+        };
+        self.app
+            .store
+            .edit_user(&site.site_id, user_id, &edit, self.app.limits.metadata, &[])
+            .await
+            .map_err(too_large)?
+            .ok_or_else(user_not_found)
+    }
+
+    /// Erases a user and everything about them.
+    pub async fn delete(&self, site: &Site, user_id: &str) -> Result<()> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        let wanted = self.app.webhooks().events_wanted(&site.site_id).await?;
+        let event = self.app.webhooks().event_job(
+            &wanted,
+            "user.deleted",
+            serde_json::json!({ "user_id": user_id }),
+        );
+        let follow_ups: Vec<_> = event.into_iter().collect();
+        if self
+            .app
+            .store
+            .delete_user(&site.site_id, user_id, &follow_ups)
+            .await?
+        {
+            if !follow_ups.is_empty() {
+                self.app.jobs_enqueued.notify_one();
+            }
+            Ok(())
+        } else {
+            Err(user_not_found())
+        }
+    }
+
+    /// A page of users matching the query, in user-id order.
+    pub async fn list(&self, site: &Site, query: &UserQuery) -> Result<UserPage> {
+        let limit = query.limit.clamp(1, MAX_PAGE) as usize;
+        let now = now();
+        let mut cursor = query.after.clone();
+        let mut users = Vec::new();
+        let mut scanned = 0;
+        loop {
+            let batch = self
+                .app
+                .store
+                .list_users(&site.site_id, cursor.as_deref(), SCAN_BATCH)
+                .await?;
+            let exhausted = batch.len() < SCAN_BATCH as usize;
+            for user in batch {
+                scanned += 1;
+                cursor = Some(user.user_id.clone());
+                let keep = match &query.filter {
+                    Some(filter) => filter.holds(&user.profile(), now),
+                    None => true,
+                };
+                if keep {
+                    users.push(user);
+                    if users.len() == limit {
+                        return Ok(UserPage {
+                            users,
+                            next_cursor: cursor,
+                        });
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(UserPage {
+                    users,
+                    next_cursor: None,
+                });
+            }
+            if scanned >= MAX_SCANNED {
+                return Ok(UserPage {
+                    users,
+                    next_cursor: cursor,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn enrichment_records_say_who_found_what_and_when() {
+        let app = json!({ "crm": 1, "enrichment": {
+            "geoip": { "city": "Berlin", "fetched_at": "2026-05-01T10:00:00Z" },
+            "company": { "found": false, "fetched_at": "2026-05-01T10:00:00Z" },
+            "broken": 3 } });
+        let records = enrichment_records(&app);
+        assert_eq!(records.len(), 2);
+        let company = records.iter().find(|r| r.provider == "company").unwrap();
+        assert!(!company.found && company.fields.is_empty());
+        let geoip = records.iter().find(|r| r.provider == "geoip").unwrap();
+        assert_eq!(geoip.fields["city"], "Berlin");
+        assert_eq!(
+            geoip.fetched_at.unwrap().to_rfc3339(),
+            "2026-05-01T10:00:00+00:00"
+        );
+        assert!(enrichment_records(&json!({})).is_empty());
+    }
+}

@@ -1,0 +1,328 @@
+//! The widget's flow: which prompt is due, answers, skips, dismissals, impressions.
+//! The rules live in `questions::due`; this module feeds them stored data.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::App;
+use super::logins::check_user_id;
+use super::profiles::too_large;
+use crate::error::{Error, Result};
+use crate::model::json_size;
+use crate::model::question_set::find_question;
+use crate::model::{NewAnswer, PromptEventKind, Site, User, now};
+use crate::questions::{
+    Decision, Prompt, PromptRecord, Question, build_prompt, explain, next_due, set_path,
+    validate_answer,
+};
+
+/// Names one question of one version of a set.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionRef {
+    pub question_set: String,
+    pub version: i64,
+    pub key: String,
+}
+
+/// `POST /v1/widget/answers`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    pub question_set: String,
+    pub version: i64,
+    pub key: String,
+    #[schema(value_type = Object)]
+    pub value: Value,
+}
+
+/// `POST /v1/widget/skips`: `forever` dismisses the question for good.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRequest {
+    pub question_set: String,
+    pub version: i64,
+    pub key: String,
+    #[serde(default)]
+    pub forever: bool,
+}
+
+/// `GET /v1/users/{id}/next?explain=true`: the prompt and why each earlier question was
+/// passed over.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Explanation {
+    #[schema(value_type = Option<Object>)]
+    pub prompt: Option<Prompt>,
+    #[schema(value_type = Vec<Object>)]
+    pub decisions: Vec<Decision>,
+    /// Set while the site's `min_hours_between_prompts` holds prompts back: no new
+    /// page view gets one before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// Whether a prompt is asked for by a new page view or follows an answer or skip in
+/// the widget that is already open (the same visit: the minimum interval does not apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    New,
+    Continued,
+}
+
+/// The widget's flow: the due prompt, answers, skips, impressions.
+pub struct Prompts<'a> {
+    pub(crate) app: &'a App,
+}
+
+impl Prompts<'_> {
+    /// The prompt for a new page view, if any. Nothing is due while the site's
+    /// `min_hours_between_prompts` holds since the last prompt shown, nor for unknown users.
+    pub async fn next(
+        &self,
+        site: &Site,
+        user_id: &str,
+        locale: Option<&str>,
+    ) -> Result<Option<Prompt>> {
+        self.prompt_for(site, user_id, locale, Visit::New).await
+    }
+
+    async fn prompt_for(
+        &self,
+        site: &Site,
+        user_id: &str,
+        locale: Option<&str>,
+        visit: Visit,
+    ) -> Result<Option<Prompt>> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        let Some((user, history)) = self
+            .app
+            .store
+            .user_with_history(&site.site_id, user_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let held = site
+            .widget_settings
+            .prompts_held_until(user.last_prompted_at, now());
+        if visit == Visit::New && held.is_some() {
+            return Ok(None);
+        }
+        self.due_prompt(site, &user, &history, locale).await
+    }
+
+    /// The due prompt with the engine's reasons.
+    pub async fn explain(
+        &self,
+        site: &Site,
+        user_id: &str,
+        locale: Option<&str>,
+    ) -> Result<Explanation> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        let (user, history) = self
+            .app
+            .store
+            .user_with_history(&site.site_id, user_id)
+            .await?
+            .ok_or(Error::NotFound { what: "user" })?;
+        let sets = self.app.live_sets(&site.site_id).await?;
+        let now = now();
+        let profile = user.profile();
+        let explained = explain(sets.as_slice(), &profile, &history, now);
+        let held_until = site
+            .widget_settings
+            .prompts_held_until(user.last_prompted_at, now);
+        let prompt = explained
+            .due
+            .filter(|_| held_until.is_none())
+            .map(|d| build_prompt(&d, &profile, locale, now));
+        Ok(Explanation {
+            prompt,
+            decisions: explained.decisions,
+            held_until,
+        })
+    }
+
+    /// Validates and stores an answer, then returns the next prompt.
+    pub async fn answer(
+        &self,
+        site: &Site,
+        user_id: &str,
+        request: AnswerRequest,
+        locale: Option<&str>,
+    ) -> Result<Option<Prompt>> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        let size = json_size(&request.value);
+        if size > self.app.limits.answer_bytes {
+            return Err(Error::TooLarge {
+                code: "answer_too_large",
+                message: format!(
+                    "the answer is {size} bytes, over the limit of {}",
+                    self.app.limits.answer_bytes
+                ),
+                field: Some("value".into()),
+            });
+        }
+        let question = self
+            .published_question(site, &request.question_set, request.version, &request.key)
+            .await?;
+        let value =
+            validate_answer(&question, &request.value, now().date_naive()).map_err(|e| {
+                Error::AnswerInvalid {
+                    rule: e.rule,
+                    message: e.message,
+                }
+            })?;
+        let answer = NewAnswer {
+            question_set: request.question_set,
+            version: request.version,
+            key: request.key,
+            value,
+        };
+        let wanted = self.app.webhooks().events_wanted(&site.site_id).await?;
+        let data = serde_json::json!({
+            "user_id": user_id, "question_set": answer.question_set, "version": answer.version,
+            "key": answer.key, "value": answer.value,
+        });
+        let follow_ups: Vec<_> = self
+            .app
+            .webhooks()
+            .event_job(&wanted, "profile.answered", data)
+            .into_iter()
+            .collect();
+        let edit = |user_metadata: &mut Value, _: &mut Value| {
+            if let Value::Object(map) = user_metadata {
+                set_path(map, &answer.key, answer.value.clone());
+            }
+        };
+        self.app
+            .store
+            .record_answer(
+                &site.site_id,
+                user_id,
+                &answer,
+                &edit,
+                self.app.limits.metadata,
+                &follow_ups,
+            )
+            .await
+            .map_err(too_large)?
+            .ok_or(Error::NotFound { what: "user" })?;
+        metrics::counter!("trickle_prompt_outcomes_total", "outcome" => "answered").increment(1);
+        if !follow_ups.is_empty() {
+            self.app.jobs_enqueued.notify_one();
+        }
+        self.prompt_for(site, user_id, locale, Visit::Continued)
+            .await
+    }
+
+    /// Records a skip (asked again later) or a dismissal (never again); returns the next prompt.
+    pub async fn skip(
+        &self,
+        site: &Site,
+        user_id: &str,
+        request: SkipRequest,
+        locale: Option<&str>,
+    ) -> Result<Option<Prompt>> {
+        let kind = if request.forever {
+            PromptEventKind::Dismissed
+        } else {
+            PromptEventKind::Skipped
+        };
+        let target = QuestionRef {
+            question_set: request.question_set,
+            version: request.version,
+            key: request.key,
+        };
+        self.record_event(site, user_id, &target, kind).await?;
+        metrics::counter!("trickle_prompt_outcomes_total", "outcome" => kind.as_str()).increment(1);
+        self.prompt_for(site, user_id, locale, Visit::Continued)
+            .await
+    }
+
+    /// Records that a prompt was shown.
+    pub async fn record_impression(
+        &self,
+        site: &Site,
+        user_id: &str,
+        target: QuestionRef,
+    ) -> Result<()> {
+        self.record_event(site, user_id, &target, PromptEventKind::Impression)
+            .await
+    }
+
+    async fn record_event(
+        &self,
+        site: &Site,
+        user_id: &str,
+        target: &QuestionRef,
+        kind: PromptEventKind,
+    ) -> Result<()> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        self.published_question(site, &target.question_set, target.version, &target.key)
+            .await?;
+        let stored = self
+            .app
+            .store
+            .record_prompt_event(
+                &site.site_id,
+                user_id,
+                &target.question_set,
+                target.version,
+                &target.key,
+                kind,
+            )
+            .await?;
+        if stored {
+            Ok(())
+        } else {
+            Err(Error::NotFound { what: "user" })
+        }
+    }
+
+    async fn due_prompt(
+        &self,
+        site: &Site,
+        user: &User,
+        history: &[PromptRecord],
+        locale: Option<&str>,
+    ) -> Result<Option<Prompt>> {
+        let sets = self.app.live_sets(&site.site_id).await?;
+        let now = now();
+        let profile = user.profile();
+        Ok(next_due(sets.as_slice(), &profile, history, now)
+            .map(|due| build_prompt(&due, &profile, locale, now)))
+    }
+
+    /// A question of a published version (live or earlier: a widget may hold an older prompt).
+    async fn published_question(
+        &self,
+        site: &Site,
+        slug: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<Question> {
+        let live = self.app.live_sets(&site.site_id).await?;
+        let question = match live.find(slug, version) {
+            Some(set) => find_question(&set.set, key).cloned(),
+            None => match self
+                .app
+                .store
+                .question_set_version(&site.site_id, slug, version)
+                .await?
+            {
+                Some(stored) if stored.published => {
+                    find_question(&stored.into_published()?.set, key).cloned()
+                }
+                _ => {
+                    return Err(Error::NotFound {
+                        what: "question set version",
+                    });
+                }
+            },
+        };
+        question.ok_or(Error::NotFound { what: "question" })
+    }
+}

@@ -1,0 +1,106 @@
+//! Question-set versions: every `PUT` stores a new draft; `publish` makes one live.
+//! Published versions are never modified.
+
+use super::App;
+use crate::error::{Error, Result};
+use crate::model::{
+    PublishOutcome, QuestionSetHistory, QuestionSetSummary, QuestionSetVersion, Site,
+};
+use crate::questions::{Problem, QuestionSet, parse_question_set};
+
+/// Parses a question-set document and checks it is the one the URL names.
+pub fn parse_for_slug(slug: &str, source: &str, file_name: &str) -> Result<QuestionSet> {
+    let set = parse_question_set(source, file_name).map_err(Error::QuestionSetInvalid)?;
+    if set.slug != slug {
+        return Err(Error::QuestionSetInvalid(vec![Problem {
+            file: file_name.to_owned(),
+            line: 1,
+            column: 1,
+            message: format!("slug {:?} does not match {:?} in the URL", set.slug, slug),
+        }]));
+    }
+    Ok(set)
+}
+
+/// Question-set drafts, publishing and history.
+pub struct Publishing<'a> {
+    pub(crate) app: &'a App,
+}
+
+impl Publishing<'_> {
+    /// Stores a new draft version from YAML or JSON; 422 with every problem otherwise.
+    /// `file_name` names the source in problem reports.
+    pub async fn save_draft(
+        &self,
+        site: &Site,
+        slug: &str,
+        source: &str,
+        file_name: &str,
+    ) -> Result<QuestionSetVersion> {
+        let set = parse_for_slug(slug, source, file_name)?;
+        let definition = serde_json::to_value(&set).expect("question sets serialise");
+        Ok(self
+            .app
+            .store
+            .insert_draft(&site.site_id, slug, &definition, source)
+            .await?)
+    }
+
+    /// Makes a version live (publishing an already published version rolls back to it).
+    pub async fn publish(
+        &self,
+        site: &Site,
+        slug: &str,
+        version: i64,
+    ) -> Result<QuestionSetVersion> {
+        match self.app.store.publish(&site.site_id, slug, version).await? {
+            PublishOutcome::NotFound => {
+                return Err(Error::NotFound {
+                    what: "question set version",
+                });
+            }
+            PublishOutcome::Published | PublishOutcome::AlreadyPublished => {}
+        }
+        self.app.invalidate_site(&site.site_id).await;
+        metrics::counter!("trickle_question_sets_published_total").increment(1);
+        self.app
+            .store
+            .question_set_version(&site.site_id, slug, version)
+            .await?
+            .ok_or(Error::NotFound {
+                what: "question set version",
+            })
+    }
+
+    /// Every question set of the site.
+    pub async fn list(&self, site: &Site) -> Result<Vec<QuestionSetSummary>> {
+        Ok(self.app.store.question_sets(&site.site_id).await?)
+    }
+
+    /// One set with all its versions.
+    pub async fn history(&self, site: &Site, slug: &str) -> Result<QuestionSetHistory> {
+        let versions = self
+            .app
+            .store
+            .question_set_versions(&site.site_id, slug)
+            .await?;
+        if versions.is_empty() {
+            return Err(Error::NotFound {
+                what: "question set",
+            });
+        }
+        let live_version = self
+            .app
+            .store
+            .question_sets(&site.site_id)
+            .await?
+            .into_iter()
+            .find(|s| s.slug == slug)
+            .and_then(|s| s.live_version);
+        Ok(QuestionSetHistory {
+            slug: slug.to_owned(),
+            live_version,
+            versions,
+        })
+    }
+}

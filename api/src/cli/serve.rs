@@ -1,0 +1,84 @@
+//! Starting the server: open the database, build the app, serve HTTP until told to stop.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::App;
+use crate::config::Settings;
+use crate::http::{AppState, router};
+use crate::store;
+
+pub(super) fn redact(url: &str) -> String {
+    format!(
+        "{:?}",
+        Settings {
+            database_url: url.to_owned(),
+            ..Settings::default()
+        }
+    )
+    .split("database_url: \"")
+    .nth(1)
+    .and_then(|rest| rest.split('"').next())
+    .unwrap_or(url)
+    .to_owned()
+}
+
+/// Connects, migrates and builds the service.
+pub async fn open(settings: &Settings) -> anyhow::Result<App> {
+    let store = store::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("opening {}", redact(&settings.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    App::from_settings(store, settings).context("configuring enrichment")
+}
+
+/// Serves HTTP until Ctrl-C or SIGTERM, then finishes in-flight requests.
+pub async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
+    serve_with(app, settings, axum::Router::new()).await
+}
+
+/// [`serve`] with extra routes (the demo's page).
+pub async fn serve_with(app: App, settings: &Settings, extra: axum::Router) -> anyhow::Result<()> {
+    app.spawn_invalidation_listener().await?;
+    app.jobs().spawn_worker();
+    let state = AppState::new(app, settings);
+    let limiter = state.limiter.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            limiter.forget_idle();
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "trickle listening");
+    axum::serve(
+        listener,
+        router(state)
+            .merge(extra)
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("trickle stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,39 @@
+//! Records: what Trickle stores and returns, with the checks a stored value must pass.
+//!
+//! The bottom layer with the pure engine (`questions`): it imports nothing else of
+//! the crate, and everything above imports it.
+
+pub mod job;
+pub mod login;
+pub mod prompt_event;
+pub mod question_set;
+pub mod site;
+pub mod stats;
+pub mod user;
+pub mod webhook;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use job::{Job, JobState, NewJob};
+pub use login::{LoginReceipt, NewLogin};
+pub use prompt_event::{NewAnswer, PromptEventKind};
+pub use question_set::{
+    PublishOutcome, PublishedSets, QuestionSetHistory, QuestionSetSummary, QuestionSetVersion,
+};
+pub use site::{Site, SiteKeys, SitePatch, SiteView, Theme, WidgetSettings};
+pub use stats::{AnswerCount, PromptEventCount};
+pub use user::{
+    AnswerRecord, EnrichmentRecord, MetadataLimits, ProfileView, User, UserPage, UserPatch,
+    UserQuery,
+};
+pub use webhook::{AttemptOutcome, CreatedSubscription, Delivery, NewSubscription, Subscription};
+
+/// Serialised size of a JSON value, for the size limits.
+pub fn json_size(value: &serde_json::Value) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
+}
+
+/// Now, at the microsecond precision both databases keep.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

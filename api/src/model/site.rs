@@ -1,0 +1,202 @@
+//! A site (tenant) and its widget settings, with the checks every stored value passes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// One tenant. Never serialised to clients whole: the identity secret stays inside.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub site_id: String,
+    pub name: String,
+    pub publishable_key: String,
+    pub identity_secret: String,
+    pub allowed_origins: Vec<String>,
+    pub widget_settings: WidgetSettings,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `trickle site create` prints: the only time the secret key is shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteKeys {
+    pub site_id: String,
+    pub name: String,
+    pub publishable_key: String,
+    pub secret_key: String,
+    pub identity_secret: String,
+    pub allowed_origins: Vec<String>,
+}
+
+/// Where and when the widget shows (read by the widget, set by the site owner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetSettings {
+    /// `bottom-right` (default), `bottom-left`, `top-right` or `top-left`.
+    pub corner: String,
+    /// Delay before showing a due prompt, in milliseconds.
+    pub delay_ms: u32,
+    /// Minimum hours between two prompts.
+    pub min_hours_between_prompts: u32,
+    /// Path globs where the widget may show (empty: everywhere).
+    pub show_on: Vec<String>,
+    /// Path globs where it never shows (checkout, say).
+    pub hide_on: Vec<String>,
+    /// Colours, font and radius.
+    pub theme: Theme,
+}
+
+/// The widget's look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Theme {
+    /// `auto` (follows `prefers-color-scheme`), `light` or `dark`.
+    pub mode: String,
+    /// Brand colour as `#rrggbb`.
+    pub brand_color: String,
+    /// CSS font-family list.
+    pub font: String,
+    /// Corner radius in pixels.
+    pub radius_px: u32,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        WidgetSettings {
+            corner: "bottom-right".into(),
+            delay_ms: 2000,
+            min_hours_between_prompts: 0,
+            show_on: Vec::new(),
+            hide_on: Vec::new(),
+            theme: Theme::default(),
+        }
+    }
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Theme {
+            mode: "auto".into(),
+            brand_color: "#4f46e5".into(),
+            font: "system-ui, sans-serif".into(),
+            radius_px: 12,
+        }
+    }
+}
+
+const CORNERS: [&str; 4] = ["bottom-right", "bottom-left", "top-right", "top-left"];
+const MODES: [&str; 3] = ["auto", "light", "dark"];
+
+impl WidgetSettings {
+    /// Until when a user the widget last prompted at `last_prompted` is left alone:
+    /// `None` when a prompt may be shown at `now`.
+    pub fn prompts_held_until(
+        &self,
+        last_prompted: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if self.min_hours_between_prompts == 0 {
+            // Not even a clock a little ahead on another replica may hold prompts back.
+            return None;
+        }
+        let gap = chrono::Duration::hours(self.min_hours_between_prompts.into());
+        let until = last_prompted? + gap;
+        (until > now).then_some(until)
+    }
+
+    /// Checks every field; returns `(field, message)` for the first bad one.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |f: &str, m: &str| Err((f.to_owned(), m.to_owned()));
+        if !CORNERS.contains(&self.corner.as_str()) {
+            return bad(
+                "widget_settings.corner",
+                "must be bottom-right, bottom-left, top-right or top-left",
+            );
+        }
+        if self.delay_ms > 600_000 {
+            return bad("widget_settings.delay_ms", "must be at most 600000");
+        }
+        if self.min_hours_between_prompts > 24 * 365 {
+            return bad(
+                "widget_settings.min_hours_between_prompts",
+                "must be at most 8760",
+            );
+        }
+        for (field, globs) in [
+            ("widget_settings.show_on", &self.show_on),
+            ("widget_settings.hide_on", &self.hide_on),
+        ] {
+            if globs.len() > 50 || globs.iter().any(|g| !g.starts_with('/') || g.len() > 200) {
+                return bad(
+                    field,
+                    "must be at most 50 path globs, each starting with / and under 200 bytes",
+                );
+            }
+        }
+        if !MODES.contains(&self.theme.mode.as_str()) {
+            return bad("widget_settings.theme.mode", "must be auto, light or dark");
+        }
+        let color = self.theme.brand_color.as_bytes();
+        if color.len() != 7 || color[0] != b'#' || !color[1..].iter().all(u8::is_ascii_hexdigit) {
+            return bad(
+                "widget_settings.theme.brand_color",
+                "must be a #rrggbb colour",
+            );
+        }
+        if self.theme.font.len() > 200 || self.theme.font.contains(['{', '}', ';', '<', '>']) {
+            return bad(
+                "widget_settings.theme.font",
+                "must be a CSS font-family list under 200 bytes",
+            );
+        }
+        if self.theme.radius_px > 48 {
+            return bad("widget_settings.theme.radius_px", "must be at most 48");
+        }
+        Ok(())
+    }
+}
+
+/// Checks an allowed origin: `scheme://host[:port]`, nothing else.
+pub fn validate_origin(origin: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(origin).map_err(|e| format!("{origin:?} is not a URL: {e}"))?;
+    let canonical = parsed.origin().ascii_serialization();
+    if !matches!(parsed.scheme(), "http" | "https") || canonical != origin.trim_end_matches('/') {
+        return Err(format!(
+            "{origin:?} must be an origin like https://shop.example.com, with no path"
+        ));
+    }
+    Ok(())
+}
+
+/// What the site owner sees of their site (`GET /v1/site`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SiteView {
+    pub site_id: String,
+    pub name: String,
+    pub publishable_key: String,
+    pub allowed_origins: Vec<String>,
+    pub widget_settings: WidgetSettings,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Site> for SiteView {
+    fn from(site: &Site) -> Self {
+        SiteView {
+            site_id: site.site_id.clone(),
+            name: site.name.clone(),
+            publishable_key: site.publishable_key.clone(),
+            allowed_origins: site.allowed_origins.clone(),
+            widget_settings: site.widget_settings.clone(),
+            created_at: site.created_at,
+        }
+    }
+}
+
+/// A change to a site: origins replaced, widget settings merged (JSON merge patch).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SitePatch {
+    pub allowed_origins: Option<Vec<String>>,
+    #[schema(value_type = Object)]
+    pub widget_settings: Option<Value>,
+}

@@ -1,0 +1,58 @@
+//! What differs between the databases, and nothing else: how timestamps are bound,
+//! a few SQL fragments, migrations, and cross-replica notifications.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Encode, Pool, Type};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::StoreError;
+
+/// One database's own part of the shared SQL. Every query of [`super::SqlStore`] is
+/// written once with `$N` placeholders (sqlx binds them on SQLite too) and splices in
+/// these fragments where the databases disagree.
+#[async_trait]
+pub trait Dialect: Send + Sync + 'static {
+    /// The sqlx driver.
+    type Db: Database;
+    /// How a timestamp is bound: fixed-width RFC 3339 text on SQLite (so that text order
+    /// is time order), `timestamptz` on PostgreSQL.
+    type Timestamp: for<'q> Encode<'q, Self::Db> + Type<Self::Db> + Send + Sync;
+
+    /// Converts a timestamp for binding.
+    fn timestamp(at: DateTime<Utc>) -> Self::Timestamp;
+
+    /// Rows a statement changed (each driver has its own result type).
+    fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
+
+    /// The smaller of two values (`min(a, b)` / `LEAST(a, b)`).
+    const LEAST: &'static str;
+    /// The larger of two values (`max(a, b)` / `GREATEST(a, b)`).
+    const GREATEST: &'static str;
+    /// `app_metadata.enrichment` as a JSON value.
+    const ENRICHMENT_OF_APP_METADATA: &'static str;
+    /// `user_id` in byte order, for paging.
+    const USER_ID_IN_BYTE_ORDER: &'static str;
+    /// A query for whether any site lists the origin bound as `$1`; returns one row
+    /// (any column) when it does.
+    const SITE_WITH_ORIGIN: &'static str;
+    /// Appended to the claim's inner `SELECT` so concurrent claimers skip each other's
+    /// rows (PostgreSQL); empty where one writer at a time already serialises claims.
+    const CLAIM_LOCK: &'static str;
+
+    /// Applies this database's migrations (`migrations/<database>/`).
+    async fn migrate(pool: &Pool<Self::Db>) -> Result<(), StoreError>;
+
+    /// A statement (`$1` = channel, `$2` = site id) run inside a transaction that
+    /// changed a site's cached data, telling other replicas on commit. `None` where
+    /// there is only one process.
+    const NOTIFY_INVALIDATION: Option<&'static str>;
+
+    /// Follows other replicas' invalidations; `None` where there is only one process.
+    async fn subscribe_invalidations(
+        pool: &Pool<Self::Db>,
+    ) -> Result<Option<UnboundedReceiver<String>>, StoreError>;
+}
+
+/// The channel on which replicas announce changed sites.
+pub const INVALIDATION_CHANNEL: &str = "trickle_invalidate";

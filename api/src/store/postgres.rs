@@ -1,0 +1,90 @@
+//! PostgreSQL, for many API replicas behind a load balancer: what is its own.
+//! `FOR UPDATE SKIP LOCKED` lets workers on every replica claim jobs side by side;
+//! `LISTEN/NOTIFY` tells other replicas to drop cached question sets and settings.
+//! User ids sort with `COLLATE "C"` (byte order, as on SQLite).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{Pool, Postgres as PgDb};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::dialect::INVALIDATION_CHANNEL;
+use super::{Dialect, SqlStore, StoreError};
+
+/// The PostgreSQL dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct Postgres;
+
+/// The store on PostgreSQL.
+pub type PostgresStore = SqlStore<Postgres>;
+
+impl PostgresStore {
+    /// Connects to the database named by a `postgres://` URL.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(SqlStore::new(pool))
+    }
+}
+
+#[async_trait]
+impl Dialect for Postgres {
+    type Db = PgDb;
+    type Timestamp = DateTime<Utc>;
+
+    fn timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
+        at
+    }
+
+    fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    const LEAST: &'static str = "LEAST";
+    const GREATEST: &'static str = "GREATEST";
+    const ENRICHMENT_OF_APP_METADATA: &'static str = "app_metadata -> 'enrichment'";
+    const USER_ID_IN_BYTE_ORDER: &'static str = "user_id COLLATE \"C\"";
+    const SITE_WITH_ORIGIN: &'static str =
+        "SELECT 1 FROM sites WHERE allowed_origins @> jsonb_build_array($1::text) LIMIT 1";
+    const CLAIM_LOCK: &'static str = "FOR UPDATE SKIP LOCKED";
+    // Delivered to listeners only if the transaction commits.
+    const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
+
+    async fn migrate(pool: &Pool<PgDb>) -> Result<(), StoreError> {
+        sqlx::migrate!("../migrations/postgres").run(pool).await?;
+        Ok(())
+    }
+
+    async fn subscribe_invalidations(
+        pool: &Pool<PgDb>,
+    ) -> Result<Option<UnboundedReceiver<String>>, StoreError> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(INVALIDATION_CHANNEL).await?;
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                // `recv` reconnects by itself; notifications sent meanwhile are lost, which
+                // the cache's time-to-live covers.
+                match listener.recv().await {
+                    Ok(note) => {
+                        if sender.send(note.payload().to_owned()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cache invalidation listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(receiver))
+    }
+}

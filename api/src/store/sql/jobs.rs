@@ -1,0 +1,184 @@
+//! The job queue: claims are one `UPDATE … RETURNING`, serialised by SQLite's single
+//! writer or, on PostgreSQL, by `FOR UPDATE SKIP LOCKED` (the dialect's `CLAIM_LOCK`),
+//! so two claimers never take the same job.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::rows::{JOB_COLUMNS, JobRow, JobStateRow};
+use super::{Connection, Db, Row, SqlStore};
+use crate::model::{Job, JobState, NewJob};
+use crate::store::{Dialect, JobQueue, StoreError};
+
+/// Inserts jobs inside the caller's transaction; a dedupe key already queued is skipped.
+pub(super) async fn insert_jobs<D>(
+    conn: &mut Connection<D>,
+    site_id: &str,
+    jobs: &[NewJob],
+) -> Result<(), StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    for job in jobs {
+        sqlx::query(
+            "INSERT INTO jobs (site_id, id, kind, payload, status, attempts, max_attempts, run_at, \
+             dedupe_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9) \
+             ON CONFLICT (site_id, dedupe_key) WHERE status = 'queued' DO NOTHING",
+        )
+        .bind(site_id)
+        .bind(&job.id)
+        .bind(job.kind)
+        .bind(Json(&job.payload))
+        .bind(job.max_attempts)
+        .bind(D::timestamp(job.run_at))
+        .bind(job.dedupe_key.as_deref())
+        .bind(SqlStore::<D>::now())
+        .bind(SqlStore::<D>::now())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<D> JobQueue for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    async fn enqueue(&self, site_id: &str, jobs: &[NewJob]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_jobs::<D>(&mut tx, site_id, jobs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let claim_lock = D::CLAIM_LOCK;
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, \
+             updated_at = $2 WHERE (site_id, id) IN (SELECT site_id, id FROM jobs \
+               WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $4) \
+               ORDER BY run_at LIMIT $5 {claim_lock}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(D::timestamp(lease_until))
+            .bind(D::timestamp(now))
+            .bind(D::timestamp(now))
+            .bind(D::timestamp(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn complete_job(&self, job: &Job) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE site_id = $2 AND id = $3",
+        )
+        .bind(SqlStore::<D>::now())
+        .bind(&job.site_id)
+        .bind(&job.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn retry_job(
+        &self,
+        job: &Job,
+        error: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // If a newer job with the same dedupe key is already queued, it does the work.
+        sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs AS other \
+               WHERE other.site_id = jobs.site_id AND other.dedupe_key = jobs.dedupe_key \
+               AND other.status = 'queued') THEN 'done' ELSE 'queued' END, \
+             run_at = $1, last_error = $2, locked_until = NULL, updated_at = $3 WHERE site_id = $4 AND id = $5",
+        )
+        .bind(D::timestamp(run_at))
+        .bind(error)
+        .bind(SqlStore::<D>::now())
+        .bind(&job.site_id)
+        .bind(&job.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'dead', last_error = $1, locked_until = NULL, updated_at = $2 \
+             WHERE site_id = $3 AND id = $4",
+        )
+        .bind(error)
+        .bind(SqlStore::<D>::now())
+        .bind(&job.site_id)
+        .bind(&job.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn jobs(&self, site_id: &str) -> Result<Vec<JobState>, StoreError> {
+        let rows: Vec<JobStateRow> = sqlx::query_as(
+            "SELECT id, kind, status, attempts, last_error, run_at FROM jobs WHERE site_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < $1")
+            .bind(D::timestamp(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(D::rows_affected(&done))
+    }
+}

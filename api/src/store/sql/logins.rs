@@ -1,0 +1,128 @@
+//! Login counting: one event, counted once, in one transaction with its jobs.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::jobs::insert_jobs;
+use super::rows::ReceiptRow;
+use super::{Connection, Db, Row, SqlStore};
+use crate::model::{LoginReceipt, NewLogin};
+use crate::store::{Dialect, LoginFollowUps, LoginStore, StoreError};
+
+#[async_trait]
+impl<D> LoginStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    async fn record_login(
+        &self,
+        site_id: &str,
+        login: &NewLogin,
+        follow_ups: LoginFollowUps<'_>,
+    ) -> Result<LoginReceipt, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let at = login.occurred_at;
+        // Claiming the event id first makes retries idempotent and takes the write lock.
+        let claimed = sqlx::query(
+            "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
+             login_count, first_login_at, last_login_at, signed_up) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $4, $4, FALSE) \
+             ON CONFLICT (site_id, event_id) DO NOTHING",
+        )
+        .bind(site_id)
+        .bind(login.event_id.as_str())
+        .bind(login.user_id.as_str())
+        .bind(D::timestamp(at))
+        .bind(login.ip.as_deref())
+        .bind(login.user_agent.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if D::rows_affected(&claimed) == 0 {
+            let row: ReceiptRow = sqlx::query_as(
+                "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
+                 FROM login_events WHERE site_id = $1 AND event_id = $2",
+            )
+            .bind(site_id)
+            .bind(login.event_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(row.into());
+        }
+        let (least, greatest, enrichment) = (D::LEAST, D::GREATEST, D::ENRICHMENT_OF_APP_METADATA);
+        let sql = format!(
+            "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
+             last_ip, last_user_agent, email, name, created_at, updated_at) \
+             VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (site_id, user_id) DO UPDATE SET \
+               login_count = users.login_count + 1, \
+               first_login_at = {least}(users.first_login_at, excluded.first_login_at), \
+               last_login_at = {greatest}(users.last_login_at, excluded.last_login_at), \
+               last_ip = CASE WHEN excluded.last_login_at >= users.last_login_at \
+                 THEN coalesce(excluded.last_ip, users.last_ip) ELSE users.last_ip END, \
+               last_user_agent = CASE WHEN excluded.last_login_at >= users.last_login_at \
+                 THEN coalesce(excluded.last_user_agent, users.last_user_agent) \
+                 ELSE users.last_user_agent END, \
+               email = coalesce(excluded.email, users.email), \
+               name = coalesce(excluded.name, users.name), \
+               updated_at = excluded.updated_at \
+             RETURNING login_count, first_login_at, last_login_at, {enrichment} AS enrichment"
+        );
+        #[allow(clippy::type_complexity)]
+        let (login_count, first_login_at, last_login_at, enrichment): (
+            i64,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            Option<Json<Value>>,
+        ) = sqlx::query_as(&sql)
+            .bind(site_id)
+            .bind(login.user_id.as_str())
+            .bind(D::timestamp(at))
+            .bind(login.ip.as_deref())
+            .bind(login.user_agent.as_deref())
+            .bind(login.email.as_deref())
+            .bind(login.name.as_deref())
+            .bind(Self::now())
+            .fetch_one(&mut *tx)
+            .await?;
+        let receipt = LoginReceipt {
+            user_id: login.user_id.clone(),
+            login_count,
+            first_login_at,
+            last_login_at,
+            signed_up: login_count == 1,
+        };
+        sqlx::query(
+            "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
+             signed_up = $4 WHERE site_id = $5 AND event_id = $6",
+        )
+        .bind(receipt.login_count)
+        .bind(D::timestamp(receipt.first_login_at))
+        .bind(D::timestamp(receipt.last_login_at))
+        .bind(receipt.signed_up)
+        .bind(site_id)
+        .bind(login.event_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let jobs = follow_ups(&receipt, enrichment.as_ref().map(|e| &e.0));
+        insert_jobs::<D>(&mut tx, site_id, &jobs).await?;
+        tx.commit().await?;
+        Ok(receipt)
+    }
+}

@@ -1,0 +1,123 @@
+//! The SQL, written once: [`SqlStore`] implements every store trait for any
+//! [`Dialect`]. One file per concept; each `impl` carries the same `where` clause,
+//! which names what sqlx needs to bind and decode the shared queries' types on the
+//! dialect's database (Rust does not carry such bounds over from a trait).
+
+mod jobs;
+mod logins;
+mod prompts;
+mod question_sets;
+mod rows;
+mod sites;
+mod stats;
+mod users;
+mod webhooks;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::dialect::INVALIDATION_CHANNEL;
+use super::{Dialect, Store, StoreError};
+use crate::model::{MetadataLimits, json_size};
+
+/// The store on one database: a connection pool and the dialect's fragments.
+pub struct SqlStore<D: Dialect> {
+    pool: Pool<D::Db>,
+}
+
+impl<D: Dialect> Clone for SqlStore<D> {
+    fn clone(&self) -> Self {
+        SqlStore {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// A store over an open pool.
+    pub fn new(pool: Pool<D::Db>) -> Self {
+        SqlStore { pool }
+    }
+
+    /// Now, bound the dialect's way.
+    fn now() -> D::Timestamp {
+        D::timestamp(Utc::now())
+    }
+}
+
+/// The database of a dialect.
+type Db<D> = <D as Dialect>::Db;
+/// A row of a dialect's database.
+type Row<D> = <<D as Dialect>::Db as Database>::Row;
+/// A connection of a dialect's database (what a transaction derefs to).
+type Connection<D> = <<D as Dialect>::Db as Database>::Connection;
+
+#[async_trait]
+impl<D> Store for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    async fn migrate(&self) -> Result<(), StoreError> {
+        D::migrate(&self.pool).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn subscribe_invalidations(
+        &self,
+    ) -> Result<Option<UnboundedReceiver<String>>, StoreError> {
+        D::subscribe_invalidations(&self.pool).await
+    }
+
+    async fn notify_invalidation(&self, site_id: &str) -> Result<(), StoreError> {
+        if let Some(notify) = D::NOTIFY_INVALIDATION {
+            sqlx::query(notify)
+                .bind(INVALIDATION_CHANNEL)
+                .bind(site_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks both metadata limits inside a write transaction.
+fn check_limits(
+    user_metadata: &Value,
+    app_metadata: &Value,
+    limits: MetadataLimits,
+) -> Result<(), StoreError> {
+    for (field, value, limit) in [
+        ("user_metadata", user_metadata, limits.user_metadata_bytes),
+        ("app_metadata", app_metadata, limits.app_metadata_bytes),
+    ] {
+        let size = json_size(value);
+        if size > limit {
+            return Err(StoreError::TooLarge { field, size, limit });
+        }
+    }
+    Ok(())
+}

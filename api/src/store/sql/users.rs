@@ -1,0 +1,200 @@
+//! User profiles: read, page, edit under a lock, erase.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::jobs::insert_jobs;
+use super::rows::{AnswerRow, HistoryRow, USER_COLUMNS, UserRow};
+use super::{Connection, Db, Row, SqlStore, check_limits};
+use crate::model::{AnswerRecord, MetadataLimits, NewJob, User};
+use crate::questions::PromptRecord;
+use crate::store::{Dialect, MetadataEdit, StoreError, UserStore};
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    /// Locks the user's row (the `UPDATE` takes SQLite's write lock and PostgreSQL's row
+    /// lock) and reads it, applies the edit and stores the result. `None` if no such user.
+    pub(super) async fn edit_in(
+        conn: &mut Connection<D>,
+        site_id: &str,
+        user_id: &str,
+        edit: MetadataEdit<'_>,
+        limits: MetadataLimits,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "UPDATE users SET updated_at = $1 WHERE site_id = $2 AND user_id = $3 \
+             RETURNING {USER_COLUMNS}"
+        );
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(Self::now())
+            .bind(site_id)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut user = User::from(row);
+        edit(&mut user.user_metadata, &mut user.app_metadata);
+        check_limits(&user.user_metadata, &user.app_metadata, limits)?;
+        sqlx::query(
+            "UPDATE users SET user_metadata = $1, app_metadata = $2 \
+             WHERE site_id = $3 AND user_id = $4",
+        )
+        .bind(Json(&user.user_metadata))
+        .bind(Json(&user.app_metadata))
+        .bind(site_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(Some(user))
+    }
+}
+
+#[async_trait]
+impl<D> UserStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    async fn user(&self, site_id: &str, user_id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id = $2");
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn user_with_history(
+        &self,
+        site_id: &str,
+        user_id: &str,
+    ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError> {
+        let Some(user) = self.user(site_id, user_id).await? else {
+            return Ok(None);
+        };
+        let rows: Vec<HistoryRow> = sqlx::query_as(
+            "SELECT question_set, key, kind, login_count FROM prompt_events \
+             WHERE site_id = $1 AND user_id = $2 AND kind <> 'impression' ORDER BY id",
+        )
+        .bind(site_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let history = rows
+            .into_iter()
+            .filter_map(HistoryRow::into_record)
+            .collect();
+        Ok(Some((user, history)))
+    }
+
+    async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError> {
+        let rows: Vec<AnswerRow> = sqlx::query_as(
+            "SELECT key, question_set, version, value, login_count, answered_at FROM answers \
+             WHERE site_id = $1 AND user_id = $2 ORDER BY key",
+        )
+        .bind(site_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn list_users(
+        &self,
+        site_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let user_id = D::USER_ID_IN_BYTE_ORDER;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND {user_id} > $2 \
+             ORDER BY {user_id} LIMIT $3"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn edit_user(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        edit: MetadataEdit<'_>,
+        limits: MetadataLimits,
+        follow_ups: &[NewJob],
+    ) -> Result<Option<User>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(user) = Self::edit_in(&mut tx, site_id, user_id, edit, limits).await? else {
+            return Ok(None);
+        };
+        insert_jobs::<D>(&mut tx, site_id, follow_ups).await?;
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+
+    async fn delete_user(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        follow_ups: &[NewJob],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["answers", "prompt_events", "login_events"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE site_id = $1 AND user_id = $2"
+            ))
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM users WHERE site_id = $1 AND user_id = $2")
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if D::rows_affected(&deleted) == 0 {
+            return Ok(false);
+        }
+        insert_jobs::<D>(&mut tx, site_id, follow_ups).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
