@@ -1,5 +1,6 @@
 //! The widget's flow: which prompt is due, answers, skips, dismissals, impressions.
-//! The rules live in `questions::due`; this module feeds them stored data.
+//! The whole due rule (stages, conditions, skips, caps, the minimum interval between
+//! prompts) lives in `questions::due`; this module feeds it stored data.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use crate::model::json_size;
 use crate::model::question_set::find_question;
 use crate::model::{NewAnswer, PromptEventKind, Site, User, now};
 use crate::questions::{
-    Decision, Prompt, PromptRecord, Question, build_prompt, explain, next_due, set_path,
+    Decision, Pacing, Prompt, Question, Visit, build_prompt, explain, next_due, set_path,
     validate_answer,
 };
 
@@ -63,14 +64,6 @@ pub struct Explanation {
     pub held_until: Option<DateTime<Utc>>,
 }
 
-/// Whether a prompt is asked for by a new page view or follows an answer or skip in
-/// the widget that is already open (the same visit: the minimum interval does not apply).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Visit {
-    New,
-    Continued,
-}
-
 /// The widget's flow: the due prompt, answers, skips, impressions.
 pub struct Prompts<'a> {
     pub(crate) app: &'a App,
@@ -85,7 +78,7 @@ impl Prompts<'_> {
         user_id: &str,
         locale: Option<&str>,
     ) -> Result<Option<Prompt>> {
-        self.prompt_for(site, user_id, locale, Visit::New).await
+        self.prompt_for(site, user_id, locale, Visit::NewPage).await
     }
 
     async fn prompt_for(
@@ -104,13 +97,12 @@ impl Prompts<'_> {
         else {
             return Ok(None);
         };
-        let held = site
-            .widget_settings
-            .prompts_held_until(user.last_prompted_at, now());
-        if visit == Visit::New && held.is_some() {
-            return Ok(None);
-        }
-        self.due_prompt(site, &user, &history, locale).await
+        let sets = self.app.live_sets(&site.site_id).await?;
+        let now = now();
+        let profile = user.profile();
+        let pacing = pacing(site, &user, visit);
+        Ok(next_due(sets.as_slice(), &profile, &history, pacing, now)
+            .map(|due| build_prompt(&due, &profile, locale, now)))
     }
 
     /// The due prompt with the engine's reasons.
@@ -130,18 +122,15 @@ impl Prompts<'_> {
         let sets = self.app.live_sets(&site.site_id).await?;
         let now = now();
         let profile = user.profile();
-        let explained = explain(sets.as_slice(), &profile, &history, now);
-        let held_until = site
-            .widget_settings
-            .prompts_held_until(user.last_prompted_at, now);
+        let pacing = pacing(site, &user, Visit::NewPage);
+        let explained = explain(sets.as_slice(), &profile, &history, pacing, now);
         let prompt = explained
             .due
-            .filter(|_| held_until.is_none())
             .map(|d| build_prompt(&d, &profile, locale, now));
         Ok(Explanation {
             prompt,
             decisions: explained.decisions,
-            held_until,
+            held_until: explained.held_until,
         })
     }
 
@@ -282,20 +271,6 @@ impl Prompts<'_> {
         }
     }
 
-    async fn due_prompt(
-        &self,
-        site: &Site,
-        user: &User,
-        history: &[PromptRecord],
-        locale: Option<&str>,
-    ) -> Result<Option<Prompt>> {
-        let sets = self.app.live_sets(&site.site_id).await?;
-        let now = now();
-        let profile = user.profile();
-        Ok(next_due(sets.as_slice(), &profile, history, now)
-            .map(|due| build_prompt(&due, &profile, locale, now)))
-    }
-
     /// A question of a published version (live or earlier: a widget may hold an older prompt).
     async fn published_question(
         &self,
@@ -324,5 +299,14 @@ impl Prompts<'_> {
             },
         };
         question.ok_or(Error::NotFound { what: "question" })
+    }
+}
+
+/// The site's minimum interval between prompts as the due rule reads it.
+fn pacing(site: &Site, user: &User, visit: Visit) -> Pacing {
+    Pacing {
+        min_hours_between_prompts: site.widget_settings.min_hours_between_prompts,
+        last_prompted_at: user.last_prompted_at,
+        visit,
     }
 }

@@ -210,21 +210,6 @@ impl Sites<'_> {
 mod tests {
     use super::*;
     use crate::model::site::validate_origin;
-    use chrono::DateTime;
-
-    #[test]
-    fn prompts_are_held_for_the_minimum_interval_after_the_last_one() {
-        let at = |h: i64| DateTime::UNIX_EPOCH + chrono::Duration::hours(h);
-        let mut settings = WidgetSettings::default();
-        assert_eq!(settings.prompts_held_until(Some(at(1)), at(0)), None);
-        settings.min_hours_between_prompts = 24;
-        assert_eq!(settings.prompts_held_until(None, at(1)), None);
-        assert_eq!(
-            settings.prompts_held_until(Some(at(0)), at(23)),
-            Some(at(24))
-        );
-        assert_eq!(settings.prompts_held_until(Some(at(0)), at(24)), None);
-    }
 
     #[test]
     fn user_hash_round_trips_and_rejects_others() {

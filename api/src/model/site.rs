@@ -88,22 +88,6 @@ const CORNERS: [&str; 4] = ["bottom-right", "bottom-left", "top-right", "top-lef
 const MODES: [&str; 3] = ["auto", "light", "dark"];
 
 impl WidgetSettings {
-    /// Until when a user the widget last prompted at `last_prompted` is left alone:
-    /// `None` when a prompt may be shown at `now`.
-    pub fn prompts_held_until(
-        &self,
-        last_prompted: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        if self.min_hours_between_prompts == 0 {
-            // Not even a clock a little ahead on another replica may hold prompts back.
-            return None;
-        }
-        let gap = chrono::Duration::hours(self.min_hours_between_prompts.into());
-        let until = last_prompted? + gap;
-        (until > now).then_some(until)
-    }
-
     /// Checks every field; returns `(field, message)` for the first bad one.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let bad = |f: &str, m: &str| Err((f.to_owned(), m.to_owned()));

@@ -10,6 +10,11 @@
 //! `max_prompts_per_login` is not used up at login L. The checks run in that
 //! order; the first failing one is the verdict. A user without a known first
 //! login counts as 0 days since it.
+//!
+//! Above the per-question verdicts sits the site's pacing ([`Pacing`]): a new
+//! page view gets no prompt until `min_hours_between_prompts` have passed since
+//! the user was last prompted ("held until …"); a prompt that follows an answer
+//! or a skip in the widget already open continues the same visit and is not held.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -137,10 +142,54 @@ pub struct Decision {
 /// The due question (if any) and every decision up to and including it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Explanation<'a> {
-    /// The due question.
+    /// The due question; `None` when nothing is due or the pacing holds prompts back.
     pub due: Option<Due<'a>>,
     /// Decisions in evaluation order.
     pub decisions: Vec<Decision>,
+    /// Set while the pacing holds prompts back: no new page view gets one before then.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// Whether a prompt is asked for by a new page view or follows an answer or skip in
+/// the widget that is already open (the same visit: the minimum interval does not apply).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Visit {
+    /// A page view asks for a prompt.
+    #[default]
+    NewPage,
+    /// The open widget asks for the next prompt after an answer or a skip.
+    Continued,
+}
+
+/// The site's minimum interval between prompts, and this user's last prompt.
+/// The default holds nothing back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pacing {
+    /// The site's `widget_settings.min_hours_between_prompts` (0: no minimum).
+    pub min_hours_between_prompts: u32,
+    /// When the user was last shown a prompt.
+    pub last_prompted_at: Option<DateTime<Utc>>,
+    /// What asks for the prompt.
+    pub visit: Visit,
+}
+
+impl Pacing {
+    /// Until when a new page view gets no prompt: `None` when one may be shown at
+    /// `now`. Holds whatever the [`Visit`]; [`Pacing::holds`] applies it.
+    pub fn held_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.min_hours_between_prompts == 0 {
+            // Not even a clock a little ahead on another replica may hold prompts back.
+            return None;
+        }
+        let gap = chrono::Duration::hours(self.min_hours_between_prompts.into());
+        let until = self.last_prompted_at? + gap;
+        (until > now).then_some(until)
+    }
+
+    /// Whether this visit gets no prompt at `now`.
+    pub fn holds(&self, now: DateTime<Utc>) -> bool {
+        self.visit == Visit::NewPage && self.held_until(now).is_some()
+    }
 }
 
 /// Sorts sets into asking order (priority desc, slug, version) and each
@@ -157,27 +206,38 @@ fn set_order(ps: &PublishedSet) -> (Reverse<i32>, &str, i64) {
     (Reverse(ps.set.priority), ps.set.slug.as_str(), ps.version)
 }
 
-/// The next due question, or `None` when nothing is due.
+/// The next due question, or `None` when nothing is due or `pacing` holds it back.
 pub fn next_due<'a>(
     sets: &'a [PublishedSet],
     profile: &Profile<'_>,
     history: &[PromptRecord],
+    pacing: Pacing,
     now: DateTime<Utc>,
 ) -> Option<Due<'a>> {
+    if pacing.holds(now) {
+        return None;
+    }
     walk(sets, profile, history, now, None)
 }
 
 /// Like [`next_due`], plus the verdict of every question considered before
-/// (and including) the chosen one — all of them when nothing is due.
+/// (and including) the one that would be due — all of them when none is —
+/// and until when the pacing holds prompts back.
 pub fn explain<'a>(
     sets: &'a [PublishedSet],
     profile: &Profile<'_>,
     history: &[PromptRecord],
+    pacing: Pacing,
     now: DateTime<Utc>,
 ) -> Explanation<'a> {
     let mut decisions = Vec::new();
     let due = walk(sets, profile, history, now, Some(&mut decisions));
-    Explanation { due, decisions }
+    let held_until = pacing.held_until(now);
+    Explanation {
+        due: due.filter(|_| !pacing.holds(now)),
+        decisions,
+        held_until,
+    }
 }
 
 /// Facts from the history, indexed once per call.

@@ -9,7 +9,8 @@
 //! - [`next_due`] picks the first question — sets by priority then slug,
 //!   stages by `at_login`, questions in file order — whose stage is reached,
 //!   that is not known, dismissed or recently skipped, whose `when` holds and
-//!   whose set has prompts left at this login;
+//!   whose set has prompts left at this login — unless the site's minimum
+//!   interval between prompts holds a new page view back ([`Pacing`]);
 //! - [`validate_answer`] checks and normalises an answer before it is stored;
 //! - [`build_prompt`] renders a due question for the widget in one locale.
 
@@ -31,8 +32,8 @@ mod tests;
 pub use answer::{AnswerError, MAX_ANSWER_BYTES, validate_answer};
 pub use condition::{Condition, Operator, evaluate, parse_condition_json};
 pub use due::{
-    Decision, Due, Explanation, Outcome, Position, PromptRecord, PublishedSet, Verdict, explain,
-    next_due, sort_published,
+    Decision, Due, Explanation, Outcome, Pacing, Position, PromptRecord, PublishedSet, Verdict,
+    Visit, explain, next_due, sort_published,
 };
 pub use format::{
     BooleanRules, ChoiceOption, DateBound, DateRules, MultiChoiceRules, NumberRules, Pattern,

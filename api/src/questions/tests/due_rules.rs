@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::super as q;
 use super::support::{now, profile, read_set_file, rec, set};
-use q::{Outcome, PublishedSet, Verdict};
+use q::{Outcome, Pacing, PublishedSet, Verdict, Visit};
 
 const STAGED: &str = r#"
 slug: s
@@ -42,7 +42,7 @@ fn due_key(
     history: &[q::PromptRecord],
 ) -> Option<String> {
     let p = profile(user, app, login, days);
-    q::next_due(sets, &p, history, now()).map(|d| d.question.key.clone())
+    q::next_due(sets, &p, history, Pacing::default(), now()).map(|d| d.question.key.clone())
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn after_days_must_be_met() {
         first_login_at: None,
         ..profile(&user, &user, 2, 0)
     };
-    assert!(q::next_due(&sets, &no_first, &[], now()).is_none());
+    assert!(q::next_due(&sets, &no_first, &[], Pacing::default(), now()).is_none());
 }
 
 #[test]
@@ -212,24 +212,24 @@ fn position_index_and_of() {
     let sets = [published(STAGED, 1)];
     let (user, app) = (json!({"role": "dev"}), json!({}));
     let p = profile(&user, &app, 3, 9);
-    let d = q::next_due(&sets, &p, &[], now()).unwrap();
+    let d = q::next_due(&sets, &p, &[], Pacing::default(), now()).unwrap();
     assert_eq!(
         (d.question.key.as_str(), d.position.index, d.position.of),
         ("city", 1, 2)
     );
     let h = [rec("s", "city", Outcome::Skipped, 3)];
-    let d = q::next_due(&sets, &p, &h, now()).unwrap();
+    let d = q::next_due(&sets, &p, &h, Pacing::default(), now()).unwrap();
     assert_eq!(
         (d.question.key.as_str(), d.position.index, d.position.of),
         ("phone", 2, 2)
     );
     let user = json!({"role": "dev", "city": "x"});
     let p = profile(&user, &app, 3, 9);
-    let d = q::next_due(&sets, &p, &[], now()).unwrap();
+    let d = q::next_due(&sets, &p, &[], Pacing::default(), now()).unwrap();
     assert_eq!((d.position.index, d.position.of), (1, 2));
     let user = json!({"role": "dev", "city": "x", "phone": "+1"});
     let p = profile(&user, &app, 3, 9);
-    let d = q::next_due(&sets, &p, &[], now()).unwrap();
+    let d = q::next_due(&sets, &p, &[], Pacing::default(), now()).unwrap();
     assert_eq!(
         (d.question.key.as_str(), d.position.index, d.position.of),
         ("size", 1, 1)
@@ -242,7 +242,7 @@ fn explain_lists_verdicts_up_to_the_chosen_question() {
     let (user, app) = (json!({"role": "student"}), json!({"geo": {"city": "Oslo"}}));
     let p = profile(&user, &app, 3, 9);
     let h = [rec("s", "phone", Outcome::Skipped, 2)];
-    let e = q::explain(&sets, &p, &h, now());
+    let e = q::explain(&sets, &p, &h, Pacing::default(), now());
     assert!(e.due.is_none());
     let verdicts: Vec<(&str, Verdict)> = e
         .decisions
@@ -270,7 +270,13 @@ fn explain_lists_verdicts_up_to_the_chosen_question() {
     );
     assert_eq!(e.decisions[0].version, 4);
     let p = profile(&user, &app, 1, 0);
-    let e = q::explain(&sets, &p, &[rec("s", "role", Outcome::Dismissed, 1)], now());
+    let e = q::explain(
+        &sets,
+        &p,
+        &[rec("s", "role", Outcome::Dismissed, 1)],
+        Pacing::default(),
+        now(),
+    );
     let verdicts: Vec<Verdict> = e.decisions.iter().map(|d| d.verdict.clone()).collect();
     assert_eq!(
         verdicts,
@@ -283,14 +289,14 @@ fn explain_lists_verdicts_up_to_the_chosen_question() {
     );
     let fresh = json!({});
     let p = profile(&fresh, &fresh, 2, 1);
-    let e = q::explain(&sets, &p, &[], now());
+    let e = q::explain(&sets, &p, &[], Pacing::default(), now());
     assert_eq!(
         e.due.as_ref().map(|d| d.question.key.as_str()),
         Some("role")
     );
     assert_eq!(e.decisions.len(), 1);
     let p = profile(&user, &fresh, 2, 1);
-    let e = q::explain(&sets, &p, &[], now());
+    let e = q::explain(&sets, &p, &[], Pacing::default(), now());
     assert_eq!(
         e.decisions[1].verdict,
         Verdict::AfterDaysNotMet {
@@ -314,7 +320,7 @@ fn explain_shows_cap_reached() {
         rec("s", "a", Outcome::Answered, 1),
         rec("s", "b", Outcome::Answered, 1),
     ];
-    let e = q::explain(&sets, &p, &h, now());
+    let e = q::explain(&sets, &p, &h, Pacing::default(), now());
     assert!(e.due.is_none());
     assert_eq!(e.decisions[0].verdict, Verdict::CapReached { max: 2 });
 }
@@ -328,11 +334,54 @@ fn same_inputs_same_answer_and_onboarding_flow() {
     let user = json!({"role": "junior"});
     let app = json!({"enrichment": {"company": {"industry": "Software"}}});
     let p = profile(&user, &app, 3, 30);
-    let first =
-        q::next_due(&sets, &p, &[], now()).map(|d| (d.set.slug.clone(), d.question.key.clone()));
+    let first = q::next_due(&sets, &p, &[], Pacing::default(), now())
+        .map(|d| (d.set.slug.clone(), d.question.key.clone()));
     q::sort_published(&mut sets);
-    let second =
-        q::next_due(&sets, &p, &[], now()).map(|d| (d.set.slug.clone(), d.question.key.clone()));
+    let second = q::next_due(&sets, &p, &[], Pacing::default(), now())
+        .map(|d| (d.set.slug.clone(), d.question.key.clone()));
     assert_eq!(first, second);
     assert_eq!(first, Some(("onboarding".into(), "address.city".into())));
+}
+
+#[test]
+fn prompts_are_held_for_the_minimum_interval_after_the_last_one() {
+    let at = |h: i64| now() + chrono::Duration::hours(h);
+    let mut pacing = Pacing {
+        last_prompted_at: Some(at(1)),
+        ..Pacing::default()
+    };
+    assert_eq!(pacing.held_until(at(0)), None, "0 hours holds nothing back");
+    pacing.min_hours_between_prompts = 24;
+    pacing.last_prompted_at = None;
+    assert_eq!(pacing.held_until(at(1)), None, "never prompted");
+    pacing.last_prompted_at = Some(at(0));
+    assert_eq!(pacing.held_until(at(23)), Some(at(24)));
+    assert_eq!(pacing.held_until(at(24)), None);
+}
+
+#[test]
+fn a_held_new_page_gets_nothing_and_the_open_widget_continues() {
+    let sets = [published(SINGLE, 1)];
+    let empty = json!({});
+    let p = profile(&empty, &empty, 1, 0);
+    let held = Pacing {
+        min_hours_between_prompts: 24,
+        last_prompted_at: Some(now() - chrono::Duration::hours(1)),
+        visit: Visit::NewPage,
+    };
+    assert!(q::next_due(&sets, &p, &[], held, now()).is_none());
+    let continued = Pacing {
+        visit: Visit::Continued,
+        ..held
+    };
+    let due = q::next_due(&sets, &p, &[], continued, now()).map(|d| d.question.key.clone());
+    assert_eq!(due.as_deref(), Some("role"));
+
+    let e = q::explain(&sets, &p, &[], held, now());
+    assert!(e.due.is_none(), "explain shows what a new page view gets");
+    assert_eq!(e.held_until, Some(now() + chrono::Duration::hours(23)));
+    assert_eq!(e.decisions.len(), 1);
+    assert_eq!(e.decisions[0].verdict, Verdict::Due);
+    let e = q::explain(&sets, &p, &[], Pacing::default(), now());
+    assert_eq!(e.held_until, None);
 }

@@ -20,7 +20,7 @@ fn prompt_json(
     locale: Option<&str>,
 ) -> Value {
     let p = profile(user, app, login, 10);
-    let due = q::next_due(sets, &p, &[], now()).expect("a due question");
+    let due = q::next_due(sets, &p, &[], q::Pacing::default(), now()).expect("a due question");
     serde_json::to_value(q::build_prompt(&due, &p, locale, now())).unwrap()
 }
 
