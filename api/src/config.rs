@@ -3,7 +3,7 @@
 
 use figment::Figment;
 
-use crate::enrich::EnrichmentConfig;
+use crate::providers::EnrichmentConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -6,17 +6,17 @@
 //! - [`model`]: the records Trickle stores and returns.
 //! - [`store`]: one interface over the database, the SQL written once for SQLite
 //!   and PostgreSQL.
-//! - [`enrich`]: enrichment providers (GeoIP, user agent, e-mail, HTTP APIs).
+//! - [`providers`]: enrichment providers (GeoIP, user agent, e-mail, HTTP APIs).
 //! - [`app`]: the use cases, one module per concept, wired by [`App`].
 //! - [`http`] and [`cli`]: translate requests and commands into use cases.
 
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod enrich;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod providers;
 pub mod questions;
 pub mod store;
 pub mod telemetry;

@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 
 use super::{App, JobError};
-use crate::enrich::{Lookup, ProviderError, Subject};
 use crate::model::job::ENRICH;
 use crate::model::{Job, NewJob, User, now};
+use crate::providers::{Lookup, ProviderError, Subject};
 
 /// Whether a stored result is younger than `ttl`.
 fn is_fresh(entry: Option<&Value>, ttl: std::time::Duration, now: DateTime<Utc>) -> bool {

@@ -21,9 +21,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::config::{JobSettings, Settings, WebhookSettings};
-use crate::enrich::{ConfigError, Provider, build_providers};
 use crate::error::{Error, Result};
 use crate::model::{MetadataLimits, PublishedSets, Site};
+use crate::providers::{ConfigError, Provider, build_providers};
 use crate::store::{Store, StoreError};
 
 pub use enrichment::Enrichment;

@@ -118,7 +118,7 @@ fn enable_demo_enrichment(settings: &mut Settings) {
             .map(std::path::PathBuf::from)
             .find(|p| p.exists())
         {
-            enrichment.geoip = Some(crate::enrich::GeoipConfig {
+            enrichment.geoip = Some(crate::providers::GeoipConfig {
                 database,
                 ..Default::default()
             });

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::parse_condition::parse_condition_node;
-use super::profile::Profile;
+use super::paths::Profile;
 use super::reader::Ctx;
 use super::yaml::{Mark, Node};
 

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::format::{Question, QuestionSet, Stage};
-use super::profile::Profile;
+use super::paths::Profile;
 
 /// One published version of a question set.
 #[derive(Clone, Debug, PartialEq)]

@@ -21,9 +21,9 @@ pub mod format;
 pub mod parse;
 mod parse_condition;
 mod parse_question;
-pub mod profile;
-pub mod prompt;
+pub mod paths;
 mod reader;
+pub mod render;
 mod yaml;
 
 #[cfg(test)]
@@ -41,5 +41,5 @@ pub use format::{
     TextRules,
 };
 pub use parse::{MAX_QUESTIONS, MAX_SOURCE_BYTES, Problem, parse_question_set};
-pub use profile::{Profile, ProfilePath, is_question_key, set_path};
-pub use prompt::{Prompt, PromptOption, PromptQuestion, build_prompt, localize};
+pub use paths::{Profile, ProfilePath, is_question_key, set_path};
+pub use render::{Prompt, PromptOption, PromptQuestion, build_prompt, localize};

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::condition::{Condition, OPERATORS, Operator};
-use super::profile::ProfilePath;
+use super::paths::ProfilePath;
 use super::reader::{Ctx, MapReader};
 use super::yaml::{Kind, Node};
 

@@ -8,7 +8,7 @@ use super::format::{
     Text, TextRules,
 };
 use super::parse_condition::parse_condition_node;
-use super::profile::{ProfilePath, is_question_key};
+use super::paths::{ProfilePath, is_question_key};
 use super::reader::{Ctx, MapReader};
 use super::yaml::{Kind, Mark, Node};
 

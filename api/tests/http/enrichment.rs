@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use trickle::enrich::{Lookup, Provider, ProviderError, Subject};
+use trickle::providers::{Lookup, Provider, ProviderError, Subject};
 
 /// A company-data provider that knows every corporate user's employer.
 struct Company {

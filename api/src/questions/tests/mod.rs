@@ -4,6 +4,6 @@ mod answers;
 mod due_rules;
 mod files;
 mod parser;
-mod prompts;
 mod props;
+mod render;
 mod support;

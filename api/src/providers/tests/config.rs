@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::enrich::{
+use crate::providers::{
     ConfigError, EmailConfig, EnrichmentConfig, GeoipConfig, HttpProviderConfig, UserAgentConfig,
     build_providers, build_providers_with_env,
 };

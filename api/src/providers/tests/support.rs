@@ -17,7 +17,7 @@ use maxminddb_writer::metadata::IpVersion;
 use maxminddb_writer::paths::IpAddrWithMask;
 use serde_json::{Value, json};
 
-use crate::enrich::{Lookup, Provider, Subject};
+use crate::providers::{Lookup, Provider, Subject};
 
 /// The bearer token the test API expects.
 pub(crate) const API_TOKEN: &str = "secret-123";

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::answer::validate_answer;
 use super::due::{Due, Position};
 use super::format::{ChoiceOption, QuestionType, Text};
-use super::profile::Profile;
+use super::paths::Profile;
 
 /// A prompt, in the JSON shape of `GET /v1/widget/next`.
 #[derive(Serialize, Clone, Debug, PartialEq)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::support::{API_TOKEN, start_api, write_mmdb};
-use crate::enrich::{
+use crate::providers::{
     EmailConfig, EnrichmentConfig, GeoipConfig, HttpProviderConfig, Lookup, Subject,
     UserAgentConfig, build_providers_with_env,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::support::{API_TOKEN, found, start_api};
-use crate::enrich::{
+use crate::providers::{
     EnrichmentConfig, HttpProviderConfig, Lookup, Provider, ProviderError, Subject,
     build_providers, build_providers_with_env,
 };

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::support::found;
-use crate::enrich::email::{DomainKind, EmailProvider, classify_domain};
-use crate::enrich::{EmailConfig, Provider, Subject, data_file};
+use crate::providers::email::{DomainKind, EmailProvider, classify_domain};
+use crate::providers::{EmailConfig, Provider, Subject, data_file};
 
 async fn lookup(email: Option<&str>) -> Option<serde_json::Value> {
     let provider = EmailProvider::new(&EmailConfig::default()).unwrap();

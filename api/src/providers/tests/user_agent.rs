@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::support::found;
-use crate::enrich::user_agent::UserAgentProvider;
-use crate::enrich::{Subject, UserAgentConfig};
+use crate::providers::user_agent::UserAgentProvider;
+use crate::providers::{Subject, UserAgentConfig};
 
 const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";

@@ -5,8 +5,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::support::{found, ip_subject, write_mmdb};
-use crate::enrich::geoip::is_public;
-use crate::enrich::{EnrichmentConfig, GeoipConfig, Provider, Subject, build_providers};
+use crate::providers::geoip::is_public;
+use crate::providers::{EnrichmentConfig, GeoipConfig, Provider, Subject, build_providers};
 
 /// A GeoLite2-City record as MaxMind ships it (abridged).
 fn london_city_record() -> Value {
