@@ -24,6 +24,14 @@ fn main() {
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "js" || e == "wasm"));
     files.sort();
+    let has_loader = files.iter().any(|p| p.ends_with("widget.js"));
+    if !has_loader && std::env::var("PROFILE").as_deref() == Ok("release") {
+        println!(
+            "cargo:warning=building trickle WITHOUT the widget ({} has no widget.js): \
+             /widget.js will not work; use `cargo xtask dist` for the whole product",
+            dist.display()
+        );
+    }
     let mut out = String::from(
         "/// The widget files embedded at build time (empty: built without the widget).\npub static FILES: &[EmbeddedFile] = &[\n",
     );

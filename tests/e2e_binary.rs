@@ -256,3 +256,35 @@ fn bad_configuration_is_a_clear_error() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
 }
+
+/// A binary built without the widget (a plain `cargo build`) says so at start-up; one
+/// built by `cargo xtask` (as the test suite is) serves the widget and stays quiet.
+#[tokio::test]
+async fn a_server_without_the_widget_says_so_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = trickle(&db)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(&base, &mut server).await;
+    let loader = reqwest::get(format!("{base}/widget.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(terminate(&mut server).success());
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut server.stdout.take().unwrap(), &mut logs).unwrap();
+    let embedded = !loader.contains("built without the widget");
+    assert_eq!(embedded, trickle::http::widget_built());
+    assert_eq!(
+        logs.contains(trickle::http::WIDGET_MISSING_WARNING),
+        !embedded,
+        "start-up logs: {logs}"
+    );
+}

@@ -4,6 +4,8 @@
 //!   every other test (unit, storage conformance on SQLite and PostgreSQL, HTTP,
 //!   end-to-end, browser).
 //! - `demo`: builds and runs `trickle demo` on http://127.0.0.1:8080.
+//! - `dist`: the whole product for production: the widget, then `trickle` in release
+//!   with the widget embedded (`target/release/trickle`).
 //! - `build-widget`: the Wasm renderer and loader into `widget/dist/` (embedded by
 //!   `api/build.rs`); `test` and `demo` run it first.
 //! - `bench`: every benchmark, printing tables: `bench-api` (login ingest and
@@ -27,19 +29,23 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
+        Some("dist") => dist(),
         Some("build-widget") => widget::build().map(drop),
         Some("bench") => bench_api().and_then(|()| bench_widget()),
         Some("bench-api") => bench_api(),
         Some("bench-widget") => bench_widget(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|build-widget|bench|bench-api|bench-widget> [args…]"
+                "usage: cargo xtask <test|demo|dist|build-widget|bench|bench-api|bench-widget> [args…]"
             );
             eprintln!(
                 "  test          build the widget; fmt check, clippy, all tests (needs PostgreSQL and Chromium, see README)"
             );
             eprintln!(
                 "  demo          build the widget; run the demo server on http://127.0.0.1:8080/demo"
+            );
+            eprintln!(
+                "  dist          build the widget, then target/release/trickle with it embedded"
             );
             eprintln!("  build-widget  the Wasm renderer and loader into widget/dist/");
             eprintln!("  bench         bench-api, then bench-widget");
@@ -136,6 +142,27 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     demo.args(["run", "--package", "trickle", "--", "demo"])
         .args(extra);
     run(demo)
+}
+
+/// The production build: the widget first, so that `api/build.rs` embeds it.
+fn dist() -> anyhow::Result<()> {
+    widget::build()?;
+    let mut release = cargo();
+    release.args([
+        "build",
+        "--release",
+        "--package",
+        "trickle",
+        "--bin",
+        "trickle",
+    ]);
+    run(release)?;
+    let binary = target_dir().join("release/trickle");
+    println!(
+        "xtask: {} (widget embedded); copy it with trickle.example.toml to your server",
+        binary.display()
+    );
+    Ok(())
 }
 
 /// API throughput and latency on SQLite and PostgreSQL (`api/benches/api.rs`), in release.

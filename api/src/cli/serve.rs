@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::App;
 use crate::config::Settings;
-use crate::http::{AppState, router};
+use crate::http::{AppState, WIDGET_MISSING_WARNING, router, widget_built};
 use crate::store;
 
 pub(super) fn redact(url: &str) -> String {
@@ -40,6 +40,9 @@ pub async fn serve(app: App, settings: &Settings) -> anyhow::Result<()> {
 
 /// [`serve`] with extra routes (the demo's page).
 pub async fn serve_with(app: App, settings: &Settings, extra: axum::Router) -> anyhow::Result<()> {
+    if !widget_built() {
+        tracing::warn!("{WIDGET_MISSING_WARNING}");
+    }
     app.spawn_invalidation_listener().await?;
     app.jobs().spawn_worker();
     let state = AppState::new(app, settings);

@@ -49,6 +49,11 @@ pub fn router() -> Router<AppState> {
         .route("/widget/{file}", get(renderer))
 }
 
+/// What `trickle serve` logs at start-up when [`widget_built`] is false.
+pub const WIDGET_MISSING_WARNING: &str = "this trickle binary was built without the widget: \
+     /widget.js only logs an error in the browser and no site shows a question. \
+     Build the whole product with `cargo xtask dist`.";
+
 /// Whether the widget is embedded in this binary.
 pub fn widget_built() -> bool {
     FILES.iter().any(|f| f.name == LOADER)

@@ -29,6 +29,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
+pub use assets::{WIDGET_MISSING_WARNING, widget_built};
 pub use error::ApiError;
 pub use rate_limit::WidgetLimiter;
 
