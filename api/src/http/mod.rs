@@ -1,4 +1,4 @@
-//! HTTP: routes translate requests to [`Trickle`] calls and results back, nothing else.
+//! HTTP: routes translate requests to use-case calls on [`crate::App`] and results back, nothing else.
 //! Each module has one `router()`; they are merged here, with the OpenAPI document
 //! generated from the same handlers (utoipa).
 
