@@ -15,8 +15,8 @@ use crate::model::json_size;
 use crate::model::question_set::find_question;
 use crate::model::{NewAnswer, PromptEventKind, Site, User, now};
 use crate::questions::{
-    Decision, Pacing, Prompt, Question, Visit, build_prompt, explain, next_due, set_path,
-    validate_answer,
+    Decision, Pacing, Prompt, PromptRecord, Question, Visit, build_prompt, explain, next_due,
+    set_path, validate_answer,
 };
 
 /// Names one question of one version of a set.
@@ -97,11 +97,23 @@ impl Prompts<'_> {
         else {
             return Ok(None);
         };
+        self.due_prompt(site, &user, &history, locale, visit).await
+    }
+
+    /// The prompt due for a user as just read or written.
+    async fn due_prompt(
+        &self,
+        site: &Site,
+        user: &User,
+        history: &[PromptRecord],
+        locale: Option<&str>,
+        visit: Visit,
+    ) -> Result<Option<Prompt>> {
         let sets = self.app.live_sets(&site.site_id).await?;
         let now = now();
         let profile = user.profile();
-        let pacing = pacing(site, &user, visit);
-        Ok(next_due(sets.as_slice(), &profile, &history, pacing, now)
+        let pacing = pacing(site, user, visit);
+        Ok(next_due(sets.as_slice(), &profile, history, pacing, now)
             .map(|due| build_prompt(&due, &profile, locale, now)))
     }
 
@@ -186,7 +198,8 @@ impl Prompts<'_> {
                 set_path(map, &answer.key, answer.value.clone());
             }
         };
-        self.app
+        let user = self
+            .app
             .store
             .record_answer(
                 &site.site_id,
@@ -203,7 +216,13 @@ impl Prompts<'_> {
         if !follow_ups.is_empty() {
             self.app.jobs_enqueued.notify_one();
         }
-        self.prompt_for(site, user_id, locale, Visit::Continued)
+        // The user as written comes back from the store; only the history is read.
+        let history = self
+            .app
+            .store
+            .prompt_history(&site.site_id, user_id)
+            .await?;
+        self.due_prompt(site, &user, &history, locale, Visit::Continued)
             .await
     }
 

@@ -135,6 +135,12 @@ pub trait UserStore: Send + Sync {
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError>;
+    /// The user's prompt outcomes (answered, skipped, dismissed), oldest first.
+    async fn prompt_history(
+        &self,
+        site_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<PromptRecord>, StoreError>;
     async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError>;
     /// Users ordered by id (byte order on both databases), after the cursor.
     async fn list_users(
@@ -166,7 +172,8 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait PromptStore: Send + Sync {
     /// Writes the answer into user_metadata (via `edit`), keeps it with its source, and
-    /// records the prompt outcome, in one transaction. `None` if no such user.
+    /// records the prompt outcome, in one transaction; returns the user as written,
+    /// `None` if no such user.
     async fn record_answer(
         &self,
         site_id: &str,

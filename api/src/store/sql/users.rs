@@ -105,6 +105,15 @@ where
         let Some(user) = self.user(site_id, user_id).await? else {
             return Ok(None);
         };
+        let history = self.prompt_history(site_id, user_id).await?;
+        Ok(Some((user, history)))
+    }
+
+    async fn prompt_history(
+        &self,
+        site_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<PromptRecord>, StoreError> {
         let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT question_set, key, kind, login_count FROM prompt_events \
              WHERE site_id = $1 AND user_id = $2 AND kind <> 'impression' ORDER BY id",
@@ -113,11 +122,10 @@ where
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        let history = rows
+        Ok(rows
             .into_iter()
             .filter_map(HistoryRow::into_record)
-            .collect();
-        Ok(Some((user, history)))
+            .collect())
     }
 
     async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError> {
