@@ -8,7 +8,7 @@ use yew::prelude::*;
 use crate::bridge::{Bridge, Failure};
 use crate::i18n::{Chrome, chrome};
 use crate::model::{Prompt, Question, Settings};
-use crate::validate::{Draft, Problem, draft_from_prefill, validate};
+use crate::validate::{Draft, draft_from_prefill, validate};
 use crate::value::Value;
 
 const CSS: &str = include_str!("style.css");
@@ -124,25 +124,14 @@ impl App {
     fn submit(&mut self, ctx: &Context<Self>) {
         let Some(prompt) = &self.prompt else { return };
         let q = &prompt.question;
-        let checked = validate(q, &self.draft).and_then(|value| match (&q.pattern, &value) {
-            (Some(p), Value::String(s)) if !Bridge::matches(p, s) => Err(Problem::Required),
-            _ => Ok(value),
-        });
-        match checked {
+        match validate(q, &self.draft) {
             Ok(value) => {
                 let mut body = reference(prompt);
                 body.set("value", value);
                 self.send(ctx, Action::Answer, body);
             }
             Err(problem) => {
-                let pattern_failed = problem == Problem::Required
-                    && !self.draft.text.trim().is_empty()
-                    && q.pattern.is_some();
-                let message = if pattern_failed {
-                    self.chrome.pattern.into()
-                } else {
-                    self.chrome.problem(&problem)
-                };
+                let message = self.chrome.problem(&problem);
                 self.refuse(message);
             }
         }

@@ -38,6 +38,8 @@ pub struct Chrome {
     pub date: &'static str,
     pub other_empty: &'static str,
     pub pattern: &'static str,
+    /// An answer larger than the server takes (a very long text in a wide script).
+    pub too_large: &'static str,
 }
 
 const EN: Chrome = Chrome {
@@ -72,6 +74,7 @@ const EN: Chrome = Chrome {
     date: "Please enter a valid date.",
     other_empty: "Please say what \"Other\" is.",
     pattern: "This doesn't have the expected format.",
+    too_large: "This answer is too long.",
 };
 
 const DE: Chrome = Chrome {
@@ -106,6 +109,7 @@ const DE: Chrome = Chrome {
     date: "Bitte ein gültiges Datum eingeben.",
     other_empty: "Bitte „Sonstiges“ ausfüllen.",
     pattern: "Das Format passt nicht.",
+    too_large: "Diese Antwort ist zu lang.",
 };
 
 const FR: Chrome = Chrome {
@@ -140,6 +144,7 @@ const FR: Chrome = Chrome {
     date: "Veuillez saisir une date valide.",
     other_empty: "Veuillez préciser « Autre ».",
     pattern: "Le format n'est pas celui attendu.",
+    too_large: "Cette réponse est trop longue.",
 };
 
 const ES: Chrome = Chrome {
@@ -174,6 +179,7 @@ const ES: Chrome = Chrome {
     date: "Introduce una fecha válida.",
     other_empty: "Indica qué es «Otro».",
     pattern: "El formato no es el esperado.",
+    too_large: "Esta respuesta es demasiado larga.",
 };
 
 const PT: Chrome = Chrome {
@@ -208,6 +214,7 @@ const PT: Chrome = Chrome {
     date: "Digite uma data válida.",
     other_empty: "Diga o que é \"Outro\".",
     pattern: "O formato não é o esperado.",
+    too_large: "Esta resposta é longa demais.",
 };
 
 const JA: Chrome = Chrome {
@@ -242,6 +249,7 @@ const JA: Chrome = Chrome {
     date: "有効な日付を入力してください。",
     other_empty: "「その他」の内容を入力してください。",
     pattern: "形式が正しくありません。",
+    too_large: "回答が長すぎます。",
 };
 
 const AR: Chrome = Chrome {
@@ -276,6 +284,7 @@ const AR: Chrome = Chrome {
     date: "يرجى إدخال تاريخ صالح.",
     other_empty: "يرجى توضيح \"أخرى\".",
     pattern: "الصيغة غير صحيحة.",
+    too_large: "هذه الإجابة طويلة جدًا.",
 };
 
 const ALL: [&Chrome; 7] = [&EN, &DE, &FR, &ES, &PT, &JA, &AR];
@@ -314,6 +323,9 @@ impl Chrome {
             Problem::Url => self.url.into(),
             Problem::Date => self.date.into(),
             Problem::Other => self.other_empty.into(),
+            Problem::Pattern | Problem::Format => self.pattern.into(),
+            Problem::Option => self.required.into(),
+            Problem::TooLarge => self.too_large.into(),
         }
     }
 }

@@ -17,7 +17,7 @@ mod validate;
 mod value;
 
 pub use bridge::Bridge;
-pub use model::{Prompt, Question, Settings};
+pub use model::{Choice, Prompt, Question, Settings};
 pub use validate::{Draft, Problem, validate};
 pub use value::Value;
 

@@ -38,6 +38,22 @@ pub fn dist_dir() -> PathBuf {
     workspace_root().join("widget/dist")
 }
 
+/// Budget of the loader and the renderer (JS + Wasm) together, in gzip bytes (120 KiB):
+/// `build` fails above it.
+pub const BUDGET_GZIP: usize = 122_880;
+
+/// Fails when `total` gzip bytes are over `budget`, saying by how much.
+pub fn check_budget(total: usize, budget: usize) -> anyhow::Result<()> {
+    if total > budget {
+        bail!(
+            "the widget is {total} B gzip (loader + renderer JS + Wasm), over its budget of \
+             {budget} B by {} B",
+            total - budget
+        );
+    }
+    Ok(())
+}
+
 /// Sizes of what was built, for the build log and the benchmark.
 pub struct Built {
     pub loader: PathBuf,
@@ -94,14 +110,15 @@ pub fn build() -> anyhow::Result<Built> {
         renderer_js: write(&dist, &js_name, &js)?,
         renderer_wasm: write(&dist, &wasm_name, &wasm_bytes)?,
     };
+    let mut total = 0;
     for path in [&built.loader, &built.renderer_js, &built.renderer_wasm] {
         let raw = std::fs::metadata(path)?.len();
-        eprintln!(
-            "xtask: {} {raw} bytes, {} gzip",
-            path.display(),
-            gzip_len(path)?
-        );
+        let gz = gzip_len(path)?;
+        eprintln!("xtask: {} {raw} bytes, {gz} gzip", path.display());
+        total += gz;
     }
+    eprintln!("xtask: widget total {total} B gzip, budget {BUDGET_GZIP} B");
+    check_budget(total, BUDGET_GZIP)?;
     Ok(built)
 }
 
@@ -165,4 +182,17 @@ pub fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
 
 pub fn gzip_len(path: &Path) -> anyhow::Result<usize> {
     Ok(gzip(&std::fs::read(path)?)?.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_fails_only_above_it() {
+        assert!(check_budget(BUDGET_GZIP, BUDGET_GZIP).is_ok());
+        let err = check_budget(BUDGET_GZIP + 5, BUDGET_GZIP).unwrap_err();
+        assert!(err.to_string().contains("122885 B gzip"), "{err}");
+        assert!(err.to_string().contains("by 5 B"), "{err}");
+    }
 }

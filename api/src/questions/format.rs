@@ -9,10 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::condition::Condition;
 
-/// Default and hard cap of `max_length` for text answers.
-pub const DEFAULT_MAX_LENGTH: u32 = 500;
-/// Hard cap of `max_length`.
-pub const MAX_LENGTH_CAP: u32 = 4096;
+/// Default `max_length` of text answers, and its hard cap (shared with the widget).
+pub use trickle_rules::limits::{DEFAULT_MAX_LENGTH, MAX_LENGTH_CAP};
 
 /// A versioned, staged list of questions (one YAML document).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -141,19 +139,25 @@ pub enum QuestionType {
 impl QuestionType {
     /// The `type` name as written in files.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The kind, without its rules (the enum shared with the widget).
+    pub fn kind(&self) -> trickle_rules::Kind {
+        use trickle_rules::Kind;
         match self {
-            QuestionType::Text(_) => "text",
-            QuestionType::LongText(_) => "long_text",
-            QuestionType::Number(_) => "number",
-            QuestionType::SingleChoice(_) => "single_choice",
-            QuestionType::MultiChoice(_) => "multi_choice",
-            QuestionType::Boolean(_) => "boolean",
-            QuestionType::Date(_) => "date",
-            QuestionType::Email => "email",
-            QuestionType::Phone => "phone",
-            QuestionType::Url => "url",
-            QuestionType::Country => "country",
-            QuestionType::Scale(_) => "scale",
+            QuestionType::Text(_) => Kind::Text,
+            QuestionType::LongText(_) => Kind::LongText,
+            QuestionType::Number(_) => Kind::Number,
+            QuestionType::SingleChoice(_) => Kind::SingleChoice,
+            QuestionType::MultiChoice(_) => Kind::MultiChoice,
+            QuestionType::Boolean(_) => Kind::Boolean,
+            QuestionType::Date(_) => Kind::Date,
+            QuestionType::Email => Kind::Email,
+            QuestionType::Phone => Kind::Phone,
+            QuestionType::Url => Kind::Url,
+            QuestionType::Country => Kind::Country,
+            QuestionType::Scale(_) => Kind::Scale,
         }
     }
 }
