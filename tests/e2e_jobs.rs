@@ -8,14 +8,13 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::path::Path;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{free_port, run_ok, trickle, wait_ready};
+use support::{PostgresDatabase, free_port, run_ok, trickle, wait_ready};
 
 /// Serves `app` on 127.0.0.1 and returns its base URL.
 async fn serve_local(app: Router) -> String {
@@ -219,19 +218,8 @@ async fn two_servers_on_one_postgres_deliver_each_webhook_once() {
         }),
     );
     let receiver = serve_local(receiver).await;
-    let admin = std::env::var("TRICKLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("trickle_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL is required");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&name);
-    let db = url.to_string();
+    let database = PostgresDatabase::create().await;
+    let db = database.url().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let (port_a, port_b) = (free_port(), free_port());
     let jobs = "[jobs]\npoll_interval_ms = 50\nconcurrency = 8\n";
@@ -279,7 +267,4 @@ async fn two_servers_on_one_postgres_deliver_each_webhook_once() {
     b.kill().unwrap();
     a.wait().unwrap();
     b.wait().unwrap();
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
 }

@@ -1,13 +1,12 @@
-//! Test fixtures: a fresh database per test (SQLite file in a temp dir, or a new
-//! PostgreSQL database), and `TestApp`, the real router served on 127.0.0.1:0.
+//! Test fixtures: a fresh database per test (a SQLite file in a temp dir, or a PostgreSQL
+//! database of its own that is dropped afterwards), and `TestApp`, the real router served
+//! on 127.0.0.1:0.
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tempfile::TempDir;
-use tokio::sync::Mutex;
 
 use trickle::App;
 use trickle::app::sites::user_hash;
@@ -15,18 +14,20 @@ use trickle::config::{RateLimit, Settings};
 use trickle::http::{AppState, router};
 use trickle::model::SiteKeys;
 use trickle::store::{self, Store};
+use trickle_testkit::PostgresDatabase;
 
-/// Where PostgreSQL tests create their databases.
-pub fn postgres_admin_url() -> String {
-    std::env::var("TRICKLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A migrated store on a database of its own; the temp dir lives as long as it.
+/// A migrated store on a database of its own, which lives as long as this value (the temp
+/// dir of a SQLite file; a PostgreSQL database is dropped with it).
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     pub url: String,
-    _dir: Option<TempDir>,
+    _database: Database,
+}
+
+/// What keeps a test database alive. (Fields drop in order: the store's pool first.)
+enum Database {
+    Sqlite(TempDir),
+    Postgres(PostgresDatabase),
 }
 
 /// A fresh SQLite database file.
@@ -38,59 +39,21 @@ pub async fn sqlite_store() -> TestStore {
     TestStore {
         store,
         url,
-        _dir: Some(dir),
+        _database: Database::Sqlite(dir),
     }
 }
 
-/// `CREATE DATABASE` copies template1 and fails while another copy is running: one at a time.
-static CREATE_DATABASE: Mutex<()> = Mutex::const_new(());
-
-/// A fresh PostgreSQL database (named `trickle_test_<uuid>`), migrated. Fails loudly when
-/// PostgreSQL is not reachable: these tests are never skipped.
+/// A fresh PostgreSQL database (`trickle_test_<uuid>`), migrated, dropped with the
+/// returned value. Fails loudly when PostgreSQL is not reachable: never skipped.
 pub async fn postgres_store() -> TestStore {
-    let admin_url = postgres_admin_url();
-    let name = format!("trickle_test_{}", uuid::Uuid::new_v4().simple());
-    {
-        let _one_at_a_time = CREATE_DATABASE.lock().await;
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin_url} is required for these tests: {e}")
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        admin.close().await.ok();
-    }
-    let mut url = url::Url::parse(&admin_url).expect("postgres url");
-    url.set_path(&name);
-    let url = url.to_string();
+    let database = PostgresDatabase::create().await;
+    let url = database.url().to_owned();
     let store = store::connect(&url).await.expect("open postgres");
     store.migrate().await.expect("migrate postgres");
     TestStore {
         store,
         url,
-        _dir: None,
-    }
-}
-
-/// Drops the test databases a run leaves behind (called once by the conformance suite).
-pub async fn drop_old_postgres_databases() {
-    let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await else {
-        return;
-    };
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'trickle\\_test\\_%' \
-         AND datname NOT IN (SELECT datname FROM pg_stat_activity WHERE datname IS NOT NULL)",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .unwrap_or_default();
-    for name in names {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut admin)
-            .await;
+        _database: Database::Postgres(database),
     }
 }
 
