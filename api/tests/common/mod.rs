@@ -1,12 +1,15 @@
 //! Test fixtures: a fresh database per test (a SQLite file in a temp dir, or a PostgreSQL
-//! database of its own that is dropped afterwards), and `TestApp`, the real router served
-//! on 127.0.0.1:0.
+//! database of its own that is dropped afterwards), and `TestApp`, the real router called
+//! in-process: requests are built with reqwest and answered without a socket.
 #![allow(dead_code)]
 
+use axum::Router;
+use axum::extract::ConnectInfo;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tempfile::TempDir;
+use tower::ServiceExt;
 
 use trickle::App;
 use trickle::app::sites::user_hash;
@@ -68,13 +71,17 @@ pub fn test_settings() -> Settings {
     }
 }
 
-/// The real router served over HTTP, with one site already created.
+/// The peer address every in-process request comes from, as a local client's would.
+const PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
+
+/// The real router, called in-process, with one site already created.
 pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
     pub trickle: App,
     pub keys: SiteKeys,
     pub origin: String,
+    router: Router,
+    client: reqwest::Client,
     _store: TestStore,
 }
 
@@ -100,21 +107,8 @@ impl TestApp {
             .create("Test shop", vec![origin.clone()])
             .await
             .expect("site");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = router(AppState::new(trickle.clone(), &settings));
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve")
-        });
         TestApp {
-            base: format!("http://{addr}"),
+            router: router(AppState::new(trickle.clone(), &settings)),
             client: reqwest::Client::new(),
             trickle,
             keys,
@@ -123,26 +117,30 @@ impl TestApp {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// A request without credentials.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> Call {
+        Call {
+            builder: self
+                .client
+                .request(method, format!("http://trickle.test{path}")),
+            router: self.router.clone(),
+        }
+    }
+
+    /// A GET without credentials.
+    pub fn get(&self, path: &str) -> Call {
+        self.request(reqwest::Method::GET, path)
     }
 
     /// A request with the site's secret key.
-    pub fn server(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.url(path))
+    pub fn server(&self, method: reqwest::Method, path: &str) -> Call {
+        self.request(method, path)
             .bearer_auth(&self.keys.secret_key)
     }
 
     /// A widget request for a user, with key, user hash and allowed origin.
-    pub fn widget(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        user: &str,
-    ) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.url(path))
+    pub fn widget(&self, method: reqwest::Method, path: &str, user: &str) -> Call {
+        self.request(method, path)
             .header("X-Trickle-Key", &self.keys.publishable_key)
             .header("X-Trickle-User", user)
             .header(
@@ -192,6 +190,63 @@ impl TestApp {
             .expect("publish");
         assert_eq!(response.status(), 200);
         version
+    }
+}
+
+/// A request being built, as with reqwest, whose [`Call::send`] hands it to the router
+/// in-process and returns the router's answer as a `reqwest::Response`.
+pub struct Call {
+    builder: reqwest::RequestBuilder,
+    router: Router,
+}
+
+impl Call {
+    pub fn header(self, name: &str, value: impl AsRef<str>) -> Call {
+        self.map(|b| b.header(name, value.as_ref()))
+    }
+
+    pub fn bearer_auth(self, token: impl std::fmt::Display) -> Call {
+        self.map(|b| b.bearer_auth(token))
+    }
+
+    pub fn basic_auth(self, user: &str, password: Option<&str>) -> Call {
+        self.map(|b| b.basic_auth(user, password))
+    }
+
+    pub fn json(self, body: &impl serde::Serialize) -> Call {
+        self.map(|b| b.json(body))
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Call {
+        self.map(|b| b.body(body))
+    }
+
+    pub fn query(self, query: &impl serde::Serialize) -> Call {
+        self.map(|b| b.query(query))
+    }
+
+    fn map(self, change: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Call {
+        Call {
+            builder: change(self.builder),
+            router: self.router,
+        }
+    }
+
+    /// The router's response, as if it had come over HTTP from a client on 127.0.0.1.
+    pub async fn send(self) -> reqwest::Result<reqwest::Response> {
+        let request: axum::http::Request<reqwest::Body> = self.builder.build()?.try_into()?;
+        let mut request = request.map(axum::body::Body::new);
+        request.extensions_mut().insert(ConnectInfo(PEER));
+        let response = self
+            .router
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("the router's response body");
+        Ok(axum::http::Response::from_parts(parts, bytes).into())
     }
 }
 

@@ -54,16 +54,14 @@ async fn logins_need_the_secret_key() {
     let app = TestApp::spawn().await;
     let body = json!({ "user_id": "u1" });
     let none = app
-        .client
-        .post(app.url("/v1/logins"))
+        .request(Method::POST, "/v1/logins")
         .json(&body)
         .send()
         .await
         .unwrap();
     expect_error(none, 401, "missing_secret_key").await;
     let wrong = app
-        .client
-        .post(app.url("/v1/logins"))
+        .request(Method::POST, "/v1/logins")
         .bearer_auth("sk_wrong")
         .json(&body)
         .send()
@@ -71,8 +69,7 @@ async fn logins_need_the_secret_key() {
         .unwrap();
     expect_error(wrong, 401, "invalid_secret_key").await;
     let publishable = app
-        .client
-        .post(app.url("/v1/logins"))
+        .request(Method::POST, "/v1/logins")
         .bearer_auth(&app.keys.publishable_key)
         .json(&body)
         .send()
@@ -80,8 +77,7 @@ async fn logins_need_the_secret_key() {
         .unwrap();
     expect_error(publishable, 401, "invalid_secret_key").await;
     let basic = app
-        .client
-        .post(app.url("/v1/logins"))
+        .request(Method::POST, "/v1/logins")
         .basic_auth("x", Some("y"))
         .json(&body)
         .send()

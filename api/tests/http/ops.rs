@@ -1,18 +1,18 @@
 use crate::common::{TestApp, expect_error};
+use reqwest::Method;
 use serde_json::Value;
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health = app.get("/healthz").send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert!(
         health.headers().contains_key("x-request-id"),
         "every response carries a request id"
     );
     let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
+        .get("/readyz")
         .send()
         .await
         .unwrap()
@@ -26,7 +26,7 @@ async fn health_and_readiness_answer() {
 async fn metrics_are_prometheus_text() {
     let app = TestApp::spawn().await;
     app.login("u1").await;
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let response = app.get("/metrics").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -43,8 +43,7 @@ async fn metrics_are_prometheus_text() {
 async fn the_openapi_document_lists_every_endpoint() {
     let app = TestApp::spawn().await;
     let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
+        .get("/openapi.json")
         .send()
         .await
         .unwrap()
@@ -75,11 +74,10 @@ async fn the_openapi_document_lists_every_endpoint() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/v1/nothing")).send().await.unwrap();
+    let response = app.get("/v1/nothing").send().await.unwrap();
     expect_error(response, 404, "route_not_found").await;
     let response = app
-        .client
-        .delete(app.url("/v1/logins"))
+        .request(Method::DELETE, "/v1/logins")
         .send()
         .await
         .unwrap();

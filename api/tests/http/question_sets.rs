@@ -184,8 +184,7 @@ async fn publishing_errors() {
         .unwrap();
     expect_error(unknown, 404, "question_set_not_found").await;
     let unauthorised = app
-        .client
-        .put(app.url("/v1/question-sets/profile"))
+        .request(Method::PUT, "/v1/question-sets/profile")
         .body(SET)
         .send()
         .await

@@ -92,7 +92,7 @@ async fn bad_site_settings_are_400_and_change_nothing() {
         .unwrap();
     assert_eq!(site["allowed_origins"], json!(["https://shop.example.com"]));
     expect_error(
-        app.client.get(app.url("/v1/site")).send().await.unwrap(),
+        app.get("/v1/site").send().await.unwrap(),
         401,
         "missing_secret_key",
     )
@@ -141,11 +141,7 @@ async fn stats_show_the_funnel() {
     );
     assert_eq!(role["distribution"], json!({ "pm": 1 }));
     expect_error(
-        app.client
-            .get(app.url("/v1/stats/questions"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/v1/stats/questions").send().await.unwrap(),
         401,
         "missing_secret_key",
     )

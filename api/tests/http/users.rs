@@ -260,7 +260,7 @@ async fn bad_list_queries_are_400() {
         .unwrap();
     expect_error(unknown, 400, "malformed_query").await;
     expect_error(
-        app.client.get(app.url("/v1/users")).send().await.unwrap(),
+        app.get("/v1/users").send().await.unwrap(),
         401,
         "missing_secret_key",
     )

@@ -151,8 +151,7 @@ async fn a_failed_delivery_is_retried_with_back_off() {
     assert_eq!(log[0]["status"], "delivered");
     assert_eq!(log[0]["attempts"], 2);
     let metrics = app
-        .client
-        .get(app.url("/metrics"))
+        .get("/metrics")
         .send()
         .await
         .unwrap()
@@ -251,11 +250,7 @@ async fn bad_subscriptions_are_400_naming_the_field() {
         .unwrap();
     expect_error(unknown, 400, "malformed_json").await;
     expect_error(
-        app.client
-            .get(app.url("/v1/webhooks"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/v1/webhooks").send().await.unwrap(),
         401,
         "missing_secret_key",
     )

@@ -240,11 +240,9 @@ async fn impressions_are_recorded() {
 #[tokio::test]
 async fn widget_calls_need_key_user_hash_and_origin() {
     let (app, _) = app_with_set().await;
-    let next = app.url("/v1/widget/next");
     let hash = user_hash(&app.keys.identity_secret, "u1");
     let no_key = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-User", "u1")
         .header("X-Trickle-User-Hash", &hash)
         .send()
@@ -252,32 +250,28 @@ async fn widget_calls_need_key_user_hash_and_origin() {
         .unwrap();
     expect_error(no_key, 401, "missing_publishable_key").await;
     let secret_as_pk = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.secret_key)
         .send()
         .await
         .unwrap();
     expect_error(secret_as_pk, 401, "invalid_publishable_key").await;
     let wrong_key = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", "pk_nope")
         .send()
         .await
         .unwrap();
     expect_error(wrong_key, 401, "invalid_publishable_key").await;
     let no_user = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.publishable_key)
         .send()
         .await
         .unwrap();
     expect_error(no_user, 400, "missing_user").await;
     let other_users_hash = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.publishable_key)
         .header("X-Trickle-User", "u2")
         .header("X-Trickle-User-Hash", &hash)
@@ -286,8 +280,7 @@ async fn widget_calls_need_key_user_hash_and_origin() {
         .unwrap();
     expect_error(other_users_hash, 403, "invalid_user_hash").await;
     let no_hash = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.publishable_key)
         .header("X-Trickle-User", "u1")
         .send()
@@ -302,8 +295,7 @@ async fn widget_calls_need_key_user_hash_and_origin() {
         .unwrap();
     expect_error(evil, 403, "origin_not_allowed").await;
     let server_side = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.publishable_key)
         .header("X-Trickle-User", "u1")
         .header("X-Trickle-User-Hash", &hash)
@@ -321,8 +313,7 @@ async fn widget_calls_need_key_user_hash_and_origin() {
 async fn cors_preflight_answers_allowed_origins_only() {
     let (app, _) = app_with_set().await;
     let preflight = |origin: &str| {
-        app.client
-            .request(Method::OPTIONS, app.url("/v1/widget/answers"))
+        app.request(Method::OPTIONS, "/v1/widget/answers")
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
             .header(
