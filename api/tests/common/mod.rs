@@ -19,6 +19,23 @@ use trickle::model::SiteKeys;
 use trickle::store::{self, Store};
 use trickle_testkit::PostgresDatabase;
 
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// A migrated store on a fresh database of this kind.
+    pub async fn store(self) -> TestStore {
+        match self {
+            Backend::Sqlite => sqlite_store().await,
+            Backend::Postgres => postgres_store().await,
+        }
+    }
+}
+
 /// A migrated store on a database of its own, which lives as long as this value (the temp
 /// dir of a SQLite file; a PostgreSQL database is dropped with it).
 pub struct TestStore {
@@ -86,19 +103,23 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// An app on a fresh SQLite database.
-    pub async fn spawn() -> TestApp {
-        Self::spawn_with(test_settings()).await
+    /// An app on a fresh database of `backend`.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, test_settings()).await
     }
 
-    /// An app with the given settings (the database is always a fresh SQLite file).
-    pub async fn spawn_with(settings: Settings) -> TestApp {
-        Self::spawn_customised(settings, |trickle| trickle).await
+    /// An app with the given settings.
+    pub async fn spawn_with(backend: Backend, settings: Settings) -> TestApp {
+        Self::spawn_customised(backend, settings, |trickle| trickle).await
     }
 
     /// An app whose service is adjusted first (e.g. given test enrichment providers).
-    pub async fn spawn_customised(settings: Settings, adjust: impl FnOnce(App) -> App) -> TestApp {
-        let test_store = sqlite_store().await;
+    pub async fn spawn_customised(
+        backend: Backend,
+        settings: Settings,
+        adjust: impl FnOnce(App) -> App,
+    ) -> TestApp {
+        let test_store = backend.store().await;
         let configured = App::from_settings(test_store.store.clone(), &settings);
         let trickle = adjust(configured.expect("settings"));
         let origin = "https://shop.example.com".to_owned();
