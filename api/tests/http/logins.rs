@@ -48,42 +48,6 @@ async fn a_login_is_counted_and_a_retry_changes_nothing(backend: Backend) {
     assert_eq!(profile["last_ip"], "203.0.113.9");
 }
 
-async fn logins_need_the_secret_key(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let body = json!({ "user_id": "u1" });
-    let none = app
-        .request(Method::POST, "/v1/logins")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(none, 401, "missing_secret_key").await;
-    let wrong = app
-        .request(Method::POST, "/v1/logins")
-        .bearer_auth("sk_wrong")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(wrong, 401, "invalid_secret_key").await;
-    let publishable = app
-        .request(Method::POST, "/v1/logins")
-        .bearer_auth(&app.keys.publishable_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(publishable, 401, "invalid_secret_key").await;
-    let basic = app
-        .request(Method::POST, "/v1/logins")
-        .basic_auth("x", Some("y"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(basic, 401, "invalid_secret_key").await;
-}
-
 async fn malformed_logins_are_400_naming_the_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let send = |body: String| {
@@ -181,7 +145,6 @@ async fn bodies_over_256_kib_are_413(backend: Backend) {
 
 on_both_databases!(
     a_login_is_counted_and_a_retry_changes_nothing,
-    logins_need_the_secret_key,
     malformed_logins_are_400_naming_the_field,
     a_reused_event_id_for_another_user_is_a_conflict,
     bodies_over_256_kib_are_413,

@@ -23,6 +23,7 @@ macro_rules! on_both_databases {
     };
 }
 
+mod auth;
 mod enrichment;
 mod logins;
 mod ops;
