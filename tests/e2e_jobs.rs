@@ -8,6 +8,7 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use sqlx::Connection;
 use std::path::Path;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -249,11 +250,27 @@ async fn two_servers_on_one_postgres_deliver_each_webhook_once() {
         let base = if i % 2 == 0 { &base_a } else { &base_b };
         login(base, &secret, &format!("u{}", i % 10), &format!("e{i}")).await;
     }
+    // Wait until the queue is drained (no job queued or running) and the receiver has
+    // seen one request per claim of a delivery job (a claim counts before its request is
+    // sent): then every delivery either server made or could still make has arrived,
+    // doubles included.
+    let mut queue = sqlx::PgConnection::connect(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while ids.lock().unwrap().len() < 40 && Instant::now() < deadline {
+    while Instant::now() < deadline {
+        let (unfinished, claims): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status IN ('queued', 'running')), \
+             coalesce(sum(attempts) FILTER (WHERE kind = 'webhook_delivery'), 0)::BIGINT \
+             FROM jobs",
+        )
+        .fetch_one(&mut queue)
+        .await
+        .unwrap();
+        if unfinished == 0 && ids.lock().unwrap().len() as i64 >= claims {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await; // room for any double
+    queue.close().await.ok();
     let mut delivered = ids.lock().unwrap().clone();
     let total = delivered.len();
     delivered.sort();
