@@ -43,8 +43,13 @@ const HOSTILE_CSS: &str = "* { font: 31px/3 serif !important; color: red !import
     width: auto !important; visibility: visible !important; \
     opacity: 0.95 !important; box-sizing: content-box !important; }";
 
-/// Records errors, CSP violations and widget events for the test to read.
-const PROBE: &str = "window.__errors=[];window.__events=[];\
+/// Records errors, CSP violations and widget events for the test to read, and in
+/// `__handled` the URL of each fetch whose response the page has finished reacting to: the
+/// URL is pushed by a task queued when the response arrives, so it runs after every promise
+/// callback (the loader's included) that the response set off.
+const PROBE: &str = "window.__errors=[];window.__events=[];window.__handled=[];\
+var pf=fetch;window.fetch=function(){var p=pf.apply(window,arguments),u=String(arguments[0]&&arguments[0].url||arguments[0]),\
+done=function(){setTimeout(function(){__handled.push(u)})};p.then(done,done);return p};\
 addEventListener('error',function(e){__errors.push('error: '+e.message)});\
 addEventListener('unhandledrejection',function(e){__errors.push('rejection: '+e.reason)});\
 document.addEventListener('securitypolicyviolation',function(e){__errors.push('csp: '+e.violatedDirective+' '+e.blockedURI)});\
@@ -53,6 +58,10 @@ var ce=console.error;console.error=function(){__errors.push('console: '+[].join.
 (function poll(){var h=document.querySelector('trickle-widget');\
 if(h&&h.shadowRoot&&h.shadowRoot.querySelector('.title')){window.__visibleAt=performance.now();return}\
 requestAnimationFrame(poll)})();";
+
+/// The page has received and handled its `GET /v1/widget/next` (see `PROBE`).
+const NEXT_HANDLED: &str =
+    "window.__handled.some(function(u){return u.indexOf('/v1/widget/next')>=0})";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -701,7 +710,9 @@ async fn nothing_due_never_fetches_the_renderer(browser: &Browser, host: &str) {
     browser
         .wait_for("performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/v1/widget/next')>=0})")
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The loader has finished reacting to the answer (promise callbacks only, for this
+    // answer), so whatever it did is there to be seen.
+    browser.wait_for(NEXT_HANDLED).await;
     let fetched = browser
         .js("return performance.getEntriesByType('resource').map(function(e){return e.name})")
         .await;
@@ -735,7 +746,9 @@ async fn a_server_error_keeps_the_widget_hidden(browser: &Browser, service: &Ser
     browser
         .wait_for("performance.getEntriesByType('resource').some(function(e){return e.name.indexOf('/v1/widget/next')>=0})")
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The loader has finished reacting to the answer (promise callbacks only, for this
+    // answer), so whatever it did is there to be seen.
+    browser.wait_for(NEXT_HANDLED).await;
     assert_eq!(
         browser
             .js("return !!document.querySelector('trickle-widget')")

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use support::{free_port, repo, run_ok, terminate, trickle, wait_ready};
+use support::{PostgresDatabase, free_port, repo, run_ok, terminate, trickle, wait_ready};
 
 #[tokio::test]
 async fn an_operator_sets_up_a_site_and_serves_it() {
@@ -216,31 +216,16 @@ async fn the_demo_serves_a_curlable_api() {
 #[tokio::test]
 async fn migrate_picks_postgres_from_the_url() {
     use sqlx::Connection;
-    let admin = std::env::var("TRICKLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("trickle_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL is required");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&name);
-    let out = run_ok(trickle(url.as_str()).arg("migrate"));
+    let database = PostgresDatabase::create().await;
+    let out = run_ok(trickle(database.url()).arg("migrate"));
     assert!(out.contains("migrations applied"));
-    let mut db = sqlx::PgConnection::connect(url.as_str()).await.unwrap();
+    let mut db = sqlx::PgConnection::connect(database.url()).await.unwrap();
     let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('sites', 'users', 'login_events', 'answers')")
         .fetch_one(&mut db)
         .await
         .unwrap();
     assert_eq!(tables, 4);
     db.close().await.ok();
-    sqlx::query(&format!("DROP DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{free_port, run_ok, trickle, wait_ready};
+use support::{PostgresDatabase, free_port, run_ok, trickle, wait_ready};
 
 /// Serves `app` on 127.0.0.1 and returns its base URL.
 async fn serve_local(app: Router) -> String {
@@ -219,19 +219,8 @@ async fn two_servers_on_one_postgres_deliver_each_webhook_once() {
         }),
     );
     let receiver = serve_local(receiver).await;
-    let admin = std::env::var("TRICKLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("trickle_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL is required");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&name);
-    let db = url.to_string();
+    let database = PostgresDatabase::create().await;
+    let db = database.url().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let (port_a, port_b) = (free_port(), free_port());
     let jobs = "[jobs]\npoll_interval_ms = 50\nconcurrency = 8\n";
@@ -261,11 +250,27 @@ async fn two_servers_on_one_postgres_deliver_each_webhook_once() {
         let base = if i % 2 == 0 { &base_a } else { &base_b };
         login(base, &secret, &format!("u{}", i % 10), &format!("e{i}")).await;
     }
+    // Wait until the queue is drained (no job queued or running) and the receiver has
+    // seen one request per claim of a delivery job (a claim counts before its request is
+    // sent): then every delivery either server made or could still make has arrived,
+    // doubles included.
+    let mut queue = sqlx::PgConnection::connect(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while ids.lock().unwrap().len() < 40 && Instant::now() < deadline {
+    while Instant::now() < deadline {
+        let (unfinished, claims): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status IN ('queued', 'running')), \
+             coalesce(sum(attempts) FILTER (WHERE kind = 'webhook_delivery'), 0)::BIGINT \
+             FROM jobs",
+        )
+        .fetch_one(&mut queue)
+        .await
+        .unwrap();
+        if unfinished == 0 && ids.lock().unwrap().len() as i64 >= claims {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await; // room for any double
+    queue.close().await.ok();
     let mut delivered = ids.lock().unwrap().clone();
     let total = delivered.len();
     delivered.sort();
@@ -279,7 +284,4 @@ async fn two_servers_on_one_postgres_deliver_each_webhook_once() {
     b.kill().unwrap();
     a.wait().unwrap();
     b.wait().unwrap();
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
 }

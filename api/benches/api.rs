@@ -8,8 +8,9 @@
 //! logins and `GET /v1/widget/next` for random users of that population. The load
 //! generator runs in the same process as the server (one machine, as in the spec), with
 //! `TRICKLE_BENCH_CONCURRENCY` (default 64) requests in flight. PostgreSQL comes from
-//! `TRICKLE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
-//! `TRICKLE_BENCH_SKIP_POSTGRES=1` leaves it out.
+//! `TRICKLE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`), in a
+//! database of its own that is dropped afterwards; `TRICKLE_BENCH_SKIP_POSTGRES=1` leaves
+//! it out.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -267,26 +268,6 @@ async fn bench_database(name: &str, url: &str, users: usize, concurrency: usize)
         .collect()
 }
 
-/// A new, empty PostgreSQL database beside the one in `base` (dropped first if left over).
-async fn fresh_postgres(base: &str) -> String {
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(base)
-        .await
-        .expect("PostgreSQL (TRICKLE_TEST_POSTGRES_URL)");
-    let name = "trickle_bench";
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create");
-    let (prefix, _) = base.rsplit_once('/').expect("a database URL");
-    format!("{prefix}/{name}")
-}
-
 #[tokio::main]
 async fn main() {
     let users = env_number("TRICKLE_BENCH_USERS", 100_000).max(100);
@@ -297,11 +278,10 @@ async fn main() {
     eprintln!("bench: SQLite, {users} users…");
     rows.extend(bench_database("SQLite", &sqlite, users, concurrency).await);
     if std::env::var_os("TRICKLE_BENCH_SKIP_POSTGRES").is_none() {
-        let base = std::env::var("TRICKLE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let url = fresh_postgres(&base).await;
+        // A database of its own, dropped when the PostgreSQL figures are in.
+        let database = trickle_testkit::PostgresDatabase::create().await;
         eprintln!("bench: PostgreSQL, {users} users…");
-        rows.extend(bench_database("PostgreSQL", &url, users, concurrency).await);
+        rows.extend(bench_database("PostgreSQL", database.url(), users, concurrency).await);
     }
     println!(
         "\n{users} users, {concurrency} requests in flight, load generator and server in one process on {} CPUs\n",

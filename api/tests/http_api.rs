@@ -1,5 +1,6 @@
-//! Every endpoint over real HTTP against the router, happy paths and error paths.
-//! One binary, one module per area.
+//! Every endpoint against the real router, called in-process, happy paths and error paths;
+//! each test on SQLite and on PostgreSQL (`on_both_databases!`). One binary, one module
+//! per area.
 
 mod common;
 mod http;

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+/// A PostgreSQL database of its own, dropped with this value (see `trickle-testkit`).
+pub use trickle_testkit::PostgresDatabase;
+
 /// The binary with a database URL and quiet logs.
 pub fn trickle(db: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trickle"));

@@ -1,13 +1,15 @@
-//! Test fixtures: a fresh database per test (SQLite file in a temp dir, or a new
-//! PostgreSQL database), and `TestApp`, the real router served on 127.0.0.1:0.
+//! Test fixtures: a fresh database per test (a SQLite file in a temp dir, or a PostgreSQL
+//! database of its own that is dropped afterwards), and `TestApp`, the real router called
+//! in-process: requests are built with reqwest and answered without a socket.
 #![allow(dead_code)]
 
+use axum::Router;
+use axum::extract::ConnectInfo;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tempfile::TempDir;
-use tokio::sync::Mutex;
+use tower::ServiceExt;
 
 use trickle::App;
 use trickle::app::sites::user_hash;
@@ -15,18 +17,37 @@ use trickle::config::{RateLimit, Settings};
 use trickle::http::{AppState, router};
 use trickle::model::SiteKeys;
 use trickle::store::{self, Store};
+use trickle_testkit::PostgresDatabase;
 
-/// Where PostgreSQL tests create their databases.
-pub fn postgres_admin_url() -> String {
-    std::env::var("TRICKLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-/// A migrated store on a database of its own; the temp dir lives as long as it.
+impl Backend {
+    /// A migrated store on a fresh database of this kind.
+    pub async fn store(self) -> TestStore {
+        match self {
+            Backend::Sqlite => sqlite_store().await,
+            Backend::Postgres => postgres_store().await,
+        }
+    }
+}
+
+/// A migrated store on a database of its own, which lives as long as this value (the temp
+/// dir of a SQLite file; a PostgreSQL database is dropped with it).
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     pub url: String,
-    _dir: Option<TempDir>,
+    _database: Database,
+}
+
+/// What keeps a test database alive. (Fields drop in order: the store's pool first.)
+enum Database {
+    Sqlite(TempDir),
+    Postgres(PostgresDatabase),
 }
 
 /// A fresh SQLite database file.
@@ -38,59 +59,21 @@ pub async fn sqlite_store() -> TestStore {
     TestStore {
         store,
         url,
-        _dir: Some(dir),
+        _database: Database::Sqlite(dir),
     }
 }
 
-/// `CREATE DATABASE` copies template1 and fails while another copy is running: one at a time.
-static CREATE_DATABASE: Mutex<()> = Mutex::const_new(());
-
-/// A fresh PostgreSQL database (named `trickle_test_<uuid>`), migrated. Fails loudly when
-/// PostgreSQL is not reachable: these tests are never skipped.
+/// A fresh PostgreSQL database (`trickle_test_<uuid>`), migrated, dropped with the
+/// returned value. Fails loudly when PostgreSQL is not reachable: never skipped.
 pub async fn postgres_store() -> TestStore {
-    let admin_url = postgres_admin_url();
-    let name = format!("trickle_test_{}", uuid::Uuid::new_v4().simple());
-    {
-        let _one_at_a_time = CREATE_DATABASE.lock().await;
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin_url} is required for these tests: {e}")
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        admin.close().await.ok();
-    }
-    let mut url = url::Url::parse(&admin_url).expect("postgres url");
-    url.set_path(&name);
-    let url = url.to_string();
+    let database = PostgresDatabase::create().await;
+    let url = database.url().to_owned();
     let store = store::connect(&url).await.expect("open postgres");
     store.migrate().await.expect("migrate postgres");
     TestStore {
         store,
         url,
-        _dir: None,
-    }
-}
-
-/// Drops the test databases a run leaves behind (called once by the conformance suite).
-pub async fn drop_old_postgres_databases() {
-    let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await else {
-        return;
-    };
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'trickle\\_test\\_%' \
-         AND datname NOT IN (SELECT datname FROM pg_stat_activity WHERE datname IS NOT NULL)",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .unwrap_or_default();
-    for name in names {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut admin)
-            .await;
+        _database: Database::Postgres(database),
     }
 }
 
@@ -105,30 +88,38 @@ pub fn test_settings() -> Settings {
     }
 }
 
-/// The real router served over HTTP, with one site already created.
+/// The peer address every in-process request comes from, as a local client's would.
+const PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
+
+/// The real router, called in-process, with one site already created.
 pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
     pub trickle: App,
     pub keys: SiteKeys,
     pub origin: String,
+    router: Router,
+    client: reqwest::Client,
     _store: TestStore,
 }
 
 impl TestApp {
-    /// An app on a fresh SQLite database.
-    pub async fn spawn() -> TestApp {
-        Self::spawn_with(test_settings()).await
+    /// An app on a fresh database of `backend`.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, test_settings()).await
     }
 
-    /// An app with the given settings (the database is always a fresh SQLite file).
-    pub async fn spawn_with(settings: Settings) -> TestApp {
-        Self::spawn_customised(settings, |trickle| trickle).await
+    /// An app with the given settings.
+    pub async fn spawn_with(backend: Backend, settings: Settings) -> TestApp {
+        Self::spawn_customised(backend, settings, |trickle| trickle).await
     }
 
     /// An app whose service is adjusted first (e.g. given test enrichment providers).
-    pub async fn spawn_customised(settings: Settings, adjust: impl FnOnce(App) -> App) -> TestApp {
-        let test_store = sqlite_store().await;
+    pub async fn spawn_customised(
+        backend: Backend,
+        settings: Settings,
+        adjust: impl FnOnce(App) -> App,
+    ) -> TestApp {
+        let test_store = backend.store().await;
         let configured = App::from_settings(test_store.store.clone(), &settings);
         let trickle = adjust(configured.expect("settings"));
         let origin = "https://shop.example.com".to_owned();
@@ -137,21 +128,8 @@ impl TestApp {
             .create("Test shop", vec![origin.clone()])
             .await
             .expect("site");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = router(AppState::new(trickle.clone(), &settings));
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve")
-        });
         TestApp {
-            base: format!("http://{addr}"),
+            router: router(AppState::new(trickle.clone(), &settings)),
             client: reqwest::Client::new(),
             trickle,
             keys,
@@ -160,26 +138,30 @@ impl TestApp {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// A request without credentials.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> Call {
+        Call {
+            builder: self
+                .client
+                .request(method, format!("http://trickle.test{path}")),
+            router: self.router.clone(),
+        }
+    }
+
+    /// A GET without credentials.
+    pub fn get(&self, path: &str) -> Call {
+        self.request(reqwest::Method::GET, path)
     }
 
     /// A request with the site's secret key.
-    pub fn server(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.url(path))
+    pub fn server(&self, method: reqwest::Method, path: &str) -> Call {
+        self.request(method, path)
             .bearer_auth(&self.keys.secret_key)
     }
 
     /// A widget request for a user, with key, user hash and allowed origin.
-    pub fn widget(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        user: &str,
-    ) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.url(path))
+    pub fn widget(&self, method: reqwest::Method, path: &str, user: &str) -> Call {
+        self.request(method, path)
             .header("X-Trickle-Key", &self.keys.publishable_key)
             .header("X-Trickle-User", user)
             .header(
@@ -229,6 +211,63 @@ impl TestApp {
             .expect("publish");
         assert_eq!(response.status(), 200);
         version
+    }
+}
+
+/// A request being built, as with reqwest, whose [`Call::send`] hands it to the router
+/// in-process and returns the router's answer as a `reqwest::Response`.
+pub struct Call {
+    builder: reqwest::RequestBuilder,
+    router: Router,
+}
+
+impl Call {
+    pub fn header(self, name: &str, value: impl AsRef<str>) -> Call {
+        self.map(|b| b.header(name, value.as_ref()))
+    }
+
+    pub fn bearer_auth(self, token: impl std::fmt::Display) -> Call {
+        self.map(|b| b.bearer_auth(token))
+    }
+
+    pub fn basic_auth(self, user: &str, password: Option<&str>) -> Call {
+        self.map(|b| b.basic_auth(user, password))
+    }
+
+    pub fn json(self, body: &impl serde::Serialize) -> Call {
+        self.map(|b| b.json(body))
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Call {
+        self.map(|b| b.body(body))
+    }
+
+    pub fn query(self, query: &impl serde::Serialize) -> Call {
+        self.map(|b| b.query(query))
+    }
+
+    fn map(self, change: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Call {
+        Call {
+            builder: change(self.builder),
+            router: self.router,
+        }
+    }
+
+    /// The router's response, as if it had come over HTTP from a client on 127.0.0.1.
+    pub async fn send(self) -> reqwest::Result<reqwest::Response> {
+        let request: axum::http::Request<reqwest::Body> = self.builder.build()?.try_into()?;
+        let mut request = request.map(axum::body::Body::new);
+        request.extensions_mut().insert(ConnectInfo(PEER));
+        let response = self
+            .router
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("the router's response body");
+        Ok(axum::http::Response::from_parts(parts, bytes).into())
     }
 }
 

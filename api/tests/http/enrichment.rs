@@ -1,4 +1,4 @@
-use crate::common::{ONBOARDING, TestApp, test_settings};
+use crate::common::{Backend, ONBOARDING, TestApp, test_settings};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -31,13 +31,12 @@ impl Provider for Company {
     }
 }
 
-#[tokio::test]
-async fn enrichment_prefills_and_skips_questions_but_never_overrides_answers() {
+async fn enrichment_prefills_and_skips_questions_but_never_overrides_answers(backend: Backend) {
     let calls = Arc::new(AtomicUsize::new(0));
     let provider = Company {
         calls: calls.clone(),
     };
-    let app = TestApp::spawn_customised(test_settings(), |t| {
+    let app = TestApp::spawn_customised(backend, test_settings(), |t| {
         t.with_providers(vec![Arc::new(provider)])
     })
     .await;
@@ -151,3 +150,5 @@ async fn enrichment_prefills_and_skips_questions_but_never_overrides_answers() {
         "enrichment kept apart"
     );
 }
+
+on_both_databases!(enrichment_prefills_and_skips_questions_but_never_overrides_answers,);

@@ -1,10 +1,9 @@
-use crate::common::{TestApp, expect_error};
+use crate::common::{Backend, TestApp, expect_error};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-#[tokio::test]
-async fn a_login_is_counted_and_a_retry_changes_nothing() {
-    let app = TestApp::spawn().await;
+async fn a_login_is_counted_and_a_retry_changes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let body = json!({ "user_id": "u1", "event_id": "evt-1", "ip": "203.0.113.9", "user_agent": "Firefox",
                        "email": "ada@example.com", "name": "Ada" });
     let first: Value = app
@@ -49,50 +48,8 @@ async fn a_login_is_counted_and_a_retry_changes_nothing() {
     assert_eq!(profile["last_ip"], "203.0.113.9");
 }
 
-#[tokio::test]
-async fn logins_need_the_secret_key() {
-    let app = TestApp::spawn().await;
-    let body = json!({ "user_id": "u1" });
-    let none = app
-        .client
-        .post(app.url("/v1/logins"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(none, 401, "missing_secret_key").await;
-    let wrong = app
-        .client
-        .post(app.url("/v1/logins"))
-        .bearer_auth("sk_wrong")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(wrong, 401, "invalid_secret_key").await;
-    let publishable = app
-        .client
-        .post(app.url("/v1/logins"))
-        .bearer_auth(&app.keys.publishable_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(publishable, 401, "invalid_secret_key").await;
-    let basic = app
-        .client
-        .post(app.url("/v1/logins"))
-        .basic_auth("x", Some("y"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    expect_error(basic, 401, "invalid_secret_key").await;
-}
-
-#[tokio::test]
-async fn malformed_logins_are_400_naming_the_field() {
-    let app = TestApp::spawn().await;
+async fn malformed_logins_are_400_naming_the_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let send = |body: String| {
         app.server(Method::POST, "/v1/logins")
             .header("content-type", "application/json")
@@ -158,9 +115,8 @@ async fn malformed_logins_are_400_naming_the_field() {
     expect_error(missing, 404, "user_not_found").await;
 }
 
-#[tokio::test]
-async fn a_reused_event_id_for_another_user_is_a_conflict() {
-    let app = TestApp::spawn().await;
+async fn a_reused_event_id_for_another_user_is_a_conflict(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.server(Method::POST, "/v1/logins")
         .json(&json!({ "user_id": "a", "event_id": "e" }))
         .send()
@@ -175,9 +131,8 @@ async fn a_reused_event_id_for_another_user_is_a_conflict() {
     expect_error(reused, 409, "event_id_reused").await;
 }
 
-#[tokio::test]
-async fn bodies_over_256_kib_are_413() {
-    let app = TestApp::spawn().await;
+async fn bodies_over_256_kib_are_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let huge = json!({ "user_id": "u", "name": "x".repeat(300 * 1024) });
     let response = app
         .server(Method::POST, "/v1/logins")
@@ -187,3 +142,10 @@ async fn bodies_over_256_kib_are_413() {
         .unwrap();
     expect_error(response, 413, "body_too_large").await;
 }
+
+on_both_databases!(
+    a_login_is_counted_and_a_retry_changes_nothing,
+    malformed_logins_are_400_naming_the_field,
+    a_reused_event_id_for_another_user_is_a_conflict,
+    bodies_over_256_kib_are_413,
+);

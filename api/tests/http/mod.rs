@@ -1,3 +1,29 @@
+/// Generates `sqlite::<test>` and `postgres::<test>` for each test function
+/// (`async fn test(backend: Backend)`) of the module it is invoked in: every HTTP test
+/// runs on both databases. A function left out of the list is dead code, which the
+/// lints refuse.
+macro_rules! on_both_databases {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+mod auth;
 mod enrichment;
 mod logins;
 mod ops;

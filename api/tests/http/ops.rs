@@ -1,18 +1,17 @@
-use crate::common::{TestApp, expect_error};
+use crate::common::{Backend, TestApp, expect_error};
+use reqwest::Method;
 use serde_json::Value;
 
-#[tokio::test]
-async fn health_and_readiness_answer() {
-    let app = TestApp::spawn().await;
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+async fn health_and_readiness_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let health = app.get("/healthz").send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert!(
         health.headers().contains_key("x-request-id"),
         "every response carries a request id"
     );
     let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
+        .get("/readyz")
         .send()
         .await
         .unwrap()
@@ -22,11 +21,10 @@ async fn health_and_readiness_answer() {
     assert_eq!(ready["status"], "ready");
 }
 
-#[tokio::test]
-async fn metrics_are_prometheus_text() {
-    let app = TestApp::spawn().await;
+async fn metrics_are_prometheus_text(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.login("u1").await;
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let response = app.get("/metrics").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -39,12 +37,10 @@ async fn metrics_are_prometheus_text() {
     assert!(text.contains("route=\"/v1/logins\""), "{text}");
 }
 
-#[tokio::test]
-async fn the_openapi_document_lists_every_endpoint() {
-    let app = TestApp::spawn().await;
+async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
+        .get("/openapi.json")
         .send()
         .await
         .unwrap()
@@ -72,16 +68,21 @@ async fn the_openapi_document_lists_every_endpoint() {
     assert!(doc["components"]["securitySchemes"]["secret_key"].is_object());
 }
 
-#[tokio::test]
-async fn unknown_routes_and_methods_answer_in_the_error_shape() {
-    let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/v1/nothing")).send().await.unwrap();
+async fn unknown_routes_and_methods_answer_in_the_error_shape(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.get("/v1/nothing").send().await.unwrap();
     expect_error(response, 404, "route_not_found").await;
     let response = app
-        .client
-        .delete(app.url("/v1/logins"))
+        .request(Method::DELETE, "/v1/logins")
         .send()
         .await
         .unwrap();
     expect_error(response, 405, "method_not_allowed").await;
 }
+
+on_both_databases!(
+    health_and_readiness_answer,
+    metrics_are_prometheus_text,
+    the_openapi_document_lists_every_endpoint,
+    unknown_routes_and_methods_answer_in_the_error_shape,
+);

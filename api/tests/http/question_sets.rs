@@ -1,13 +1,12 @@
 use super::SET;
-use crate::common::{ONBOARDING, TestApp, expect_error};
+use crate::common::{Backend, ONBOARDING, TestApp, expect_error};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const BROKEN: &str = "slug: profile\ntitle: Broken\nstages:\n  - at_login: 0\n    questions:\n      - { key: a, type: sorcery, title: A }\n      - { key: b, type: single_choice, title: B }\n";
 
-#[tokio::test]
-async fn drafts_are_versioned_and_published() {
-    let app = TestApp::spawn().await;
+async fn drafts_are_versioned_and_published(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let put = app
         .server(Method::PUT, "/v1/question-sets/profile")
         .body(SET)
@@ -63,15 +62,13 @@ async fn drafts_are_versioned_and_published() {
     assert_eq!(one["versions"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn the_example_onboarding_set_is_accepted() {
-    let app = TestApp::spawn().await;
+async fn the_example_onboarding_set_is_accepted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.publish_yaml("onboarding", ONBOARDING).await;
 }
 
-#[tokio::test]
-async fn json_bodies_work_like_yaml() {
-    let app = TestApp::spawn().await;
+async fn json_bodies_work_like_yaml(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let set = json!({ "slug": "js", "title": "From JSON", "stages": [
         { "at_login": 1, "questions": [{ "key": "age", "type": "number", "title": "Age?", "min": 0, "max": 130, "integer": true }] }
     ]});
@@ -84,9 +81,8 @@ async fn json_bodies_work_like_yaml() {
     assert_eq!(put.status(), 201);
 }
 
-#[tokio::test]
-async fn an_invalid_set_lists_every_problem_with_positions() {
-    let app = TestApp::spawn().await;
+async fn an_invalid_set_lists_every_problem_with_positions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let response = app
         .server(Method::PUT, "/v1/question-sets/profile")
         .body(BROKEN)
@@ -119,9 +115,8 @@ async fn an_invalid_set_lists_every_problem_with_positions() {
     assert_eq!(list, json!([]), "nothing was stored");
 }
 
-#[tokio::test]
-async fn the_same_problems_come_from_yaml_and_json() {
-    let app = TestApp::spawn().await;
+async fn the_same_problems_come_from_yaml_and_json(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let yaml = "slug: p\ntitle: P\nstages:\n  - at_login: 1\n    questions:\n      - {key: a, type: sorcery, title: A}\n";
     let json = r#"{"slug": "p", "title": "P", "stages": [{"at_login": 1, "questions": [{"key": "a", "type": "sorcery", "title": "A"}]}]}"#;
     let mut messages = Vec::new();
@@ -144,9 +139,8 @@ async fn the_same_problems_come_from_yaml_and_json() {
     assert_eq!(messages[0], messages[1]);
 }
 
-#[tokio::test]
-async fn the_slug_must_match_the_url() {
-    let app = TestApp::spawn().await;
+async fn the_slug_must_match_the_url(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let response = app
         .server(Method::PUT, "/v1/question-sets/other")
         .body(SET)
@@ -162,9 +156,8 @@ async fn the_slug_must_match_the_url() {
     );
 }
 
-#[tokio::test]
-async fn publishing_errors() {
-    let app = TestApp::spawn().await;
+async fn publishing_errors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let missing = app
         .server(Method::POST, "/v1/question-sets/none/versions/1/publish")
         .send()
@@ -183,14 +176,6 @@ async fn publishing_errors() {
         .await
         .unwrap();
     expect_error(unknown, 404, "question_set_not_found").await;
-    let unauthorised = app
-        .client
-        .put(app.url("/v1/question-sets/profile"))
-        .body(SET)
-        .send()
-        .await
-        .unwrap();
-    expect_error(unauthorised, 401, "missing_secret_key").await;
     let huge = format!("{SET}\n# {}", "x".repeat(300 * 1024));
     let too_big = app
         .server(Method::PUT, "/v1/question-sets/profile")
@@ -207,3 +192,13 @@ async fn publishing_errors() {
         .unwrap();
     expect_error(binary, 400, "malformed_body").await;
 }
+
+on_both_databases!(
+    drafts_are_versioned_and_published,
+    the_example_onboarding_set_is_accepted,
+    json_bodies_work_like_yaml,
+    an_invalid_set_lists_every_problem_with_positions,
+    the_same_problems_come_from_yaml_and_json,
+    the_slug_must_match_the_url,
+    publishing_errors,
+);

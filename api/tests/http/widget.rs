@@ -1,20 +1,19 @@
 use super::SET;
-use crate::common::{TestApp, expect_error, test_settings};
+use crate::common::{Backend, TestApp, expect_error, test_settings};
 use reqwest::Method;
 use serde_json::{Value, json};
 use trickle::app::sites::user_hash;
 use trickle::config::RateLimit;
 
-async fn app_with_set() -> (TestApp, i64) {
-    let app = TestApp::spawn().await;
+async fn app_with_set(backend: Backend) -> (TestApp, i64) {
+    let app = TestApp::spawn(backend).await;
     let version = app.publish_yaml("profile", SET).await;
     app.login("u1").await;
     (app, version)
 }
 
-#[tokio::test]
-async fn nothing_due_is_204() {
-    let app = TestApp::spawn().await;
+async fn nothing_due_is_204(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.login("u1").await;
     let response = app
         .widget(Method::GET, "/v1/widget/next", "u1")
@@ -34,9 +33,8 @@ async fn nothing_due_is_204() {
     );
 }
 
-#[tokio::test]
-async fn the_due_prompt_has_the_spec_shape_and_locale() {
-    let (app, version) = app_with_set().await;
+async fn the_due_prompt_has_the_spec_shape_and_locale(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let response = app
         .widget(Method::GET, "/v1/widget/next?locale=de-AT", "u1")
         .send()
@@ -60,9 +58,8 @@ async fn the_due_prompt_has_the_spec_shape_and_locale() {
     assert_eq!(prompt["question"]["options"][0]["value"], "dev");
 }
 
-#[tokio::test]
-async fn answering_stores_and_returns_the_next_prompt() {
-    let (app, version) = app_with_set().await;
+async fn answering_stores_and_returns_the_next_prompt(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let answer =
         json!({ "question_set": "profile", "version": version, "key": "role", "value": "dev" });
     let body: Value = app
@@ -102,9 +99,8 @@ async fn answering_stores_and_returns_the_next_prompt() {
     );
 }
 
-#[tokio::test]
-async fn invalid_answers_are_422_naming_the_rule_and_store_nothing() {
-    let (app, version) = app_with_set().await;
+async fn invalid_answers_are_422_naming_the_rule_and_store_nothing(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let cases = [
         ("role", json!("astronaut")),
         ("nickname", json!("x".repeat(21))),
@@ -136,9 +132,8 @@ async fn invalid_answers_are_422_naming_the_rule_and_store_nothing() {
     assert_eq!(profile["answers"], json!([]));
 }
 
-#[tokio::test]
-async fn answers_to_unknown_questions_or_users_are_404_and_big_ones_413() {
-    let (app, version) = app_with_set().await;
+async fn answers_to_unknown_questions_or_users_are_404_and_big_ones_413(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let send = |user: &str, body: Value| {
         app.widget(Method::POST, "/v1/widget/answers", user)
             .json(&body)
@@ -175,9 +170,8 @@ async fn answers_to_unknown_questions_or_users_are_404_and_big_ones_413() {
     expect_error(malformed, 400, "malformed_json").await;
 }
 
-#[tokio::test]
-async fn skips_and_dismissals_move_on() {
-    let (app, version) = app_with_set().await;
+async fn skips_and_dismissals_move_on(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let skip = json!({ "question_set": "profile", "version": version, "key": "role" });
     let body: Value = app
         .widget(Method::POST, "/v1/widget/skips", "u1")
@@ -210,9 +204,8 @@ async fn skips_and_dismissals_move_on() {
     expect_error(response, 404, "question_set_version_not_found").await;
 }
 
-#[tokio::test]
-async fn impressions_are_recorded() {
-    let (app, version) = app_with_set().await;
+async fn impressions_are_recorded(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let target = json!({ "question_set": "profile", "version": version, "key": "role" });
     let response = app
         .widget(Method::POST, "/v1/widget/impressions", "u1")
@@ -237,76 +230,18 @@ async fn impressions_are_recorded() {
     expect_error(bad, 400, "malformed_json").await;
 }
 
-#[tokio::test]
-async fn widget_calls_need_key_user_hash_and_origin() {
-    let (app, _) = app_with_set().await;
-    let next = app.url("/v1/widget/next");
-    let hash = user_hash(&app.keys.identity_secret, "u1");
-    let no_key = app
-        .client
-        .get(&next)
-        .header("X-Trickle-User", "u1")
-        .header("X-Trickle-User-Hash", &hash)
-        .send()
-        .await
-        .unwrap();
-    expect_error(no_key, 401, "missing_publishable_key").await;
-    let secret_as_pk = app
-        .client
-        .get(&next)
-        .header("X-Trickle-Key", &app.keys.secret_key)
-        .send()
-        .await
-        .unwrap();
-    expect_error(secret_as_pk, 401, "invalid_publishable_key").await;
-    let wrong_key = app
-        .client
-        .get(&next)
-        .header("X-Trickle-Key", "pk_nope")
-        .send()
-        .await
-        .unwrap();
-    expect_error(wrong_key, 401, "invalid_publishable_key").await;
-    let no_user = app
-        .client
-        .get(&next)
-        .header("X-Trickle-Key", &app.keys.publishable_key)
-        .send()
-        .await
-        .unwrap();
-    expect_error(no_user, 400, "missing_user").await;
-    let other_users_hash = app
-        .client
-        .get(&next)
-        .header("X-Trickle-Key", &app.keys.publishable_key)
-        .header("X-Trickle-User", "u2")
-        .header("X-Trickle-User-Hash", &hash)
-        .send()
-        .await
-        .unwrap();
-    expect_error(other_users_hash, 403, "invalid_user_hash").await;
-    let no_hash = app
-        .client
-        .get(&next)
-        .header("X-Trickle-Key", &app.keys.publishable_key)
-        .header("X-Trickle-User", "u1")
-        .send()
-        .await
-        .unwrap();
-    expect_error(no_hash, 403, "invalid_user_hash").await;
-    let evil = app
-        .widget(Method::GET, "/v1/widget/next", "u1")
-        .header("Origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
-    expect_error(evil, 403, "origin_not_allowed").await;
+/// The widget's headers without an `Origin` (headless use from a server) are enough;
+/// what happens without each of them is in `auth.rs`.
+async fn widget_calls_from_a_server_need_no_origin(backend: Backend) {
+    let (app, _) = app_with_set(backend).await;
     let server_side = app
-        .client
-        .get(&next)
+        .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.publishable_key)
         .header("X-Trickle-User", "u1")
-        .header("X-Trickle-User-Hash", &hash)
+        .header(
+            "X-Trickle-User-Hash",
+            user_hash(&app.keys.identity_secret, "u1"),
+        )
         .send()
         .await
         .unwrap();
@@ -317,12 +252,10 @@ async fn widget_calls_need_key_user_hash_and_origin() {
     );
 }
 
-#[tokio::test]
-async fn cors_preflight_answers_allowed_origins_only() {
-    let (app, _) = app_with_set().await;
+async fn cors_preflight_answers_allowed_origins_only(backend: Backend) {
+    let (app, _) = app_with_set(backend).await;
     let preflight = |origin: &str| {
-        app.client
-            .request(Method::OPTIONS, app.url("/v1/widget/answers"))
+        app.request(Method::OPTIONS, "/v1/widget/answers")
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
             .header(
@@ -346,14 +279,13 @@ async fn cors_preflight_answers_allowed_origins_only() {
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 
-#[tokio::test]
-async fn widget_calls_are_rate_limited_per_site_and_ip() {
+async fn widget_calls_are_rate_limited_per_site_and_ip(backend: Backend) {
     let mut settings = test_settings();
     settings.rate_limit = RateLimit {
         widget_per_minute: 1,
         widget_burst: 3,
     };
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::spawn_with(backend, settings).await;
     app.login("u1").await;
     for _ in 0..3 {
         let ok = app
@@ -387,9 +319,8 @@ async fn widget_calls_are_rate_limited_per_site_and_ip() {
     );
 }
 
-#[tokio::test]
-async fn the_next_prompt_carries_the_sites_widget_settings() {
-    let (app, _) = app_with_set().await;
+async fn the_next_prompt_carries_the_sites_widget_settings(backend: Backend) {
+    let (app, _) = app_with_set(backend).await;
     let patch = json!({ "widget_settings": { "corner": "top-left", "delay_ms": 500, "hide_on": ["/checkout/*"] } });
     let patched = app
         .server(Method::PATCH, "/v1/site")
@@ -417,9 +348,8 @@ async fn the_next_prompt_carries_the_sites_widget_settings() {
     assert!(body["prompt"]["question"].is_object());
 }
 
-#[tokio::test]
-async fn the_minimum_interval_holds_new_page_views_but_not_the_open_widget() {
-    let (app, version) = app_with_set().await;
+async fn the_minimum_interval_holds_new_page_views_but_not_the_open_widget(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
     let patch = json!({ "widget_settings": { "min_hours_between_prompts": 24 } });
     let patched = app.server(Method::PATCH, "/v1/site").json(&patch).send();
     assert_eq!(patched.await.unwrap().status(), 200);
@@ -470,3 +400,18 @@ async fn the_minimum_interval_holds_new_page_views_but_not_the_open_widget() {
         .unwrap();
     assert!(profile["last_prompted_at"].is_string(), "{profile}");
 }
+
+on_both_databases!(
+    nothing_due_is_204,
+    the_due_prompt_has_the_spec_shape_and_locale,
+    answering_stores_and_returns_the_next_prompt,
+    invalid_answers_are_422_naming_the_rule_and_store_nothing,
+    answers_to_unknown_questions_or_users_are_404_and_big_ones_413,
+    skips_and_dismissals_move_on,
+    impressions_are_recorded,
+    widget_calls_from_a_server_need_no_origin,
+    cors_preflight_answers_allowed_origins_only,
+    widget_calls_are_rate_limited_per_site_and_ip,
+    the_next_prompt_carries_the_sites_widget_settings,
+    the_minimum_interval_holds_new_page_views_but_not_the_open_widget,
+);

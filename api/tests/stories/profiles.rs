@@ -566,7 +566,6 @@ conformance!(
 /// question sets of the others (LISTEN/NOTIFY), long before the cache's time-to-live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_publish_invalidates_other_replicas() {
-    crate::common::drop_old_postgres_databases().await;
     let db = crate::common::postgres_store().await;
     let replica_a = App::new(db.store.clone(), Duration::from_secs(3600));
     let store_b = trickle::store::connect(&db.url).await.unwrap();
