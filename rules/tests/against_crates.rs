@@ -3,8 +3,28 @@
 //! refuse, and the phone shape accepts every number libphonenumber's own examples show
 //! as valid, normalised as libphonenumber does.
 
+use phonenumber::metadata::{Descriptor, Metadata};
 use proptest::prelude::*;
 use trickle_rules::{country, email, phone, url as rules_url};
+
+/// The descriptors of every number type a region's metadata describes.
+fn number_types(m: &Metadata) -> impl Iterator<Item = &Descriptor> {
+    let d = m.descriptors();
+    [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.personal_number(),
+        d.voip(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
+}
 
 fn email_address_accepts(s: &str) -> bool {
     use email_address::{EmailAddress, Options};
@@ -34,27 +54,7 @@ fn the_calling_code_table_is_libphonenumbers() {
         };
         let (mut min, mut max, mut prefix) = (u16::MAX, 0, String::new());
         for m in &metas {
-            let d = m.descriptors();
-            let types = [
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-            ];
-            let more = [
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for l in types
-                .into_iter()
-                .chain(more)
-                .flatten()
-                .flat_map(|t| t.possible_length())
-            {
+            for l in number_types(m).flat_map(|t| t.possible_length()) {
                 (min, max) = (min.min(*l), max.max(*l));
             }
             if let Some(p) = m.national_prefix() {
@@ -83,27 +83,7 @@ fn every_valid_example_number_passes_the_shape() {
     let db = &*phonenumber::metadata::DATABASE;
     let mut checked = 0;
     for m in db.iter() {
-        let d = m.descriptors();
-        let types = [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-        ];
-        let more = [
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ];
-        for example in types
-            .into_iter()
-            .chain(more)
-            .flatten()
-            .filter_map(|t| t.example())
-        {
+        for example in number_types(m).filter_map(|t| t.example()) {
             let code = m.country_code();
             let np = m.national_prefix().unwrap_or_default();
             for s in [
