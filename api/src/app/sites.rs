@@ -13,6 +13,7 @@ use super::{App, unwrap_shared};
 use crate::error::{Error, Result};
 use crate::model::site::validate_origin;
 use crate::model::{Site, SiteKeys, SitePatch, WidgetSettings, now};
+use crate::store::StoreError;
 
 fn random_token(prefix: &str, len: usize) -> String {
     format!(
@@ -124,34 +125,42 @@ impl Sites<'_> {
     /// The site a secret key (`sk_…`) belongs to.
     pub async fn by_secret_key(&self, secret_key: &str) -> Result<Arc<Site>> {
         let hash = hash_secret_key(secret_key);
+        let cache_key = format!("sk:{hash}");
         let store = self.app.store.clone();
-        self.app
-            .sites_by_key
-            .try_get_with(format!("sk:{hash}"), async move {
-                match store.site_by_secret_key_hash(&hash).await? {
-                    Some(site) => Ok(Arc::new(site)),
-                    None => Err(Error::Unauthorized {
-                        code: "invalid_secret_key",
-                        message: "the secret key is not valid".into(),
-                    }),
-                }
-            })
-            .await
-            .map_err(unwrap_shared)
+        let lookup = async move { store.site_by_secret_key_hash(&hash).await };
+        let refusal = ("invalid_secret_key", "the secret key is not valid");
+        self.cached_by_key(cache_key, lookup, refusal).await
     }
 
     /// The site a publishable key (`pk_…`) belongs to.
     pub async fn by_publishable_key(&self, key: &str) -> Result<Arc<Site>> {
+        let cache_key = format!("pk:{key}");
         let store = self.app.store.clone();
         let owned = key.to_owned();
+        let lookup = async move { store.site_by_publishable_key(&owned).await };
+        let refusal = (
+            "invalid_publishable_key",
+            "the publishable key is not valid",
+        );
+        self.cached_by_key(cache_key, lookup, refusal).await
+    }
+
+    /// A site found by one of its keys through the cache (a miss runs `lookup`); no
+    /// such site is `Unauthorized` with `refusal`'s code and message.
+    async fn cached_by_key(
+        &self,
+        cache_key: String,
+        lookup: impl Future<Output = Result<Option<Site>, StoreError>> + Send + 'static,
+        (code, message): (&'static str, &'static str),
+    ) -> Result<Arc<Site>> {
         self.app
             .sites_by_key
-            .try_get_with(format!("pk:{key}"), async move {
-                match store.site_by_publishable_key(&owned).await? {
+            .try_get_with(cache_key, async move {
+                match lookup.await? {
                     Some(site) => Ok(Arc::new(site)),
                     None => Err(Error::Unauthorized {
-                        code: "invalid_publishable_key",
-                        message: "the publishable key is not valid".into(),
+                        code,
+                        message: message.into(),
                     }),
                 }
             })
