@@ -217,8 +217,9 @@ struct Pages {
     identity: String,
 }
 
-/// `/plain`, `/hostile` (hostile CSS and a strict CSP) and `/broken` (widget.js from an
-/// origin whose API answers 500), each for `?user=…`.
+/// `/plain`, `/hostile` (hostile CSS and a strict CSP), `/broken` (widget.js from an
+/// origin whose API answers 500), `/headless` and `/nostorage` (reading `localStorage`
+/// throws), each for `?user=…`.
 async fn host_page(
     State(pages): State<Arc<Pages>>,
     uri: axum::http::Uri,
@@ -242,6 +243,15 @@ async fn host_page(
     } else {
         ("", "")
     };
+    // Storage blocked (a privacy setting, a sandbox): reading `localStorage` throws.
+    let blocker = if kind == "nostorage" {
+        "<script>Object.defineProperty(window,'localStorage',{configurable:true,\
+         get:function(){throw new DOMException('The operation is insecure.','SecurityError')}});</script>"
+    } else {
+        ""
+    };
+    // An Arabic page: the test set has English texts only, which fall back.
+    let locale = if kind == "arabic" { "ar" } else { "en" };
     let css = if kind == "hostile" {
         HOSTILE_CSS
     } else {
@@ -249,9 +259,9 @@ async fn host_page(
     };
     let body = format!(
         "<!doctype html><html><head><meta charset=utf-8><title>{kind}</title>\
-         <script nonce=probe>{PROBE}</script><style>{css}</style></head><body>\
+         <script nonce=probe>{PROBE}</script>{blocker}<style>{css}</style></head><body>\
          <h1>A host page</h1><p>Some text.</p>\
-         {stub}<script src=\"{api}/widget.js\" data-key=\"{key}\" data-user=\"{user}\" data-user-hash=\"{hash}\" data-locale=en{headless} async></script>\
+         {stub}<script src=\"{api}/widget.js\" data-key=\"{key}\" data-user=\"{user}\" data-user-hash=\"{hash}\" data-locale={locale}{headless} async></script>\
          </body></html>",
         key = pages.key,
     );
@@ -321,6 +331,8 @@ async fn start() -> (Service, String) {
         .route("/hostile", get(host_page))
         .route("/broken", get(host_page))
         .route("/headless", get(host_page))
+        .route("/nostorage", get(host_page))
+        .route("/arabic", get(host_page))
         .with_state(pages);
     serve(router, host_port).await;
     serve(
@@ -475,6 +487,9 @@ async fn the_widget_in_a_real_browser() {
     nothing_due_never_fetches_the_renderer(&browser, &host).await;
     headless_sites_drive_their_own_ui_with_promises(&browser, &service, &host).await;
     a_server_error_keeps_the_widget_hidden(&browser, &service, &host).await;
+    blocked_storage_still_gives_a_working_widget(&browser, &service, &host).await;
+    logout_forgets_the_queued_answers(&browser, &service, &host).await;
+    an_english_title_keeps_its_direction_in_an_arabic_widget(&browser, &service, &host).await;
     browser.client.close().await.unwrap();
 }
 
@@ -759,6 +774,86 @@ async fn a_server_error_keeps_the_widget_hidden(browser: &Browser, service: &Ser
         browser.js("return typeof window.trickle").await,
         json!("function")
     );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+async fn blocked_storage_still_gives_a_working_widget(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    first_question(browser, service, host, "nostorage", "u_nostorage").await;
+    assert_eq!(
+        browser
+            .js("try { return typeof localStorage } catch (e) { return e.name }")
+            .await,
+        json!("SecurityError"),
+        "the page blocks storage"
+    );
+    browser.click("input[value=student]").await;
+    browser.click("button.primary").await;
+    browser
+        .wait_for(&shadow_text("Which city do you live in?"))
+        .await;
+    assert_eq!(
+        service.user_metadata("u_nostorage").await["role"],
+        "student"
+    );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+/// The stored outbox entries of the page's origin (`trickle:outbox:…`).
+const OUTBOX: &str = "return Object.keys(localStorage)\
+    .filter(function (k) { return k.indexOf('trickle:outbox:') === 0 })\
+    .map(function (k) { return localStorage.getItem(k) })";
+
+async fn logout_forgets_the_queued_answers(browser: &Browser, service: &Service, host: &str) {
+    service.login("u_logout").await;
+    // Every API call of this origin fails, so the answer ends in the offline outbox.
+    browser.open(host, "broken", "u_logout").await;
+    browser.wait_for(NEXT_HANDLED).await;
+    let answer = "var done = arguments[arguments.length - 1];
+        trickle('answer', { question_set: 'browser-test', version: 1, key: 'role' }, 'developer')
+          .then(function () { done('sent') }, function (e) { done(e) });";
+    let failed = browser.client.execute_async(answer, vec![]).await.unwrap();
+    assert_eq!(failed, json!({ "queued": true }));
+    let queued = browser.js(OUTBOX).await;
+    assert!(
+        queued[0].as_str().is_some_and(|q| q.contains("developer")),
+        "the answer waits in localStorage: {queued}"
+    );
+    browser
+        .client
+        .execute_async(
+            "var done = arguments[arguments.length - 1]; trickle('logout').then(done, done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.js(OUTBOX).await,
+        json!([]),
+        "logout leaves no answer behind"
+    );
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+/// The set has no Arabic: its English texts fall back, and keep `lang="en" dir="ltr"`
+/// inside the right-to-left widget, so "?" stays at the end of the title.
+async fn an_english_title_keeps_its_direction_in_an_arabic_widget(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    first_question(browser, service, host, "arabic", "u_arabic").await;
+    let marks = browser
+        .js(&format!(
+            "var s={SHADOW}, t=s.querySelector('.title'), o=s.querySelector('label.option span');\
+             return [s.querySelector('[dir]').getAttribute('dir'), t.getAttribute('lang'),\
+             t.getAttribute('dir'), getComputedStyle(t).direction, o.getAttribute('lang')]"
+        ))
+        .await;
+    assert_eq!(marks, json!(["rtl", "en", "ltr", "ltr", "en"]), "{marks}");
     assert_eq!(browser.errors().await, json!([]));
 }
 

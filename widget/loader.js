@@ -17,15 +17,18 @@
   };
   var settings = {}, host = null, renderer = null;
   var quiet = function () {};
-  var store = w.localStorage;
+  /* Each logout starts a new session: a request of an earlier one is never queued. */
+  var session = 0, memory = {}, OUTBOX = 'trickle:outbox:' + state.key + ':';
 
-  function storageKey(name) {
-    return 'trickle:' + name + ':' + state.key + ':' + state.user;
+  /* localStorage, or null where the page may not use it (reading it throws then). */
+  function storage() {
+    try { return w.localStorage; } catch (e) { return null; }
   }
 
-  function call(method, path, body) {
+  function call(method, path, body, who) {
+    who = who || state;
     var query = path.indexOf('impressions') < 0 && state.locale ? '?locale=' + encodeURIComponent(state.locale) : '';
-    var headers = { 'X-Trickle-Key': state.key, 'X-Trickle-User': state.user, 'X-Trickle-User-Hash': state.hash };
+    var headers = { 'X-Trickle-Key': state.key, 'X-Trickle-User': who.user, 'X-Trickle-User-Hash': who.hash };
     if (body) headers['Content-Type'] = 'application/json';
     return fetch(origin + '/v1/widget/' + path + query, {
       method: method, headers: headers, body: body, mode: 'cors', credentials: 'omit'
@@ -35,10 +38,11 @@
   /* POST with retries; 4xx rejects with the server's message, a network failure
    * after three tries queues answers and skips in localStorage for the next page view. */
   function send(kind, body) {
+    var who = { user: state.user, hash: state.hash }, mine = session;
     return new Promise(function (resolve, reject) {
       var tries = 0;
       (function attempt() {
-        call('POST', kind, body).then(function (r) {
+        call('POST', kind, body, who).then(function (r) {
           if (r.ok) return r.text().then(resolve);
           if (r.status >= 500 || r.status === 429) throw r.status;
           return r.json().catch(quiet).then(function (j) {
@@ -46,25 +50,38 @@
           });
         }).catch(function () {
           if (++tries < 3) return setTimeout(attempt, 500 * tries * tries);
-          if (kind !== 'impressions') outbox(function (list) { list.push([kind, body]); });
+          if (kind !== 'impressions' && mine === session) outbox(who.user, function (list) { list.push([kind, body]); });
           reject({ queued: true });
         });
       })();
     });
   }
 
-  function outbox(change) {
+  /* The user's queue of unsent answers and skips: in localStorage, or in this page's
+   * memory where storage is blocked or full. */
+  function outbox(user, change) {
+    var name = OUTBOX + user, list;
+    try { list = JSON.parse(storage().getItem(name) || '[]'); } catch (e) { list = memory[name] || []; }
+    change(list);
+    memory[name] = list;
     try {
-      var list = JSON.parse(store.getItem(storageKey('outbox')) || '[]');
-      change(list);
-      if (list.length) store.setItem(storageKey('outbox'), JSON.stringify(list));
-      else store.removeItem(storageKey('outbox'));
-      return list;
-    } catch (e) { return []; }
+      if (list.length) storage().setItem(name, JSON.stringify(list));
+      else storage().removeItem(name);
+    } catch (e) { /* memory keeps it */ }
   }
 
   function flush() {
-    outbox(function (list) { list.splice(0).forEach(function (item) { send(item[0], item[1]).catch(quiet); }); });
+    outbox(state.user, function (list) { list.splice(0).forEach(function (item) { send(item[0], item[1]).catch(quiet); }); });
+  }
+
+  /* Logout forgets every queued answer of this site on this device: they are personal data. */
+  function forget() {
+    session++;
+    memory = {};
+    try {
+      var s = storage();
+      for (var i = s.length; i--;) if (s.key(i).indexOf(OUTBOX) === 0) s.removeItem(s.key(i));
+    } catch (e) { /* nothing stored */ }
   }
 
   function next() {
@@ -142,7 +159,7 @@
       if (locale) state.locale = locale;
       flush(); show();
     },
-    logout: function () { close(); state.user = null; state.hash = ''; },
+    logout: function () { close(); forget(); state.user = null; state.hash = ''; },
     next: next,
     /* Headless sites report that they showed a prompt: it starts the site's minimum interval. */
     shown: function (target) {

@@ -40,6 +40,14 @@ pub enum Error {
     /// An answer that breaks its question's rule (422).
     #[error("{message}")]
     AnswerInvalid { rule: &'static str, message: String },
+    /// An answer or skip for a question the user is not being asked (422): not due now,
+    /// and not shown without an answer since.
+    #[error("question {key:?} of {question_set:?} version {version} is not due for this user")]
+    QuestionNotDue {
+        question_set: String,
+        version: i64,
+        key: String,
+    },
     /// Too many requests (429).
     #[error("too many requests, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },

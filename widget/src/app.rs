@@ -11,6 +11,16 @@ use crate::model::{Prompt, Question, Settings};
 use crate::validate::{Draft, draft_from_prefill, validate};
 use crate::value::Value;
 
+/// One choice as rendered: value, label, whether it is chosen, what choosing does, and
+/// the label's own `(lang, dir)` when it is in another language than the widget's.
+type ChoiceItem = (
+    String,
+    String,
+    bool,
+    Callback<Event>,
+    Option<(String, &'static str)>,
+);
+
 const CSS: &str = include_str!("style.css");
 
 #[derive(Properties, PartialEq)]
@@ -405,10 +415,11 @@ impl App {
     /// The title, help text and control(s) for one question.
     fn field(&self, ctx: &Context<Self>, q: &Question) -> Html {
         let c = self.chrome;
-        let description = q
-            .description
-            .clone()
-            .map(|d| html! { <p class="description" id="tr-desc">{ d }</p> });
+        let description = q.description.clone().map(|d| {
+            let (lang, dir) = q.fallback("description").unzip();
+            html! { <p class="description" id="tr-desc" {lang} {dir}>{ d }</p> }
+        });
+        let (lang, dir) = q.fallback("title").unzip();
         let hint = self
             .prefilled
             .then(|| html! { <p class="hint">{ c.is_this_right }</p> });
@@ -422,14 +433,14 @@ impl App {
         match q.kind.as_str() {
             "single_choice" | "multi_choice" | "boolean" | "scale" => html! {
                 <fieldset aria-describedby={described} aria-invalid={invalid}>
-                    <legend class="title">{ q.title.clone() }</legend>
+                    <legend class="title" {lang} {dir}>{ q.title.clone() }</legend>
                     { description }{ hint }
                     { self.choices(ctx, q) }
                 </fieldset>
             },
             _ => html! {
                 <>
-                    <label class="title" for="tr-input">{ q.title.clone() }</label>
+                    <label class="title" for="tr-input" {lang} {dir}>{ q.title.clone() }</label>
                     { description }{ hint }
                     { self.input(ctx, q, described, invalid) }
                 </>
@@ -506,18 +517,27 @@ impl App {
         let link = ctx.link();
         let multi = q.kind == "multi_choice";
         let kind = if multi { "checkbox" } else { "radio" };
-        let options: Vec<(String, String, bool, Callback<Event>)> = match q.kind.as_str() {
+        let options: Vec<ChoiceItem> = match q.kind.as_str() {
             "boolean" => [
-                (true, q.true_label.clone().unwrap_or(c.yes.into())),
-                (false, q.false_label.clone().unwrap_or(c.no.into())),
+                (
+                    true,
+                    q.true_label.clone().unwrap_or(c.yes.into()),
+                    "true_label",
+                ),
+                (
+                    false,
+                    q.false_label.clone().unwrap_or(c.no.into()),
+                    "false_label",
+                ),
             ]
             .into_iter()
-            .map(|(flag, label)| {
+            .map(|(flag, label, field)| {
                 (
                     flag.to_string(),
                     label,
                     self.draft.flag == Some(flag),
                     link.callback(move |_| Msg::Flag(flag)),
+                    q.fallback(field),
                 )
             })
             .collect(),
@@ -531,6 +551,7 @@ impl App {
                             n.to_string(),
                             self.draft.scale == Some(n),
                             link.callback(move |_| Msg::Scale(n)),
+                            None,
                         )
                     })
                     .collect()
@@ -538,7 +559,8 @@ impl App {
             _ => q
                 .options
                 .iter()
-                .map(|o| {
+                .enumerate()
+                .map(|(i, o)| {
                     let value = o.value.clone();
                     let checked = if multi {
                         self.draft.chosen.contains(&value)
@@ -550,17 +572,25 @@ impl App {
                     } else {
                         link.callback(move |_| Msg::Text(value.clone()))
                     };
-                    (o.value.clone(), o.label.clone(), checked, callback)
+                    let fallback = q.fallback(&format!("options.{i}"));
+                    (
+                        o.value.clone(),
+                        o.label.clone(),
+                        checked,
+                        callback,
+                        fallback,
+                    )
                 })
                 .collect(),
         };
         let scale = q.kind == "scale";
-        let items = options.into_iter().enumerate().map(|(i, (value, label, checked, onchange))| {
+        let items = options.into_iter().enumerate().map(|(i, (value, label, checked, onchange, fallback))| {
             let id = format!("tr-opt-{i}");
+            let (lang, dir) = fallback.unzip();
             html! {
                 <label class={classes!("option", checked.then_some("checked"))} for={id.clone()}>
                     <input type={kind} name="tr-choice" {id} {value} {checked} {onchange} />
-                    <span>{ label }</span>
+                    <span {lang} {dir}>{ label }</span>
                 </label>
             }
         });
@@ -581,7 +611,11 @@ impl App {
             }
         });
         let ends = (scale && (q.min_label.is_some() || q.max_label.is_some())).then(|| html! {
-            <p class="ends" aria-hidden="true"><span>{ q.min_label.clone() }</span><span>{ q.max_label.clone() }</span></p>
+            <p class="ends" aria-hidden="true">{ for ["min_label", "max_label"].into_iter().map(|field| {
+                let label = if field == "min_label" { &q.min_label } else { &q.max_label };
+                let (lang, dir) = q.fallback(field).unzip();
+                html! { <span {lang} {dir}>{ label.clone() }</span> }
+            }) }</p>
         });
         html! {
             <>

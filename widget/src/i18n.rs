@@ -297,6 +297,19 @@ pub fn chrome(locale: &str) -> &'static Chrome {
         .unwrap_or(&EN)
 }
 
+/// Languages written right to left (primary subtags).
+const RTL: [&str; 10] = ["ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"];
+
+/// `rtl` or `ltr` for a BCP 47 tag, for texts in a language other than the widget's.
+pub fn direction(locale: &str) -> &'static str {
+    let primary = locale.split(['-', '_']).next().unwrap_or_default();
+    if RTL.iter().any(|l| l.eq_ignore_ascii_case(primary)) {
+        "rtl"
+    } else {
+        "ltr"
+    }
+}
+
 impl Chrome {
     /// "2 of 3".
     pub fn progress(&self, index: u32, of: u32) -> String {
@@ -342,6 +355,10 @@ mod tests {
         assert_eq!(chrome("de_AT").lang, "de");
         assert_eq!(chrome("zz").lang, "en");
         assert!(chrome("ar").rtl);
+        assert_eq!(direction("ar-EG"), "rtl");
+        assert_eq!(direction("he"), "rtl");
+        assert_eq!(direction("en"), "ltr");
+        assert_eq!(direction("de_AT"), "ltr");
         assert_eq!(chrome("fr").progress(2, 3), "2 sur 3");
         assert_eq!(
             chrome("en").problem(&Problem::TooLong(5)),

@@ -3,8 +3,8 @@
 //! `Reflect` rather than serde: serde's deserialisers were the largest part of the
 //! Wasm after Yew itself.
 
-use js_sys::{Array, Reflect};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::value::Value;
 
@@ -50,6 +50,9 @@ pub struct Question {
     pub true_label: Option<String>,
     pub false_label: Option<String>,
     pub prefill: Option<Value>,
+    /// Texts not in the requested language, as `(field, locale)`: `title`, `description`,
+    /// `min_label`, …, `options.N` (the prompt's `fallback_locales`).
+    pub fallbacks: Vec<(String, String)>,
 }
 
 /// A choice option.
@@ -96,6 +99,15 @@ impl Default for Theme {
 }
 
 impl Question {
+    /// `(lang, dir)` for a text that fell back to another language than the widget's,
+    /// so that it is read and laid out in its own; `None` when it is in the widget's.
+    pub fn fallback(&self, field: &str) -> Option<(String, &'static str)> {
+        self.fallbacks
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, locale)| (locale.clone(), crate::i18n::direction(locale)))
+    }
+
     /// The bound as a number (number and scale questions).
     pub fn min_number(&self) -> Option<f64> {
         self.min.as_ref().and_then(Value::as_f64)
@@ -134,6 +146,20 @@ fn whole(v: &JsValue, key: &str) -> Option<u32> {
 fn optional_value(v: &JsValue, key: &str) -> Option<Value> {
     let value = get(v, key);
     (!value.is_undefined() && !value.is_null()).then(|| Value::from_js(&value))
+}
+
+/// The string-valued entries of an object (none when it is not one).
+fn string_map(v: &JsValue) -> Vec<(String, String)> {
+    if !v.is_object() {
+        return Vec::new();
+    }
+    Object::entries(v.unchecked_ref())
+        .iter()
+        .filter_map(|entry| {
+            let pair = Array::from(&entry);
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }
 
 impl Prompt {
@@ -194,6 +220,7 @@ impl Question {
             true_label: string(q, "true_label"),
             false_label: string(q, "false_label"),
             prefill: optional_value(q, "prefill"),
+            fallbacks: string_map(&get(q, "fallback_locales")),
         })
     }
 }

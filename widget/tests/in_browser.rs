@@ -150,6 +150,32 @@ async fn a_choice_question_renders_as_a_labelled_radio_group_with_progress() {
     );
 }
 
+/// An Arabic widget whose set has no Arabic title: the English title, description and
+/// one option label keep their own language and direction, so "?" stays at the end.
+#[test]
+async fn texts_that_fell_back_keep_their_own_language_and_direction() {
+    let question = r#"{ "key": "role", "type": "single_choice",
+        "title": "What best describes your role?", "description": "Pick one.",
+        "options": [{ "value": "dev", "label": "مطور" }, { "value": "pm", "label": "Product" }],
+        "fallback_locales": { "title": "en", "description": "en", "options.1": "en" } }"#;
+    let host = host(&prompt(question, 1, 1), "ar", "null");
+    let root = mounted(&host).await;
+    let marks = js(
+        "const at = (s) => { const e = root.querySelector(s);
+           return [e.getAttribute('lang'), e.getAttribute('dir')]; };
+         return JSON.stringify({
+           card: at('[lang][dir]'), title: at('legend.title'), description: at('.description'),
+           arabic: at('label[for=tr-opt-0] span'), english: at('label[for=tr-opt-1] span'),
+           title_dir: getComputedStyle(root.querySelector('legend.title')).direction });",
+        &root,
+        &host,
+    );
+    assert_eq!(
+        marks.as_string().unwrap(),
+        r#"{"card":["ar","rtl"],"title":["en","ltr"],"description":["en","ltr"],"arabic":[null,null],"english":["en","ltr"],"title_dir":"ltr"}"#
+    );
+}
+
 #[test]
 async fn an_empty_submit_is_refused_in_the_users_language_and_sends_nothing() {
     let question = r#"{ "key": "city", "type": "text", "title": "Stadt?", "required": true }"#;

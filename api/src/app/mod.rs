@@ -24,6 +24,7 @@ use crate::config::{JobSettings, Settings, WebhookSettings};
 use crate::error::{Error, Result};
 use crate::model::{MetadataLimits, PublishedSets, Site};
 use crate::providers::{ConfigError, Provider, build_providers};
+use crate::questions::PublishedSet;
 use crate::store::{Store, StoreError};
 
 pub use enrichment::Enrichment;
@@ -57,6 +58,9 @@ impl Default for Limits {
     }
 }
 
+/// How many parsed question-set versions that are not live [`App`] keeps.
+const PUBLISHED_VERSIONS_CACHED: u64 = 512;
+
 /// Everything the use cases share: the store, the caches and the deployment's
 /// settings. Cheap to clone; one per process.
 #[derive(Clone)]
@@ -67,6 +71,9 @@ pub struct App {
     pub(crate) sites_by_key: Cache<String, Arc<Site>>,
     /// Live question sets per site id, pre-sorted for the engine.
     pub(crate) live_sets: Cache<String, Arc<PublishedSets>>,
+    /// Published versions by (site id, slug, version), parsed once: answers may name a
+    /// version that is no longer live. Versions never change once published.
+    pub(crate) published_versions: Cache<(String, String, i64), Arc<PublishedSet>>,
     /// Event types some enabled webhook of a site wants, per site id.
     pub(crate) webhook_events_wanted: Cache<String, Arc<BTreeSet<String>>>,
     /// Enrichment providers configured for this deployment.
@@ -93,6 +100,10 @@ impl App {
             live_sets: Cache::builder()
                 .time_to_live(cache_ttl)
                 .max_capacity(100_000)
+                .build(),
+            published_versions: Cache::builder()
+                .time_to_idle(Duration::from_secs(3600))
+                .max_capacity(PUBLISHED_VERSIONS_CACHED)
                 .build(),
             webhook_events_wanted: Cache::builder()
                 .time_to_live(cache_ttl)

@@ -2,6 +2,8 @@
 //! The whole due rule (stages, conditions, skips, caps, the minimum interval between
 //! prompts) lives in `questions::due`; this module feeds it stored data.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,8 +17,8 @@ use crate::model::json_size;
 use crate::model::question_set::find_question;
 use crate::model::{NewAnswer, PromptEventKind, Site, User, now};
 use crate::questions::{
-    Decision, Pacing, Prompt, PromptRecord, Question, Visit, build_prompt, explain, next_due,
-    set_path, validate_answer,
+    Decision, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt, explain,
+    next_due, set_path, validate_answer,
 };
 
 /// Names one question of one version of a set.
@@ -169,6 +171,14 @@ impl Prompts<'_> {
         let question = self
             .published_question(site, &request.question_set, request.version, &request.key)
             .await?;
+        self.ensure_asked(
+            site,
+            user_id,
+            &request.question_set,
+            request.version,
+            &request.key,
+        )
+        .await?;
         let value =
             validate_answer(&question, &request.value, now().date_naive()).map_err(|e| {
                 Error::AnswerInvalid {
@@ -234,6 +244,17 @@ impl Prompts<'_> {
         request: SkipRequest,
         locale: Option<&str>,
     ) -> Result<Option<Prompt>> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        self.published_question(site, &request.question_set, request.version, &request.key)
+            .await?;
+        self.ensure_asked(
+            site,
+            user_id,
+            &request.question_set,
+            request.version,
+            &request.key,
+        )
+        .await?;
         let kind = if request.forever {
             PromptEventKind::Dismissed
         } else {
@@ -250,15 +271,56 @@ impl Prompts<'_> {
             .await
     }
 
-    /// Records that a prompt was shown.
+    /// Records that a prompt was shown (once per question and login: a repeat changes
+    /// nothing).
     pub async fn record_impression(
         &self,
         site: &Site,
         user_id: &str,
         target: QuestionRef,
     ) -> Result<()> {
+        check_user_id(user_id, self.app.limits.user_id_bytes)?;
+        self.published_question(site, &target.question_set, target.version, &target.key)
+            .await?;
         self.record_event(site, user_id, &target, PromptEventKind::Impression)
             .await
+    }
+
+    /// Refuses a question the user is not being asked. It must be due now (as the open
+    /// widget sees it: the minimum interval between prompts does not apply), or have been
+    /// shown and not answered since, so that an answer queued in the widget's outbox
+    /// and sent at a later page view still lands.
+    async fn ensure_asked(
+        &self,
+        site: &Site,
+        user_id: &str,
+        slug: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<()> {
+        let store = &self.app.store;
+        if store
+            .shown_unanswered(&site.site_id, user_id, slug, version, key)
+            .await?
+        {
+            return Ok(());
+        }
+        let (user, history) = store
+            .user_with_history(&site.site_id, user_id)
+            .await?
+            .ok_or(Error::NotFound { what: "user" })?;
+        let sets = self.app.live_sets(&site.site_id).await?;
+        let pacing = pacing(site, &user, Visit::Continued);
+        let due = next_due(sets.as_slice(), &user.profile(), &history, pacing, now());
+        if due.is_some_and(|d| d.set.slug == slug && d.version == version && d.question.key == key)
+        {
+            return Ok(());
+        }
+        Err(Error::QuestionNotDue {
+            question_set: slug.to_owned(),
+            version,
+            key: key.to_owned(),
+        })
     }
 
     async fn record_event(
@@ -268,9 +330,6 @@ impl Prompts<'_> {
         target: &QuestionRef,
         kind: PromptEventKind,
     ) -> Result<()> {
-        check_user_id(user_id, self.app.limits.user_id_bytes)?;
-        self.published_question(site, &target.question_set, target.version, &target.key)
-            .await?;
         let stored = self
             .app
             .store
@@ -301,23 +360,44 @@ impl Prompts<'_> {
         let live = self.app.live_sets(&site.site_id).await?;
         let question = match live.find(slug, version) {
             Some(set) => find_question(&set.set, key).cloned(),
-            None => match self
-                .app
-                .store
-                .question_set_version(&site.site_id, slug, version)
-                .await?
-            {
-                Some(stored) if stored.published => {
-                    find_question(&stored.into_published()?.set, key).cloned()
-                }
-                _ => {
-                    return Err(Error::NotFound {
-                        what: "question set version",
-                    });
-                }
-            },
+            None => {
+                let set = self.published_version(site, slug, version).await?;
+                find_question(&set.set, key).cloned()
+            }
         };
         question.ok_or(Error::NotFound { what: "question" })
+    }
+
+    /// A published version that is not live, parsed once and then served from
+    /// [`App::published_versions`] (published versions never change).
+    async fn published_version(
+        &self,
+        site: &Site,
+        slug: &str,
+        version: i64,
+    ) -> Result<Arc<PublishedSet>> {
+        let cache_key = (site.site_id.clone(), slug.to_owned(), version);
+        if let Some(set) = self.app.published_versions.get(&cache_key).await {
+            return Ok(set);
+        }
+        match self
+            .app
+            .store
+            .question_set_version(&site.site_id, slug, version)
+            .await?
+        {
+            Some(stored) if stored.published => {
+                let set = Arc::new(stored.into_published()?);
+                self.app
+                    .published_versions
+                    .insert(cache_key, set.clone())
+                    .await;
+                Ok(set)
+            }
+            _ => Err(Error::NotFound {
+                what: "question set version",
+            }),
+        }
     }
 }
 

@@ -37,9 +37,9 @@ impl ApiError {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::QuestionSetInvalid(_) | Error::AnswerInvalid { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Error::QuestionSetInvalid(_)
+            | Error::AnswerInvalid { .. }
+            | Error::QuestionNotDue { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -55,6 +55,7 @@ impl ApiError {
             Error::NotFound { what } => format!("{}_not_found", what.replace(' ', "_")),
             Error::QuestionSetInvalid(_) => "invalid_question_set".into(),
             Error::AnswerInvalid { .. } => "invalid_answer".into(),
+            Error::QuestionNotDue { .. } => "question_not_due".into(),
             Error::RateLimited { .. } => "rate_limited".into(),
             Error::Store(_) => "internal_error".into(),
         }
@@ -80,6 +81,13 @@ impl ApiError {
                     .collect::<Vec<_>>()
             }),
             Error::AnswerInvalid { rule, .. } => json!({ "field": "value", "rule": rule }),
+            Error::QuestionNotDue {
+                question_set,
+                version,
+                key,
+            } => json!({
+                "field": "key", "question_set": question_set, "version": version, "key": key,
+            }),
             Error::RateLimited { retry_after_secs } => {
                 json!({ "retry_after_seconds": retry_after_secs })
             }

@@ -127,7 +127,7 @@ async fn answer(
 /// Records a skip (`forever: true` dismisses); returns the next prompt or null.
 #[utoipa::path(post, path = "/v1/widget/skips", tag = "widget", params(LocaleParams), request_body = SkipRequest,
     security(("publishable_key" = [])),
-    responses((status = 200, description = "`{\"next\": prompt | null}`"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 429)))]
+    responses((status = 200, description = "`{\"next\": prompt | null}`"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 422, description = "`question_not_due`"), (status = 429)))]
 async fn skip(
     State(state): State<AppState>,
     caller: WidgetUser,

@@ -5,7 +5,12 @@
 //! Locale choice per text: the requested tag (case-insensitive), then its
 //! primary language (`pt-BR` → `pt`), then the set's default locale, then the
 //! first available; `locale` says which one the title used. Plain strings
-//! are in the set's default locale. `today` is the UTC date of `now`.
+//! are in the set's default locale. A text whose language is not the requested one
+//! (it fell back to the default or first locale) is named in the question's
+//! `fallback_locales` with the locale it is in, so that the widget can mark it with its
+//! own `lang` and `dir`. `today` is the UTC date of `now`.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -96,6 +101,12 @@ pub struct PromptQuestion {
     /// Suggested answer, already normalised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefill: Option<Value>,
+    /// Texts not in the requested language, each with the locale it is in: `title`,
+    /// `description`, `placeholder`, `min_label`, `max_label`, `true_label`,
+    /// `false_label`, `options.N` (the N-th option's label, from 0). Omitted when none
+    /// fell back or no locale was requested.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fallback_locales: BTreeMap<String, String>,
 }
 
 /// A localised choice option.
@@ -128,6 +139,34 @@ pub fn localize<'t>(
         .map_or(("", default_locale), |(k, v)| (v.as_str(), k.as_str()))
 }
 
+/// Whether two BCP 47 tags name the same language (`pt-BR` and `pt`, `de_AT` and `DE`).
+fn same_language(a: &str, b: &str) -> bool {
+    let primary = |tag: &str| tag.split(['-', '_']).next().unwrap_or_default().to_owned();
+    primary(a).eq_ignore_ascii_case(&primary(b))
+}
+
+/// Localises the texts of one prompt and notes those that fell back to another language.
+struct Localizer<'a> {
+    requested: Option<&'a str>,
+    default_locale: &'a str,
+    fallbacks: BTreeMap<String, String>,
+}
+
+impl Localizer<'_> {
+    /// The text in the best locale; a fallback is noted under `field`.
+    fn text(&mut self, field: &str, text: &Text) -> String {
+        let (value, used) = localize(text, self.requested, self.default_locale);
+        if self.requested.is_some_and(|r| !same_language(r, used)) {
+            self.fallbacks.insert(field.to_owned(), used.to_owned());
+        }
+        value.to_owned()
+    }
+
+    fn optional(&mut self, field: &str, text: &Option<Text>) -> Option<String> {
+        text.as_ref().map(|t| self.text(field, t))
+    }
+}
+
 /// Builds the prompt for a due question.
 pub fn build_prompt(
     due: &Due<'_>,
@@ -137,8 +176,13 @@ pub fn build_prompt(
 ) -> Prompt {
     let set = due.set;
     let q = due.question;
-    let tr = |t: &Text| localize(t, locale, &set.default_locale).0.to_owned();
-    let (title, used_locale) = localize(&q.title, locale, &set.default_locale);
+    let requested = locale.filter(|l| !l.is_empty());
+    let mut tr = Localizer {
+        requested,
+        default_locale: &set.default_locale,
+        fallbacks: BTreeMap::new(),
+    };
+    let (_, used_locale) = localize(&q.title, requested, &set.default_locale);
     let today = now.date_naive();
     let prefill = q
         .prefill
@@ -148,14 +192,15 @@ pub fn build_prompt(
     let mut question = PromptQuestion {
         key: q.key.clone(),
         kind: q.kind.name(),
-        title: title.to_owned(),
-        description: q.description.as_ref().map(tr),
-        placeholder: q.placeholder.as_ref().map(tr),
+        title: tr.text("title", &q.title),
+        description: tr.optional("description", &q.description),
+        placeholder: tr.optional("placeholder", &q.placeholder),
         required: q.required,
         prefill,
         ..PromptQuestion::default()
     };
-    fill_rules(&mut question, &q.kind, &tr, today);
+    fill_rules(&mut question, &q.kind, &mut tr, today);
+    question.fallback_locales = tr.fallbacks;
     Prompt {
         question_set: set.slug.clone(),
         version: due.version,
@@ -167,19 +212,13 @@ pub fn build_prompt(
 }
 
 /// Copies the type-specific rules into the prompt, texts localised.
-fn fill_rules(
-    pq: &mut PromptQuestion,
-    kind: &QuestionType,
-    tr: &dyn Fn(&Text) -> String,
-    today: NaiveDate,
-) {
-    let tr_opt = |t: &Option<Text>| t.as_ref().map(tr);
-    let options = |opts: &[ChoiceOption]| {
-        let f = |o: &ChoiceOption| PromptOption {
+fn fill_rules(pq: &mut PromptQuestion, kind: &QuestionType, tr: &mut Localizer, today: NaiveDate) {
+    let mut options = |opts: &[ChoiceOption]| {
+        let labelled = |(i, o): (usize, &ChoiceOption)| PromptOption {
             value: o.value.clone(),
-            label: tr(&o.label),
+            label: tr.text(&format!("options.{i}"), &o.label),
         };
-        Some(opts.iter().map(f).collect())
+        Some(opts.iter().enumerate().map(labelled).collect())
     };
     match kind {
         QuestionType::Text(r) | QuestionType::LongText(r) => {
@@ -203,8 +242,8 @@ fn fill_rules(
             pq.max_selected = r.max_selected;
         }
         QuestionType::Boolean(r) => {
-            pq.true_label = tr_opt(&r.true_label);
-            pq.false_label = tr_opt(&r.false_label);
+            pq.true_label = tr.optional("true_label", &r.true_label);
+            pq.false_label = tr.optional("false_label", &r.false_label);
         }
         QuestionType::Date(r) => {
             let day = |d: NaiveDate| json!(d.format("%Y-%m-%d").to_string());
@@ -214,9 +253,87 @@ fn fill_rules(
         QuestionType::Scale(r) => {
             pq.min = Some(json!(r.min));
             pq.max = Some(json!(r.max));
-            pq.min_label = tr_opt(&r.min_label);
-            pq.max_label = tr_opt(&r.max_label);
+            pq.min_label = tr.optional("min_label", &r.min_label);
+            pq.max_label = tr.optional("max_label", &r.max_label);
         }
         QuestionType::Email | QuestionType::Phone | QuestionType::Url | QuestionType::Country => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::{Pacing, PublishedSet, next_due, parse_question_set};
+    use super::*;
+
+    const SET: &str = r#"
+slug: onboarding
+title: Onboarding
+default_locale: en
+stages:
+  - at_login: 1
+    questions:
+      - key: role
+        type: single_choice
+        title: { en: "What best describes your role?", de: "Ihre Rolle?" }
+        description: { en: "Pick one.", ar: "اختر واحدا." }
+        options:
+          - { value: dev, label: { en: Developer, ar: "مطور" } }
+          - { value: pm, label: "Product" }
+"#;
+
+    fn prompt(locale: Option<&str>) -> Value {
+        let set = parse_question_set(SET, "onboarding.yaml").expect("the set parses");
+        let sets = [PublishedSet { set, version: 1 }];
+        let (user, app) = (json!({}), json!({}));
+        let now = Utc::now();
+        let profile = Profile {
+            user_metadata: &user,
+            app_metadata: &app,
+            login_count: 1,
+            first_login_at: None,
+        };
+        let due = next_due(&sets, &profile, &[], Pacing::default(), now).expect("role is due");
+        serde_json::to_value(build_prompt(&due, &profile, locale, now)).unwrap()
+    }
+
+    #[test]
+    fn texts_that_fall_back_name_the_locale_they_are_in() {
+        let arabic = prompt(Some("ar-EG"));
+        assert_eq!(
+            arabic["question"]["title"],
+            "What best describes your role?"
+        );
+        assert_eq!(arabic["question"]["description"], "اختر واحدا.");
+        assert_eq!(
+            arabic["question"]["fallback_locales"],
+            json!({ "title": "en", "options.1": "en" }),
+            "the Arabic description and first option are not fallbacks: {arabic}"
+        );
+        let german = prompt(Some("de"));
+        assert_eq!(
+            german["question"]["fallback_locales"],
+            json!({ "description": "en", "options.0": "en", "options.1": "en" })
+        );
+    }
+
+    #[test]
+    fn nothing_falls_back_in_the_requested_language_or_without_one() {
+        for locale in [Some("en-GB"), Some("EN"), None, Some("")] {
+            let prompt = prompt(locale);
+            assert!(
+                prompt["question"].get("fallback_locales").is_none(),
+                "{locale:?}: {prompt}"
+            );
+        }
+    }
+
+    #[test]
+    fn languages_compare_by_their_primary_subtag() {
+        assert!(same_language("pt-BR", "pt"));
+        assert!(same_language("de_AT", "DE"));
+        assert!(!same_language("ar", "en"));
+        assert!(!same_language("en", "eo"));
     }
 }

@@ -183,8 +183,9 @@ pub trait PromptStore: Send + Sync {
         limits: MetadataLimits,
         follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError>;
-    /// Records an impression, skip or dismissal at the user's current login count; an
-    /// impression also sets the user's `last_prompted_at`. False if no such user.
+    /// Records an impression, skip or dismissal at the user's current login count, once
+    /// per user, question, login and kind (a repeat changes nothing); a new impression
+    /// also sets the user's `last_prompted_at`. False if no such user.
     async fn record_prompt_event(
         &self,
         site_id: &str,
@@ -193,6 +194,16 @@ pub trait PromptStore: Send + Sync {
         version: i64,
         key: &str,
         kind: PromptEventKind,
+    ) -> Result<bool, StoreError>;
+    /// Whether the user was shown this question of this version (an impression) and
+    /// has not answered it since.
+    async fn shown_unanswered(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        question_set: &str,
+        version: i64,
+        key: &str,
     ) -> Result<bool, StoreError>;
 }
 

@@ -138,6 +138,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of this app's database, for tests that must change it behind the app's back.
+    pub fn database_url(&self) -> &str {
+        &self._store.url
+    }
+
     /// A request without credentials.
     pub fn request(&self, method: reqwest::Method, path: &str) -> Call {
         Call {

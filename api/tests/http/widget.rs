@@ -12,6 +12,160 @@ async fn app_with_set(backend: Backend) -> (TestApp, i64) {
     (app, version)
 }
 
+/// Reports that the widget showed `key` of `version` to `user`.
+async fn show(app: &TestApp, user: &str, version: i64, key: &str) {
+    let target = json!({ "question_set": "profile", "version": version, "key": key });
+    let response = app
+        .widget(Method::POST, "/v1/widget/impressions", user)
+        .json(&target)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+/// `POST /v1/widget/{kind}` for `key` of `version` (an answer carries `value`).
+async fn post(
+    app: &TestApp,
+    kind: &str,
+    version: i64,
+    key: &str,
+    value: Value,
+) -> reqwest::Response {
+    let mut body = json!({ "question_set": "profile", "version": version, "key": key });
+    if kind == "answers" {
+        body["value"] = value;
+    }
+    app.widget(Method::POST, &format!("/v1/widget/{kind}"), "u1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn user_metadata(app: &TestApp, user: &str) -> Value {
+    let profile: Value = app
+        .server(Method::GET, &format!("/v1/users/{user}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    profile["user_metadata"].clone()
+}
+
+/// `SET` republished with another title: the earlier version is retired.
+async fn publish_second_version(app: &TestApp) -> i64 {
+    app.publish_yaml("profile", &SET.replace("Your role?", "What is your role?"))
+        .await
+}
+
+async fn a_stage_not_reached_is_422_question_not_due(backend: Backend) {
+    let (app, version) = app_with_set(backend).await;
+    for kind in ["answers", "skips"] {
+        let response = post(&app, kind, version, "address.city", json!("Berlin")).await;
+        let body = expect_error(response, 422, "question_not_due").await;
+        let details = &body["error"]["details"];
+        assert_eq!(details["key"], "address.city", "{body}");
+        assert_eq!(details["field"], "key", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("address.city"),
+            "{body}"
+        );
+    }
+    assert_eq!(user_metadata(&app, "u1").await, json!({}));
+    // The first stage is due: its question is accepted without an impression (headless).
+    assert_eq!(
+        post(&app, "answers", version, "role", json!("dev"))
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn a_retired_version_never_shown_is_422_question_not_due(backend: Backend) {
+    let (app, old) = app_with_set(backend).await;
+    let live = publish_second_version(&app).await;
+    for kind in ["answers", "skips"] {
+        let response = post(&app, kind, old, "role", json!("dev")).await;
+        let body = expect_error(response, 422, "question_not_due").await;
+        assert_eq!(body["error"]["details"]["version"], old, "{body}");
+    }
+    assert_eq!(user_metadata(&app, "u1").await, json!({}));
+    assert_eq!(
+        post(&app, "answers", live, "role", json!("dev"))
+            .await
+            .status(),
+        200
+    );
+    // Answered: no longer due, and never shown, so a second answer is refused.
+    let again = post(&app, "answers", live, "role", json!("pm")).await;
+    expect_error(again, 422, "question_not_due").await;
+    assert_eq!(user_metadata(&app, "u1").await, json!({ "role": "dev" }));
+}
+
+/// The widget showed a question, the answer failed to send and waited in the loader's
+/// outbox; meanwhile the set was republished and the user logged in again. The answer,
+/// sent at that later page view, still lands: losing it would be worse.
+async fn a_late_outbox_answer_to_a_shown_question_lands(backend: Backend) {
+    let (app, old) = app_with_set(backend).await;
+    show(&app, "u1", old, "role").await;
+    show(&app, "u1", old, "nickname").await;
+    publish_second_version(&app).await;
+    app.login("u1").await;
+    assert_eq!(
+        post(&app, "answers", old, "role", json!("pm"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(&app, "skips", old, "nickname", Value::Null)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(user_metadata(&app, "u1").await, json!({ "role": "pm" }));
+}
+
+/// A version that is no longer live is parsed once: after the first answer naming it,
+/// the stored definition is not read again (here it is broken behind the server's back,
+/// and the second answer still validates against the cached version).
+async fn an_old_version_is_parsed_once_then_cached(backend: Backend) {
+    let (app, old) = app_with_set(backend).await;
+    show(&app, "u1", old, "role").await;
+    show(&app, "u1", old, "nickname").await;
+    publish_second_version(&app).await;
+    assert_eq!(
+        post(&app, "answers", old, "role", json!("dev"))
+            .await
+            .status(),
+        200
+    );
+    let broken = "UPDATE question_set_versions SET definition = '{\"broken\": true}' \
+                  WHERE slug = 'profile' AND version = $1";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(app.database_url()).await.unwrap();
+            sqlx::query(broken).bind(old).execute(&pool).await.unwrap();
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+            sqlx::query(broken).bind(old).execute(&pool).await.unwrap();
+        }
+    }
+    let response = post(&app, "answers", old, "nickname", json!("ada")).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(
+        user_metadata(&app, "u1").await,
+        json!({ "role": "dev", "nickname": "ada" })
+    );
+}
+
 async fn nothing_due_is_204(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.login("u1").await;
@@ -101,6 +255,8 @@ async fn answering_stores_and_returns_the_next_prompt(backend: Backend) {
 
 async fn invalid_answers_are_422_naming_the_rule_and_store_nothing(backend: Backend) {
     let (app, version) = app_with_set(backend).await;
+    show(&app, "u1", version, "role").await;
+    show(&app, "u1", version, "nickname").await;
     let cases = [
         ("role", json!("astronaut")),
         ("nickname", json!("x".repeat(21))),
@@ -402,6 +558,10 @@ async fn the_minimum_interval_holds_new_page_views_but_not_the_open_widget(backe
 }
 
 on_both_databases!(
+    a_stage_not_reached_is_422_question_not_due,
+    a_retired_version_never_shown_is_422_question_not_due,
+    a_late_outbox_answer_to_a_shown_question_lands,
+    an_old_version_is_parsed_once_then_cached,
     nothing_due_is_204,
     the_due_prompt_has_the_spec_shape_and_locale,
     answering_stores_and_returns_the_next_prompt,

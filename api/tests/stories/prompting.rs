@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{login, publish_set, service};
 use trickle::app::prompts::{AnswerRequest, QuestionRef, SkipRequest};
 use trickle::error::Error;
-use trickle::model::SitePatch;
+use trickle::model::{PromptEventKind, SitePatch};
 use trickle::store::Store;
 
 async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
@@ -21,6 +21,17 @@ async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
         key: key.into(),
         value,
     };
+    // The widget showed the city question (role comes first when nothing was shown).
+    let city = QuestionRef {
+        question_set: "profile".into(),
+        version,
+        key: "address.city".into(),
+    };
+    trickle
+        .prompts()
+        .record_impression(&site, "u1", city)
+        .await
+        .unwrap();
     trickle
         .prompts()
         .answer(
@@ -249,7 +260,121 @@ async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
     assert!(matches!(ghost, Err(Error::NotFound { what: "user" })));
 }
 
+/// `(kind, count)` of the stored prompt events of one question.
+async fn event_counts(store: &Arc<dyn Store>, site_id: &str, key: &str) -> Vec<(String, i64)> {
+    let mut counts: Vec<_> = store
+        .prompt_event_counts(site_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.key == key)
+        .map(|c| (c.kind, c.count))
+        .collect();
+    counts.sort();
+    counts
+}
+
+async fn impressions_skips_and_dismissals_count_once_per_login(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle.logins().record(&site, login("u1")).await.unwrap();
+    let event = |key: &'static str, kind| {
+        store.record_prompt_event(&site.site_id, "u1", "profile", version, key, kind)
+    };
+    assert!(event("role", PromptEventKind::Impression).await.unwrap());
+    let first_shown = store.user(&site.site_id, "u1").await.unwrap().unwrap();
+    for _ in 0..3 {
+        for kind in [PromptEventKind::Impression, PromptEventKind::Skipped] {
+            assert!(
+                event("role", kind).await.unwrap(),
+                "a repeat is not an error"
+            );
+        }
+        assert!(event("nickname", PromptEventKind::Dismissed).await.unwrap());
+    }
+    let counts = |key: &'static str| event_counts(&store, &site.site_id, key);
+    let once = |kind: &str| vec![(kind.to_owned(), 1)];
+    assert_eq!(
+        counts("role").await,
+        vec![("impression".into(), 1), ("skipped".into(), 1)]
+    );
+    assert_eq!(counts("nickname").await, once("dismissed"));
+    let user = store.user(&site.site_id, "u1").await.unwrap().unwrap();
+    assert_eq!(
+        user.last_prompted_at, first_shown.last_prompted_at,
+        "a repeated impression does not restart the minimum interval"
+    );
+
+    // The next login is a new chance to show and skip.
+    trickle.logins().record(&site, login("u1")).await.unwrap();
+    assert!(event("role", PromptEventKind::Impression).await.unwrap());
+    assert!(event("role", PromptEventKind::Skipped).await.unwrap());
+    assert_eq!(
+        counts("role").await,
+        vec![("impression".into(), 2), ("skipped".into(), 2)]
+    );
+    let ghost = store
+        .record_prompt_event(
+            &site.site_id,
+            "ghost",
+            "profile",
+            version,
+            "role",
+            PromptEventKind::Impression,
+        )
+        .await
+        .unwrap();
+    assert!(!ghost, "no such user");
+}
+
+async fn shown_questions_stay_open_until_answered(store: Arc<dyn Store>) {
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    trickle.logins().record(&site, login("u1")).await.unwrap();
+    let open =
+        |v: i64, key: &'static str| store.shown_unanswered(&site.site_id, "u1", "profile", v, key);
+    assert!(!open(version, "role").await.unwrap(), "never shown");
+    store
+        .record_prompt_event(
+            &site.site_id,
+            "u1",
+            "profile",
+            version,
+            "role",
+            PromptEventKind::Impression,
+        )
+        .await
+        .unwrap();
+    assert!(open(version, "role").await.unwrap());
+    assert!(!open(version + 1, "role").await.unwrap(), "another version");
+    assert!(
+        !open(version, "nickname").await.unwrap(),
+        "another question"
+    );
+    assert!(
+        !store
+            .shown_unanswered(&site.site_id, "u2", "profile", version, "role")
+            .await
+            .unwrap(),
+        "another user"
+    );
+    let answer = AnswerRequest {
+        question_set: "profile".into(),
+        version,
+        key: "role".into(),
+        value: json!("dev"),
+    };
+    trickle
+        .prompts()
+        .answer(&site, "u1", answer, None)
+        .await
+        .unwrap();
+    assert!(!open(version, "role").await.unwrap(), "answered since");
+}
+
 conformance!(
+    impressions_skips_and_dismissals_count_once_per_login,
+    shown_questions_stay_open_until_answered,
     answers_land_in_metadata_with_their_source,
     the_due_question_follows_history,
     stats_count_prompts_and_answers,

@@ -90,25 +90,33 @@ where
     ) -> Result<bool, StoreError> {
         let at = Utc::now();
         let mut tx = self.pool.begin().await?;
+        let login_count: Option<i64> =
+            sqlx::query_scalar("SELECT login_count FROM users WHERE site_id = $1 AND user_id = $2")
+                .bind(site_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(login_count) = login_count else {
+            return Ok(false);
+        };
+        // Once per user, question, login and kind (`prompt_events_once_per_login`): a
+        // repeat is already recorded, and changes nothing.
         let inserted = sqlx::query(
             "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-             login_count, created_at) \
-             SELECT site_id, user_id, $1, $2, $3, $4, login_count, $5 FROM users \
-             WHERE site_id = $6 AND user_id = $7",
+             login_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT DO NOTHING",
         )
+        .bind(site_id)
+        .bind(user_id)
         .bind(question_set)
         .bind(version)
         .bind(key)
         .bind(kind.as_str())
+        .bind(login_count)
         .bind(D::timestamp(at))
-        .bind(site_id)
-        .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        if D::rows_affected(&inserted) == 0 {
-            return Ok(false);
-        }
-        if kind == PromptEventKind::Impression {
+        if kind == PromptEventKind::Impression && D::rows_affected(&inserted) > 0 {
             sqlx::query(
                 "UPDATE users SET last_prompted_at = $1 WHERE site_id = $2 AND user_id = $3",
             )
@@ -120,5 +128,33 @@ where
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn shown_unanswered(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        question_set: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT shown.id FROM prompt_events shown \
+             WHERE shown.site_id = $1 AND shown.user_id = $2 AND shown.question_set = $3 \
+             AND shown.version = $4 AND shown.key = $5 AND shown.kind = 'impression' \
+             AND NOT EXISTS (SELECT 1 FROM prompt_events answered \
+               WHERE answered.site_id = shown.site_id AND answered.user_id = shown.user_id \
+               AND answered.question_set = shown.question_set AND answered.key = shown.key \
+               AND answered.kind = 'answered' AND answered.id > shown.id) \
+             LIMIT 1",
+        )
+        .bind(site_id)
+        .bind(user_id)
+        .bind(question_set)
+        .bind(version)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 }
