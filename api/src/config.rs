@@ -34,6 +34,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Enrichment providers (none by default).
     pub enrichment: EnrichmentConfig,
+    /// How long history is kept (`[retention]`).
+    pub retention: RetentionSettings,
 }
 
 /// Log output format.
@@ -66,6 +68,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             webhooks: WebhookSettings::default(),
             enrichment: EnrichmentConfig::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -99,6 +102,7 @@ impl fmt::Debug for Settings {
             .field("jobs", &self.jobs)
             .field("webhooks", &self.webhooks)
             .field("enrichment", &self.enrichment)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -202,6 +206,36 @@ impl Default for WebhookSettings {
     }
 }
 
+/// How long history is kept, in days (`[retention]` in trickle.toml); 0 keeps it forever.
+/// The worker purges older rows every `RetentionSettings::PURGE_EVERY`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Login events (IP, user agent, time) by when they occurred. A retried event older
+    /// than this counts again.
+    pub login_events_days: u32,
+    /// Done and dead jobs, by when they finished.
+    pub jobs_days: u32,
+    /// Delivered, dead and cancelled webhook deliveries (the delivery log and its
+    /// payloads), by when they finished.
+    pub deliveries_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            login_events_days: 90,
+            jobs_days: 7,
+            deliveries_days: 30,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// How often the worker purges.
+    pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
+}
+
 #[cfg(test)]
 // `figment::Jail::expect_with` fixes the closure's error type; we cannot box it.
 #[allow(clippy::result_large_err)]
@@ -218,6 +252,7 @@ mod tests {
             jail.set_env("TRICKLE_DATABASE_URL", "postgres://u:pw@db/x");
             jail.set_env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "7");
             jail.set_env("TRICKLE_TEST_POSTGRES_URL", "postgres://elsewhere/test");
+            jail.set_env("TRICKLE_RETENTION__JOBS_DAYS", "0");
             let s = Settings::load(Some(Path::new("custom.toml"))).unwrap();
             assert_eq!(s.listen.port(), 9999);
             assert_eq!(s.database_url, "postgres://u:pw@db/x");
@@ -226,6 +261,11 @@ mod tests {
                 (7, 5)
             );
             assert!(!format!("{s:?}").contains("pw"));
+            assert_eq!(
+                (s.retention.jobs_days, s.retention.deliveries_days),
+                (0, 30),
+                "0 keeps jobs forever; the rest keep their defaults"
+            );
             Ok(())
         });
     }
@@ -238,6 +278,7 @@ mod tests {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             let example = Settings::load(Some(&root.join("trickle.example.toml"))).unwrap();
             assert_eq!(example.rate_limit.widget_per_minute, 600);
+            assert_eq!(example.retention, RetentionSettings::default());
             let enrichment = Settings::load(Some(&root.join("examples/enrichment.toml"))).unwrap();
             assert!(enrichment.enrichment.geoip.is_some() && enrichment.enrichment.email.is_some());
             assert!(enrichment.enrichment.http.contains_key("company"));

@@ -56,6 +56,7 @@ impl Enrichment<'_> {
                 let payload = json!({ "user_id": user_id, "provider": p.name() });
                 NewJob::now(ENRICH, payload, self.app.job_settings.max_attempts)
                     .deduplicated(format!("enrich:{}:{user_id}", p.name()))
+                    .about_user(Some(user_id.to_owned()))
             })
             .collect()
     }

@@ -35,8 +35,6 @@ impl From<StoreError> for JobError {
     }
 }
 
-/// Completed jobs are kept this long (for operators), then purged.
-const KEEP_DONE: chrono::Duration = chrono::Duration::hours(24);
 /// How often queue metrics are refreshed.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
@@ -137,8 +135,6 @@ impl Jobs<'_> {
             }
             Err(error) => tracing::warn!(%error, "counting jobs failed"),
         }
-        if let Err(error) = self.app.store.purge_done_jobs(now() - KEEP_DONE).await {
-            tracing::warn!(%error, "purging done jobs failed");
-        }
+        self.app.retention().purge_if_due().await;
     }
 }

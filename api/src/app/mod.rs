@@ -10,6 +10,7 @@ pub mod logins;
 pub mod profiles;
 pub mod prompts;
 pub mod publishing;
+pub mod retention;
 pub mod sites;
 pub mod stats;
 pub mod webhooks;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-use crate::config::{JobSettings, Settings, WebhookSettings};
+use crate::config::{JobSettings, RetentionSettings, Settings, WebhookSettings};
 use crate::error::{Error, Result};
 use crate::model::{MetadataLimits, PublishedSets, Site};
 use crate::providers::{ConfigError, Provider, build_providers};
@@ -33,6 +34,7 @@ pub use logins::Logins;
 pub use profiles::Profiles;
 pub use prompts::Prompts;
 pub use publishing::Publishing;
+pub use retention::Retention;
 pub use sites::Sites;
 pub use stats::Stats;
 pub use webhooks::Webhooks;
@@ -84,6 +86,9 @@ pub struct App {
     pub(crate) http: reqwest::Client,
     /// Wakes this process's worker when it enqueues jobs.
     pub(crate) jobs_enqueued: Arc<Notify>,
+    pub(crate) retention_settings: RetentionSettings,
+    /// When this process last ran the retention purge.
+    pub(crate) last_purge: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl App {
@@ -118,6 +123,8 @@ impl App {
                 .build()
                 .expect("the HTTP client builds"),
             jobs_enqueued: Arc::new(Notify::new()),
+            retention_settings: RetentionSettings::default(),
+            last_purge: Arc::default(),
         }
     }
 
@@ -128,7 +135,8 @@ impl App {
             App::new(store, Duration::from_secs(settings.cache_ttl_seconds))
                 .with_providers(providers)
                 .with_job_settings(settings.jobs.clone())
-                .with_webhook_settings(settings.webhooks.clone()),
+                .with_webhook_settings(settings.webhooks.clone())
+                .with_retention_settings(settings.retention.clone()),
         )
     }
 
@@ -147,6 +155,12 @@ impl App {
     /// Replaces the webhook tuning.
     pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
         self.webhook_settings = settings;
+        self
+    }
+
+    /// Replaces how long history is kept.
+    pub fn with_retention_settings(mut self, settings: RetentionSettings) -> Self {
+        self.retention_settings = settings;
         self
     }
 
@@ -193,6 +207,11 @@ impl App {
     /// The job queue's worker.
     pub fn jobs(&self) -> Jobs<'_> {
         Jobs { app: self }
+    }
+
+    /// The retention purge.
+    pub fn retention(&self) -> Retention<'_> {
+        Retention { app: self }
     }
 
     /// The store, for operations and the CLI.

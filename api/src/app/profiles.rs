@@ -84,16 +84,21 @@ impl Profiles<'_> {
             .ok_or_else(user_not_found)
     }
 
-    /// Erases a user and everything about them.
+    /// Erases a user and everything about them, in one transaction: profile, answers,
+    /// prompt and login events, and every job and webhook delivery about them (queued,
+    /// done or dead); then emits `user.deleted`.
     pub async fn delete(&self, site: &Site, user_id: &str) -> Result<()> {
         check_user_id(user_id, self.app.limits.user_id_bytes)?;
         let wanted = self.app.webhooks().events_wanted(&site.site_id).await?;
+        // The one record naming the user that outlives the erasure: subscribers need the
+        // id to erase their copies. It carries nothing else, belongs to no user (a later
+        // erasure of a new user with the same id leaves it), and retention purges it.
         let event = self.app.webhooks().event_job(
             &wanted,
             "user.deleted",
             serde_json::json!({ "user_id": user_id }),
         );
-        let follow_ups: Vec<_> = event.into_iter().collect();
+        let follow_ups: Vec<_> = event.map(|job| job.about_user(None)).into_iter().collect();
         if self
             .app
             .store

@@ -25,6 +25,8 @@ pub struct NewJob {
     pub dedupe_key: Option<String>,
     pub run_at: DateTime<Utc>,
     pub max_attempts: i64,
+    /// The user the job is about, if any: erasing the user deletes the job.
+    pub user_id: Option<String>,
 }
 
 impl NewJob {
@@ -37,7 +39,14 @@ impl NewJob {
             dedupe_key: None,
             run_at: super::now(),
             max_attempts,
+            user_id: None,
         }
+    }
+
+    /// The same job, about `user_id` (erased with the user).
+    pub fn about_user(mut self, user_id: Option<String>) -> Self {
+        self.user_id = user_id;
+        self
     }
 
     /// The same job, deduplicated by `key`.

@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is split by concept ([`SiteStore`], [`LoginStore`], [`UserStore`],
 //! [`PromptStore`], [`QuestionSetStore`], [`StatsStore`], [`JobQueue`],
-//! [`WebhookStore`]). [`SqlStore`] implements all of them once, generic over a
+//! [`WebhookStore`], [`RetentionStore`]). [`SqlStore`] implements all of them once, generic over a
 //! [`Dialect`]; `sqlite.rs` and `postgres.rs` keep only what is truly their own:
 //! connecting, pragmas, migrations and the few SQL fragments that differ. The
 //! backend is picked from the URL scheme. Every query filters by `site_id`; a
@@ -77,6 +77,7 @@ pub trait Store:
     + StatsStore
     + JobQueue
     + WebhookStore
+    + RetentionStore
     + Send
     + Sync
     + 'static
@@ -158,8 +159,9 @@ pub trait UserStore: Send + Sync {
         limits: MetadataLimits,
         follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError>;
-    /// Erases the user: profile, answers, prompt and login events. False if unknown (and
-    /// then no jobs are written).
+    /// Erases the user in one transaction: profile, answers, prompt and login events, and
+    /// every job and webhook delivery about them, whatever their state. False if unknown
+    /// (and then nothing is written).
     async fn delete_user(
         &self,
         site_id: &str,
@@ -283,8 +285,6 @@ pub trait JobQueue: Send + Sync {
     async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Every job of a site, oldest first (operators and tests).
     async fn jobs(&self, site_id: &str) -> Result<Vec<JobState>, StoreError>;
-    /// Deletes completed jobs last touched before `before`.
-    async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Subscriptions and the delivery log.
@@ -322,6 +322,25 @@ pub trait WebhookStore: Send + Sync {
         subscription_id: &str,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// Deleting old history (the worker's retention purge). Each call deletes at most
+/// `limit` rows older than `before`, so one purge never holds the database for long;
+/// callers repeat until fewer than `limit` come back.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Login events that occurred before `before`.
+    async fn purge_login_events(&self, before: DateTime<Utc>, limit: u32)
+    -> Result<u64, StoreError>;
+    /// Done and dead jobs last changed before `before`.
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>, limit: u32)
+    -> Result<u64, StoreError>;
+    /// Delivered, dead and cancelled webhook deliveries last changed before `before`.
+    async fn purge_finished_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Opens the database named by the URL, creating an SQLite file when missing.

@@ -147,6 +147,58 @@ async fn delete_erases_the_user(backend: Backend) {
     assert_eq!(app.login("u1").await["signed_up"], true);
 }
 
+/// Events about the user still waiting in the outbox are dropped with the user: the
+/// delivery log shows only `user.deleted`, which names the user and nothing else.
+async fn delete_drops_the_users_pending_events(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let events = [
+        "user.signed_up",
+        "user.logged_in",
+        "profile.answered",
+        "user.deleted",
+    ];
+    let created: Value = app
+        .server(Method::POST, "/v1/webhooks")
+        .json(&json!({ "url": "http://127.0.0.1:9/hook", "events": events }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = app.publish_yaml("profile", SET).await;
+    app.login("u1").await;
+    let answer =
+        json!({ "question_set": "profile", "version": version, "key": "role", "value": "dev" });
+    let answered = app
+        .widget(Method::POST, "/v1/widget/answers", "u1")
+        .json(&answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    let deleted = app
+        .server(Method::DELETE, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    while app.trickle.jobs().work_once().await.unwrap() > 0 {}
+    let id = created["id"].as_str().unwrap();
+    let log: Value = app
+        .server(Method::GET, &format!("/v1/webhooks/{id}/deliveries"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["event_type"], "user.deleted");
+    assert_eq!(log[0]["payload"]["data"], json!({ "user_id": "u1" }));
+}
+
 async fn users_are_listed_filtered_and_paginated(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for user in ["a", "b", "c", "d"] {
@@ -296,6 +348,7 @@ on_both_databases!(
     patch_merges_metadata,
     bad_patches_are_refused_and_lose_nothing,
     delete_erases_the_user,
+    delete_drops_the_users_pending_events,
     users_are_listed_filtered_and_paginated,
     users_export_as_csv,
     bad_list_queries_are_400,

@@ -172,7 +172,9 @@ impl Webhooks<'_> {
             .map_err(unwrap_shared)
     }
 
-    /// The outbox job for an event, if any subscription of the site wants its type.
+    /// The outbox job for an event, if any subscription of the site wants its type. The
+    /// job is about the user its `data.user_id` names (every event names one), so erasing
+    /// that user deletes the job and its deliveries.
     pub(crate) fn event_job(
         &self,
         wanted: &BTreeSet<String>,
@@ -182,11 +184,9 @@ impl Webhooks<'_> {
         if !wanted.contains(event_type) {
             return None;
         }
+        let user_id = data["user_id"].as_str().map(str::to_owned);
         let event = json!({ "type": event_type, "timestamp": now(), "data": data });
-        Some(NewJob::now(
-            WEBHOOK_EVENT,
-            event,
-            self.app.job_settings.max_attempts,
-        ))
+        let job = NewJob::now(WEBHOOK_EVENT, event, self.app.job_settings.max_attempts);
+        Some(job.about_user(user_id))
     }
 }

@@ -38,7 +38,8 @@ where
     for job in jobs {
         sqlx::query(
             "INSERT INTO jobs (site_id, id, kind, payload, status, attempts, max_attempts, run_at, \
-             dedupe_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9) \
+             dedupe_key, created_at, updated_at, user_id) \
+             VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (site_id, dedupe_key) WHERE status = 'queued' DO NOTHING",
         )
         .bind(site_id)
@@ -50,6 +51,7 @@ where
         .bind(job.dedupe_key.as_deref())
         .bind(SqlStore::<D>::now())
         .bind(SqlStore::<D>::now())
+        .bind(job.user_id.as_deref())
         .execute(&mut *conn)
         .await?;
     }
@@ -172,13 +174,5 @@ where
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < $1")
-            .bind(D::timestamp(before))
-            .execute(&self.pool)
-            .await?;
-        Ok(D::rows_affected(&done))
     }
 }

@@ -7,6 +7,7 @@ mod jobs;
 mod logins;
 mod prompts;
 mod question_sets;
+mod retention;
 mod rows;
 mod sites;
 mod stats;

@@ -184,15 +184,10 @@ where
         follow_ups: &[NewJob],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        for table in ["answers", "prompt_events", "login_events"] {
-            sqlx::query(&format!(
-                "DELETE FROM {table} WHERE site_id = $1 AND user_id = $2"
-            ))
-            .bind(site_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // The user's row first: every write about a user locks it, so on PostgreSQL this
+        // waits for a concurrent login or answer to commit, and the statements below
+        // (each with a fresh snapshot) see the jobs it wrote. Jobs before deliveries: a
+        // fan-out completing now holds its job's row and writes deliveries with it.
         let deleted = sqlx::query("DELETE FROM users WHERE site_id = $1 AND user_id = $2")
             .bind(site_id)
             .bind(user_id)
@@ -200,6 +195,21 @@ where
             .await?;
         if D::rows_affected(&deleted) == 0 {
             return Ok(false);
+        }
+        for table in [
+            "jobs",
+            "webhook_deliveries",
+            "answers",
+            "prompt_events",
+            "login_events",
+        ] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE site_id = $1 AND user_id = $2"
+            ))
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         }
         insert_jobs::<D>(&mut tx, site_id, follow_ups).await?;
         tx.commit().await?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
@@ -78,10 +78,26 @@ where
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The event is no longer needed once fanned out (each delivery carries a copy):
+        // only its type is kept. No row: the user was erased meanwhile, so nothing is sent.
+        let kept = json!({ "type": job.payload["type"] });
+        let event: Option<(Option<String>,)> = sqlx::query_as(
+            "UPDATE jobs SET status = 'done', payload = $1, locked_until = NULL, updated_at = $2 \
+             WHERE site_id = $3 AND id = $4 RETURNING user_id",
+        )
+        .bind(Json(&kept))
+        .bind(Self::now())
+        .bind(&job.site_id)
+        .bind(&job.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user_id,)) = event else {
+            return Ok(());
+        };
         for d in deliveries {
             sqlx::query(
                 "INSERT INTO webhook_deliveries (site_id, id, subscription_id, event_type, payload, status, \
-                 attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
+                 attempts, created_at, updated_at, user_id) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8)",
             )
             .bind(&job.site_id)
             .bind(&d.id)
@@ -90,16 +106,11 @@ where
             .bind(Json(&d.payload))
             .bind(D::timestamp(d.created_at))
             .bind(D::timestamp(d.updated_at))
+            .bind(user_id.as_deref())
             .execute(&mut *tx)
             .await?;
         }
         insert_jobs::<D>(&mut tx, &job.site_id, jobs).await?;
-        sqlx::query("UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE site_id = $2 AND id = $3")
-            .bind(Self::now())
-            .bind(&job.site_id)
-            .bind(&job.id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
