@@ -382,12 +382,12 @@ mod tests {
                 "IPv4-mapped peers count as IPv4"
             );
             assert!(!trusted("192.0.2.8") && !trusted("11.0.0.1"));
-            jail.set_env("TRICKLE_TRUSTED_PROXIES", "[\"172.16.0.0/12\"]");
-            let s = Settings::load(Some(Path::new("proxies.toml"))).unwrap();
-            assert!(s.trusted_proxies.contains("172.16.1.1".parse().unwrap()));
             jail.create_file("bad.toml", "trusted_proxies = [\"10.0.0.0/33\"]\n")?;
             let error = Settings::load(Some(Path::new("bad.toml"))).unwrap_err();
             assert!(error.to_string().contains("10.0.0.0/33"), "{error}");
+            jail.set_env("TRICKLE_TRUSTED_PROXIES", "[\"172.16.0.0/12\"]");
+            let s = Settings::load(Some(Path::new("proxies.toml"))).unwrap();
+            assert!(s.trusted_proxies.contains("172.16.1.1".parse().unwrap()));
             Ok(())
         });
     }

@@ -9,12 +9,7 @@ use trickle::app::sites::user_hash;
 
 /// A widget call for `user` whose `X-Trickle-User` is `header` (raw bytes), with the
 /// user hash of `user` and `encoding` as `X-Trickle-User-Encoding` when given.
-fn widget_call_as(
-    app: &TestApp,
-    user: &str,
-    header: &[u8],
-    encoding: Option<&str>,
-) -> Call {
+fn widget_call_as(app: &TestApp, user: &str, header: &[u8], encoding: Option<&str>) -> Call {
     let call = app
         .get("/v1/widget/next")
         .header("X-Trickle-Key", &app.keys.publishable_key)
