@@ -58,14 +58,14 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &state.metrics_token {
-        if let Err(refusal) = check_bearer(&headers, expected) {
-            let mut response = refusal.into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
-        }
+    if let Some(expected) = &state.metrics_token
+        && let Err(refusal) = check_bearer(&headers, expected)
+    {
+        let mut response = refusal.into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
