@@ -161,6 +161,8 @@ async fn serve(url: &str) -> (String, SiteKeys) {
         rate_limit: RateLimit {
             widget_per_minute: 1_000_000_000,
             widget_burst: 1_000_000,
+            ip_per_minute: 1_000_000_000,
+            ip_burst: 1_000_000,
         },
         ..Settings::default()
     };

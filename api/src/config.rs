@@ -5,9 +5,10 @@ use figment::Figment;
 
 use crate::providers::EnrichmentConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,10 +25,18 @@ pub struct Settings {
     /// How long cached sites and question sets live at most, in seconds. Publishing
     /// invalidates at once (on PostgreSQL, on every replica via LISTEN/NOTIFY).
     pub cache_ttl_seconds: u64,
-    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
-    /// Limits on the widget endpoints, per site and client IP.
+    /// Proxies (CIDR blocks or single addresses) whose `X-Forwarded-For` is believed:
+    /// the client is the right-most hop that is not one of them. Empty (the default):
+    /// the socket peer is the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Replaced by `trusted_proxies`. `false` (the old default) is accepted and means
+    /// nothing; `true` is refused at load, since it trusted anyone's first hop.
+    #[serde(skip_serializing)]
+    pub trust_forwarded_for: Option<bool>,
+    /// Limits on the widget endpoints, per client IP and per site and client IP.
     pub rate_limit: RateLimit,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsSettings,
     /// The job queue (enrichment and webhooks).
     pub jobs: JobSettings,
     /// Webhook deliveries.
@@ -46,14 +55,82 @@ pub enum LogFormat {
     Json,
 }
 
-/// A token bucket per (site, IP) for the widget endpoints.
+/// Token buckets for the widget endpoints: one per client IP, checked before any other
+/// work (CORS preflights included), then one per (site, client IP).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimit {
-    /// Sustained requests per minute.
+    /// Sustained requests per minute, per site and client IP.
     pub widget_per_minute: u32,
-    /// Requests allowed in a burst.
+    /// Requests allowed in a burst, per site and client IP.
     pub widget_burst: u32,
+    /// Sustained requests per minute from one client IP, all sites together.
+    pub ip_per_minute: u32,
+    /// Requests allowed in a burst from one client IP.
+    pub ip_burst: u32,
+}
+
+/// `/metrics` (`[metrics]` in trickle.toml). With neither field set it is served, open,
+/// on the main address: it holds only request counts and latencies per route template,
+/// method and status (no tenant, user, key or address), and an open scrape endpoint is
+/// Prometheus' convention. Set one or both when the main address is reachable by others.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` on this address only (and not on `listen`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` (at least 16 bytes) to read `/metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<String>,
+}
+
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("listen", &self.listen)
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// The proxies whose `X-Forwarded-For` hops are believed, written as strings:
+/// `"10.0.0.0/8"`, `"2001:db8::/32"` or a single address such as `"192.0.2.7"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` (an IPv4-mapped IPv6 address counts as its IPv4 one) is a trusted proxy.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+impl Serialize for TrustedProxies {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let parse = |text: &str| {
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a CIDR block (10.0.0.0/8) or an IP address"
+                    ))
+                })
+        };
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|text| parse(text.trim()))
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
 }
 
 impl Default for Settings {
@@ -63,8 +140,10 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             cache_ttl_seconds: 30,
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
+            trust_forwarded_for: None,
             rate_limit: RateLimit::default(),
+            metrics: MetricsSettings::default(),
             jobs: JobSettings::default(),
             webhooks: WebhookSettings::default(),
             enrichment: EnrichmentConfig::default(),
@@ -78,6 +157,8 @@ impl Default for RateLimit {
         RateLimit {
             widget_per_minute: 600,
             widget_burst: 60,
+            ip_per_minute: 1800,
+            ip_burst: 180,
         }
     }
 }
@@ -97,8 +178,10 @@ impl fmt::Debug for Settings {
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
             .field("cache_ttl_seconds", &self.cache_ttl_seconds)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("rate_limit", &self.rate_limit)
+            .field("metrics", &self.metrics)
             .field("jobs", &self.jobs)
             .field("webhooks", &self.webhooks)
             .field("enrichment", &self.enrichment)
@@ -128,14 +211,42 @@ impl Settings {
             let first = key.as_str().split('.').next().unwrap_or_default();
             known.iter().any(|k| k.eq_ignore_ascii_case(first))
         });
-        Ok(figment.merge(env).extract()?)
+        let settings: Settings = figment.merge(env).extract()?;
+        settings
+            .check()
+            .map_err(|m| Box::new(figment::Error::from(m)))?;
+        Ok(settings)
+    }
+
+    /// What the types alone cannot refuse.
+    fn check(&self) -> Result<(), String> {
+        if self.trust_forwarded_for == Some(true) {
+            return Err(
+                "trust_forwarded_for was replaced by trusted_proxies: list the \
+                addresses of your proxies, e.g. trusted_proxies = [\"10.0.0.0/8\"], and \
+                remove trust_forwarded_for (it believed any client's X-Forwarded-For)"
+                    .into(),
+            );
+        }
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            return Err("metrics.bearer_token must be at least 16 bytes".into());
+        }
+        Ok(())
     }
 
     fn top_level_keys() -> Vec<String> {
-        match serde_json::to_value(Settings::default()) {
+        let mut keys = match serde_json::to_value(Settings::default()) {
             Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
             _ => Vec::new(),
-        }
+        };
+        // Not serialised, still read: so that the old variable is refused, not ignored.
+        keys.push("trust_forwarded_for".into());
+        keys
     }
 }
 
@@ -293,6 +404,68 @@ mod tests {
             jail.create_file("bad.toml", "lissen = \"x\"\n")?;
             assert!(Settings::load(Some(Path::new("bad.toml"))).is_err());
             assert!(Settings::load(Some(Path::new("nope.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks_or_addresses() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "proxies.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n",
+            )?;
+            let s = Settings::load(Some(Path::new("proxies.toml"))).unwrap();
+            let trusted = |ip: &str| s.trusted_proxies.contains(ip.parse().unwrap());
+            assert!(trusted("10.200.0.1") && trusted("192.0.2.7") && trusted("2001:db8::5"));
+            assert!(
+                trusted("::ffff:10.0.0.1"),
+                "IPv4-mapped peers count as IPv4"
+            );
+            assert!(!trusted("192.0.2.8") && !trusted("11.0.0.1"));
+            jail.create_file("bad.toml", "trusted_proxies = [\"10.0.0.0/33\"]\n")?;
+            let error = Settings::load(Some(Path::new("bad.toml"))).unwrap_err();
+            assert!(error.to_string().contains("10.0.0.0/33"), "{error}");
+            jail.set_env("TRICKLE_TRUSTED_PROXIES", "[\"172.16.0.0/12\"]");
+            let s = Settings::load(Some(Path::new("proxies.toml"))).unwrap();
+            assert!(s.trusted_proxies.contains("172.16.1.1".parse().unwrap()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_old_trust_forwarded_for_is_refused_when_true() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("old.toml", "trust_forwarded_for = false\n")?;
+            let s = Settings::load(Some(Path::new("old.toml"))).unwrap();
+            assert!(
+                s.trusted_proxies.0.is_empty(),
+                "false was the default: nothing trusted"
+            );
+            jail.create_file("old_true.toml", "trust_forwarded_for = true\n")?;
+            let error = Settings::load(Some(Path::new("old_true.toml"))).unwrap_err();
+            assert!(error.to_string().contains("trusted_proxies"), "{error}");
+            jail.set_env("TRICKLE_TRUST_FORWARDED_FOR", "true");
+            let error = Settings::load(Some(Path::new("old.toml"))).unwrap_err();
+            assert!(error.to_string().contains("trusted_proxies"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_metrics_token_is_long_enough_and_never_printed() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("m.toml", "[metrics]\nlisten = \"127.0.0.1:9100\"\n")?;
+            jail.set_env("TRICKLE_METRICS__BEARER_TOKEN", "scrape-me-0123456789");
+            let s = Settings::load(Some(Path::new("m.toml"))).unwrap();
+            assert_eq!(
+                s.metrics.bearer_token.as_deref(),
+                Some("scrape-me-0123456789")
+            );
+            assert_eq!(s.metrics.listen, Some("127.0.0.1:9100".parse().unwrap()));
+            assert!(!format!("{s:?}").contains("scrape-me"));
+            jail.set_env("TRICKLE_METRICS__BEARER_TOKEN", "short");
+            assert!(Settings::load(Some(Path::new("m.toml"))).is_err());
             Ok(())
         });
     }

@@ -66,7 +66,7 @@ pub enum SiteCommand {
         #[arg(long)]
         name: String,
         /// An origin allowed to embed the widget, e.g. https://shop.example.com (repeatable).
-        #[arg(long = "origin")]
+        #[arg(long = "origin", value_parser = crate::model::site::canonical_origin)]
         origins: Vec<String>,
     },
     /// Print a site's settings as JSON.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::App;
 use crate::config::Settings;
-use crate::http::{AppState, WIDGET_MISSING_WARNING, router, widget_built};
+use crate::http::{AppState, WIDGET_MISSING_WARNING, metrics_router, router, widget_built};
 use crate::store;
 
 pub(super) fn redact(url: &str) -> String {
@@ -57,6 +57,7 @@ pub async fn serve_with(app: App, settings: &Settings, extra: axum::Router) -> a
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     tracing::info!(address = %listener.local_addr()?, "trickle listening");
+    spawn_metrics_listener(&state, settings).await?;
     axum::serve(
         listener,
         router(state)
@@ -66,6 +67,30 @@ pub async fn serve_with(app: App, settings: &Settings, extra: axum::Router) -> a
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     tracing::info!("trickle stopped");
+    Ok(())
+}
+
+/// Serves `/metrics` on `[metrics] listen` when set; otherwise says where it is open.
+async fn spawn_metrics_listener(state: &AppState, settings: &Settings) -> anyhow::Result<()> {
+    let Some(address) = settings.metrics.listen else {
+        if settings.metrics.bearer_token.is_none() && !settings.listen.ip().is_loopback() {
+            tracing::warn!(
+                "/metrics is open on {}: set [metrics] bearer_token or [metrics] listen",
+                settings.listen
+            );
+        }
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for metrics on {address}"))?;
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    let metrics = metrics_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, metrics).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

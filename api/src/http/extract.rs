@@ -3,15 +3,17 @@
 //! user hash).
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use percent_encoding::percent_decode;
 use serde::de::DeserializeOwned;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use super::AppState;
+use super::client_ip::ClientIp;
 use super::error::ApiError;
+use crate::app::logins::check_user_id;
 use crate::app::sites::verify_user_hash;
 use crate::error::Error;
 use crate::model::Site;
@@ -55,6 +57,44 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .await
             .map(|Query(q)| QueryParams(q))
             .map_err(|e: QueryRejection| ApiError::malformed("malformed_query", e.body_text()))
+    }
+}
+
+/// The `{id}` of a `/v1/users/{id}` route: a user id by the rule of every path
+/// ([`check_user_id`]); a bad one is a 400 naming the field `id`.
+pub struct UserIdPath(pub String);
+
+impl FromRequestParts<AppState> for UserIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| {
+                Error::invalid(
+                    "invalid_user_id",
+                    "id",
+                    "the user id in the path is not percent-encoded UTF-8",
+                )
+            })?;
+        check_user_id(&id, state.app.limits.user_id_bytes)
+            .map_err(|error| renamed_field(error, "id"))?;
+        Ok(UserIdPath(id))
+    }
+}
+
+/// The user-id rule's error, naming where the id came from.
+fn renamed_field(error: Error, field: &str) -> Error {
+    match error {
+        Error::Invalid { code, message, .. } => Error::Invalid {
+            code,
+            message: format!("{field}: {message}"),
+            field: Some(field.to_owned()),
+        },
+        other => other,
     }
 }
 
@@ -109,21 +149,48 @@ fn forbidden(code: &'static str, message: &str) -> ApiError {
     })
 }
 
-/// The client's IP: the socket peer, or the first `X-Forwarded-For` hop when configured.
-fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> IpAddr {
-    if trust_forwarded_for {
-        let forwarded = header(parts, "x-forwarded-for")
-            .and_then(|v| v.split(',').next())
-            .and_then(|ip| ip.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
+/// The user id of a widget call. `X-Trickle-User` carries it as is when it is visible
+/// ASCII (what a header value holds portably); any other id — non-ASCII, or with spaces
+/// at either end — comes percent-encoded as UTF-8 (`encodeURIComponent`), flagged by
+/// `X-Trickle-User-Encoding: percent`. The id then passes the rule of every path
+/// ([`check_user_id`]); errors name the header.
+fn widget_user_id(parts: &Parts, max_bytes: usize) -> Result<String, ApiError> {
+    const FIELD: &str = "X-Trickle-User";
+    let invalid = |message: &str| Error::invalid("invalid_user_id", FIELD, message);
+    let raw = parts
+        .headers
+        .get("x-trickle-user")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::malformed("missing_user", "send X-Trickle-User: <user id>"))?;
+    let percent_encoded = match parts.headers.get("x-trickle-user-encoding") {
+        None => false,
+        Some(v) if v.as_bytes().eq_ignore_ascii_case(b"percent") => true,
+        Some(_) => {
+            return Err(Error::invalid(
+                "invalid_user_encoding",
+                "X-Trickle-User-Encoding",
+                "X-Trickle-User-Encoding must be percent (or left out)",
+            )
+            .into());
         }
-    }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    };
+    let user_id = if percent_encoded {
+        percent_decode(raw.as_bytes())
+            .decode_utf8()
+            .map_err(|_| invalid("X-Trickle-User does not decode to UTF-8"))?
+            .into_owned()
+    } else {
+        raw.to_str()
+            .map_err(|_| {
+                invalid(
+                    "X-Trickle-User holds bytes other than visible ASCII: send the user id \
+                     percent-encoded (UTF-8) with X-Trickle-User-Encoding: percent",
+                )
+            })?
+            .to_owned()
+    };
+    check_user_id(&user_id, max_bytes).map_err(|error| renamed_field(error, FIELD))?;
+    Ok(user_id)
 }
 
 impl FromRequestParts<AppState> for WidgetUser {
@@ -142,7 +209,7 @@ impl FromRequestParts<AppState> for WidgetUser {
             ));
         }
         let site = state.app.sites().by_publishable_key(key).await?;
-        let ip = client_ip(parts, state.trust_forwarded_for);
+        let ClientIp(ip) = ClientIp::of(&parts.headers, &parts.extensions, &state.trusted_proxies);
         state.limiter.check(&site.site_id, ip)?;
         // No Origin header: a server-side (headless) caller. Every Origin sent must be allowed.
         let origin_allowed = |origin: &axum::http::HeaderValue| {
@@ -156,10 +223,7 @@ impl FromRequestParts<AppState> for WidgetUser {
                 "this origin is not allowed for the site",
             ));
         }
-        let user_id = header(parts, "x-trickle-user")
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| ApiError::malformed("missing_user", "send X-Trickle-User: <user id>"))?
-            .to_owned();
+        let user_id = widget_user_id(parts, state.app.limits.user_id_bytes)?;
         let hash = header(parts, "x-trickle-user-hash").unwrap_or_default();
         if !verify_user_hash(&site.identity_secret, &user_id, hash) {
             return Err(forbidden(

@@ -3,6 +3,7 @@
 //! generated from the same handlers (utoipa).
 
 mod assets;
+mod client_ip;
 mod error;
 mod extract;
 mod logins;
@@ -16,7 +17,7 @@ mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -30,11 +31,13 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 
 pub use assets::{WIDGET_MISSING_WARNING, widget_built};
+pub use client_ip::{ClientIp, select_client};
 pub use error::ApiError;
+pub use ops::metrics_router;
 pub use rate_limit::WidgetLimiter;
 
 use crate::App;
-use crate::config::Settings;
+use crate::config::{Settings, TrustedProxies};
 
 /// Largest request body accepted (spec: 256 KiB).
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -45,7 +48,12 @@ pub struct AppState {
     pub app: App,
     pub limiter: Arc<WidgetLimiter>,
     pub metrics: PrometheusHandle,
-    pub trust_forwarded_for: bool,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<Arc<str>>,
+    /// Whether the main router serves `/metrics` (not when it has its own address).
+    pub metrics_on_main: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -55,7 +63,9 @@ impl AppState {
             app,
             limiter: Arc::new(WidgetLimiter::new(&settings.rate_limit)),
             metrics: crate::telemetry::metrics_handle(),
-            trust_forwarded_for: settings.trust_forwarded_for,
+            metrics_token: settings.metrics.bearer_token.as_deref().map(Arc::from),
+            metrics_on_main: settings.metrics.listen.is_none(),
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         }
     }
 }
@@ -93,9 +103,14 @@ pub fn router(state: AppState) -> Router {
         .merge(question_sets::router())
         .merge(sites::router())
         .merge(webhooks::router())
-        .merge(widget::router(state.app.clone()))
+        .merge(
+            widget::router(state.app.clone()).layer(middleware::from_fn_with_state(
+                state.clone(),
+                rate_limit::limit_per_ip,
+            )),
+        )
         .split_for_parts();
-    api.merge(ops::router(Arc::new(openapi)))
+    api.merge(ops::router(Arc::new(openapi), state.metrics_on_main))
         .merge(assets::router())
         .fallback(route_not_found)
         .layer(middleware::map_response(method_not_allowed))
@@ -131,6 +146,27 @@ async fn method_not_allowed(response: Response) -> Response {
     json
 }
 
+/// The method as a metrics label: the standard ones by name, any other token `other`,
+/// so that clients cannot mint label values (and time series) at will.
+fn method_label(method: &Method) -> String {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if KNOWN.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
 /// Counts requests and their latency per route and status.
 async fn record_metrics(request: Request, next: Next) -> Response {
     let route = request
@@ -138,7 +174,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();

@@ -1,7 +1,7 @@
 //! `/v1/users`: profiles, merge patches, erasure, segments and CSV export.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, QueryParams, ServerSite};
+use super::extract::{JsonBody, QueryParams, ServerSite, UserIdPath};
 use crate::app::prompts::Explanation;
 use crate::error::Error;
 use crate::model::{ProfileView, User, UserPage, UserPatch, UserQuery};
@@ -83,6 +83,18 @@ async fn list_users(
     }
 }
 
+/// A text cell a spreadsheet cannot run: one that starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return gets a leading `'` (OWASP's rule against CSV injection). Only
+/// text is passed through here: JSON numbers are written as numbers, so `-5` stays `-5`
+/// (a number cannot hold a formula), while the text answer `"-5"` becomes `'-5`.
+fn text_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Flattens nested objects into dotted columns; arrays and scalars stay one cell.
 fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
     match value {
@@ -92,7 +104,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
             }
         }
         Value::String(s) => {
-            out.insert(prefix.to_owned(), s.clone());
+            out.insert(prefix.to_owned(), text_cell(s));
         }
         Value::Null => {}
         other => {
@@ -132,9 +144,9 @@ fn users_csv(users: &[User]) -> Vec<u8> {
     writer.write_record(&header).expect("writing to memory");
     for (user, cells) in users.iter().zip(&rows) {
         let mut record = vec![
-            user.user_id.clone(),
-            user.email.clone().unwrap_or_default(),
-            user.name.clone().unwrap_or_default(),
+            text_cell(&user.user_id),
+            text_cell(user.email.as_deref().unwrap_or_default()),
+            text_cell(user.name.as_deref().unwrap_or_default()),
             user.login_count.to_string(),
             user.first_login_at.to_rfc3339(),
             user.last_login_at.to_rfc3339(),
@@ -151,11 +163,11 @@ fn users_csv(users: &[User]) -> Vec<u8> {
 
 /// The whole profile: metadata, answers with their question set and version.
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    security(("secret_key" = [])), responses((status = 200, body = ProfileView), (status = 401), (status = 404)))]
+    security(("secret_key" = [])), responses((status = 200, body = ProfileView), (status = 400), (status = 401), (status = 404)))]
 async fn get_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
-    Path(id): Path<String>,
+    UserIdPath(id): UserIdPath,
 ) -> Result<Json<ProfileView>, ApiError> {
     Ok(Json(state.app.profiles().get(&site, &id).await?))
 }
@@ -167,7 +179,7 @@ async fn get_user(
 async fn patch_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
-    Path(id): Path<String>,
+    UserIdPath(id): UserIdPath,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(state.app.profiles().patch(&site, &id, patch).await?))
@@ -175,11 +187,11 @@ async fn patch_user(
 
 /// Erases the user, their answers, events and enrichment.
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    security(("secret_key" = [])), responses((status = 204), (status = 401), (status = 404)))]
+    security(("secret_key" = [])), responses((status = 204), (status = 400), (status = 401), (status = 404)))]
 async fn delete_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
-    Path(id): Path<String>,
+    UserIdPath(id): UserIdPath,
 ) -> Result<StatusCode, ApiError> {
     state.app.profiles().delete(&site, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -196,11 +208,11 @@ struct NextParams {
 
 /// What the widget would get for this user now.
 #[utoipa::path(get, path = "/v1/users/{id}/next", tag = "users", params(("id" = String, Path), NextParams),
-    security(("secret_key" = [])), responses((status = 200, body = Explanation), (status = 401), (status = 404)))]
+    security(("secret_key" = [])), responses((status = 200, body = Explanation), (status = 400), (status = 401), (status = 404)))]
 async fn next_for_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
-    Path(id): Path<String>,
+    UserIdPath(id): UserIdPath,
     QueryParams(params): QueryParams<NextParams>,
 ) -> Result<Response, ApiError> {
     let mut explanation = state

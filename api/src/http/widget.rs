@@ -51,6 +51,7 @@ fn cors(app: App) -> CorsLayer {
             HeaderName::from_static("content-type"),
             HeaderName::from_static("x-trickle-key"),
             HeaderName::from_static("x-trickle-user"),
+            HeaderName::from_static("x-trickle-user-encoding"),
             HeaderName::from_static("x-trickle-user-hash"),
         ])
         .max_age(Duration::from_secs(600))

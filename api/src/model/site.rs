@@ -140,16 +140,50 @@ impl WidgetSettings {
     }
 }
 
-/// Checks an allowed origin: `scheme://host[:port]`, nothing else.
-pub fn validate_origin(origin: &str) -> Result<(), String> {
+/// An allowed origin in the form browsers send in `Origin`, which is what it is compared
+/// with: scheme and host lower-cased, an internationalised host in punycode, the
+/// scheme's default port dropped, no trailing `/` (`HTTPS://Bücher.Example:443/` →
+/// `https://xn--bcher-kva.example`). Only `http` and `https` are origins; a path (other
+/// than a lone `/`), query, fragment, user name or password is refused, not stripped:
+/// the site owner meant something this setting cannot express.
+pub fn canonical_origin(origin: &str) -> Result<String, String> {
     let parsed = url::Url::parse(origin).map_err(|e| format!("{origin:?} is not a URL: {e}"))?;
-    let canonical = parsed.origin().ascii_serialization();
-    if !matches!(parsed.scheme(), "http" | "https") || canonical != origin.trim_end_matches('/') {
+    let bare = parsed.path() == "/"
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && parsed.username().is_empty()
+        && parsed.password().is_none();
+    if !matches!(parsed.scheme(), "http" | "https") || !bare {
         return Err(format!(
-            "{origin:?} must be an origin like https://shop.example.com, with no path"
+            "{origin:?} must be an origin like https://shop.example.com: http or https, a host \
+             and an optional port, with no path, query or user name"
         ));
     }
+    Ok(parsed.origin().ascii_serialization())
+}
+
+/// Checks that an allowed origin is stored in its [`canonical_origin`] form; input is
+/// canonicalised where it enters (the `PATCH /v1/site` body, `trickle site create`).
+pub fn validate_origin(origin: &str) -> Result<(), String> {
+    let canonical = canonical_origin(origin)?;
+    if canonical != origin {
+        return Err(format!("{origin:?} must be written {canonical:?}"));
+    }
     Ok(())
+}
+
+/// Origins in their canonical form; ones that are no origin at all are kept as typed,
+/// for the site check to refuse with their position and the reason.
+fn canonical_origins<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let origins = Option::<Vec<String>>::deserialize(deserializer)?;
+    Ok(origins.map(|origins| {
+        origins
+            .into_iter()
+            .map(|origin| canonical_origin(&origin).unwrap_or(origin))
+            .collect()
+    }))
 }
 
 /// What the site owner sees of their site (`GET /v1/site`).
@@ -176,11 +210,79 @@ impl From<&Site> for SiteView {
     }
 }
 
-/// A change to a site: origins replaced, widget settings merged (JSON merge patch).
+/// A change to a site: origins replaced (and canonicalised, see [`canonical_origin`]),
+/// widget settings merged (JSON merge patch).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SitePatch {
+    #[serde(default, deserialize_with = "canonical_origins")]
     pub allowed_origins: Option<Vec<String>>,
     #[schema(value_type = Object)]
     pub widget_settings: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_canonicalised_as_browsers_send_them() {
+        for (typed, canonical) in [
+            ("https://shop.example.com", "https://shop.example.com"),
+            ("https://shop.example.com/", "https://shop.example.com"),
+            ("HTTPS://Shop.Example.COM:443/", "https://shop.example.com"),
+            ("http://shop.example.com:80", "http://shop.example.com"),
+            (
+                "https://shop.example.com:8443/",
+                "https://shop.example.com:8443",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://[::1]:3000/", "http://[::1]:3000"),
+            ("https://Bücher.example/", "https://xn--bcher-kva.example"),
+            (" https://shop.example.com ", "https://shop.example.com"),
+        ] {
+            assert_eq!(canonical_origin(typed).as_deref(), Ok(canonical), "{typed}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_origin_is_refused() {
+        for typed in [
+            "https://shop.example.com/path",
+            "https://shop.example.com//",
+            "https://shop.example.com/?a=1",
+            "https://shop.example.com/#top",
+            "https://user:pw@shop.example.com",
+            "ftp://shop.example.com",
+            "file:///etc/passwd",
+            "shop.example.com",
+            "nonsense",
+        ] {
+            assert!(canonical_origin(typed).is_err(), "{typed}");
+        }
+    }
+
+    #[test]
+    fn only_canonical_origins_pass_the_stored_value_check() {
+        assert!(validate_origin("https://shop.example.com").is_ok());
+        let refusal = validate_origin("https://Shop.example.com/").unwrap_err();
+        assert!(
+            refusal.contains("\"https://shop.example.com\""),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn a_site_patch_carries_canonical_origins_and_keeps_bad_ones_for_the_check() {
+        let patch: SitePatch = serde_json::from_value(serde_json::json!({
+            "allowed_origins": ["https://Shop.example.com/", "not an origin"]
+        }))
+        .unwrap();
+        assert_eq!(
+            patch.allowed_origins.unwrap(),
+            ["https://shop.example.com", "not an origin"]
+        );
+        let untouched: SitePatch = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert!(untouched.allowed_origins.is_none());
+    }
 }

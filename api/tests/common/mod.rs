@@ -83,6 +83,8 @@ pub fn test_settings() -> Settings {
         rate_limit: RateLimit {
             widget_per_minute: 6000,
             widget_burst: 1000,
+            ip_per_minute: 6000,
+            ip_burst: 1000,
         },
         ..Settings::default()
     }
@@ -229,6 +231,12 @@ pub struct Call {
 impl Call {
     pub fn header(self, name: &str, value: impl AsRef<str>) -> Call {
         self.map(|b| b.header(name, value.as_ref()))
+    }
+
+    /// A header whose value is raw bytes, such as a non-ASCII user id sent as is.
+    pub fn header_bytes(self, name: &str, value: &[u8]) -> Call {
+        let value = reqwest::header::HeaderValue::from_bytes(value).expect("a header value");
+        self.map(|b| b.header(name, value))
     }
 
     pub fn bearer_auth(self, token: impl std::fmt::Display) -> Call {

@@ -1,6 +1,9 @@
-use crate::common::{Backend, TestApp, expect_error};
+use crate::common::{Backend, TestApp, expect_error, test_settings};
+use axum::body::Body;
 use reqwest::Method;
 use serde_json::Value;
+use tower::ServiceExt;
+use trickle::http::{AppState, metrics_router};
 
 async fn health_and_readiness_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -80,9 +83,101 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape(backend: Backend) 
     expect_error(response, 405, "method_not_allowed").await;
 }
 
+/// Methods outside the standard set are one label, so clients cannot mint time series.
+async fn unknown_methods_are_counted_as_other(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let foobar = Method::from_bytes(b"FOOBAR").unwrap();
+    let response = app.request(foobar, "/v1/logins").send().await.unwrap();
+    expect_error(response, 405, "method_not_allowed").await;
+    let text = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("FOOBAR"), "{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("trickle_http_requests_total")
+                && line.contains("method=\"other\"")
+                && line.contains("route=\"/v1/logins\"")
+                && line.contains("status=\"405\"")),
+        "{text}"
+    );
+}
+
+const METRICS_TOKEN: &str = "metrics-token-0123456789";
+
+async fn a_metrics_token_is_required_once_set(backend: Backend) {
+    let mut settings = test_settings();
+    settings.metrics.bearer_token = Some(METRICS_TOKEN.into());
+    let app = TestApp::spawn_with(backend, settings).await;
+    let none = app.get("/metrics").send().await.unwrap();
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    expect_error(none, 401, "missing_metrics_token").await;
+    let wrong = app
+        .get("/metrics")
+        .bearer_auth("metrics-token-9876543210")
+        .send();
+    expect_error(wrong.await.unwrap(), 401, "invalid_metrics_token").await;
+    let prefix = app.get("/metrics").bearer_auth(&METRICS_TOKEN[..10]).send();
+    expect_error(prefix.await.unwrap(), 401, "invalid_metrics_token").await;
+    let secret_key = app.get("/metrics").bearer_auth(&app.keys.secret_key).send();
+    expect_error(secret_key.await.unwrap(), 401, "invalid_metrics_token").await;
+    let right = app
+        .get("/metrics")
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(
+        right
+            .text()
+            .await
+            .unwrap()
+            .contains("trickle_http_requests_total")
+    );
+    let health = app.get("/healthz").send().await.unwrap();
+    assert_eq!(health.status(), 200, "only /metrics asks for the token");
+}
+
+/// With `[metrics] listen`, the main address no longer serves `/metrics`; the metrics
+/// router (what `serve` binds there) does, with the token when one is set.
+async fn metrics_on_their_own_address_leave_the_main_one(backend: Backend) {
+    let mut settings = test_settings();
+    settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+    settings.metrics.bearer_token = Some(METRICS_TOKEN.into());
+    let app = TestApp::spawn_with(backend, settings.clone()).await;
+    let main = app
+        .get("/metrics")
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    expect_error(main, 404, "route_not_found").await;
+    let metrics = metrics_router(AppState::new(app.trickle.clone(), &settings));
+    let scrape = |token: Option<&str>| {
+        let mut request = axum::http::Request::get("/metrics");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        metrics
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 401);
+    assert_eq!(scrape(Some(METRICS_TOKEN)).await.unwrap().status(), 200);
+}
+
 on_both_databases!(
     health_and_readiness_answer,
     metrics_are_prometheus_text,
     the_openapi_document_lists_every_endpoint,
     unknown_routes_and_methods_answer_in_the_error_shape,
+    unknown_methods_are_counted_as_other,
+    a_metrics_token_is_required_once_set,
+    metrics_on_their_own_address_leave_the_main_one,
 );

@@ -268,6 +268,53 @@ async fn users_export_as_csv(backend: Backend) {
     assert!(lines.next().unwrap().starts_with("u1,,,1,"));
 }
 
+/// Cells a spreadsheet would run as formulas are exported as text (OWASP's `'` prefix);
+/// JSON numbers, negative ones too, stay numbers.
+async fn csv_cells_cannot_run_as_formulas(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let set = "slug: notes\ntitle: Notes\ndefault_locale: en\nstages:\n  - at_login: 1\n    questions:\n      - { key: motto, type: text, title: \"Motto?\" }\n";
+    let version = app.publish_yaml("notes", set).await;
+    app.login("-u1").await;
+    let formula = r#"=HYPERLINK("http://x","y")"#;
+    let answer =
+        json!({ "question_set": "notes", "version": version, "key": "motto", "value": formula });
+    let response = app
+        .widget(Method::POST, "/v1/widget/answers", "-u1")
+        .json(&answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let patch = json!({ "app_metadata": { "balance": -5, "note": "@SUM(1)", "tab": "\tx", "cr": "\rx", "plus": "+1" } });
+    let response = app
+        .server(Method::PATCH, "/v1/users/-u1")
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = app
+        .server(Method::GET, "/v1/users?format=csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(cell("user_metadata.motto"), format!("'{formula}"));
+    assert_eq!(cell("user_id"), "'-u1");
+    assert_eq!(cell("app_metadata.note"), "'@SUM(1)");
+    assert_eq!(cell("app_metadata.tab"), "'\tx");
+    assert_eq!(cell("app_metadata.cr"), "'\rx");
+    assert_eq!(cell("app_metadata.plus"), "'+1");
+    assert_eq!(cell("app_metadata.balance"), "-5", "numbers stay numbers");
+    assert_eq!(cell("login_count"), "1");
+}
+
 async fn bad_list_queries_are_400(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let bad_json = app
@@ -351,6 +398,7 @@ on_both_databases!(
     delete_drops_the_users_pending_events,
     users_are_listed_filtered_and_paginated,
     users_export_as_csv,
+    csv_cells_cannot_run_as_formulas,
     bad_list_queries_are_400,
     next_explains_its_decision,
 );

@@ -440,6 +440,7 @@ async fn widget_calls_are_rate_limited_per_site_and_ip(backend: Backend) {
     settings.rate_limit = RateLimit {
         widget_per_minute: 1,
         widget_burst: 3,
+        ..settings.rate_limit
     };
     let app = TestApp::spawn_with(backend, settings).await;
     app.login("u1").await;
