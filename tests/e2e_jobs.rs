@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{PostgresDatabase, free_port, run_ok, trickle, wait_ready};
+use support::{ALLOW_LOOPBACK, PostgresDatabase, free_port, run_ok, trickle, wait_ready};
 
 /// Serves `app` on 127.0.0.1 and returns its base URL.
 async fn serve_local(app: Router) -> String {
@@ -25,10 +25,10 @@ async fn serve_local(app: Router) -> String {
     base
 }
 
-/// Writes a config file; returns its path.
+/// Writes a config file that allows calls to the local receivers; returns its path.
 fn config(dir: &Path, name: &str, toml: &str) -> String {
     let path = dir.join(name);
-    std::fs::write(&path, toml).unwrap();
+    std::fs::write(&path, format!("{toml}\n{ALLOW_LOOPBACK}")).unwrap();
     path.display().to_string()
 }
 

@@ -45,6 +45,8 @@ pub struct Settings {
     pub enrichment: EnrichmentConfig,
     /// How long history is kept (`[retention]`).
     pub retention: RetentionSettings,
+    /// Outbound HTTP (webhooks, `http` providers): which addresses may be called.
+    pub outbound: OutboundSettings,
 }
 
 /// Log output format.
@@ -148,6 +150,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             enrichment: EnrichmentConfig::default(),
             retention: RetentionSettings::default(),
+            outbound: OutboundSettings::default(),
         }
     }
 }
@@ -186,6 +189,7 @@ impl fmt::Debug for Settings {
             .field("webhooks", &self.webhooks)
             .field("enrichment", &self.enrichment)
             .field("retention", &self.retention)
+            .field("outbound", &self.outbound)
             .finish()
     }
 }
@@ -260,8 +264,11 @@ pub struct JobSettings {
     pub backoff_base_ms: u64,
     /// Longest retry delay.
     pub backoff_cap_seconds: u64,
-    /// Jobs run at once by one process.
+    /// Jobs run at once by one process; each finishes on its own.
     pub concurrency: u32,
+    /// Jobs of one site running at once (over all processes), so one site's slow
+    /// receivers cannot hold every slot.
+    pub per_site_concurrency: u32,
     /// How often an idle worker looks for due jobs.
     pub poll_interval_ms: u64,
     /// How long a claim lasts; a job running longer (or whose worker died) is claimed again.
@@ -274,7 +281,8 @@ impl Default for JobSettings {
             max_attempts: 10,
             backoff_base_ms: 2000,
             backoff_cap_seconds: 3600,
-            concurrency: 4,
+            concurrency: 8,
+            per_site_concurrency: 4,
             poll_interval_ms: 500,
             lease_seconds: 60,
         }
@@ -290,6 +298,14 @@ impl JobSettings {
             .backoff_base_ms
             .saturating_mul(2u64.saturating_pow(exponent));
         Duration::from_millis(delay).min(Duration::from_secs(self.backoff_cap_seconds))
+    }
+
+    /// What one claim may take with `free` slots.
+    pub fn claim_limits(&self, free: u32) -> crate::store::ClaimLimits {
+        crate::store::ClaimLimits {
+            total: free,
+            per_site: self.per_site_concurrency.max(1),
+        }
     }
 
     /// The claim lease.
@@ -342,9 +358,48 @@ impl Default for RetentionSettings {
     }
 }
 
+/// Outbound HTTP (`[outbound]` in trickle.toml): webhook receivers and `http` enrichment
+/// providers. Internal addresses (loopback, private, link-local, …) are refused unless listed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// Ranges that may be called although internal, e.g. `["127.0.0.0/8", "10.1.0.0/16"]`
+    /// (env: `TRICKLE_OUTBOUND__ALLOW_CIDRS='["127.0.0.0/8"]'`). Empty by default.
+    pub allow_cidrs: Vec<ipnet::IpNet>,
+    /// How long establishing a connection may take.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        OutboundSettings {
+            allow_cidrs: Vec::new(),
+            connect_timeout_ms: 3000,
+        }
+    }
+}
+
 impl RetentionSettings {
     /// How often the worker purges.
     pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
+}
+
+impl OutboundSettings {
+    /// Settings that also allow the given ranges (tests, the demo).
+    pub fn allowing(cidrs: &[&str]) -> Self {
+        OutboundSettings {
+            allow_cidrs: cidrs
+                .iter()
+                .map(|c| c.parse().expect("a valid CIDR"))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The connect timeout (at least 1 ms).
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms.max(1))
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +521,40 @@ mod tests {
             assert!(!format!("{s:?}").contains("scrape-me"));
             jail.set_env("TRICKLE_METRICS__BEARER_TOKEN", "short");
             assert!(Settings::load(Some(Path::new("m.toml"))).is_err());
+    fn outbound_allow_list_comes_from_the_file_or_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            assert!(
+                Settings::load(None)
+                    .unwrap()
+                    .outbound
+                    .allow_cidrs
+                    .is_empty()
+            );
+            jail.create_file(
+                "trickle.toml",
+                "[outbound]\nallow_cidrs = [\"127.0.0.0/8\", \"::1/128\"]\n",
+            )?;
+            let from_file = Settings::load(None).unwrap().outbound.allow_cidrs;
+            assert_eq!(
+                from_file,
+                OutboundSettings::allowing(&["127.0.0.0/8", "::1/128"]).allow_cidrs
+            );
+            jail.set_env(
+                "TRICKLE_OUTBOUND__ALLOW_CIDRS",
+                "[10.0.0.0/8, \"fd00::/8\"]",
+            );
+            jail.set_env("TRICKLE_OUTBOUND__CONNECT_TIMEOUT_MS", "1500");
+            let from_env = Settings::load(None).unwrap().outbound;
+            assert_eq!(
+                from_env.allow_cidrs,
+                OutboundSettings::allowing(&["10.0.0.0/8", "fd00::/8"]).allow_cidrs
+            );
+            assert_eq!(from_env.connect_timeout(), Duration::from_millis(1500));
+            jail.set_env("TRICKLE_OUTBOUND__ALLOW_CIDRS", "[not-a-cidr]");
+            assert!(
+                Settings::load(None).is_err(),
+                "a bad range is an error, not ignored"
+            );
             Ok(())
         });
     }

@@ -6,6 +6,7 @@
 //! - [`model`]: the records Trickle stores and returns.
 //! - [`store`]: one interface over the database, the SQL written once for SQLite
 //!   and PostgreSQL.
+//! - [`outbound`]: the guarded HTTP client for tenant- and operator-named URLs.
 //! - [`providers`]: enrichment providers (GeoIP, user agent, e-mail, HTTP APIs).
 //! - [`app`]: the use cases, one module per concept, wired by [`App`].
 //! - [`http`] and [`cli`]: translate requests and commands into use cases.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod outbound;
 pub mod providers;
 pub mod questions;
 pub mod store;

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 /// A PostgreSQL database of its own, dropped with this value (see `trickle-testkit`).
 pub use trickle_testkit::PostgresDatabase;
 
+/// A `trickle.toml` section allowing outbound calls to loopback, where the tests' receivers
+/// and providers listen (refused by default).
+pub const ALLOW_LOOPBACK: &str = "[outbound]\nallow_cidrs = [\"127.0.0.0/8\", \"::1/128\"]\n";
+
 /// The binary with a database URL and quiet logs.
 pub fn trickle(db: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trickle"));

@@ -1,9 +1,12 @@
-//! The worker: claims due jobs in batches, runs them, and records the outcome. One runs
+//! The worker: claims due jobs as its slots free up (fairly between sites, see
+//! [`crate::store::JobQueue::claim_jobs`]), runs each on its own, and records the outcome. One runs
 //! in every `trickle serve`; on PostgreSQL several replicas share the queue
 //! (`FOR UPDATE SKIP LOCKED`), on SQLite the single writer serialises claims.
 
 use futures::future::join_all;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::App;
@@ -50,34 +53,68 @@ impl Jobs<'_> {
         tokio::spawn(async move { app.jobs().work_forever().await })
     }
 
+    /// Claims jobs as slots free up and runs each in a task of its own, so a slow job
+    /// holds one slot, never the others.
     async fn work_forever(&self) {
         let idle = Duration::from_millis(self.app.job_settings.poll_interval_ms.max(10));
+        let slots = Arc::new(Semaphore::new(
+            self.app.job_settings.concurrency.max(1) as usize
+        ));
         let mut housekeeping = Instant::now() - METRICS_EVERY;
         loop {
-            let ran = self.work_once().await.unwrap_or_else(|error| {
-                tracing::warn!(%error, "claiming jobs failed");
-                0
-            });
             if housekeeping.elapsed() >= METRICS_EVERY {
                 housekeeping = Instant::now();
                 self.housekeeping().await;
             }
+            // Housekeeping goes on while every slot is busy.
+            let permits = tokio::select! {
+                permits = free_slots(&slots) => permits,
+                () = tokio::time::sleep(METRICS_EVERY.saturating_sub(housekeeping.elapsed())) => continue,
+            };
+            let jobs = self.claim(permits.len()).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "claiming jobs failed");
+                Vec::new()
+            });
+            let ran = jobs.len();
+            for (job, permit) in jobs.into_iter().zip(permits) {
+                self.spawn_job(job, permit);
+            }
             if ran == 0 {
-                // Woken early when this process enqueues work.
+                // Woken early when this process enqueues work or a job ends.
                 let _ = tokio::time::timeout(idle, self.app.jobs_enqueued.notified()).await;
             }
         }
     }
 
-    /// Claims one batch of due jobs and runs it to the end; returns how many ran.
-    pub async fn work_once(&self) -> Result<usize> {
+    /// Runs one claimed job in its own task; its slot frees when it ends.
+    fn spawn_job(&self, job: Job, slot: OwnedSemaphorePermit) {
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            app.jobs().run_job(&job, app.job_settings.lease()).await;
+            drop(slot);
+            // The site may have more jobs that waited for this one (`per_site_concurrency`).
+            app.jobs_enqueued.notify_one();
+        });
+    }
+
+    /// Claims up to `free` due jobs, fairly between sites.
+    async fn claim(&self, free: usize) -> Result<Vec<Job>> {
         let at = now();
         let lease = self.app.job_settings.lease();
         let lease_until = at + chrono::Duration::from_std(lease).expect("lease fits");
-        let jobs = self
+        let limits = self
             .app
-            .store
-            .claim_jobs(at, self.app.job_settings.concurrency.max(1), lease_until)
+            .job_settings
+            .claim_limits(u32::try_from(free).unwrap_or(u32::MAX));
+        Ok(self.app.store.claim_jobs(at, limits, lease_until).await?)
+    }
+
+    /// Claims one round of due jobs (as many as `concurrency`) and runs them to the end;
+    /// returns how many ran. For tests and one-off runs; the worker does not wait like this.
+    pub async fn work_once(&self) -> Result<usize> {
+        let lease = self.app.job_settings.lease();
+        let jobs = self
+            .claim(self.app.job_settings.concurrency.max(1) as usize)
             .await?;
         join_all(jobs.iter().map(|job| self.run_job(job, lease))).await;
         Ok(jobs.len())
@@ -125,6 +162,7 @@ impl Jobs<'_> {
         }
     }
 
+    /// Queue metrics and purges, every few seconds.
     async fn housekeeping(&self) {
         match self.app.store.job_counts().await {
             Ok(counts) => {
@@ -137,4 +175,18 @@ impl Jobs<'_> {
         }
         self.app.retention().purge_if_due().await;
     }
+}
+
+/// Waits for one free slot, then takes every other free one.
+async fn free_slots(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+    let first = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    let mut permits = vec![first];
+    while let Ok(permit) = slots.clone().try_acquire_owned() {
+        permits.push(permit);
+    }
+    permits
 }

@@ -21,9 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-use crate::config::{JobSettings, RetentionSettings, Settings, WebhookSettings};
+use crate::config::{JobSettings, OutboundSettings, RetentionSettings, Settings, WebhookSettings};
 use crate::error::{Error, Result};
 use crate::model::{MetadataLimits, PublishedSets, Site};
+use crate::outbound::OutboundClient;
 use crate::providers::{ConfigError, Provider, build_providers};
 use crate::questions::PublishedSet;
 use crate::store::{Store, StoreError};
@@ -82,8 +83,8 @@ pub struct App {
     pub(crate) providers: Arc<[Arc<dyn Provider>]>,
     pub(crate) job_settings: JobSettings,
     pub(crate) webhook_settings: WebhookSettings,
-    /// Client for webhook deliveries (no redirects: a receiver answers itself).
-    pub(crate) http: reqwest::Client,
+    /// Guarded client for webhook deliveries (no redirects: a receiver answers itself).
+    pub(crate) http: OutboundClient,
     /// Wakes this process's worker when it enqueues jobs.
     pub(crate) jobs_enqueued: Arc<Notify>,
     pub(crate) retention_settings: RetentionSettings,
@@ -117,11 +118,7 @@ impl App {
             providers: Arc::new([]),
             job_settings: JobSettings::default(),
             webhook_settings: WebhookSettings::default(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("Trickle-Webhooks/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client builds"),
+            http: webhook_client(&OutboundSettings::default()),
             jobs_enqueued: Arc::new(Notify::new()),
             retention_settings: RetentionSettings::default(),
             last_purge: Arc::default(),
@@ -130,14 +127,22 @@ impl App {
 
     /// An app configured by `settings`: cache TTL, queue, webhooks, enrichment providers.
     pub fn from_settings(store: Arc<dyn Store>, settings: &Settings) -> Result<Self, ConfigError> {
-        let providers = build_providers(&settings.enrichment)?;
+        let providers = build_providers(&settings.enrichment, &settings.outbound)?;
         Ok(
             App::new(store, Duration::from_secs(settings.cache_ttl_seconds))
+                .with_outbound(&settings.outbound)
                 .with_providers(providers)
                 .with_job_settings(settings.jobs.clone())
                 .with_webhook_settings(settings.webhooks.clone())
                 .with_retention_settings(settings.retention.clone()),
         )
+    }
+
+    /// Replaces which addresses webhooks may be delivered to (providers get theirs
+    /// when built).
+    pub fn with_outbound(mut self, settings: &OutboundSettings) -> Self {
+        self.http = webhook_client(settings);
+        self
     }
 
     /// Replaces the enrichment providers.
@@ -265,6 +270,12 @@ impl App {
             .await
             .map_err(unwrap_shared)
     }
+}
+
+/// The guarded client webhooks are delivered with.
+fn webhook_client(settings: &OutboundSettings) -> OutboundClient {
+    let user_agent = concat!("Trickle-Webhooks/", env!("CARGO_PKG_VERSION"));
+    OutboundClient::new(settings, user_agent, None).expect("the HTTP client builds")
 }
 
 /// moka shares one loader error between all waiters; rebuild an owned one.

@@ -46,6 +46,7 @@ pub async fn run(
     }
     settings.listen = listen;
     enable_demo_enrichment(&mut settings);
+    allow_local_receivers(&mut settings);
     let app = open(&settings).await?;
     let origin = format!("http://{listen}");
     let keys = app
@@ -122,6 +123,17 @@ fn enable_demo_enrichment(settings: &mut Settings) {
                 database,
                 ..Default::default()
             });
+        }
+    }
+}
+
+/// The demo runs on one machine: webhooks and `http` providers may call receivers on
+/// loopback (`trickle serve` refuses them unless `[outbound] allow_cidrs` lists them).
+fn allow_local_receivers(settings: &mut Settings) {
+    for loopback in ["127.0.0.0/8", "::1/128"] {
+        let net = loopback.parse().expect("a valid CIDR");
+        if !settings.outbound.allow_cidrs.contains(&net) {
+            settings.outbound.allow_cidrs.push(net);
         }
     }
 }

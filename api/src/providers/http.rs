@@ -6,6 +6,9 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
+use crate::config::OutboundSettings;
+use crate::outbound::{NOT_ALLOWED, OutboundClient, OutboundError};
+
 use super::template::{UrlTemplate, check_json_pointer, substitute_env};
 use super::{
     ConfigError, HttpProviderConfig, Lookup, Provider, ProviderError, Subject, ttl_from_hours,
@@ -22,7 +25,7 @@ pub(crate) struct HttpProvider {
     url: UrlTemplate,
     headers: HeaderMap,
     map: Vec<(String, String)>,
-    client: reqwest::Client,
+    client: OutboundClient,
 }
 
 impl HttpProvider {
@@ -31,6 +34,7 @@ impl HttpProvider {
     pub(crate) fn new(
         name: &str,
         config: &HttpProviderConfig,
+        outbound: &OutboundSettings,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let label = format!("http.{name}");
@@ -42,10 +46,9 @@ impl HttpProvider {
         let url = UrlTemplate::parse(&config.url, env).map_err(err)?;
         let headers = build_headers(&config.headers, env).map_err(err)?;
         let map = build_map(&config.map).map_err(err)?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
+        // Never follows redirects: reqwest would forward the secret headers to the target.
+        let user_agent = concat!("Trickle-Enrichment/", env!("CARGO_PKG_VERSION"));
+        let client = OutboundClient::new(outbound, user_agent, Some(timeout))
             .map_err(|e| err(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpProvider {
             name: name.to_owned(),
@@ -60,13 +63,15 @@ impl HttpProvider {
 
     /// Sends the request and turns the response into a lookup.
     async fn fetch(&self, url: &str) -> Result<Lookup, ProviderError> {
-        let response = self
-            .client
-            .get(url)
-            .headers(self.headers.clone())
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let request = self.client.get(url).headers(self.headers.clone());
+        let response = match self.client.send(request).await {
+            Ok(response) => response,
+            Err(OutboundError::NotAllowed) => {
+                // Only a configuration change helps: no retries.
+                return Err(ProviderError::Permanent(NOT_ALLOWED.to_owned()));
+            }
+            Err(OutboundError::Http(error)) => return Err(self.transport_error(error)),
+        };
         let status = response.status();
         check_status(status, &response)?;
         if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
@@ -153,7 +158,8 @@ impl Provider for HttpProvider {
 }
 
 /// Maps an error status to a [`ProviderError`]: 408, 429 and 5xx are worth a
-/// retry; other statuses outside 2xx (except 404) are permanent.
+/// retry; other statuses outside 2xx (except 404) are permanent, redirects included
+/// (they are never followed).
 fn check_status(status: StatusCode, response: &reqwest::Response) -> Result<(), ProviderError> {
     if status.is_success() || status == StatusCode::NOT_FOUND {
         return Ok(());

@@ -18,6 +18,8 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::OutboundSettings;
+
 pub use config::{EmailConfig, EnrichmentConfig, GeoipConfig, HttpProviderConfig, UserAgentConfig};
 
 /// Expands to the contents of a file in the crate's `data/` directory.
@@ -110,13 +112,18 @@ impl ConfigError {
 const BUILT_IN_NAMES: [&str; 3] = ["geoip", "user_agent", "email"];
 
 /// Builds every configured provider; fails on a missing .mmdb file, a bad URL template, an unknown ${ENV} variable, a bad JSON pointer, ….
-pub fn build_providers(config: &EnrichmentConfig) -> Result<Vec<Arc<dyn Provider>>, ConfigError> {
-    build_providers_with_env(config, &|name| std::env::var(name).ok())
+/// `http` providers call out through the guarded client configured by `outbound`.
+pub fn build_providers(
+    config: &EnrichmentConfig,
+    outbound: &OutboundSettings,
+) -> Result<Vec<Arc<dyn Provider>>, ConfigError> {
+    build_providers_with_env(config, outbound, &|name| std::env::var(name).ok())
 }
 
 /// [`build_providers`] with an explicit environment lookup (for `${VAR}`).
 pub(crate) fn build_providers_with_env(
     config: &EnrichmentConfig,
+    outbound: &OutboundSettings,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Arc<dyn Provider>>, ConfigError> {
     let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
@@ -131,7 +138,9 @@ pub(crate) fn build_providers_with_env(
     }
     for (name, http) in &config.http {
         check_http_name(name)?;
-        providers.push(Arc::new(http::HttpProvider::new(name, http, env)?));
+        providers.push(Arc::new(http::HttpProvider::new(
+            name, http, outbound, env,
+        )?));
     }
     Ok(providers)
 }

@@ -37,7 +37,7 @@ pub trait Dialect: Send + Sync + 'static {
     /// (any column) when it does.
     const SITE_WITH_ORIGIN: &'static str;
     /// Appended to the claim's inner `SELECT` so concurrent claimers skip each other's
-    /// rows (PostgreSQL); empty where one writer at a time already serialises claims.
+    /// rows of `jobs` (PostgreSQL); empty where one writer at a time already serialises claims.
     const CLAIM_LOCK: &'static str;
 
     /// Applies this database's migrations (`migrations/<database>/`).

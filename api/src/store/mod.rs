@@ -258,17 +258,39 @@ pub trait StatsStore: Send + Sync {
     async fn login_count_histogram(&self, site_id: &str) -> Result<Vec<(i64, i64)>, StoreError>;
 }
 
+/// How many jobs one claim may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimits {
+    /// Jobs claimed at most (the claimer's free slots).
+    pub total: u32,
+    /// Jobs of one site running at most, counting those already running.
+    pub per_site: u32,
+}
+
+impl ClaimLimits {
+    /// Up to `total` jobs, as many of one site as fit.
+    pub fn total(total: u32) -> Self {
+        ClaimLimits {
+            total,
+            per_site: u32::MAX,
+        }
+    }
+}
+
 /// A durable queue: claims are leases, so a job whose worker died is claimed again.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     /// Enqueues jobs outside any other change.
     async fn enqueue(&self, site_id: &str, jobs: &[NewJob]) -> Result<(), StoreError>;
-    /// Claims up to `limit` due jobs (queued and due, or running with an expired lease),
-    /// counting an attempt each. Concurrent claimers never get the same job.
+    /// Claims up to `limits.total` due jobs (queued and due, or running with an expired
+    /// lease), counting an attempt each. Concurrent claimers never get the same job.
+    /// Fair between sites: each site's oldest due job comes before any site's second,
+    /// counting jobs a site already has running, and no site gets more than
+    /// `limits.per_site` jobs running at once (over all workers).
     async fn claim_jobs(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        limits: ClaimLimits,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError>;
     async fn complete_job(&self, job: &Job) -> Result<(), StoreError>;

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 
 use trickle::App;
 use trickle::app::sites::user_hash;
-use trickle::config::{RateLimit, Settings};
+use trickle::config::{OutboundSettings, RateLimit, Settings};
 use trickle::http::{AppState, router};
 use trickle::model::SiteKeys;
 use trickle::store::{self, Store};
@@ -77,7 +77,8 @@ pub async fn postgres_store() -> TestStore {
     }
 }
 
-/// Settings for tests: a generous rate limit unless a test asks otherwise.
+/// Settings for tests: a generous rate limit unless a test asks otherwise, and outbound
+/// calls allowed to the loopback receivers tests start (refused by default).
 pub fn test_settings() -> Settings {
     Settings {
         rate_limit: RateLimit {
@@ -86,8 +87,14 @@ pub fn test_settings() -> Settings {
             ip_per_minute: 6000,
             ip_burst: 1000,
         },
+        outbound: loopback_allowed(),
         ..Settings::default()
     }
+}
+
+/// Outbound settings that allow 127.0.0.0/8 and ::1, where test receivers listen.
+pub fn loopback_allowed() -> OutboundSettings {
+    OutboundSettings::allowing(&["127.0.0.0/8", "::1/128"])
 }
 
 /// The peer address every in-process request comes from, as a local client's would.

@@ -1,10 +1,13 @@
 use crate::common::{Backend, ONBOARDING, TestApp, test_settings};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use trickle::providers::{Lookup, Provider, ProviderError, Subject};
+use trickle::config::OutboundSettings;
+use trickle::model::JobState;
+use trickle::providers::{HttpProviderConfig, Lookup, Provider, ProviderError, Subject};
 
 /// A company-data provider that knows every corporate user's employer.
 struct Company {
@@ -151,4 +154,132 @@ async fn enrichment_prefills_and_skips_questions_but_never_overrides_answers(bac
     );
 }
 
-on_both_databases!(enrichment_prefills_and_skips_questions_but_never_overrides_answers,);
+/// A company-data API listening on `address`; counts its requests. Returns its port.
+async fn company_api(address: &str, calls: Arc<AtomicUsize>) -> u16 {
+    let app = axum::Router::new().route(
+        "/company",
+        axum::routing::get(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { axum::Json(json!({ "name": "Acme Corp" })) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+/// `http` providers aimed at internal addresses, by provider name: the loopback APIs
+/// (by literal, by `localhost`, IPv4-mapped, IPv6), the metadata service, a private address.
+async fn internal_providers(calls: &Arc<AtomicUsize>) -> BTreeMap<String, HttpProviderConfig> {
+    let v4 = company_api("127.0.0.1:0", calls.clone()).await;
+    let v6 = company_api("[::1]:0", calls.clone()).await;
+    let provider = |url: String| HttpProviderConfig {
+        url: format!("{url}?domain={{domain}}"),
+        timeout_ms: 1000,
+        map: BTreeMap::from([("name".to_owned(), "/name".to_owned())]),
+        ..Default::default()
+    };
+    BTreeMap::from([
+        (
+            "a-loopback".into(),
+            provider(format!("http://127.0.0.1:{v4}/company")),
+        ),
+        (
+            "b-localhost".into(),
+            provider(format!("http://localhost:{v4}/company")),
+        ),
+        (
+            "c-mapped".into(),
+            provider(format!("http://[::ffff:127.0.0.1]:{v4}/company")),
+        ),
+        (
+            "d-ipv6".into(),
+            provider(format!("http://[::1]:{v6}/company")),
+        ),
+        (
+            "metadata".into(),
+            provider("http://169.254.169.254/latest".into()),
+        ),
+        ("private".into(), provider("http://10.0.0.1:5432/".into())),
+    ])
+}
+
+/// Logs a user with an e-mail in, works the queue; the profile and the site's jobs.
+async fn enrich(
+    backend: Backend,
+    outbound: OutboundSettings,
+    calls: &Arc<AtomicUsize>,
+) -> (Value, Vec<JobState>) {
+    let mut settings = test_settings();
+    settings.outbound = outbound;
+    settings.enrichment.http = internal_providers(calls).await;
+    let app = TestApp::spawn_with(backend, settings).await;
+    let login = app
+        .server(Method::POST, "/v1/logins")
+        .json(&json!({ "user_id": "u1", "email": "ada@acme.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    while app.trickle.jobs().work_once().await.unwrap() > 0 {}
+    let profile: Value = app
+        .server(Method::GET, "/v1/users/u1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jobs = app.trickle.store().jobs(&app.keys.site_id).await.unwrap();
+    (
+        profile,
+        jobs.into_iter().filter(|j| j.kind == "enrich").collect(),
+    )
+}
+
+async fn internal_provider_addresses_are_refused_by_default(backend: Backend) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (profile, jobs) = enrich(backend, OutboundSettings::default(), &calls).await;
+    assert_eq!(jobs.len(), 6, "{jobs:?}");
+    for job in &jobs {
+        let error = job.last_error.as_deref().unwrap_or_default();
+        assert!(error.ends_with(": address not allowed"), "{job:?}");
+        assert_eq!(
+            job.status, "dead",
+            "only a configuration change helps: {job:?}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        profile["app_metadata"]["enrichment"],
+        Value::Null,
+        "{profile}"
+    );
+}
+
+async fn internal_provider_addresses_are_called_when_their_range_is_allowed(backend: Backend) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut outbound =
+        OutboundSettings::allowing(&["127.0.0.0/8", "::1/128", "169.254.0.0/16", "10.0.0.0/8"]);
+    outbound.connect_timeout_ms = 200;
+    let (profile, jobs) = enrich(backend, outbound, &calls).await;
+    let enrichment = &profile["app_metadata"]["enrichment"];
+    for name in ["a-loopback", "b-localhost", "c-mapped", "d-ipv6"] {
+        assert_eq!(
+            enrichment[name]["name"], "Acme Corp",
+            "{name}: {profile} {jobs:?}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    for job in &jobs {
+        let error = job.last_error.as_deref().unwrap_or_default();
+        assert!(!error.contains("address not allowed"), "{job:?}");
+    }
+}
+
+on_both_databases!(
+    enrichment_prefills_and_skips_questions_but_never_overrides_answers,
+    internal_provider_addresses_are_refused_by_default,
+    internal_provider_addresses_are_called_when_their_range_is_allowed,
+);

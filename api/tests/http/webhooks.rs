@@ -1,9 +1,10 @@
-use crate::common::{Backend, TestApp, expect_error};
+use crate::common::{Backend, TestApp, expect_error, test_settings};
 use axum::http::{HeaderMap, StatusCode};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use trickle::config::{OutboundSettings, Settings};
 
 /// A receiver on 127.0.0.1 that records every request and answers with the next status
 /// of its script (then 200).
@@ -15,6 +16,11 @@ struct Receiver {
 
 impl Receiver {
     async fn start(script: Vec<u16>) -> (Receiver, String) {
+        Self::start_on("127.0.0.1:0", script).await
+    }
+
+    /// A receiver listening on `address` (e.g. `[::1]:0`).
+    async fn start_on(address: &str, script: Vec<u16>) -> (Receiver, String) {
         let receiver = Receiver {
             script: Arc::new(Mutex::new(script)),
             ..Default::default()
@@ -40,7 +46,7 @@ impl Receiver {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (receiver, url)
@@ -253,7 +259,97 @@ async fn bad_subscriptions_are_400_naming_the_field(backend: Backend) {
     expect_error(limit, 400, "malformed_query").await;
 }
 
+/// Webhook URLs aimed at internal addresses: loopback receivers on 127.0.0.1 and ::1
+/// (reached by literal, by `localhost` and in IPv4-mapped form), the cloud metadata
+/// service and a private address.
+async fn internal_targets() -> (Vec<String>, Receiver, Receiver) {
+    let (v4, v4_url) = Receiver::start(vec![]).await;
+    let (v6, v6_url) = Receiver::start_on("[::1]:0", vec![]).await;
+    let port = url::Url::parse(&v4_url).unwrap().port().unwrap();
+    let targets = vec![
+        v4_url,
+        format!("http://localhost:{port}/hook"),
+        format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+        v6_url,
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.1:5432/".to_owned(),
+    ];
+    (targets, v4, v6)
+}
+
+/// Subscribes every target to `user.signed_up`, signs a user up, works the queue, and
+/// returns each target's one delivery.
+async fn deliver_to(app: &TestApp, targets: &[String]) -> Vec<Value> {
+    let mut ids = Vec::new();
+    for url in targets {
+        let created = subscribe(app, url, &["user.signed_up"]).await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    app.login("u1").await;
+    while app.trickle.jobs().work_once().await.unwrap() > 0 {}
+    let mut deliveries = Vec::new();
+    for id in ids {
+        let log: Value = app
+            .server(Method::GET, &format!("/v1/webhooks/{id}/deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+        deliveries.push(log[0].clone());
+    }
+    deliveries
+}
+
+async fn internal_receivers_are_refused_by_default(backend: Backend) {
+    let settings = Settings {
+        outbound: OutboundSettings::default(),
+        ..test_settings()
+    };
+    let app = TestApp::spawn_with(backend, settings).await;
+    let (targets, v4, v6) = internal_targets().await;
+    let deliveries = deliver_to(&app, &targets).await;
+    for (url, delivery) in targets.iter().zip(&deliveries) {
+        assert_eq!(
+            delivery["last_error"], "address not allowed",
+            "{url}: {delivery}"
+        );
+        assert_eq!(delivery["last_status"], Value::Null, "{url}: {delivery}");
+        assert_ne!(delivery["status"], "delivered", "{url}: {delivery}");
+    }
+    assert!(v4.requests().is_empty() && v6.requests().is_empty());
+}
+
+async fn internal_receivers_are_reached_when_their_range_is_allowed(backend: Backend) {
+    let mut outbound =
+        OutboundSettings::allowing(&["127.0.0.0/8", "::1/128", "169.254.0.0/16", "10.0.0.0/8"]);
+    outbound.connect_timeout_ms = 200;
+    let mut settings = Settings {
+        outbound,
+        ..test_settings()
+    };
+    settings.webhooks.timeout_ms = 1000;
+    let app = TestApp::spawn_with(backend, settings).await;
+    let (targets, v4, v6) = internal_targets().await;
+    let deliveries = deliver_to(&app, &targets).await;
+    for (url, delivery) in targets.iter().zip(&deliveries).take(4) {
+        assert_eq!(delivery["status"], "delivered", "{url}: {delivery}");
+    }
+    for (url, delivery) in targets.iter().zip(&deliveries).skip(4) {
+        // Nothing answers there; what matters is that a connection was tried.
+        assert_ne!(
+            delivery["last_error"], "address not allowed",
+            "{url}: {delivery}"
+        );
+    }
+    assert_eq!((v4.requests().len(), v6.requests().len()), (3, 1));
+}
+
 on_both_databases!(
+    internal_receivers_are_refused_by_default,
+    internal_receivers_are_reached_when_their_range_is_allowed,
     deliveries_are_signed_per_standard_webhooks,
     a_failed_delivery_is_retried_with_back_off,
     subscriptions_are_listed_and_deleted,

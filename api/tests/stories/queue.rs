@@ -6,19 +6,23 @@ use futures::future::join_all;
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
 
 use trickle::App;
 use trickle::app::logins::LoginRequest;
 use trickle::app::prompts::AnswerRequest;
 use trickle::config::JobSettings;
 use trickle::config::WebhookSettings;
+use trickle::config::{OutboundSettings, Settings};
 use trickle::error::Error;
 use trickle::model::NewJob;
 use trickle::model::NewSubscription;
 use trickle::model::Site;
 use trickle::model::UserPatch;
-use trickle::store::Store;
+use trickle::providers::HttpProviderConfig;
+use trickle::store::{ClaimLimits, Store};
 
 const SET: &str = "slug: s\ntitle: S\nstages:\n  - at_login: 1\n    questions:\n      - { key: bio, type: long_text, title: Bio?, max_length: 4000 }\n";
 
@@ -51,8 +55,8 @@ async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
     let now = Utc::now();
     let lease = now + Span::seconds(60);
     let (a, b) = tokio::join!(
-        store.claim_jobs(now, 4, lease),
-        store.claim_jobs(now, 4, lease)
+        store.claim_jobs(now, ClaimLimits::total(4), lease),
+        store.claim_jobs(now, ClaimLimits::total(4), lease)
     );
     let claimed: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
     let ids: HashSet<_> = claimed.iter().map(|j| j.id.clone()).collect();
@@ -67,7 +71,11 @@ async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
             .all(|j| j.attempts == 1 && j.max_attempts == 3)
     );
     assert!(
-        store.claim_jobs(now, 10, lease).await.unwrap().is_empty(),
+        store
+            .claim_jobs(now, ClaimLimits::total(10), lease)
+            .await
+            .unwrap()
+            .is_empty(),
         "leased jobs are not due"
     );
 
@@ -96,12 +104,16 @@ async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
     );
     assert_eq!(state(&done.id).status, "done");
     assert!(
-        store.claim_jobs(now, 10, lease).await.unwrap().is_empty(),
+        store
+            .claim_jobs(now, ClaimLimits::total(10), lease)
+            .await
+            .unwrap()
+            .is_empty(),
         "a retry waits for its run_at"
     );
     let later = now + Span::hours(2);
     let again = store
-        .claim_jobs(later, 10, later + Span::seconds(60))
+        .claim_jobs(later, ClaimLimits::total(10), later + Span::seconds(60))
         .await
         .unwrap();
     let again: Vec<_> = again.into_iter().filter(|j| j.id == retried.id).collect();
@@ -128,21 +140,21 @@ async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
     store.enqueue(&site.site_id, &[job(1)]).await.unwrap();
     let now = Utc::now();
     let first = store
-        .claim_jobs(now, 1, now + Span::seconds(1))
+        .claim_jobs(now, ClaimLimits::total(1), now + Span::seconds(1))
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
     // The worker "dies": nothing completes the job.
     assert!(
         store
-            .claim_jobs(now, 1, now + Span::seconds(1))
+            .claim_jobs(now, ClaimLimits::total(1), now + Span::seconds(1))
             .await
             .unwrap()
             .is_empty()
     );
     let after = now + Span::seconds(2);
     let second = store
-        .claim_jobs(after, 1, after + Span::seconds(1))
+        .claim_jobs(after, ClaimLimits::total(1), after + Span::seconds(1))
         .await
         .unwrap();
     assert_eq!(second.len(), 1);
@@ -164,7 +176,7 @@ async fn dedupe_keys_keep_one_queued_job(store: Arc<dyn Store>) {
     assert_eq!(store.jobs(&site.site_id).await.unwrap().len(), 1);
     let now = Utc::now();
     let running = store
-        .claim_jobs(now, 1, now + Span::seconds(60))
+        .claim_jobs(now, ClaimLimits::total(1), now + Span::seconds(60))
         .await
         .unwrap();
     store.enqueue(&site.site_id, &[keyed()]).await.unwrap();
@@ -288,6 +300,7 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
         ..Default::default()
     };
     let trickle = App::new(store.clone(), Duration::from_secs(30))
+        .with_outbound(&OutboundSettings::allowing(&["127.0.0.0/8"]))
         .with_job_settings(settings)
         .with_webhook_settings(WebhookSettings {
             disable_after_failures: 2,
@@ -369,7 +382,171 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
     );
 }
 
+/// Claims are fair between sites: a site's backlog does not come before another site's
+/// first job, and no site gets more than `per_site` jobs running.
+async fn claims_take_turns_between_sites(store: Arc<dyn Store>) {
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
+    let (busy, quiet) = (site(&trickle).await, site(&trickle).await);
+    let now = Utc::now();
+    let aged = |n: usize, minutes: i64| NewJob {
+        run_at: now - Span::minutes(minutes),
+        ..job(n)
+    };
+    // The busy site's ten jobs are all older than the quiet site's two.
+    let backlog: Vec<NewJob> = (0..10).map(|n| aged(n, 60 - n as i64)).collect();
+    store.enqueue(&busy.site_id, &backlog).await.unwrap();
+    store
+        .enqueue(&quiet.site_id, &[aged(100, 5), aged(101, 4)])
+        .await
+        .unwrap();
+    let lease = now + Span::seconds(60);
+    let limits = ClaimLimits {
+        total: 4,
+        per_site: 3,
+    };
+    let of = |jobs: &[trickle::model::Job], site: &Site| {
+        jobs.iter().filter(|j| j.site_id == site.site_id).count()
+    };
+    let first = store.claim_jobs(now, limits, lease).await.unwrap();
+    assert_eq!(
+        (of(&first, &busy), of(&first, &quiet)),
+        (2, 2),
+        "the sites take turns, oldest first within a site"
+    );
+    let mut oldest: Vec<_> = first
+        .iter()
+        .filter(|j| j.site_id == busy.site_id)
+        .map(|j| j.payload["n"].as_u64().unwrap())
+        .collect();
+    oldest.sort();
+    assert_eq!(oldest, [0, 1], "oldest first within a site");
+    let second = store.claim_jobs(now, limits, lease).await.unwrap();
+    assert_eq!(
+        (second.len(), of(&second, &busy)),
+        (1, 1),
+        "the busy site reaches its limit of 3 running jobs"
+    );
+    assert!(
+        store
+            .claim_jobs(now, limits, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let busy_job = first.iter().find(|j| j.site_id == busy.site_id).unwrap();
+    store.complete_job(busy_job).await.unwrap();
+    let third = store.claim_jobs(now, limits, lease).await.unwrap();
+    assert_eq!(third.len(), 1, "a finished job frees a place for its site");
+    let unlimited = store
+        .claim_jobs(now, ClaimLimits::total(100), lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        unlimited.len(),
+        6,
+        "without a per-site limit the rest is claimed"
+    );
+}
+
+/// A receiver that accepts connections and reads them, never answering; counts connections.
+async fn black_hole() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                while matches!(socket.read(&mut buffer).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// A company-data API on 127.0.0.1 that answers at once.
+async fn company_api() -> String {
+    let app = axum::Router::new().route(
+        "/company",
+        axum::routing::get(|| async { axum::Json(json!({ "name": "Acme Corp" })) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+/// Site A's 50 webhooks point at a black hole; site B's enrichment still finishes within
+/// seconds (before: a batch of A's deliveries held every slot until its timeout).
+async fn a_black_hole_webhook_does_not_stall_other_sites(store: Arc<dyn Store>) {
+    let (hole, accepted) = black_hole().await;
+    let mut settings = Settings {
+        outbound: OutboundSettings::allowing(&["127.0.0.0/8"]),
+        ..Settings::default()
+    };
+    settings.jobs.poll_interval_ms = 50;
+    settings.webhooks.timeout_ms = 30_000;
+    let company = HttpProviderConfig {
+        url: format!("{}/company?domain={{domain}}", company_api().await),
+        map: [("name".to_owned(), "/name".to_owned())].into(),
+        ..Default::default()
+    };
+    settings.enrichment.http.insert("company".into(), company);
+    let trickle = App::from_settings(store.clone(), &settings).unwrap();
+    let (noisy, quiet) = (site(&trickle).await, site(&trickle).await);
+    for _ in 0..50 {
+        let subscription = NewSubscription {
+            url: hole.clone(),
+            events: vec!["user.logged_in".into()],
+            description: None,
+        };
+        trickle
+            .webhooks()
+            .create(&noisy, subscription)
+            .await
+            .unwrap();
+    }
+    trickle
+        .logins()
+        .record(&noisy, login("a1", "e1"))
+        .await
+        .unwrap();
+    let worker = trickle.jobs().spawn_worker();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while accepted.load(Ordering::SeqCst) < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the deliveries reach the black hole"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let started = Instant::now();
+    let with_email = LoginRequest {
+        email: Some("ada@acme.example".into()),
+        ..login("b1", "e1")
+    };
+    trickle.logins().record(&quiet, with_email).await.unwrap();
+    loop {
+        let profile = trickle.profiles().get(&quiet, "b1").await.unwrap();
+        if profile.user.app_metadata["enrichment"]["company"]["name"] == "Acme Corp" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "site B's enrichment waits for site A's black hole: {:?}",
+            store.jobs(&quiet.site_id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.abort();
+}
+
 conformance!(
+    a_black_hole_webhook_does_not_stall_other_sites,
+    claims_take_turns_between_sites,
     jobs_are_claimed_once_retried_and_buried,
     expired_leases_are_claimed_again,
     dedupe_keys_keep_one_queued_job,
@@ -396,7 +573,7 @@ async fn two_pools_share_the_queue(url: &str, first: Arc<dyn Store>) {
             loop {
                 let now = Utc::now();
                 let batch = store
-                    .claim_jobs(now, 7, now + Span::seconds(60))
+                    .claim_jobs(now, ClaimLimits::total(7), now + Span::seconds(60))
                     .await
                     .unwrap();
                 if batch.is_empty() {

@@ -7,6 +7,7 @@ use super::{Webhooks, signing};
 use crate::app::JobError;
 use crate::model::job::WEBHOOK_DELIVERY;
 use crate::model::{AttemptOutcome, Delivery, Job, NewJob, now};
+use crate::outbound::{NOT_ALLOWED, OutboundError};
 
 impl Webhooks<'_> {
     /// `webhook_event` job: one delivery per enabled subscription wanting the event type,
@@ -116,7 +117,7 @@ impl Webhooks<'_> {
         let body = serde_json::to_vec(&delivery.payload).expect("JSON values serialise");
         let timestamp = now().timestamp();
         let signature = signing::sign(secret, &delivery.id, timestamp, &body);
-        let sent = self
+        let request = self
             .app
             .http
             .post(url)
@@ -125,9 +126,8 @@ impl Webhooks<'_> {
             .header("webhook-id", &delivery.id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .body(body)
-            .send()
-            .await;
+            .body(body);
+        let sent = self.app.http.send(request).await;
         match sent {
             Ok(response) if response.status().is_success() => AttemptOutcome::Delivered {
                 status: response.status().as_u16(),
@@ -146,8 +146,13 @@ impl Webhooks<'_> {
     }
 }
 
-/// A short reason without URLs' secrets (reqwest errors include the URL).
-fn describe(error: reqwest::Error) -> String {
+/// A short reason without URLs' secrets (reqwest errors include the URL); a refused
+/// address says only that, so the delivery log cannot map internal ports.
+fn describe(error: OutboundError) -> String {
+    let error = match error {
+        OutboundError::NotAllowed => return NOT_ALLOWED.into(),
+        OutboundError::Http(error) => error,
+    };
     if error.is_timeout() {
         "the receiver did not answer in time".into()
     } else if error.is_connect() {

@@ -78,9 +78,11 @@ fn http_error(name: &str, mutate: impl FnOnce(&mut HttpProviderConfig)) -> Confi
         http: BTreeMap::from([(name.to_owned(), http)]),
         ..Default::default()
     };
-    build_providers_with_env(&config, &|_| Some("value".into()))
-        .err()
-        .expect("config error")
+    build_providers_with_env(&config, &super::support::loopback(), &|_| {
+        Some("value".into())
+    })
+    .err()
+    .expect("config error")
 }
 
 #[test]
@@ -99,7 +101,9 @@ fn valid_http_provider_builds() {
         )]),
         ..Default::default()
     };
-    let providers = build_providers_with_env(&config, &|_| Some("k".into())).expect("builds");
+    let providers =
+        build_providers_with_env(&config, &super::support::loopback(), &|_| Some("k".into()))
+            .expect("builds");
     assert_eq!(providers[0].name(), "clear_bit-2");
 }
 
@@ -179,7 +183,9 @@ fn zero_ttl_of_a_built_in_provider_is_rejected() {
         email: Some(EmailConfig { ttl_hours: 0 }),
         ..Default::default()
     };
-    let error = build_providers(&config).err().expect("config error");
+    let error = build_providers(&config, &super::support::loopback())
+        .err()
+        .expect("config error");
     assert_eq!(
         error.to_string(),
         "enrichment.email: ttl_hours must be at least 1"
@@ -189,7 +195,7 @@ fn zero_ttl_of_a_built_in_provider_is_rejected() {
 #[test]
 fn nothing_configured_builds_nothing() {
     assert!(
-        build_providers(&EnrichmentConfig::default())
+        build_providers(&EnrichmentConfig::default(), &super::support::loopback())
             .unwrap()
             .is_empty()
     );

@@ -52,7 +52,8 @@ fn provider(database: &Path) -> std::sync::Arc<dyn Provider> {
         }),
         ..EnrichmentConfig::default()
     };
-    let mut providers = build_providers(&config).expect("geoip builds");
+    let mut providers =
+        build_providers(&config, &super::support::loopback()).expect("geoip builds");
     assert_eq!(providers.len(), 1);
     providers.remove(0)
 }
@@ -184,7 +185,9 @@ fn missing_or_invalid_database_is_a_config_error() {
             }),
             ..EnrichmentConfig::default()
         };
-        let error = build_providers(&config).err().expect("config error");
+        let error = build_providers(&config, &super::support::loopback())
+            .err()
+            .expect("config error");
         assert_eq!(error.provider, "geoip");
     }
     let config = EnrichmentConfig {
@@ -194,7 +197,10 @@ fn missing_or_invalid_database_is_a_config_error() {
         }),
         ..EnrichmentConfig::default()
     };
-    let message = build_providers(&config).err().unwrap().to_string();
+    let message = build_providers(&config, &super::support::loopback())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         message.starts_with("enrichment.geoip: cannot open database"),
         "{message}"

@@ -36,7 +36,7 @@ fn build(config: HttpProviderConfig) -> Arc<dyn Provider> {
         ..Default::default()
     };
     let env = |name: &str| (name == "COMPANY_API_KEY").then(|| API_TOKEN.to_owned());
-    build_providers_with_env(&config, &env)
+    build_providers_with_env(&config, &super::support::loopback(), &env)
         .expect("builds")
         .remove(0)
 }
@@ -79,7 +79,9 @@ async fn header_takes_env_var_from_the_process_environment() {
         http: BTreeMap::from([("company".into(), config)]),
         ..Default::default()
     };
-    let provider = build_providers(&config).expect("builds").remove(0);
+    let provider = build_providers(&config, &super::support::loopback())
+        .expect("builds")
+        .remove(0);
     let expected = json!({ "key": format!("key-{}", env!("CARGO_PKG_NAME")) });
     assert_eq!(found(&*provider, &subject()).await, Some(expected));
 }
@@ -261,7 +263,9 @@ fn missing_env_var_is_a_config_error_naming_only_the_variable() {
         http: BTreeMap::from([("company".into(), config)]),
         ..Default::default()
     };
-    let error = build_providers(&config).err().expect("config error");
+    let error = build_providers(&config, &super::support::loopback())
+        .err()
+        .expect("config error");
     assert_eq!(error.provider, "http.company");
     assert!(
         error.message.contains("TRICKLE_ENRICH_TEST_SURELY_UNSET"),
@@ -284,11 +288,49 @@ fn invalid_header_value_from_env_is_not_echoed() {
             "x".into()
         })
     };
-    let error = build_providers_with_env(&config, &env)
+    let error = build_providers_with_env(&config, &super::support::loopback(), &env)
         .err()
         .expect("config error");
     assert!(
         error.message.contains("X-Key") && !error.to_string().contains("top-secret"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    // Following would send the secret Authorization header on, and reach the record.
+    let base = start_api().await;
+    let error = lookup_error(&*build(company_config(format!("{base}/moved?e={{email}}")))).await;
+    assert!(
+        matches!(&error, ProviderError::Permanent(m) if m.contains("302")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn internal_addresses_are_refused_without_a_connection() {
+    let base = start_api().await;
+    let port = base.rsplit(':').next().unwrap();
+    let config = EnrichmentConfig {
+        http: BTreeMap::from([(
+            "company".into(),
+            company_config(format!("http://localhost:{port}/company?domain={{domain}}")),
+        )]),
+        ..Default::default()
+    };
+    let env = |_: &str| Some(API_TOKEN.to_owned());
+    let default = crate::config::OutboundSettings::default();
+    let guarded = build_providers_with_env(&config, &default, &env)
+        .unwrap()
+        .remove(0);
+    match lookup_error(&*guarded).await {
+        ProviderError::Permanent(message) => assert_eq!(message, "address not allowed"),
+        other => panic!("{other:?}"),
+    }
+    let allowed = crate::config::OutboundSettings::allowing(&["127.0.0.0/8", "::1/128"]);
+    let provider = build_providers_with_env(&config, &allowed, &env)
+        .unwrap()
+        .remove(0);
+    assert!(found(&*provider, &subject()).await.is_some());
 }

@@ -45,7 +45,7 @@ async fn sample_subject_through_every_provider() {
         http: BTreeMap::from([("company".into(), company)]),
     };
     let env = |name: &str| (name == "COMPANY_API_KEY").then(|| API_TOKEN.to_owned());
-    let providers = build_providers_with_env(&config, &env).unwrap();
+    let providers = build_providers_with_env(&config, &super::support::loopback(), &env).unwrap();
     let subject = Subject {
         user_id: "user-42".into(),
         email: Some("jane.doe@gmail.com".into()),

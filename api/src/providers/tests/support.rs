@@ -100,6 +100,15 @@ pub(crate) async fn start_api() -> String {
         )
         .route("/echo/{*rest}", get(echo))
         .route("/headers", get(echo_headers))
+        .route(
+            "/moved",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [("location", "/company?domain=moved.example")],
+                )
+            }),
+        )
         .with_state(ApiState::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -155,4 +164,9 @@ async fn echo_headers(headers: HeaderMap) -> Json<Value> {
         .map(|(name, value)| (name.to_string(), Value::from(value.to_str().unwrap_or("?"))))
         .collect();
     Json(Value::Object(fields))
+}
+
+/// Outbound settings that let providers call the local test API on 127.0.0.1.
+pub(crate) fn loopback() -> crate::config::OutboundSettings {
+    crate::config::OutboundSettings::allowing(&["127.0.0.0/8"])
 }

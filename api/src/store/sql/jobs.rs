@@ -1,6 +1,7 @@
 //! The job queue: claims are one `UPDATE … RETURNING`, serialised by SQLite's single
 //! writer or, on PostgreSQL, by `FOR UPDATE SKIP LOCKED` (the dialect's `CLAIM_LOCK`),
-//! so two claimers never take the same job.
+//! so two claimers never take the same job. Claims are fair between sites: sites take
+//! turns, and one site never has more than `per_site` jobs running.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::rows::{JOB_COLUMNS, JobRow, JobStateRow};
 use super::{Connection, Db, Row, SqlStore};
 use crate::model::{Job, JobState, NewJob};
-use crate::store::{Dialect, JobQueue, StoreError};
+use crate::store::{ClaimLimits, Dialect, JobQueue, StoreError};
 
 /// Inserts jobs inside the caller's transaction; a dedupe key already queued is skipped.
 pub(super) async fn insert_jobs<D>(
@@ -58,6 +59,14 @@ where
     Ok(())
 }
 
+/// Due at `$3`: queued and due, or running with an expired lease (its worker died).
+fn due_condition(table: &str) -> String {
+    format!(
+        "(({table}status = 'queued' AND {table}run_at <= $3) \
+         OR ({table}status = 'running' AND {table}locked_until < $3))"
+    )
+}
+
 #[async_trait]
 impl<D> JobQueue for SqlStore<D>
 where
@@ -86,23 +95,37 @@ where
     async fn claim_jobs(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        limits: ClaimLimits,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError> {
         let claim_lock = D::CLAIM_LOCK;
+        // A due job's turn: its place in its site's line (oldest first) plus the site's jobs
+        // already running. The lowest turns are claimed, so sites take turns, and a site
+        // whose line would pass `per_site` running jobs waits. The due condition is checked
+        // again on the locked row: PostgreSQL re-reads a row another claimer just changed.
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, \
-             updated_at = $2 WHERE (site_id, id) IN (SELECT site_id, id FROM jobs \
-               WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $4) \
-               ORDER BY run_at LIMIT $5 {claim_lock}) \
-             RETURNING {JOB_COLUMNS}"
+             updated_at = $2 WHERE (site_id, id) IN (SELECT jobs.site_id, jobs.id FROM jobs \
+               JOIN (SELECT candidate.site_id, candidate.id, \
+                   ROW_NUMBER() OVER (PARTITION BY candidate.site_id \
+                     ORDER BY candidate.run_at, candidate.id) + COALESCE(busy.running, 0) AS turn \
+                 FROM jobs AS candidate LEFT JOIN (SELECT site_id, COUNT(*) AS running FROM jobs \
+                   WHERE status = 'running' AND locked_until >= $3 GROUP BY site_id) AS busy \
+                   ON busy.site_id = candidate.site_id \
+                 WHERE {candidate_due}) AS ranked \
+               ON ranked.site_id = jobs.site_id AND ranked.id = jobs.id \
+               WHERE ranked.turn <= $4 AND {due} \
+               ORDER BY ranked.turn, jobs.run_at, jobs.id LIMIT $5 {claim_lock}) \
+             RETURNING {JOB_COLUMNS}",
+            due = due_condition("jobs."),
+            candidate_due = due_condition("candidate."),
         );
         let rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(D::timestamp(lease_until))
             .bind(D::timestamp(now))
             .bind(D::timestamp(now))
-            .bind(D::timestamp(now))
-            .bind(i64::from(limit))
+            .bind(i64::from(limits.per_site.max(1)))
+            .bind(i64::from(limits.total))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
