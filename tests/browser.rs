@@ -490,6 +490,7 @@ async fn the_widget_in_a_real_browser() {
     blocked_storage_still_gives_a_working_widget(&browser, &service, &host).await;
     logout_forgets_the_queued_answers(&browser, &service, &host).await;
     an_english_title_keeps_its_direction_in_an_arabic_widget(&browser, &service, &host).await;
+    a_user_id_beyond_ascii_is_asked_and_answers(&browser, &service, &host).await;
     browser.client.close().await.unwrap();
 }
 
@@ -671,6 +672,24 @@ async fn escape_closes_without_recording_anything(
         json!(["shown", "dismissed"])
     );
     assert_eq!(service.user_metadata("u_escape").await, json!({}));
+    assert_eq!(browser.errors().await, json!([]));
+}
+
+/// Header values are ASCII: the loader sends such an id percent-encoded, and the
+/// answer lands under the id itself.
+async fn a_user_id_beyond_ascii_is_asked_and_answers(
+    browser: &Browser,
+    service: &Service,
+    host: &str,
+) {
+    let user = "jürgen.müller@bücher.example";
+    first_question(browser, service, host, "plain", user).await;
+    browser.click("input[value=developer]").await;
+    browser.click("button.primary").await;
+    browser
+        .wait_for(&shadow_text("Which city do you live in?"))
+        .await;
+    assert_eq!(service.user_metadata(user).await["role"], "developer");
     assert_eq!(browser.errors().await, json!([]));
 }
 

@@ -28,7 +28,11 @@
   function call(method, path, body, who) {
     who = who || state;
     var query = path.indexOf('impressions') < 0 && state.locale ? '?locale=' + encodeURIComponent(state.locale) : '';
-    var headers = { 'X-Trickle-Key': state.key, 'X-Trickle-User': who.user, 'X-Trickle-User-Hash': who.hash };
+    /* Header values are ASCII: the id goes percent-encoded, flagged for the server. */
+    var headers = {
+      'X-Trickle-Key': state.key, 'X-Trickle-User': encodeURIComponent(who.user),
+      'X-Trickle-User-Encoding': 'percent', 'X-Trickle-User-Hash': who.hash
+    };
     if (body) headers['Content-Type'] = 'application/json';
     return fetch(origin + '/v1/widget/' + path + query, {
       method: method, headers: headers, body: body, mode: 'cors', credentials: 'omit'
