@@ -217,7 +217,7 @@ async fn an_alias_bomb_is_refused_quickly_and_stores_nothing(backend: Backend) {
     let problem = &body["error"]["details"]["problems"][0];
     assert_eq!(
         (problem["line"].as_u64(), problem["column"].as_u64()),
-        (Some(2), Some(10))
+        (Some(2), Some(25)),
     );
     assert!(
         problem["message"]

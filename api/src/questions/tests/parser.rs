@@ -301,7 +301,11 @@ fn an_alias_bomb_is_refused_quickly_with_its_position() {
     let found = problems(&bomb);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].line, 2);
+    assert_eq!(
+        (found[0].line, found[0].column),
+        (2, 25),
+        "the 4th alias crosses 1 MiB"
+    );
     assert!(
         found[0].message.contains("more than 1048576 bytes of text"),
         "{}",
