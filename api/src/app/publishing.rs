@@ -22,6 +22,18 @@ pub fn parse_for_slug(slug: &str, source: &str, file_name: &str) -> Result<Quest
     Ok(set)
 }
 
+/// Runs `work` on tokio's blocking pool. Parsing a question set is bounded
+/// (source size, nodes, expanded bytes, regex size) but still CPU work of up
+/// to milliseconds, which must not hold up a worker serving other requests.
+/// A panic in `work` is re-raised here, as if it had run inline.
+async fn off_the_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("blocking work did not finish: {e}"),
+    }
+}
+
 /// Question-set drafts, publishing and history.
 pub struct Publishing<'a> {
     pub(crate) app: &'a App,
@@ -37,7 +49,10 @@ impl Publishing<'_> {
         source: &str,
         file_name: &str,
     ) -> Result<QuestionSetVersion> {
-        let set = parse_for_slug(slug, source, file_name)?;
+        let (slug_owned, source_owned, name) =
+            (slug.to_owned(), source.to_owned(), file_name.to_owned());
+        let set =
+            off_the_runtime(move || parse_for_slug(&slug_owned, &source_owned, &name)).await?;
         let definition = serde_json::to_value(&set).expect("question sets serialise");
         Ok(self
             .app
@@ -102,5 +117,23 @@ impl Publishing<'_> {
             live_version,
             versions,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn parsing_runs_off_the_runtime_thread() {
+        let here = std::thread::current().id();
+        let there = off_the_runtime(|| std::thread::current().id()).await;
+        assert_ne!(here, there, "a slow parse must not stall this worker");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    #[should_panic(expected = "parser bug")]
+    async fn a_panic_in_the_parse_is_not_swallowed() {
+        off_the_runtime(|| panic!("parser bug")).await
     }
 }

@@ -22,6 +22,7 @@ pub mod parse;
 mod parse_condition;
 mod parse_question;
 pub mod paths;
+mod portable;
 mod reader;
 pub mod render;
 mod yaml;

@@ -9,6 +9,7 @@ use super::format::{
 };
 use super::parse_condition::parse_condition_node;
 use super::paths::{ProfilePath, is_question_key};
+use super::portable::check_portable;
 use super::reader::{Ctx, MapReader};
 use super::yaml::{Kind, Mark, Node};
 
@@ -190,7 +191,7 @@ fn text_rules(ctx: &mut Ctx, m: &mut MapReader<'_>) -> Option<TextRules> {
     };
     let pattern = optional(ctx, m, "pattern", |ctx, n, f| {
         let source = ctx.string(n, f)?;
-        Pattern::new(&source)
+        let pattern = Pattern::new(&source)
             .map_err(|e| {
                 let text = e.to_string();
                 let reason = text
@@ -200,7 +201,12 @@ fn text_rules(ctx: &mut Ctx, m: &mut MapReader<'_>) -> Option<TextRules> {
                     .trim_start_matches("error: ");
                 ctx.error(n.mark, format!("bad regex in `pattern`: {reason}"));
             })
-            .ok()
+            .ok()?;
+        if let Err(unportable) = check_portable(&source) {
+            ctx.error(n.mark, format!("`pattern`: {unportable}"));
+            return None;
+        }
+        Some(pattern)
     });
     let (min_length, max_length) = (min_length?, max_length?);
     let at = max_node.map_or(m.mark, |n| n.mark);

@@ -14,6 +14,11 @@ use saphyr_parser::{Event, Parser, ScanError, Span};
 /// Most nodes a document may expand to (aliases included); guards against
 /// "billion laughs" documents.
 const MAX_NODES: usize = 200_000;
+/// Most bytes of scalar text (strings and mapping keys) a document may expand
+/// to, aliases included. A document without aliases stays under it (the parser
+/// refuses sources over 256 KiB, and decoded text is never longer than its
+/// source), so only alias expansion can reach it.
+pub const MAX_EXPANDED_BYTES: usize = 1 << 20;
 /// Deepest nesting accepted.
 const MAX_DEPTH: usize = 64;
 
@@ -179,13 +184,58 @@ enum Frame {
     Map(Mark, usize, Vec<(Node, Node)>, Option<Node>),
 }
 
+/// What a node costs once expanded: its nodes and its bytes of scalar text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn of(node: &Node) -> Size {
+        match &node.kind {
+            Kind::Str(s) => Size {
+                nodes: 1,
+                bytes: s.len(),
+            },
+            Kind::Seq(items) => items.iter().fold(Size::ONE, |acc, n| acc + Size::of(n)),
+            Kind::Map(entries) => entries
+                .iter()
+                .fold(Size::ONE, |acc, (k, v)| acc + Size::of(k) + Size::of(v)),
+            _ => Size::ONE,
+        }
+    }
+
+    const ONE: Size = Size { nodes: 1, bytes: 0 };
+}
+
+impl std::ops::Add for Size {
+    type Output = Size;
+    fn add(self, other: Size) -> Size {
+        Size {
+            nodes: self.nodes.saturating_add(other.nodes),
+            bytes: self.bytes.saturating_add(other.bytes),
+        }
+    }
+}
+
+/// Builds the tree from parser events.
+///
+/// Aliases are kept (they are plain YAML, and handy for an option list or a
+/// locale map used by several questions), but their cost is bounded *before*
+/// anything is copied: every anchor is stored with its expanded [`Size`], an
+/// alias adds that size to the document's total, and only when the total
+/// stays within [`MAX_NODES`] and [`MAX_EXPANDED_BYTES`] is the anchored node
+/// cloned. A document therefore never makes the server copy more than about
+/// 1 MiB of text, however its aliases nest ("billion laughs"). Refusing
+/// aliases outright would be as safe but would break valid files for no gain.
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Size)>,
     root: Option<Node>,
     documents: usize,
-    nodes: usize,
+    total: Size,
 }
 
 impl Builder {
@@ -214,12 +264,14 @@ impl Builder {
                 self.push(Node { mark, kind }, anchor)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| LoadError {
+                let (_, size) = self.anchors.get(&id).ok_or_else(|| LoadError {
                     mark,
                     message: "unknown alias".into(),
                 })?;
-                self.count(count_nodes(&node), mark)?;
-                self.push(node, 0)?;
+                // Count first: the copy below happens only within the budget.
+                self.count(*size, mark)?;
+                let node = self.anchors[&id].0.clone();
+                self.attach(node);
             }
             _ => {}
         }
@@ -261,22 +313,46 @@ impl Builder {
         self.push(node, anchor)
     }
 
-    fn count(&mut self, n: usize, mark: Mark) -> Result<(), LoadError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
+    /// Adds `size` to the document's total; an error once it is over a limit.
+    fn count(&mut self, size: Size, mark: Mark) -> Result<(), LoadError> {
+        self.total = self.total + size;
+        if self.total.nodes > MAX_NODES {
             return Err(LoadError {
                 mark,
                 message: format!("document expands to more than {MAX_NODES} nodes"),
             });
         }
+        if self.total.bytes > MAX_EXPANDED_BYTES {
+            return Err(LoadError {
+                mark,
+                message: format!(
+                    "document expands to more than {MAX_EXPANDED_BYTES} bytes of text \
+                     (aliases included)"
+                ),
+            });
+        }
         Ok(())
     }
 
+    /// Counts a node just built from the source (its children are counted
+    /// already), remembers it under its anchor, and attaches it.
     fn push(&mut self, node: Node, anchor: usize) -> Result<(), LoadError> {
-        self.count(1, node.mark)?;
+        let own = match &node.kind {
+            Kind::Str(s) => Size {
+                nodes: 1,
+                bytes: s.len(),
+            },
+            _ => Size::ONE,
+        };
+        self.count(own, node.mark)?;
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), Size::of(&node)));
         }
+        self.attach(node);
+        Ok(())
+    }
+
+    fn attach(&mut self, node: Node) {
         match self.stack.last_mut() {
             Some(Frame::Seq(_, _, items)) => items.push(node),
             Some(Frame::Map(_, _, entries, pending)) => match pending.take() {
@@ -285,20 +361,6 @@ impl Builder {
             },
             None => self.root = Some(node),
         }
-        Ok(())
-    }
-}
-
-fn count_nodes(node: &Node) -> usize {
-    match &node.kind {
-        Kind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Kind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count_nodes(k) + count_nodes(v))
-                .sum::<usize>()
-        }
-        _ => 1,
     }
 }
 
@@ -356,6 +418,35 @@ mod tests {
             ));
         }
         assert!(load(&bomb).is_err());
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_before_it_is_copied() {
+        let started = std::time::Instant::now();
+        let err = load(&crate::questions::tests::support::alias_bomb()).unwrap_err();
+        assert!(err.message.contains("bytes of text"), "{err:?}");
+        assert_eq!(
+            err.mark.line, 2,
+            "refused at the first list that expands too far"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn aliases_within_the_budget_are_kept() {
+        // An option list shared by two questions is fine, however often reused
+        // within the budget; its bytes count once per use.
+        let options = format!("[{}]", vec!["\"yes\""; 50].join(", "));
+        let mut doc = format!("a: &opts {options}\n");
+        for i in 0..100 {
+            doc.push_str(&format!("b{i}: *opts\n"));
+        }
+        assert!(load(&doc).is_ok());
+        let text = "y".repeat(200_000);
+        let five = format!("a: &t \"{text}\"\nb: [*t, *t, *t, *t]\n");
+        assert!(load(&five).is_ok(), "1,000,000 bytes is within the budget");
+        let six = format!("a: &t \"{text}\"\nb: [*t, *t, *t, *t, *t]\n");
+        assert!(load(&six).is_err(), "1,200,000 bytes is not");
     }
 
     #[test]

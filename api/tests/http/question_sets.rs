@@ -193,7 +193,73 @@ async fn publishing_errors(backend: Backend) {
     expect_error(binary, 400, "malformed_body").await;
 }
 
+/// Issue 9's "billion laughs" document: aliases that expand to 25 GB of text.
+fn alias_bomb() -> String {
+    let mut bomb = format!("a0: &a0 \"{}\"\n", "x".repeat(250_000));
+    for i in 1..=5 {
+        let aliases = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{aliases}]\n"));
+    }
+    bomb
+}
+
+async fn an_alias_bomb_is_refused_quickly_and_stores_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let started = std::time::Instant::now();
+    let response = app
+        .server(Method::PUT, "/v1/question-sets/profile")
+        .body(alias_bomb())
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(response, 422, "invalid_question_set").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let problem = &body["error"]["details"]["problems"][0];
+    assert_eq!(
+        (problem["line"].as_u64(), problem["column"].as_u64()),
+        (Some(2), Some(25)),
+    );
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .contains("bytes of text"),
+        "{body}"
+    );
+    let list: Value = app
+        .server(Method::GET, "/v1/question-sets")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]), "nothing was stored");
+}
+
+async fn a_pattern_the_widget_cannot_compile_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let set = "slug: p\ntitle: P\nstages:\n  - at_login: 1\n    questions:\n      \
+               - { key: a, type: text, title: A, pattern: \"(?i)[a-z]+\" }\n";
+    let response = app
+        .server(Method::PUT, "/v1/question-sets/p")
+        .body(set)
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(response, 422, "invalid_question_set").await;
+    let text = body["error"]["details"]["problems"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.starts_with("p.yaml:6:50: `pattern`: `(?i)` at character 1 is not portable"),
+        "{text}"
+    );
+}
+
 on_both_databases!(
+    an_alias_bomb_is_refused_quickly_and_stores_nothing,
+    a_pattern_the_widget_cannot_compile_is_refused,
     drafts_are_versioned_and_published,
     the_example_onboarding_set_is_accepted,
     json_bodies_work_like_yaml,

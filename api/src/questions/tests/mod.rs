@@ -3,7 +3,12 @@
 mod answers;
 mod due_rules;
 mod files;
+mod fuzz_answers;
+mod fuzz_conditions;
+mod fuzz_parser;
+mod generate;
 mod parser;
+mod patterns;
 mod props;
 mod render;
-mod support;
+pub(super) mod support;

@@ -289,3 +289,43 @@ stages:
     let reparsed = q::parse_question_set(&json.to_string(), "all.json").unwrap();
     assert_eq!(reparsed, parsed);
 }
+
+#[test]
+fn an_alias_bomb_is_refused_quickly_with_its_position() {
+    let bomb = super::support::alias_bomb();
+    assert!(
+        bomb.len() < q::MAX_SOURCE_BYTES,
+        "the bomb passes the size limit"
+    );
+    let started = std::time::Instant::now();
+    let found = problems(&bomb);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].line, found[0].column),
+        (2, 25),
+        "the 4th alias crosses 1 MiB"
+    );
+    assert!(
+        found[0].message.contains("more than 1048576 bytes of text"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn a_shared_option_list_may_be_aliased() {
+    let parsed = set(r#"slug: s
+title: S
+stages:
+  - at_login: 1
+    questions:
+      - { key: a, type: single_choice, title: A, options: &yes_no [yes, no, maybe] }
+      - { key: b, type: single_choice, title: B, options: *yes_no }
+"#);
+    let options = |i: usize| match &parsed.stages[0].questions[i].kind {
+        q::QuestionType::SingleChoice(r) => r.options.len(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((options(0), options(1)), (3, 3));
+}

@@ -3,146 +3,11 @@
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::super as q;
+use super::generate::{to_block_yaml, tree};
 use q::{ChoiceOption, NumberRules, Pattern, Question, QuestionType, ScaleRules, Text, TextRules};
-
-const FIELDS: &[&str] = &[
-    "slug",
-    "title",
-    "priority",
-    "default_locale",
-    "settings",
-    "max_prompts_per_login",
-    "reask_skipped_after_logins",
-    "stages",
-    "at_login",
-    "after_days",
-    "questions",
-    "key",
-    "type",
-    "description",
-    "placeholder",
-    "required",
-    "when",
-    "prefill",
-    "skip_if_known",
-    "min_length",
-    "max_length",
-    "pattern",
-    "min",
-    "max",
-    "integer",
-    "options",
-    "value",
-    "label",
-    "allow_other",
-    "min_selected",
-    "max_selected",
-    "true_label",
-    "false_label",
-    "min_label",
-    "max_label",
-    "all",
-    "any",
-    "not",
-    "equals",
-    "not_equals",
-    "in",
-    "not_in",
-    "exists",
-    "gte",
-    "lte",
-    "en",
-    "de",
-];
-const WORDS: &[&str] = &[
-    "text",
-    "long_text",
-    "number",
-    "single_choice",
-    "multi_choice",
-    "boolean",
-    "date",
-    "email",
-    "phone",
-    "url",
-    "country",
-    "scale",
-    "today",
-    "2024-01-01",
-    "role",
-    "a.b",
-    "app_metadata.x",
-    "user_metadata.y",
-    "login_count",
-    "[a-z]+",
-    "(",
-    "onboarding",
-    "",
-    "en",
-];
-
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        (-5i64..5000).prop_map(Value::from),
-        (-1e6f64..1e6).prop_map(|f| json!(f)),
-        prop::sample::select(WORDS).prop_map(|s| Value::String(s.into())),
-        "[a-zA-Z0-9 _.-]{0,12}".prop_map(Value::String),
-    ]
-}
-
-fn tree() -> impl Strategy<Value = Value> {
-    leaf().prop_recursive(5, 64, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(FIELDS), inner), 0..7).prop_map(|kv| {
-                Value::Object(
-                    kv.into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
-                        .collect::<Map<_, _>>(),
-                )
-            }),
-        ]
-    })
-}
-
-/// A naive block-YAML rendering (flow style for leaves).
-fn to_block_yaml(v: &Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, v) in m {
-                out.push_str(&format!("{pad}{k}:"));
-                block_child(v, indent, out);
-            }
-        }
-        Value::Array(a) if !a.is_empty() => {
-            for v in a {
-                out.push_str(&format!("{pad}-"));
-                block_child(v, indent, out);
-            }
-        }
-        _ => out.push_str(&format!("{pad}{v}\n")),
-    }
-}
-
-fn block_child(v: &Value, indent: usize, out: &mut String) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            out.push('\n');
-            to_block_yaml(v, indent + 2, out);
-        }
-        Value::Array(a) if !a.is_empty() => {
-            out.push('\n');
-            to_block_yaml(v, indent + 2, out);
-        }
-        _ => out.push_str(&format!(" {v}\n")),
-    }
-}
 
 fn question(kind: QuestionType) -> Question {
     Question {
@@ -163,7 +28,7 @@ fn today() -> NaiveDate {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(super::support::cases(256))]
 
     #[test]
     fn parser_never_panics_on_strings(s in any::<String>()) {

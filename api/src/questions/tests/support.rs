@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
+use proptest::test_runner::Config as ProptestConfig;
 use serde_json::Value;
 
 use super::super as q;
@@ -63,4 +64,44 @@ pub fn rec(set: &str, key: &str, outcome: q::Outcome, login: i64) -> q::PromptRe
 /// Reads a file from the question-sets folder.
 pub fn read_set_file(name: &str) -> String {
     std::fs::read_to_string(question_sets_dir().join(name)).expect("question set file")
+}
+
+/// Issue 9's "billion laughs" document: six short lines whose aliases expand
+/// to 25 GB of text (250 kB × 10⁵) while staying far under the node cap.
+pub fn alias_bomb() -> String {
+    let mut bomb = format!("a0: &a0 \"{}\"\n", "x".repeat(250_000));
+    for i in 1..=5 {
+        let aliases = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{aliases}]\n"));
+    }
+    bomb
+}
+
+/// A proptest configuration of `cases` cases, or of `PROPTEST_CASES` when set,
+/// so that `PROPTEST_CASES=100000 cargo test -p trickle --lib fuzz` fuzzes
+/// longer than the default run (bounded to seconds in debug builds).
+pub fn cases(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+/// The question-set files shipped in `question-sets/`, with their names.
+pub fn example_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(question_sets_dir())
+        .expect("question-sets folder")
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+            yaml.then(|| (name, std::fs::read_to_string(&path).expect("readable")))
+        })
+        .collect();
+    files.sort();
+    files
 }
