@@ -93,11 +93,19 @@ async fn receiver() -> String {
     url
 }
 
-async fn login(client: &reqwest::Client, base: &str, keys: &Keys, user: &str, event: &str) -> Result<i64, String> {
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    keys: &Keys,
+    user: &str,
+    event: &str,
+) -> Result<i64, String> {
     let response = client
         .post(format!("{base}/v1/logins"))
         .bearer_auth(&keys.secret)
-        .json(&json!({ "user_id": user, "event_id": event, "email": format!("{user}@mail.example") }))
+        .json(
+            &json!({ "user_id": user, "event_id": event, "email": format!("{user}@mail.example") }),
+        )
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -110,7 +118,14 @@ async fn login(client: &reqwest::Client, base: &str, keys: &Keys, user: &str, ev
         .ok_or_else(|| format!("no login_count in {body}"))
 }
 
-async fn answer(client: &reqwest::Client, base: &str, keys: &Keys, user: &str, key: &str, value: &str) -> Result<(), reqwest::StatusCode> {
+async fn answer(
+    client: &reqwest::Client,
+    base: &str,
+    keys: &Keys,
+    user: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), reqwest::StatusCode> {
     let response = client
         .post(format!("{base}/v1/widget/answers"))
         .header("X-Trickle-Key", &keys.publishable)
@@ -133,7 +148,14 @@ async fn answer(client: &reqwest::Client, base: &str, keys: &Keys, user: &str, k
 
 /// One user's client: logs in with consecutive event ids, retrying an event until it is
 /// acknowledged, and now and then answers the next question, until `stop`.
-async fn drive(user: String, base: String, keys: Keys, log: Arc<Mutex<ClientLog>>, stop: Arc<AtomicBool>, seed: u64) {
+async fn drive(
+    user: String,
+    base: String,
+    keys: Keys,
+    log: Arc<Mutex<ClientLog>>,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
@@ -191,19 +213,35 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 let sql = sql.replace("{json}", "");
-                sqlx::query_scalar(&sql).bind(bind).fetch_all(pool).await.unwrap()
+                sqlx::query_scalar(&sql)
+                    .bind(bind)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
             }
             Db::Postgres(pool) => {
                 let sql = sql.replace("{json}", "::text");
-                sqlx::query_scalar(&sql).bind(bind).fetch_all(pool).await.unwrap()
+                sqlx::query_scalar(&sql)
+                    .bind(bind)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
             }
         }
     }
 
     async fn number(&self, sql: &str, bind: &str) -> i64 {
         match self {
-            Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await.unwrap(),
-            Db::Postgres(pool) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await.unwrap(),
+            Db::Sqlite(pool) => sqlx::query_scalar(sql)
+                .bind(bind)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Db::Postgres(pool) => sqlx::query_scalar(sql)
+                .bind(bind)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
         }
     }
 }
@@ -219,9 +257,9 @@ async fn survives_kill_9_under_load(db: &str) {
     let dir = tempfile::tempdir().unwrap();
     let server_log = dir.path().join("server.log");
 
-    let created: Value = serde_json::from_str(&run_ok(trickle(db).args([
-        "site", "create", "--name", "Shop", "--origin", ORIGIN,
-    ])))
+    let created: Value = serde_json::from_str(&run_ok(
+        trickle(db).args(["site", "create", "--name", "Shop", "--origin", ORIGIN]),
+    ))
     .unwrap();
     let site_id = created["site_id"].as_str().unwrap().to_owned();
     let keys = Keys {
@@ -231,12 +269,11 @@ async fn survives_kill_9_under_load(db: &str) {
     };
     let set = dir.path().join("crash.yaml");
     std::fs::write(&set, question_set()).unwrap();
-    run_ok(
-        trickle(db)
-            .args(["question-sets", "push"])
-            .arg(&set)
-            .args(["--site", &site_id, "--publish"]),
-    );
+    run_ok(trickle(db).args(["question-sets", "push"]).arg(&set).args([
+        "--site",
+        &site_id,
+        "--publish",
+    ]));
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -277,7 +314,11 @@ async fn survives_kill_9_under_load(db: &str) {
         );
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
-        eprintln!("kill {} after {} acknowledged logins", kill + 1, acked(&logs));
+        eprintln!(
+            "kill {} after {} acknowledged logins",
+            kill + 1,
+            acked(&logs)
+        );
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..300))).await;
         server = serve(db, port, &server_log);
         wait_ready(&base, &mut server).await;
@@ -316,7 +357,10 @@ async fn survives_kill_9_under_load(db: &str) {
         if open == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "seed {seed}: {open} fan-outs still open after 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: {open} fan-outs still open after 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let delivered: BTreeSet<(String, i64)> = database
@@ -338,7 +382,11 @@ async fn survives_kill_9_under_load(db: &str) {
         let log = log.lock().unwrap();
         let events = log.sent as i64;
         let context = format!("seed {seed}, {user}");
-        assert_eq!(log.acked.len() as i64, events, "{context}: every event acknowledged in the end");
+        assert_eq!(
+            log.acked.len() as i64,
+            events,
+            "{context}: every event acknowledged in the end"
+        );
         let counts: BTreeSet<i64> = log.acked.values().copied().collect();
         assert_eq!(
             counts,
@@ -349,9 +397,16 @@ async fn survives_kill_9_under_load(db: &str) {
             .number("SELECT login_count FROM users WHERE user_id = $1", &user)
             .await;
         let landed = database
-            .number("SELECT COUNT(DISTINCT event_id) FROM login_events WHERE user_id = $1", &user)
+            .number(
+                "SELECT COUNT(DISTINCT event_id) FROM login_events WHERE user_id = $1",
+                &user,
+            )
             .await;
-        assert_eq!((stored, landed), (events, events), "{context}: login_count, events stored");
+        assert_eq!(
+            (stored, landed),
+            (events, events),
+            "{context}: login_count, events stored"
+        );
         for count in 1..=events {
             assert!(
                 delivered.contains(&(user.clone(), count)),
@@ -360,12 +415,19 @@ async fn survives_kill_9_under_load(db: &str) {
         }
         let metadata: Value = serde_json::from_str(
             &database
-                .texts("SELECT user_metadata{json} FROM users WHERE user_id = $1", &user)
+                .texts(
+                    "SELECT user_metadata{json} FROM users WHERE user_id = $1",
+                    &user,
+                )
                 .await[0],
         )
         .unwrap();
         for (key, value) in &log.answered {
-            assert_eq!(metadata[key], json!(value), "{context}: acknowledged answer {key}");
+            assert_eq!(
+                metadata[key],
+                json!(value),
+                "{context}: acknowledged answer {key}"
+            );
             let kept = database
                 .number(
                     &format!("SELECT COUNT(*) FROM answers WHERE user_id = $1 AND key = '{key}'"),
@@ -377,7 +439,11 @@ async fn survives_kill_9_under_load(db: &str) {
         for n in 0..QUESTIONS {
             let key = format!("q{n}");
             if let Some(stored) = metadata[&key].as_str() {
-                assert_eq!(stored, format!("{user} says {key}"), "{context}: no torn answer");
+                assert_eq!(
+                    stored,
+                    format!("{user} says {key}"),
+                    "{context}: no torn answer"
+                );
             }
         }
     }

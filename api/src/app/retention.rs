@@ -93,9 +93,6 @@ mod tests {
     fn zero_days_keeps_forever() {
         let at: DateTime<Utc> = "2026-05-10T00:00:00Z".parse().unwrap();
         assert_eq!(cutoff(0, at), None);
-        assert_eq!(
-            cutoff(7, at),
-            Some("2026-05-03T00:00:00Z".parse().unwrap())
-        );
+        assert_eq!(cutoff(7, at), Some("2026-05-03T00:00:00Z".parse().unwrap()));
     }
 }

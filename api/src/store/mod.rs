@@ -352,11 +352,17 @@ pub trait WebhookStore: Send + Sync {
 #[async_trait]
 pub trait RetentionStore: Send + Sync {
     /// Login events that occurred before `before`.
-    async fn purge_login_events(&self, before: DateTime<Utc>, limit: u32)
-    -> Result<u64, StoreError>;
+    async fn purge_login_events(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
     /// Done and dead jobs last changed before `before`.
-    async fn purge_finished_jobs(&self, before: DateTime<Utc>, limit: u32)
-    -> Result<u64, StoreError>;
+    async fn purge_finished_jobs(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
     /// Delivered, dead and cancelled webhook deliveries last changed before `before`.
     async fn purge_finished_deliveries(
         &self,

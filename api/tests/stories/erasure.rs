@@ -32,12 +32,11 @@ async fn columns(url: &str) -> Vec<(String, String)> {
         .unwrap();
         let mut all = Vec::new();
         for (table,) in tables {
-            let names: Vec<(String,)> =
-                sqlx::query_as("SELECT name FROM pragma_table_info($1)")
-                    .bind(&table)
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
+            let names: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info($1)")
+                .bind(&table)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
             all.extend(names.into_iter().map(|(c,)| (table.clone(), c)));
         }
         pool.close().await;
@@ -77,7 +76,11 @@ async fn scan(url: &str, needle: &str) -> Vec<Hit> {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-            hits.extend(found.into_iter().map(|(v,)| (table.clone(), column.clone(), v)));
+            hits.extend(
+                found
+                    .into_iter()
+                    .map(|(v,)| (table.clone(), column.clone(), v)),
+            );
         }
         pool.close().await;
     } else {
@@ -91,7 +94,11 @@ async fn scan(url: &str, needle: &str) -> Vec<Hit> {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-            hits.extend(found.into_iter().map(|(v,)| (table.clone(), column.clone(), v)));
+            hits.extend(
+                found
+                    .into_iter()
+                    .map(|(v,)| (table.clone(), column.clone(), v)),
+            );
         }
         pool.close().await;
     }
@@ -168,7 +175,11 @@ async fn erasure_service(store: &Arc<dyn Store>) -> (App, Site) {
         events: EVENT_TYPES.iter().map(|e| e.to_string()).collect(),
         description: None,
     };
-    trickle.webhooks().create(&site, subscription).await.unwrap();
+    trickle
+        .webhooks()
+        .create(&site, subscription)
+        .await
+        .unwrap();
     (trickle, site)
 }
 
@@ -200,7 +211,10 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
     // Enrichment lands, events fan out, deliveries and their jobs die.
     work_until_idle(&trickle).await;
     let user = store.user(&site.site_id, victim).await.unwrap().unwrap();
-    assert!(user.app_metadata["enrichment"]["email"].is_object(), "enriched");
+    assert!(
+        user.app_metadata["enrichment"]["email"].is_object(),
+        "enriched"
+    );
     let statuses: Vec<String> = store
         .jobs(&site.site_id)
         .await
@@ -224,7 +238,12 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
     assert_eq!(in_flight.len(), 1, "{in_flight:?}");
     trickle
         .prompts()
-        .answer(&site, victim, answer(version, "nickname", json!(email)), None)
+        .answer(
+            &site,
+            victim,
+            answer(version, "nickname", json!(email)),
+            None,
+        )
         .await
         .unwrap();
     let skip = SkipRequest {
@@ -233,7 +252,11 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
         key: "address.city".into(),
         forever: false,
     };
-    trickle.prompts().skip(&site, victim, skip, None).await.unwrap();
+    trickle
+        .prompts()
+        .skip(&site, victim, skip, None)
+        .await
+        .unwrap();
 
     let before = scan(url, victim).await;
     for table in [
@@ -244,10 +267,16 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
         "jobs",
         "webhook_deliveries",
     ] {
-        assert!(tables(&before).contains(&table), "{table} holds the user before: {before:?}");
+        assert!(
+            tables(&before).contains(&table),
+            "{table} holds the user before: {before:?}"
+        );
     }
     let mail_before = tables(&scan(url, email).await).join(",");
-    assert_eq!(mail_before, "answers,jobs,users", "the e-mail is stored before");
+    assert_eq!(
+        mail_before, "answers,jobs,users",
+        "the e-mail is stored before"
+    );
 
     trickle.profiles().delete(&site, victim).await.unwrap();
     let late = Delivery {
@@ -269,7 +298,11 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
         .await
         .unwrap();
 
-    assert_eq!(scan(url, email).await, Vec::<Hit>::new(), "the e-mail is gone");
+    assert_eq!(
+        scan(url, email).await,
+        Vec::<Hit>::new(),
+        "the e-mail is gone"
+    );
     let left = scan(url, victim).await;
     assert!(
         !left.is_empty()
@@ -300,8 +333,18 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(purged.deliveries > 0 && purged.jobs > 0, "{purged:?}");
-    assert_eq!(scan(url, victim).await, Vec::<Hit>::new(), "after retention, nothing");
-    assert!(store.user(&site.site_id, bystander).await.unwrap().is_some());
+    assert_eq!(
+        scan(url, victim).await,
+        Vec::<Hit>::new(),
+        "after retention, nothing"
+    );
+    assert!(
+        store
+            .user(&site.site_id, bystander)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// Retention deletes login events, finished jobs and finished deliveries older than
@@ -331,13 +374,30 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
     store.bury_job(&claimed[1], "broken").await.unwrap();
     // One fan-out leaves a pending delivery; another's delivery is finished (dead).
     let event = NewJob::now("webhook_event", json!({ "type": "user.logged_in" }), 1);
-    store.enqueue(&site.site_id, &[event.clone(), NewJob { id: "job_b".into(), ..event }]).await.unwrap();
+    store
+        .enqueue(
+            &site.site_id,
+            &[
+                event.clone(),
+                NewJob {
+                    id: "job_b".into(),
+                    ..event
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let later = Utc::now();
     let fan_outs = store
-        .claim_jobs(now, 10, now + Span::seconds(60))
+        .claim_jobs(later, 10, later + Span::seconds(60))
         .await
         .unwrap();
     assert_eq!(fan_outs.len(), 3, "two fan-outs and the queued test job");
-    for (job, id) in fan_outs.iter().filter(|j| j.kind == "webhook_event").zip(["msg_pending", "msg_dead"]) {
+    for (job, id) in fan_outs
+        .iter()
+        .filter(|j| j.kind == "webhook_event")
+        .zip(["msg_pending", "msg_dead"])
+    {
         let delivery = Delivery {
             id: id.into(),
             subscription_id: "wh_1".into(),
@@ -351,9 +411,16 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
             updated_at: now,
             delivered_at: None,
         };
-        store.complete_with_deliveries(job, &[delivery], &[]).await.unwrap();
+        store
+            .complete_with_deliveries(job, &[delivery], &[])
+            .await
+            .unwrap();
     }
-    let dead = store.delivery(&site.site_id, "msg_dead").await.unwrap().unwrap();
+    let dead = store
+        .delivery(&site.site_id, "msg_dead")
+        .await
+        .unwrap()
+        .unwrap();
     let failed = trickle::model::AttemptOutcome::Failed {
         status: None,
         error: "refused".into(),
@@ -364,7 +431,10 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
         .await
         .unwrap();
     let test_job = fan_outs.iter().find(|j| j.kind == "test").unwrap();
-    store.retry_job(test_job, "again", now + Span::days(365)).await.unwrap();
+    store
+        .retry_job(test_job, "again", now + Span::days(365))
+        .await
+        .unwrap();
 
     let keep_forever = trickle.clone().with_retention_settings(RetentionSettings {
         login_events_days: 0,
@@ -380,7 +450,11 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
 
     let defaults = RetentionSettings::default();
     assert_eq!(
-        (defaults.login_events_days, defaults.jobs_days, defaults.deliveries_days),
+        (
+            defaults.login_events_days,
+            defaults.jobs_days,
+            defaults.deliveries_days
+        ),
         (90, 7, 30)
     );
     let purged = trickle.retention().purge(now).await.unwrap();
@@ -390,15 +464,32 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
         "today only the 100-day-old login event is past its 90 days"
     );
     assert_eq!(count(url, "login_events").await, 2);
-    let purged = trickle.retention().purge(now + Span::days(8)).await.unwrap();
+    let purged = trickle
+        .retention()
+        .purge(now + Span::days(8))
+        .await
+        .unwrap();
     assert_eq!(
         (purged.jobs, purged.deliveries),
         (4, 0),
         "a week on: the done, dead and two fanned-out jobs; deliveries stay 30 days"
     );
-    let purged = trickle.retention().purge(now + Span::days(31)).await.unwrap();
-    assert_eq!(purged.deliveries, 1, "the dead delivery; the pending one stays");
-    assert!(store.delivery(&site.site_id, "msg_pending").await.unwrap().is_some());
+    let purged = trickle
+        .retention()
+        .purge(now + Span::days(31))
+        .await
+        .unwrap();
+    assert_eq!(
+        purged.deliveries, 1,
+        "the dead delivery; the pending one stays"
+    );
+    assert!(
+        store
+            .delivery(&site.site_id, "msg_pending")
+            .await
+            .unwrap()
+            .is_some()
+    );
     let left: Vec<String> = store
         .jobs(&site.site_id)
         .await
@@ -419,7 +510,11 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
     for job in &claimed {
         store.complete_job(job).await.unwrap();
     }
-    let purged = trickle.retention().purge(now + Span::days(8)).await.unwrap();
+    let purged = trickle
+        .retention()
+        .purge(now + Span::days(8))
+        .await
+        .unwrap();
     assert_eq!(purged.jobs as usize, claimed.len());
 }
 
@@ -446,4 +541,7 @@ macro_rules! on_both_databases {
     };
 }
 
-on_both_databases!(erasing_a_user_leaves_no_trace, retention_purges_history_by_age);
+on_both_databases!(
+    erasing_a_user_leaves_no_trace,
+    retention_purges_history_by_age
+);

@@ -63,8 +63,14 @@ where
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError> {
-        self.purge_batch("login_events", "event_id", "occurred_at < $1", before, limit)
-            .await
+        self.purge_batch(
+            "login_events",
+            "event_id",
+            "occurred_at < $1",
+            before,
+            limit,
+        )
+        .await
     }
 
     async fn purge_finished_jobs(
