@@ -11,6 +11,8 @@ use trickle::store::Store;
 mod profiles;
 mod prompting;
 mod queue;
+mod secrets;
+mod sites;
 
 /// A question set with two questions at login 1 and one at login 2.
 const SET: &str = r#"
