@@ -253,6 +253,7 @@ mod tests {
             let printed = format!("{s:?}");
             assert!(!printed.contains(key) && printed.contains("secrets_key: Some(\"***\")"));
             assert_eq!(Settings::default().key_grace_seconds, 86_400);
+            Ok(())
         });
     }
 
