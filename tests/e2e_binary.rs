@@ -92,6 +92,71 @@ async fn an_operator_sets_up_a_site_and_serves_it() {
 }
 
 #[test]
+fn an_operator_rotates_keys_and_encrypts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = "q4Vx3kqZ7m1Yb0f2c8LrT5nW9sH6dJ1eA3uG7pK2oZc=";
+    let keyed = |db: &str| {
+        let mut command = trickle(db);
+        command.env("TRICKLE_SECRETS_KEY", key);
+        command
+    };
+    let keys: Value = serde_json::from_str(&run_ok(
+        keyed(&db).args(["site", "create", "--name", "Shop"]),
+    ))
+    .unwrap();
+    let site_id = keys["site_id"].as_str().unwrap();
+    let user_hash =
+        |identity: &Value| trickle::app::sites::user_hash(identity.as_str().unwrap(), "u1");
+    let printed = run_ok(keyed(&db).args(["user-hash", "--site", site_id, "u1"]));
+    assert_eq!(printed.trim(), user_hash(&keys["identity_secret"]));
+
+    let rotated: Value = serde_json::from_str(&run_ok(keyed(&db).args([
+        "site",
+        "rotate-keys",
+        "--site",
+        site_id,
+        "--key",
+        "identity-secret",
+        "--grace-seconds",
+        "60",
+    ])))
+    .unwrap();
+    assert_eq!(rotated["rotated"], json!(["identity_secret"]));
+    assert_eq!(rotated["publishable_key"], keys["publishable_key"]);
+    assert!(rotated.get("secret_key").is_none());
+    assert_ne!(rotated["identity_secret"], keys["identity_secret"]);
+    let printed = run_ok(keyed(&db).args(["user-hash", "--site", site_id, "u1"]));
+    assert_eq!(
+        printed.trim(),
+        user_hash(&rotated["identity_secret"]),
+        "the new secret"
+    );
+
+    let all: Value = serde_json::from_str(&run_ok(keyed(&db).args([
+        "site",
+        "rotate-keys",
+        "--site",
+        site_id,
+    ])))
+    .unwrap();
+    assert_eq!(
+        all["rotated"],
+        json!(["publishable_key", "secret_key", "identity_secret"])
+    );
+    assert_ne!(all["publishable_key"], keys["publishable_key"]);
+
+    // The secrets are encrypted: without the key the binary refuses to start, clearly.
+    let output = trickle(&db)
+        .args(["site", "show", "--site", site_id])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no secrets_key is configured"), "{stderr}");
+}
+
+#[test]
 fn lint_reports_every_problem_with_positions() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("t.db").display());

@@ -47,6 +47,13 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// Outbound HTTP (webhooks, `http` providers): which addresses may be called.
     pub outbound: OutboundSettings,
+    /// Key that encrypts identity and webhook secrets at rest: 32 bytes as 64 hex digits
+    /// or base64 (`openssl rand -base64 32`). Unset: they are stored as plaintext.
+    /// Setting it encrypts existing ones at the next start; it cannot be unset after.
+    pub secrets_key: Option<String>,
+    /// How long keys replaced by a rotation stay valid unless the rotation says
+    /// otherwise, in seconds (default 24 h).
+    pub key_grace_seconds: u64,
 }
 
 /// Log output format.
@@ -151,6 +158,8 @@ impl Default for Settings {
             enrichment: EnrichmentConfig::default(),
             retention: RetentionSettings::default(),
             outbound: OutboundSettings::default(),
+            secrets_key: None,
+            key_grace_seconds: 24 * 60 * 60,
         }
     }
 }
@@ -190,6 +199,8 @@ impl fmt::Debug for Settings {
             .field("enrichment", &self.enrichment)
             .field("retention", &self.retention)
             .field("outbound", &self.outbound)
+            .field("secrets_key", &self.secrets_key.as_ref().map(|_| "***"))
+            .field("key_grace_seconds", &self.key_grace_seconds)
             .finish()
     }
 }
@@ -432,6 +443,22 @@ mod tests {
                 (0, 30),
                 "0 keeps jobs forever; the rest keep their defaults"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_secrets_key_comes_from_the_environment_and_never_prints() {
+        figment::Jail::expect_with(|jail| {
+            let key = "q4Vx3kqZ7m1Yb0f2c8LrT5nW9sH6dJ1eA3uG7pK2oZc=";
+            jail.set_env("TRICKLE_SECRETS_KEY", key);
+            jail.set_env("TRICKLE_KEY_GRACE_SECONDS", "60");
+            let s = Settings::load(None).unwrap();
+            assert_eq!(s.secrets_key.as_deref(), Some(key));
+            assert_eq!(s.key_grace_seconds, 60);
+            let printed = format!("{s:?}");
+            assert!(!printed.contains(key) && printed.contains("secrets_key: Some(\"***\")"));
+            assert_eq!(Settings::default().key_grace_seconds, 86_400);
             Ok(())
         });
     }

@@ -29,4 +29,27 @@ macro_rules! conformance {
     };
 }
 
+/// Like `conformance!`, for stories that need the database itself (`&TestStore`: its
+/// URL, to open other stores on it or read columns with plain SQL).
+macro_rules! conformance_on_database {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(&crate::common::sqlite_store().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(&crate::common::postgres_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
 mod stories;

@@ -16,7 +16,7 @@ pub mod stats;
 pub mod webhooks;
 
 use moka::future::Cache;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -39,6 +39,9 @@ pub use retention::Retention;
 pub use sites::Sites;
 pub use stats::Stats;
 pub use webhooks::Webhooks;
+
+/// How many unknown keys are remembered at most (about 100 bytes each).
+pub const UNKNOWN_KEYS_CACHED: u64 = 50_000;
 
 /// Input limits of the spec.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +75,13 @@ pub struct App {
     pub(crate) limits: Limits,
     /// Sites by publishable key and by secret-key hash.
     pub(crate) sites_by_key: Cache<String, Arc<Site>>,
+    /// Keys no site has (same cache keys as `sites_by_key`): a flood of made-up keys
+    /// costs one query each per TTL at most, and the bounded size caps the memory.
+    pub(crate) unknown_keys: Cache<String, ()>,
+    /// Every origin some site allows, for CORS preflights (one entry, key `()`).
+    pub(crate) allowed_origins: Cache<(), Arc<HashSet<String>>>,
+    /// How long keys replaced by a rotation stay valid by default.
+    pub(crate) key_grace: Duration,
     /// Live question sets per site id, pre-sorted for the engine.
     pub(crate) live_sets: Cache<String, Arc<PublishedSets>>,
     /// Published versions by (site id, slug, version), parsed once: answers may name a
@@ -103,6 +113,12 @@ impl App {
                 .max_capacity(100_000)
                 .support_invalidation_closures()
                 .build(),
+            unknown_keys: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(UNKNOWN_KEYS_CACHED)
+                .build(),
+            allowed_origins: Cache::builder().time_to_live(cache_ttl).build(),
+            key_grace: Duration::from_secs(24 * 60 * 60),
             live_sets: Cache::builder()
                 .time_to_live(cache_ttl)
                 .max_capacity(100_000)
@@ -134,8 +150,15 @@ impl App {
                 .with_providers(providers)
                 .with_job_settings(settings.jobs.clone())
                 .with_webhook_settings(settings.webhooks.clone())
-                .with_retention_settings(settings.retention.clone()),
+                .with_retention_settings(settings.retention.clone())
+                .with_key_grace(Duration::from_secs(settings.key_grace_seconds)),
         )
+    }
+
+    /// Replaces the default grace period of rotated keys.
+    pub fn with_key_grace(mut self, grace: Duration) -> Self {
+        self.key_grace = grace;
+        self
     }
 
     /// Replaces which addresses webhooks may be delivered to (providers get theirs
@@ -232,6 +255,7 @@ impl App {
     /// Drops everything cached about a site (after a change here or on another replica).
     pub async fn invalidate_site(&self, site_id: &str) {
         self.live_sets.invalidate(site_id).await;
+        self.allowed_origins.invalidate(&()).await;
         self.webhook_events_wanted.invalidate(site_id).await;
         let site_id = site_id.to_owned();
         // Keyed by credentials, so scan; sites change rarely.

@@ -3,17 +3,28 @@
 //! Keys are random; the secret key is stored only as its SHA-256 (it has 190 bits of
 //! entropy, so a fast hash is enough and lets us look it up by hash). User hashes are
 //! HMAC-SHA256(identity secret, user id), verified in constant time.
+//!
+//! Keys rotate: a rotation replaces the keys it names and keeps each replaced one valid
+//! for a grace period, so live pages (which embed the publishable key and user hashes)
+//! keep working while the site's backend is redeployed with the new keys.
 
 use hmac::{Hmac, Mac};
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{App, unwrap_shared};
 use crate::error::{Error, Result};
-use crate::model::site::validate_origin;
+use crate::model::site::{
+    IdentitySecret, KeyRotation, KeyRotationRequest, RotatedKeys, SiteKey, validate_origin,
+};
 use crate::model::{Site, SiteKeys, SitePatch, WidgetSettings, now};
 use crate::store::StoreError;
+
+/// The longest grace period a rotation may ask for.
+pub const MAX_KEY_GRACE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 fn random_token(prefix: &str, len: usize) -> String {
     format!(
@@ -48,14 +59,15 @@ pub fn user_hash(identity_secret: &str, user_id: &str) -> String {
     )
 }
 
-/// Whether `given_hex` is the user's hash; constant time in the hash bytes.
-pub fn verify_user_hash(identity_secret: &str, user_id: &str, given_hex: &str) -> bool {
-    match hex::decode(given_hex) {
-        Ok(given) => user_hash_mac(identity_secret, user_id)
-            .verify_slice(&given)
-            .is_ok(),
-        Err(_) => false,
-    }
+/// Whether `given_hex` is the user's hash under the site's identity secret, or under the
+/// one a rotation replaced while its grace period lasts; constant time in the hash bytes.
+pub fn verify_user_hash(identity_secret: &IdentitySecret, user_id: &str, given_hex: &str) -> bool {
+    let Ok(given) = hex::decode(given_hex) else {
+        return false;
+    };
+    identity_secret
+        .accepted_at(now())
+        .any(|secret| user_hash_mac(secret, user_id).verify_slice(&given).is_ok())
 }
 
 fn user_hash_mac(identity_secret: &str, user_id: &str) -> Hmac<Sha256> {
@@ -101,7 +113,9 @@ impl Sites<'_> {
             site_id: keys.site_id.clone(),
             name: keys.name.clone(),
             publishable_key: keys.publishable_key.clone(),
-            identity_secret: keys.identity_secret.clone(),
+            identity_secret: IdentitySecret::new(keys.identity_secret.clone()),
+            previous_publishable_key: None,
+            previous_secret_key_hash: None,
             allowed_origins: keys.allowed_origins.clone(),
             widget_settings: WidgetSettings::default(),
             created_at: now(),
@@ -110,6 +124,9 @@ impl Sites<'_> {
             .store
             .insert_site(&site, &hash_secret_key(&keys.secret_key))
             .await?;
+        // Its origins join the CORS set, here and on other replicas.
+        self.app.invalidate_site(&site.site_id).await;
+        self.app.store.notify_invalidation(&site.site_id).await?;
         Ok(keys)
     }
 
@@ -122,17 +139,28 @@ impl Sites<'_> {
             .ok_or(Error::NotFound { what: "site" })
     }
 
-    /// The site a secret key (`sk_…`) belongs to.
+    /// The site a secret key (`sk_…`) belongs to: its current key, or the one a rotation
+    /// replaced while its grace period lasts.
     pub async fn by_secret_key(&self, secret_key: &str) -> Result<Arc<Site>> {
         let hash = hash_secret_key(secret_key);
         let cache_key = format!("sk:{hash}");
         let store = self.app.store.clone();
-        let lookup = async move { store.site_by_secret_key_hash(&hash).await };
+        let owned = hash.clone();
+        let lookup = async move { store.site_by_secret_key_hash(&owned).await };
         let refusal = ("invalid_secret_key", "the secret key is not valid");
-        self.cached_by_key(cache_key, lookup, refusal).await
+        let site = self.cached_by_key(cache_key, lookup, refusal).await?;
+        if site
+            .previous_secret_key_hash
+            .as_ref()
+            .is_some_and(|p| p.value == hash && !p.accepted_at(now()))
+        {
+            return Err(expired("expired_secret_key", "secret key"));
+        }
+        Ok(site)
     }
 
-    /// The site a publishable key (`pk_…`) belongs to.
+    /// The site a publishable key (`pk_…`) belongs to: its current key, or the one a
+    /// rotation replaced while its grace period lasts.
     pub async fn by_publishable_key(&self, key: &str) -> Result<Arc<Site>> {
         let cache_key = format!("pk:{key}");
         let store = self.app.store.clone();
@@ -142,35 +170,130 @@ impl Sites<'_> {
             "invalid_publishable_key",
             "the publishable key is not valid",
         );
-        self.cached_by_key(cache_key, lookup, refusal).await
+        let site = self.cached_by_key(cache_key, lookup, refusal).await?;
+        let accepted = site.publishable_key == key
+            || site
+                .previous_publishable_key
+                .as_ref()
+                .is_some_and(|p| p.accepts(key, now()));
+        if !accepted {
+            return Err(expired("expired_publishable_key", "publishable key"));
+        }
+        Ok(site)
     }
 
     /// A site found by one of its keys through the cache (a miss runs `lookup`); no
-    /// such site is `Unauthorized` with `refusal`'s code and message.
+    /// such site is `Unauthorized` with `refusal`'s code and message, and is remembered
+    /// (bounded, for the cache TTL) so that repeating an unknown key costs no query.
     async fn cached_by_key(
         &self,
         cache_key: String,
         lookup: impl Future<Output = Result<Option<Site>, StoreError>> + Send + 'static,
         (code, message): (&'static str, &'static str),
     ) -> Result<Arc<Site>> {
-        self.app
+        let refusal = move || Error::Unauthorized {
+            code,
+            message: message.into(),
+        };
+        if self.app.unknown_keys.contains_key(&cache_key) {
+            return Err(refusal());
+        }
+        let found = self
+            .app
             .sites_by_key
-            .try_get_with(cache_key, async move {
-                match lookup.await? {
-                    Some(site) => Ok(Arc::new(site)),
-                    None => Err(Error::Unauthorized {
-                        code,
-                        message: message.into(),
-                    }),
-                }
+            .try_get_with(cache_key.clone(), async move {
+                lookup.await?.map(Arc::new).ok_or_else(refusal)
             })
             .await
-            .map_err(unwrap_shared)
+            .map_err(unwrap_shared);
+        if matches!(found, Err(Error::Unauthorized { .. })) {
+            self.app.unknown_keys.insert(cache_key, ()).await;
+        }
+        found
     }
 
-    /// Whether some site allows this origin (CORS preflights carry no key).
+    /// Whether some site allows this origin (CORS preflights carry no key). Answered
+    /// from the set of all sites' origins in memory, reloaded when a site changes.
     pub async fn origin_allowed_anywhere(&self, origin: &str) -> Result<bool> {
-        Ok(self.app.store.origin_allowed_by_any_site(origin).await?)
+        let store = self.app.store.clone();
+        let origins = self
+            .app
+            .allowed_origins
+            .try_get_with((), async move {
+                let all = store.allowed_origins_of_all_sites().await?;
+                Ok::<_, Error>(Arc::new(all.into_iter().collect::<HashSet<_>>()))
+            })
+            .await
+            .map_err(unwrap_shared)?;
+        Ok(origins.contains(origin))
+    }
+
+    /// Replaces the keys the request names and returns them (the only time they are
+    /// shown). The replaced keys stay valid for the grace period (the request's, else
+    /// the deployment's default); a key replaced earlier and still in its grace period
+    /// is dropped at once. `used_secret_key` is the key the caller authenticated with,
+    /// if any: one that is itself being retired may not rotate.
+    pub async fn rotate_keys(
+        &self,
+        site: &Site,
+        used_secret_key: Option<&str>,
+        request: KeyRotationRequest,
+    ) -> Result<RotatedKeys> {
+        let keys: BTreeSet<SiteKey> = request.keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(Error::invalid(
+                "invalid_field",
+                "keys",
+                "name at least one of publishable_key, secret_key, identity_secret",
+            ));
+        }
+        let grace = match request.grace_seconds.map(Duration::from_secs) {
+            Some(grace) if grace > MAX_KEY_GRACE => {
+                return Err(Error::invalid(
+                    "invalid_field",
+                    "grace_seconds",
+                    "at most 2592000 (30 days)",
+                ));
+            }
+            Some(grace) => grace,
+            None => self.app.key_grace,
+        };
+        if let (Some(key), Some(previous)) = (used_secret_key, &site.previous_secret_key_hash)
+            && previous.value == hash_secret_key(key)
+        {
+            return Err(Error::Forbidden {
+                code: "retired_secret_key",
+                message:
+                    "a secret key replaced by a rotation cannot rotate keys: use the current one"
+                        .into(),
+            });
+        }
+        let fresh = generate_keys(&site.name, Vec::new());
+        let pick = |key: SiteKey, value: &str| keys.contains(&key).then(|| value.to_owned());
+        let secret_key = pick(SiteKey::SecretKey, &fresh.secret_key);
+        let rotation = KeyRotation {
+            publishable_key: pick(SiteKey::PublishableKey, &fresh.publishable_key),
+            secret_key_hash: secret_key.as_deref().map(hash_secret_key),
+            identity_secret: pick(SiteKey::IdentitySecret, &fresh.identity_secret),
+            previous_expire_at: now()
+                + chrono::Duration::from_std(grace).expect("the grace period is at most 30 days"),
+        };
+        let rotated = self
+            .app
+            .store
+            .rotate_site_keys(&site.site_id, &rotation)
+            .await?
+            .ok_or(Error::NotFound { what: "site" })?;
+        self.app.invalidate_site(&site.site_id).await;
+        self.app.store.notify_invalidation(&site.site_id).await?;
+        Ok(RotatedKeys {
+            site_id: rotated.site_id,
+            rotated: keys.into_iter().collect(),
+            publishable_key: rotated.publishable_key,
+            secret_key,
+            identity_secret: rotation.identity_secret,
+            previous_valid_until: rotation.previous_expire_at,
+        })
     }
 
     /// Changes a site's origins and widget settings; every field is checked first.
@@ -209,9 +332,19 @@ impl Sites<'_> {
     /// The hash a site's backend renders into the script tag for a user.
     pub async fn user_hash_for(&self, site_id: &str, user_id: &str) -> Result<String> {
         Ok(user_hash(
-            &self.get(site_id).await?.identity_secret,
+            &self.get(site_id).await?.identity_secret.current,
             user_id,
         ))
+    }
+}
+
+/// A key that was valid once: a rotation replaced it and its grace period has ended.
+fn expired(code: &'static str, what: &str) -> Error {
+    Error::Unauthorized {
+        code,
+        message: format!(
+            "this {what} was replaced by a key rotation and its grace period has ended"
+        ),
     }
 }
 
@@ -223,12 +356,67 @@ mod tests {
     #[test]
     fn user_hash_round_trips_and_rejects_others() {
         let h = user_hash("secret", "u_1");
+        let secret = IdentitySecret::new("secret");
         assert_eq!(h.len(), 64);
-        assert!(verify_user_hash("secret", "u_1", &h));
-        assert!(!verify_user_hash("secret", "u_2", &h));
-        assert!(!verify_user_hash("other", "u_1", &h));
-        assert!(!verify_user_hash("secret", "u_1", "zz"));
-        assert!(!verify_user_hash("secret", "u_1", &h[..62]));
+        assert!(verify_user_hash(&secret, "u_1", &h));
+        assert!(!verify_user_hash(&secret, "u_2", &h));
+        assert!(!verify_user_hash(&IdentitySecret::new("other"), "u_1", &h));
+        assert!(!verify_user_hash(&secret, "u_1", "zz"));
+        assert!(!verify_user_hash(&secret, "u_1", &h[..62]));
+    }
+
+    #[test]
+    fn the_previous_identity_secret_verifies_until_it_expires() {
+        let old_hash = user_hash("old", "u_1");
+        let rotated = |expires_at| IdentitySecret {
+            current: "new".into(),
+            previous: Some(crate::model::site::Retired {
+                value: "old".into(),
+                expires_at,
+            }),
+        };
+        let in_grace = rotated(now() + chrono::Duration::hours(1));
+        assert!(verify_user_hash(&in_grace, "u_1", &old_hash));
+        assert!(verify_user_hash(&in_grace, "u_1", &user_hash("new", "u_1")));
+        let expired = rotated(now() - chrono::Duration::seconds(1));
+        assert!(!verify_user_hash(&expired, "u_1", &old_hash));
+        assert!(verify_user_hash(&expired, "u_1", &user_hash("new", "u_1")));
+        let printed = format!("{in_grace:?}");
+        assert!(
+            !printed.contains("old") && !printed.contains("new"),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_keys_are_remembered_up_to_a_bound() {
+        let store = crate::store::connect("sqlite::memory:").await.unwrap();
+        let app = App::new(store, Duration::from_secs(30));
+        for i in 0..super::super::UNKNOWN_KEYS_CACHED + 5_000 {
+            app.unknown_keys.insert(format!("pk:pk_{i}"), ()).await;
+        }
+        app.unknown_keys.run_pending_tasks().await;
+        assert!(app.unknown_keys.entry_count() <= super::super::UNKNOWN_KEYS_CACHED);
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let keys = generate_keys("shop", vec![]);
+        let printed = format!("{keys:?}");
+        assert!(printed.contains(&keys.publishable_key));
+        assert!(!printed.contains(&keys.secret_key) && !printed.contains(&keys.identity_secret));
+        let site = Site {
+            site_id: keys.site_id.clone(),
+            name: keys.name.clone(),
+            publishable_key: keys.publishable_key.clone(),
+            identity_secret: IdentitySecret::new(keys.identity_secret.clone()),
+            previous_publishable_key: None,
+            previous_secret_key_hash: None,
+            allowed_origins: vec![],
+            widget_settings: WidgetSettings::default(),
+            created_at: now(),
+        };
+        assert!(!format!("{site:?}").contains(&keys.identity_secret));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod serve;
 
 use crate::App;
 use crate::config::Settings;
+use crate::model::site::{KeyRotationRequest, SiteKey};
 use crate::model::{SitePatch, SiteView};
 use crate::questions::parse_question_set;
 use serve::{open, redact, serve};
@@ -74,6 +75,20 @@ pub enum SiteCommand {
         #[arg(long)]
         site: String,
     },
+    /// Replace keys and print the new ones as JSON (shown only once). The replaced keys
+    /// stay valid for the grace period, so live pages keep working meanwhile.
+    #[command(name = "rotate-keys")]
+    RotateKeys {
+        #[arg(long)]
+        site: String,
+        /// A key to replace (repeatable; default: all three).
+        #[arg(long = "key", value_enum)]
+        keys: Vec<KeyArg>,
+        /// Seconds the replaced keys stay valid (default: key_grace_seconds, 24 h;
+        /// 0 refuses them at once).
+        #[arg(long)]
+        grace_seconds: Option<u64>,
+    },
     /// Change where and when the widget shows; prints the site as JSON. Options not
     /// given are left as they are.
     Settings {
@@ -107,6 +122,24 @@ pub enum SiteCommand {
         #[arg(long)]
         radius_px: Option<u32>,
     },
+}
+
+/// A site key, as named on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KeyArg {
+    PublishableKey,
+    SecretKey,
+    IdentitySecret,
+}
+
+impl From<KeyArg> for SiteKey {
+    fn from(key: KeyArg) -> SiteKey {
+        match key {
+            KeyArg::PublishableKey => SiteKey::PublishableKey,
+            KeyArg::SecretKey => SiteKey::SecretKey,
+            KeyArg::IdentitySecret => SiteKey::IdentitySecret,
+        }
+    }
 }
 
 /// `trickle question-sets …`
@@ -229,6 +262,28 @@ async fn site_command(app: &App, command: SiteCommand) -> anyhow::Result<()> {
         SiteCommand::Show { site } => {
             let site = app.sites().get(&site).await?;
             println!("{}", serde_json::to_string_pretty(&SiteView::from(&site))?);
+        }
+        SiteCommand::RotateKeys {
+            site,
+            keys,
+            grace_seconds,
+        } => {
+            let keys = if keys.is_empty() {
+                vec![
+                    SiteKey::PublishableKey,
+                    SiteKey::SecretKey,
+                    SiteKey::IdentitySecret,
+                ]
+            } else {
+                keys.into_iter().map(SiteKey::from).collect()
+            };
+            let site = app.sites().get(&site).await?;
+            let request = KeyRotationRequest {
+                keys,
+                grace_seconds,
+            };
+            let rotated = app.sites().rotate_keys(&site, None, request).await?;
+            println!("{}", serde_json::to_string_pretty(&rotated)?);
         }
     }
     Ok(())

@@ -26,10 +26,14 @@ pub(super) fn redact(url: &str) -> String {
 
 /// Connects, migrates and builds the service.
 pub async fn open(settings: &Settings) -> anyhow::Result<App> {
-    let store = store::connect(&settings.database_url)
+    let store =
+        store::connect_with_secrets(&settings.database_url, settings.secrets_key.as_deref())
+            .await
+            .with_context(|| format!("opening {}", redact(&settings.database_url)))?;
+    store
+        .migrate()
         .await
-        .with_context(|| format!("opening {}", redact(&settings.database_url)))?;
-    store.migrate().await.context("applying migrations")?;
+        .context("applying migrations and checking stored secrets")?;
     App::from_settings(store, settings).context("configuring enrichment")
 }
 

@@ -1,18 +1,21 @@
-//! `/v1/site` and `/v1/stats/questions`.
+//! `/v1/site`, `/v1/site/rotate-keys` and `/v1/stats/questions`.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, ServerSite};
 use crate::app::stats::QuestionStats;
+use crate::model::site::{KeyRotationRequest, RotatedKeys};
 use crate::model::{SitePatch, SiteView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_site, patch_site))
+        .routes(routes!(rotate_keys))
         .routes(routes!(question_stats))
 }
 
@@ -33,6 +36,32 @@ async fn patch_site(
 ) -> Result<Json<SiteView>, ApiError> {
     let updated = state.app.sites().update(&site, patch).await?;
     Ok(Json(SiteView::from(&updated)))
+}
+
+/// Replaces the named keys and returns them, the only time they are shown. The
+/// replaced keys stay valid for `grace_seconds` (default: the server's
+/// `key_grace_seconds`), then are refused. A secret key that is itself in its grace
+/// period cannot rotate (403).
+#[utoipa::path(post, path = "/v1/site/rotate-keys", tag = "site", request_body = KeyRotationRequest,
+    security(("secret_key" = [])),
+    responses((status = 200, body = RotatedKeys), (status = 400), (status = 401), (status = 403)))]
+async fn rotate_keys(
+    State(state): State<AppState>,
+    ServerSite(site): ServerSite,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<KeyRotationRequest>,
+) -> Result<Json<RotatedKeys>, ApiError> {
+    let used_key = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let keys = state
+        .app
+        .sites()
+        .rotate_keys(&site, used_key, request)
+        .await?;
+    Ok(Json(keys))
 }
 
 /// Per question: eligible, shown, answered, skipped, dismissed, answer distribution.

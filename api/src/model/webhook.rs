@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt;
 use utoipa::ToSchema;
+
+use super::site::REDACTED;
 
 /// Event types a subscription can ask for.
 pub const EVENT_TYPES: [&str; 5] = [
@@ -14,8 +17,8 @@ pub const EVENT_TYPES: [&str; 5] = [
     "user.deleted",
 ];
 
-/// A subscription of a URL to event types.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+/// A subscription of a URL to event types. `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Serialize, ToSchema)]
 pub struct Subscription {
     pub id: String,
     pub url: String,
@@ -32,6 +35,23 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("secret", &REDACTED)
+            .field("events", &self.events)
+            .field("description", &self.description)
+            .field("enabled", &self.enabled)
+            .field("failure_streak", &self.failure_streak)
+            .field("disabled_reason", &self.disabled_reason)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,12 +63,22 @@ pub struct NewSubscription {
     pub description: Option<String>,
 }
 
-/// The created subscription with its secret (the only time it is shown).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// The created subscription with its secret (the only time it is shown). `Debug`
+/// leaves the secret out.
+#[derive(Clone, Serialize, ToSchema)]
 pub struct CreatedSubscription {
     #[serde(flatten)]
     pub subscription: Subscription,
     pub secret: String,
+}
+
+impl fmt::Debug for CreatedSubscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedSubscription")
+            .field("subscription", &self.subscription)
+            .field("secret", &REDACTED)
+            .finish()
+    }
 }
 
 /// One event for one subscription: the delivery log.
@@ -118,6 +148,39 @@ impl AttemptOutcome {
             http_status,
             error,
             delivered,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_the_secret_out() {
+        let at = Utc::now();
+        let subscription = Subscription {
+            id: "wh_1".into(),
+            url: "https://hooks.example/x".into(),
+            secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into(),
+            events: vec!["user.deleted".into()],
+            description: None,
+            enabled: true,
+            failure_streak: 0,
+            disabled_reason: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let created = CreatedSubscription {
+            secret: subscription.secret.clone(),
+            subscription: subscription.clone(),
+        };
+        for printed in [format!("{subscription:?}"), format!("{created:#?}")] {
+            assert!(
+                printed.contains("wh_1") && printed.contains("***"),
+                "{printed}"
+            );
+            assert!(!printed.contains("c2VjcmV0"), "{printed}");
         }
     }
 }

@@ -33,9 +33,6 @@ pub trait Dialect: Send + Sync + 'static {
     const ENRICHMENT_OF_APP_METADATA: &'static str;
     /// `user_id` in byte order, for paging.
     const USER_ID_IN_BYTE_ORDER: &'static str;
-    /// A query for whether any site lists the origin bound as `$1`; returns one row
-    /// (any column) when it does.
-    const SITE_WITH_ORIGIN: &'static str;
     /// Appended to the claim's inner `SELECT` so concurrent claimers skip each other's
     /// rows of `jobs` (PostgreSQL); empty where one writer at a time already serialises claims.
     const CLAIM_LOCK: &'static str;

@@ -12,6 +12,7 @@
 
 mod dialect;
 mod postgres;
+mod secrets;
 mod sql;
 mod sqlite;
 
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
+use crate::model::site::KeyRotation;
 use crate::model::{
     AnswerCount, AnswerRecord, AttemptOutcome, Delivery, Job, JobState, LoginReceipt,
     MetadataLimits, NewAnswer, NewJob, NewLogin, PromptEventCount, PromptEventKind, PublishOutcome,
@@ -29,6 +31,7 @@ use crate::questions::PromptRecord;
 
 pub use dialect::Dialect;
 pub use postgres::{Postgres, PostgresStore};
+pub use secrets::{SEALED_PREFIX, SecretsKey};
 pub use sql::SqlStore;
 pub use sqlite::{Sqlite, SqliteStore};
 
@@ -54,6 +57,9 @@ pub enum StoreError {
     /// Stored data that no longer reads back (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A bad `secrets_key`, or stored secrets it cannot decrypt.
+    #[error("{0}")]
+    Secrets(String),
 }
 
 /// An edit of a user's `(user_metadata, app_metadata)`, applied inside the write
@@ -82,7 +88,9 @@ pub trait Store:
     + Sync
     + 'static
 {
-    /// Applies pending migrations.
+    /// Applies pending migrations, then brings stored secrets in line with the secrets
+    /// key: with a key, plaintext identity and webhook secrets are encrypted in place and
+    /// every encrypted one must decrypt; without one, none may be encrypted.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -95,13 +103,17 @@ pub trait Store:
     async fn notify_invalidation(&self, site_id: &str) -> Result<(), StoreError>;
 }
 
-/// Sites (tenants) and their settings.
+/// Sites (tenants), their keys and settings. Identity secrets are sealed at rest when
+/// the store has a secrets key.
 #[async_trait]
 pub trait SiteStore: Send + Sync {
     /// Stores a new site with the hash of its secret key.
     async fn insert_site(&self, site: &Site, secret_key_hash: &str) -> Result<(), StoreError>;
     async fn site(&self, site_id: &str) -> Result<Option<Site>, StoreError>;
+    /// The site whose current or previous publishable key this is (expired or not: the
+    /// caller checks [`Site::previous_publishable_key`]'s expiry).
     async fn site_by_publishable_key(&self, key: &str) -> Result<Option<Site>, StoreError>;
+    /// The site whose current or previous secret-key hash this is (expired or not).
     async fn site_by_secret_key_hash(&self, hash: &str) -> Result<Option<Site>, StoreError>;
     /// Replaces a site's allowed origins and widget settings.
     async fn update_site(
@@ -110,8 +122,15 @@ pub trait SiteStore: Send + Sync {
         allowed_origins: &[String],
         widget_settings: &WidgetSettings,
     ) -> Result<Option<Site>, StoreError>;
-    /// Whether any site lists this origin (answers CORS preflights, which carry no key).
-    async fn origin_allowed_by_any_site(&self, origin: &str) -> Result<bool, StoreError>;
+    /// Replaces the keys the rotation names, keeping each replaced one as the previous
+    /// key until `previous_expire_at` (a previous key of the same kind is dropped).
+    async fn rotate_site_keys(
+        &self,
+        site_id: &str,
+        rotation: &KeyRotation,
+    ) -> Result<Option<Site>, StoreError>;
+    /// Every origin some site allows (answers CORS preflights, which carry no key).
+    async fn allowed_origins_of_all_sites(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Login counting.
@@ -371,12 +390,24 @@ pub trait RetentionStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
-/// Opens the database named by the URL, creating an SQLite file when missing.
+/// Opens the database named by the URL, creating an SQLite file when missing; secrets
+/// are stored as plaintext.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with_secrets(url, None).await
+}
+
+/// Opens the database named by the URL; with `secrets_key` (64 hex digits or base64 of
+/// 32 bytes) identity and webhook secrets are encrypted at rest.
+pub async fn connect_with_secrets(
+    url: &str,
+    secrets_key: Option<&str>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    let key = secrets_key.map(SecretsKey::parse).transpose()?;
+    let sealer = secrets::Sealer::new(key.as_ref());
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect(url).await?.sealing(sealer)))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        Ok(Arc::new(PostgresStore::connect(url).await?.sealing(sealer)))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

@@ -51,8 +51,6 @@ impl Dialect for Postgres {
     const GREATEST: &'static str = "GREATEST";
     const ENRICHMENT_OF_APP_METADATA: &'static str = "app_metadata -> 'enrichment'";
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id COLLATE \"C\"";
-    const SITE_WITH_ORIGIN: &'static str =
-        "SELECT 1 FROM sites WHERE allowed_origins @> jsonb_build_array($1::text) LIMIT 1";
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     // Delivered to listeners only if the transaction commits.
     const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");

@@ -56,8 +56,6 @@ impl Dialect for Sqlite {
     const ENRICHMENT_OF_APP_METADATA: &'static str = "json_extract(app_metadata, '$.enrichment')";
     // SQLite compares text with memcmp (BINARY) unless told otherwise.
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id";
-    const SITE_WITH_ORIGIN: &'static str =
-        "SELECT 1 FROM sites, json_each(sites.allowed_origins) AS o WHERE o.value = $1 LIMIT 1";
     const CLAIM_LOCK: &'static str = "";
     const NOTIFY_INVALIDATION: Option<&'static str> = None;
 

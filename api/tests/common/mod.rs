@@ -44,6 +44,18 @@ pub struct TestStore {
     _database: Database,
 }
 
+impl TestStore {
+    /// Another store on this database that encrypts secrets with `key`, migrated (which
+    /// encrypts the secrets already stored).
+    pub async fn with_secrets_key(&self, key: &str) -> Arc<dyn Store> {
+        let store = store::connect_with_secrets(&self.url, Some(key))
+            .await
+            .expect("open with a secrets key");
+        store.migrate().await.expect("migrate with a secrets key");
+        store
+    }
+}
+
 /// What keeps a test database alive. (Fields drop in order: the store's pool first.)
 enum Database {
     Sqlite(TempDir),
@@ -129,7 +141,11 @@ impl TestApp {
         adjust: impl FnOnce(App) -> App,
     ) -> TestApp {
         let test_store = backend.store().await;
-        let configured = App::from_settings(test_store.store.clone(), &settings);
+        let store = match &settings.secrets_key {
+            Some(key) => test_store.with_secrets_key(key).await,
+            None => test_store.store.clone(),
+        };
+        let configured = App::from_settings(store, &settings);
         let trickle = adjust(configured.expect("settings"));
         let origin = "https://shop.example.com".to_owned();
         let keys = trickle

@@ -12,6 +12,8 @@ mod erasure;
 mod profiles;
 mod prompting;
 mod queue;
+mod secrets;
+mod sites;
 
 /// A question set with two questions at login 1 and one at login 2.
 const SET: &str = r#"

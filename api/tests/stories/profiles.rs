@@ -54,15 +54,19 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
         trickle.sites().by_publishable_key(&keys.secret_key).await,
         Err(Error::Unauthorized { .. })
     ));
+    let origins = store.allowed_origins_of_all_sites().await.unwrap();
+    assert_eq!(origins, ["https://shop.example"]);
     assert!(
-        store
-            .origin_allowed_by_any_site("https://shop.example")
+        trickle
+            .sites()
+            .origin_allowed_anywhere("https://shop.example")
             .await
             .unwrap()
     );
     assert!(
-        !store
-            .origin_allowed_by_any_site("https://evil.example")
+        !trickle
+            .sites()
+            .origin_allowed_anywhere("https://evil.example")
             .await
             .unwrap()
     );

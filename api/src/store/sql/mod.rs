@@ -9,6 +9,7 @@ mod prompts;
 mod question_sets;
 mod retention;
 mod rows;
+mod secrets;
 mod sites;
 mod stats;
 mod users;
@@ -23,26 +24,39 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::INVALIDATION_CHANNEL;
+use super::secrets::Sealer;
 use super::{Dialect, Store, StoreError};
 use crate::model::{MetadataLimits, json_size};
 
-/// The store on one database: a connection pool and the dialect's fragments.
+/// The store on one database: a connection pool, the dialect's fragments, and what
+/// seals secrets at rest.
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
+    sealer: Sealer,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
     fn clone(&self) -> Self {
         SqlStore {
             pool: self.pool.clone(),
+            sealer: self.sealer.clone(),
         }
     }
 }
 
 impl<D: Dialect> SqlStore<D> {
-    /// A store over an open pool.
+    /// A store over an open pool, keeping secrets as plaintext.
     pub fn new(pool: Pool<D::Db>) -> Self {
-        SqlStore { pool }
+        SqlStore {
+            pool,
+            sealer: Sealer::default(),
+        }
+    }
+
+    /// This store, sealing secrets with `sealer`.
+    pub(crate) fn sealing(mut self, sealer: Sealer) -> Self {
+        self.sealer = sealer;
+        self
     }
 
     /// Now, bound the dialect's way.
@@ -79,7 +93,8 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn migrate(&self) -> Result<(), StoreError> {
-        D::migrate(&self.pool).await
+        D::migrate(&self.pool).await?;
+        self.seal_stored_secrets().await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

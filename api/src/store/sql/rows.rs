@@ -9,7 +9,7 @@ use sqlx::types::Json;
 
 use crate::model::{
     AnswerCount, AnswerRecord, Delivery, Job, JobState, LoginReceipt, PromptEventCount,
-    QuestionSetSummary, QuestionSetVersion, Site, Subscription, User, WidgetSettings,
+    QuestionSetSummary, QuestionSetVersion, Subscription, User,
 };
 use crate::questions::{Outcome, PromptRecord};
 use crate::store::StoreError;
@@ -20,13 +20,10 @@ pub fn to_json(value: &impl Serialize) -> Value {
 }
 
 /// A JSON column read back as a record; `Corrupt` when it does not fit.
-fn from_json<T: DeserializeOwned>(column: &str, json: Json<Value>) -> Result<T, StoreError> {
+pub fn from_json<T: DeserializeOwned>(column: &str, json: Json<Value>) -> Result<T, StoreError> {
     serde_json::from_value(json.0).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-/// Columns selected for a site everywhere.
-pub const SITE_COLUMNS: &str =
-    "site_id, name, publishable_key, identity_secret, allowed_origins, widget_settings, created_at";
 /// Columns selected for a user everywhere.
 pub const USER_COLUMNS: &str = "user_id, login_count, first_login_at, last_login_at, last_ip, \
      last_user_agent, email, name, user_metadata, app_metadata, created_at, updated_at, \
@@ -34,36 +31,6 @@ pub const USER_COLUMNS: &str = "user_id, login_count, first_login_at, last_login
 /// Columns selected for a question-set version everywhere.
 pub const VERSION_COLUMNS: &str =
     "slug, version, status, definition, source, created_at, published_at";
-
-#[derive(sqlx::FromRow)]
-pub struct SiteRow {
-    site_id: String,
-    name: String,
-    publishable_key: String,
-    identity_secret: String,
-    allowed_origins: Json<Value>,
-    widget_settings: Json<Value>,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<SiteRow> for Site {
-    type Error = StoreError;
-
-    fn try_from(r: SiteRow) -> Result<Self, StoreError> {
-        Ok(Site {
-            allowed_origins: from_json("sites.allowed_origins", r.allowed_origins)?,
-            widget_settings: from_json::<WidgetSettings>(
-                "sites.widget_settings",
-                r.widget_settings,
-            )?,
-            site_id: r.site_id,
-            name: r.name,
-            publishable_key: r.publishable_key,
-            identity_secret: r.identity_secret,
-            created_at: r.created_at,
-        })
-    }
-}
 
 #[derive(sqlx::FromRow)]
 pub struct UserRow {

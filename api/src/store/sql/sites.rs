@@ -1,4 +1,5 @@
-//! Sites and their settings.
+//! Sites, their keys and settings. Identity secrets (current and previous) are sealed
+//! on the way in and opened on the way out (`store/secrets.rs`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -6,10 +7,83 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{SITE_COLUMNS, SiteRow, to_json};
+use super::rows::{from_json, to_json};
 use super::{Connection, Db, Row, SqlStore};
+use crate::model::site::{IdentitySecret, KeyRotation, Retired};
 use crate::model::{Site, WidgetSettings};
+use crate::store::secrets::{Sealer, identity_secret_owner};
 use crate::store::{Dialect, SiteStore, StoreError};
+
+/// Columns selected for a site everywhere.
+const SITE_COLUMNS: &str = "site_id, name, publishable_key, identity_secret, allowed_origins, \
+     widget_settings, created_at, previous_publishable_key, previous_publishable_key_expires_at, \
+     previous_secret_key_hash, previous_secret_key_expires_at, previous_identity_secret, \
+     previous_identity_secret_expires_at";
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    site_id: String,
+    name: String,
+    publishable_key: String,
+    identity_secret: String,
+    allowed_origins: Json<Value>,
+    widget_settings: Json<Value>,
+    created_at: DateTime<Utc>,
+    previous_publishable_key: Option<String>,
+    previous_publishable_key_expires_at: Option<DateTime<Utc>>,
+    previous_secret_key_hash: Option<String>,
+    previous_secret_key_expires_at: Option<DateTime<Utc>>,
+    previous_identity_secret: Option<String>,
+    previous_identity_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A previous key and its expiry, when both are set.
+fn retired(value: Option<String>, expires_at: Option<DateTime<Utc>>) -> Option<Retired> {
+    Some(Retired {
+        value: value?,
+        expires_at: expires_at?,
+    })
+}
+
+impl SiteRow {
+    /// The site, with its identity secrets opened.
+    fn into_site(self, sealer: &Sealer) -> Result<Site, StoreError> {
+        let owner = identity_secret_owner(&self.site_id);
+        let previous_identity = match retired(
+            self.previous_identity_secret,
+            self.previous_identity_secret_expires_at,
+        ) {
+            Some(r) => Some(Retired {
+                value: sealer.open(&owner, &r.value)?,
+                expires_at: r.expires_at,
+            }),
+            None => None,
+        };
+        Ok(Site {
+            allowed_origins: from_json("sites.allowed_origins", self.allowed_origins)?,
+            widget_settings: from_json::<WidgetSettings>(
+                "sites.widget_settings",
+                self.widget_settings,
+            )?,
+            identity_secret: IdentitySecret {
+                current: sealer.open(&owner, &self.identity_secret)?,
+                previous: previous_identity,
+            },
+            previous_publishable_key: retired(
+                self.previous_publishable_key,
+                self.previous_publishable_key_expires_at,
+            ),
+            previous_secret_key_hash: retired(
+                self.previous_secret_key_hash,
+                self.previous_secret_key_expires_at,
+            ),
+            site_id: self.site_id,
+            name: self.name,
+            publishable_key: self.publishable_key,
+            created_at: self.created_at,
+        })
+    }
+}
 
 impl<D> SqlStore<D>
 where
@@ -28,13 +102,22 @@ where
     for<'r> &'r str: ColumnIndex<Row<D>>,
     usize: ColumnIndex<Row<D>>,
 {
-    async fn site_where(&self, column: &str, value: &str) -> Result<Option<Site>, StoreError> {
-        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE {column} = $1");
+    /// The site whose `column` or `previous_column` is `value`, a current match first.
+    async fn site_by_key(
+        &self,
+        column: &str,
+        previous_column: &str,
+        value: &str,
+    ) -> Result<Option<Site>, StoreError> {
+        let sql = format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE {column} = $1 OR {previous_column} = $1 \
+             ORDER BY CASE WHEN {column} = $1 THEN 0 ELSE 1 END LIMIT 1"
+        );
         let row: Option<SiteRow> = sqlx::query_as(&sql)
             .bind(value)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(Site::try_from).transpose()
+        row.map(|r| r.into_site(&self.sealer)).transpose()
     }
 }
 
@@ -57,6 +140,10 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn insert_site(&self, site: &Site, secret_key_hash: &str) -> Result<(), StoreError> {
+        let identity_secret = self.sealer.seal(
+            &identity_secret_owner(&site.site_id),
+            &site.identity_secret.current,
+        );
         sqlx::query(
             "INSERT INTO sites (site_id, name, publishable_key, secret_key_hash, identity_secret, \
              allowed_origins, widget_settings, created_at, updated_at) \
@@ -66,7 +153,7 @@ where
         .bind(site.name.as_str())
         .bind(site.publishable_key.as_str())
         .bind(secret_key_hash)
-        .bind(site.identity_secret.as_str())
+        .bind(identity_secret.as_str())
         .bind(Json(&to_json(&site.allowed_origins)))
         .bind(Json(&to_json(&site.widget_settings)))
         .bind(D::timestamp(site.created_at))
@@ -76,15 +163,22 @@ where
     }
 
     async fn site(&self, site_id: &str) -> Result<Option<Site>, StoreError> {
-        self.site_where("site_id", site_id).await
+        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1");
+        let row: Option<SiteRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.into_site(&self.sealer)).transpose()
     }
 
     async fn site_by_publishable_key(&self, key: &str) -> Result<Option<Site>, StoreError> {
-        self.site_where("publishable_key", key).await
+        self.site_by_key("publishable_key", "previous_publishable_key", key)
+            .await
     }
 
     async fn site_by_secret_key_hash(&self, hash: &str) -> Result<Option<Site>, StoreError> {
-        self.site_where("secret_key_hash", hash).await
+        self.site_by_key("secret_key_hash", "previous_secret_key_hash", hash)
+            .await
     }
 
     async fn update_site(
@@ -106,11 +200,68 @@ where
         self.site(site_id).await
     }
 
-    async fn origin_allowed_by_any_site(&self, origin: &str) -> Result<bool, StoreError> {
-        let found = sqlx::query(D::SITE_WITH_ORIGIN)
-            .bind(origin)
-            .fetch_optional(&self.pool)
+    async fn rotate_site_keys(
+        &self,
+        site_id: &str,
+        rotation: &KeyRotation,
+    ) -> Result<Option<Site>, StoreError> {
+        let sealed_identity = rotation
+            .identity_secret
+            .as_deref()
+            .map(|secret| self.sealer.seal(&identity_secret_owner(site_id), secret));
+        // `$1` = when the replaced keys expire, `$2` = now, `$3` = the site; then one
+        // value per replaced key. On both databases SET reads the row as it was.
+        let replaced = [
+            (
+                "publishable_key",
+                "previous_publishable_key",
+                "previous_publishable_key_expires_at",
+                rotation.publishable_key.as_deref(),
+            ),
+            (
+                "secret_key_hash",
+                "previous_secret_key_hash",
+                "previous_secret_key_expires_at",
+                rotation.secret_key_hash.as_deref(),
+            ),
+            (
+                "identity_secret",
+                "previous_identity_secret",
+                "previous_identity_secret_expires_at",
+                sealed_identity.as_deref(),
+            ),
+        ];
+        let mut sets = vec!["updated_at = $2".to_owned()];
+        let mut values = Vec::new();
+        for (column, previous, expires, value) in replaced {
+            if let Some(value) = value {
+                values.push(value);
+                let n = values.len() + 3;
+                sets.push(format!(
+                    "{previous} = {column}, {expires} = $1, {column} = ${n}"
+                ));
+            }
+        }
+        let sql = format!("UPDATE sites SET {} WHERE site_id = $3", sets.join(", "));
+        let mut query = sqlx::query(&sql)
+            .bind(D::timestamp(rotation.previous_expire_at))
+            .bind(Self::now())
+            .bind(site_id);
+        for value in values {
+            query = query.bind(value);
+        }
+        query.execute(&self.pool).await?;
+        self.site(site_id).await
+    }
+
+    async fn allowed_origins_of_all_sites(&self) -> Result<Vec<String>, StoreError> {
+        let lists: Vec<(Json<Value>,)> = sqlx::query_as("SELECT allowed_origins FROM sites")
+            .fetch_all(&self.pool)
             .await?;
-        Ok(found.is_some())
+        let mut origins = Vec::new();
+        for (list,) in lists {
+            origins.extend(from_json::<Vec<String>>("sites.allowed_origins", list)?);
+        }
+        Ok(origins)
     }
 }

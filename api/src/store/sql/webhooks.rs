@@ -11,6 +11,7 @@ use super::rows::{DELIVERY_COLUMNS, DeliveryRow, SUBSCRIPTION_COLUMNS, Subscript
 use super::{Connection, Db, Row, SqlStore};
 use crate::model::webhook::DeliveryColumns;
 use crate::model::{AttemptOutcome, Delivery, Job, NewJob, Subscription};
+use crate::store::secrets::webhook_secret_owner;
 use crate::store::{Dialect, StoreError, WebhookStore};
 
 #[async_trait]
@@ -32,6 +33,9 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn insert_subscription(&self, site_id: &str, s: &Subscription) -> Result<(), StoreError> {
+        let secret = self
+            .sealer
+            .seal(&webhook_secret_owner(site_id, &s.id), &s.secret);
         sqlx::query(
             "INSERT INTO webhook_subscriptions (site_id, id, url, secret, events, description, enabled, \
              failure_streak, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
@@ -39,7 +43,7 @@ where
         .bind(site_id)
         .bind(&s.id)
         .bind(&s.url)
-        .bind(&s.secret)
+        .bind(&secret)
         .bind(Json(&to_json(&s.events)))
         .bind(s.description.as_deref())
         .bind(s.enabled)
@@ -58,7 +62,14 @@ where
             .bind(site_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter().map(Subscription::try_from).collect()
+        rows.into_iter()
+            .map(|row| {
+                let mut subscription = Subscription::try_from(row)?;
+                let owner = webhook_secret_owner(site_id, &subscription.id);
+                subscription.secret = self.sealer.open(&owner, &subscription.secret)?;
+                Ok(subscription)
+            })
+            .collect()
     }
 
     async fn delete_subscription(&self, site_id: &str, id: &str) -> Result<bool, StoreError> {
