@@ -548,6 +548,11 @@ mod tests {
             assert!(!format!("{s:?}").contains("scrape-me"));
             jail.set_env("TRICKLE_METRICS__BEARER_TOKEN", "short");
             assert!(Settings::load(Some(Path::new("m.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn outbound_allow_list_comes_from_the_file_or_the_environment() {
         figment::Jail::expect_with(|jail| {
             assert!(

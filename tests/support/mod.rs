@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 /// A PostgreSQL database of its own, dropped with this value (see `trickle-testkit`).
+#[allow(unused_imports)] // Not every end-to-end test runs on PostgreSQL.
 pub use trickle_testkit::PostgresDatabase;
 
 /// A `trickle.toml` section allowing outbound calls to loopback, where the tests' receivers

@@ -9,6 +9,9 @@
 //! - `build-widget`: the Wasm renderer and loader into `widget/dist/` (embedded by
 //!   `api/build.rs`); fails when loader + renderer are over 120 KiB gzip; `test` and
 //!   `demo` run it first.
+//! - `openapi`: validates the served `/openapi.json` (openapi-spec-validator) and runs
+//!   schemathesis against the real binary; the tools are installed from PyPI into
+//!   `target/openapi-tools/`.
 //! - `bench`: every benchmark, printing tables: `bench-api` (login ingest and
 //!   next-question throughput and p50/p99 latency on SQLite and PostgreSQL, beside each
 //!   database's raw write rate) and `bench-widget` (widget bytes, gzip, and time to
@@ -19,6 +22,7 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod openapi;
 mod wasm_tests;
 mod widget;
 
@@ -32,12 +36,13 @@ fn main() -> anyhow::Result<()> {
         Some("demo") => demo(&args[1..]),
         Some("dist") => dist(),
         Some("build-widget") => widget::build().map(drop),
+        Some("openapi") => openapi::check(),
         Some("bench") => bench_api().and_then(|()| bench_widget()),
         Some("bench-api") => bench_api(),
         Some("bench-widget") => bench_widget(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|dist|build-widget|bench|bench-api|bench-widget> [args…]"
+                "usage: cargo xtask <test|demo|dist|build-widget|openapi|bench|bench-api|bench-widget> [args…]"
             );
             eprintln!(
                 "  test          build the widget; fmt check, clippy, all tests (needs PostgreSQL and Chromium, see README)"
@@ -50,6 +55,9 @@ fn main() -> anyhow::Result<()> {
             );
             eprintln!(
                 "  build-widget  the Wasm renderer and loader into widget/dist/ (fails over 120 KiB gzip)"
+            );
+            eprintln!(
+                "  openapi       validate /openapi.json and run schemathesis against the binary"
             );
             eprintln!("  bench         bench-api, then bench-widget");
             eprintln!(

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use trickle::App;
 use trickle::app::logins::LoginRequest;
 use trickle::app::prompts::{AnswerRequest, SkipRequest};
-use trickle::config::{JobSettings, RetentionSettings, WebhookSettings};
+use trickle::config::{JobSettings, OutboundSettings, RetentionSettings, WebhookSettings};
 use trickle::model::webhook::EVENT_TYPES;
 use trickle::model::{Delivery, NewJob, NewSubscription, Site};
 use trickle::providers::{EmailConfig, EnrichmentConfig, build_providers};
-use trickle::store::Store;
+use trickle::store::{ClaimLimits, Store};
 
 use super::{publish_set, service};
 
@@ -159,7 +159,7 @@ async fn erasure_service(store: &Arc<dyn Store>) -> (App, Site) {
     };
     let (trickle, site) = service(store).await;
     let trickle = trickle
-        .with_providers(build_providers(&enrichment).unwrap())
+        .with_providers(build_providers(&enrichment, &OutboundSettings::default()).unwrap())
         .with_job_settings(JobSettings {
             max_attempts: 1,
             concurrency: 50,
@@ -232,7 +232,7 @@ async fn erasing_a_user_leaves_no_trace(url: &str, store: Arc<dyn Store>) {
     // The `user.logged_in` fan-out is in flight when the user is erased.
     let now = Utc::now();
     let in_flight = store
-        .claim_jobs(now, 100, now + Span::seconds(60))
+        .claim_jobs(now, ClaimLimits::total(100), now + Span::seconds(60))
         .await
         .unwrap();
     assert_eq!(in_flight.len(), 1, "{in_flight:?}");
@@ -367,7 +367,7 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
     store.enqueue(&site.site_id, &jobs).await.unwrap();
     let now = Utc::now();
     let claimed = store
-        .claim_jobs(now, 2, now + Span::seconds(60))
+        .claim_jobs(now, ClaimLimits::total(2), now + Span::seconds(60))
         .await
         .unwrap();
     store.complete_job(&claimed[0]).await.unwrap();
@@ -389,7 +389,7 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
         .unwrap();
     let later = Utc::now();
     let fan_outs = store
-        .claim_jobs(later, 10, later + Span::seconds(60))
+        .claim_jobs(later, ClaimLimits::total(10), later + Span::seconds(60))
         .await
         .unwrap();
     assert_eq!(fan_outs.len(), 3, "two fan-outs and the queued test job");
@@ -504,7 +504,7 @@ async fn retention_purges_history_by_age(url: &str, store: Arc<dyn Store>) {
         .collect();
     store.enqueue(&site.site_id, &many).await.unwrap();
     let claimed = store
-        .claim_jobs(now, 2000, now + Span::seconds(60))
+        .claim_jobs(now, ClaimLimits::total(2000), now + Span::seconds(60))
         .await
         .unwrap();
     for job in &claimed {

@@ -128,7 +128,7 @@ async fn plaintext_secrets_are_encrypted_at_start_up(db: &TestStore) {
         .unwrap();
     assert_eq!(
         column(db, "SELECT identity_secret FROM sites").await,
-        [keys.identity_secret.clone()],
+        std::slice::from_ref(&keys.identity_secret),
         "without a key, as before"
     );
 
