@@ -3,6 +3,7 @@
 
 use figment::Figment;
 
+pub use crate::outbound::OutboundSettings;
 use crate::providers::EnrichmentConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ipnet::IpNet;
@@ -369,48 +370,9 @@ impl Default for RetentionSettings {
     }
 }
 
-/// Outbound HTTP (`[outbound]` in trickle.toml): webhook receivers and `http` enrichment
-/// providers. Internal addresses (loopback, private, link-local, …) are refused unless listed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OutboundSettings {
-    /// Ranges that may be called although internal, e.g. `["127.0.0.0/8", "10.1.0.0/16"]`
-    /// (env: `TRICKLE_OUTBOUND__ALLOW_CIDRS='["127.0.0.0/8"]'`). Empty by default.
-    pub allow_cidrs: Vec<ipnet::IpNet>,
-    /// How long establishing a connection may take.
-    pub connect_timeout_ms: u64,
-}
-
-impl Default for OutboundSettings {
-    fn default() -> Self {
-        OutboundSettings {
-            allow_cidrs: Vec::new(),
-            connect_timeout_ms: 3000,
-        }
-    }
-}
-
 impl RetentionSettings {
     /// How often the worker purges.
     pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
-}
-
-impl OutboundSettings {
-    /// Settings that also allow the given ranges (tests, the demo).
-    pub fn allowing(cidrs: &[&str]) -> Self {
-        OutboundSettings {
-            allow_cidrs: cidrs
-                .iter()
-                .map(|c| c.parse().expect("a valid CIDR"))
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    /// The connect timeout (at least 1 ms).
-    pub fn connect_timeout(&self) -> Duration {
-        Duration::from_millis(self.connect_timeout_ms.max(1))
-    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,49 @@
 
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::config::OutboundSettings;
+/// Outbound HTTP (`[outbound]` in trickle.toml): webhook receivers and `http` enrichment
+/// providers. Internal addresses (loopback, private, link-local, …) are refused unless listed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// Ranges that may be called although internal, e.g. `["127.0.0.0/8", "10.1.0.0/16"]`
+    /// (env: `TRICKLE_OUTBOUND__ALLOW_CIDRS='["127.0.0.0/8"]'`). Empty by default.
+    pub allow_cidrs: Vec<IpNet>,
+    /// How long establishing a connection may take.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        OutboundSettings {
+            allow_cidrs: Vec::new(),
+            connect_timeout_ms: 3000,
+        }
+    }
+}
+
+impl OutboundSettings {
+    /// Settings that also allow the given ranges (tests, the demo).
+    pub fn allowing(cidrs: &[&str]) -> Self {
+        OutboundSettings {
+            allow_cidrs: cidrs
+                .iter()
+                .map(|c| c.parse().expect("a valid CIDR"))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The connect timeout (at least 1 ms).
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms.max(1))
+    }
+}
 
 /// What a refused request reports: no address, port or connection detail.
 pub const NOT_ALLOWED: &str = "address not allowed";

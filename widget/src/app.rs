@@ -416,10 +416,10 @@ impl App {
     fn field(&self, ctx: &Context<Self>, q: &Question) -> Html {
         let c = self.chrome;
         let description = q.description.clone().map(|d| {
-            let (lang, dir) = q.fallback("description").unzip();
+            let (lang, dir) = fallback(q, "description").unzip();
             html! { <p class="description" id="tr-desc" {lang} {dir}>{ d }</p> }
         });
-        let (lang, dir) = q.fallback("title").unzip();
+        let (lang, dir) = fallback(q, "title").unzip();
         let hint = self
             .prefilled
             .then(|| html! { <p class="hint">{ c.is_this_right }</p> });
@@ -537,7 +537,7 @@ impl App {
                     label,
                     self.draft.flag == Some(flag),
                     link.callback(move |_| Msg::Flag(flag)),
-                    q.fallback(field),
+                    fallback(q, field),
                 )
             })
             .collect(),
@@ -572,7 +572,7 @@ impl App {
                     } else {
                         link.callback(move |_| Msg::Text(value.clone()))
                     };
-                    let fallback = q.fallback(&format!("options.{i}"));
+                    let fallback = fallback(q, &format!("options.{i}"));
                     (
                         o.value.clone(),
                         o.label.clone(),
@@ -613,7 +613,7 @@ impl App {
         let ends = (scale && (q.min_label.is_some() || q.max_label.is_some())).then(|| html! {
             <p class="ends" aria-hidden="true">{ for ["min_label", "max_label"].into_iter().map(|field| {
                 let label = if field == "min_label" { &q.min_label } else { &q.max_label };
-                let (lang, dir) = q.fallback(field).unzip();
+                let (lang, dir) = fallback(q, field).unzip();
                 html! { <span {lang} {dir}>{ label.clone() }</span> }
             }) }</p>
         });
@@ -626,4 +626,11 @@ impl App {
             </>
         }
     }
+}
+
+/// `(lang, dir)` for a text that fell back to another language than the widget's, so
+/// that it is read and laid out in its own; `None` when it is in the widget's.
+fn fallback(q: &Question, field: &str) -> Option<(String, &'static str)> {
+    q.fallback_locale(field)
+        .map(|locale| (locale.to_owned(), crate::i18n::direction(locale)))
 }

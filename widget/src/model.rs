@@ -99,13 +99,13 @@ impl Default for Theme {
 }
 
 impl Question {
-    /// `(lang, dir)` for a text that fell back to another language than the widget's,
-    /// so that it is read and laid out in its own; `None` when it is in the widget's.
-    pub fn fallback(&self, field: &str) -> Option<(String, &'static str)> {
+    /// The language a text fell back to, when it is not the widget's; `None` when it
+    /// is in the widget's.
+    pub fn fallback_locale(&self, field: &str) -> Option<&str> {
         self.fallbacks
             .iter()
             .find(|(f, _)| f == field)
-            .map(|(_, locale)| (locale.clone(), crate::i18n::direction(locale)))
+            .map(|(_, locale)| locale.as_str())
     }
 
     /// The bound as a number (number and scale questions).

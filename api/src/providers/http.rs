@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
-use crate::config::OutboundSettings;
+use crate::outbound::OutboundSettings;
 use crate::outbound::{NOT_ALLOWED, OutboundClient, OutboundError};
 
 use super::template::{UrlTemplate, check_json_pointer, substitute_env};

@@ -18,7 +18,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::OutboundSettings;
+use crate::outbound::OutboundSettings;
 
 pub use config::{EmailConfig, EnrichmentConfig, GeoipConfig, HttpProviderConfig, UserAgentConfig};
 

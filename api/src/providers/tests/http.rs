@@ -320,7 +320,7 @@ async fn internal_addresses_are_refused_without_a_connection() {
         ..Default::default()
     };
     let env = |_: &str| Some(API_TOKEN.to_owned());
-    let default = crate::config::OutboundSettings::default();
+    let default = crate::outbound::OutboundSettings::default();
     let guarded = build_providers_with_env(&config, &default, &env)
         .unwrap()
         .remove(0);
@@ -328,7 +328,7 @@ async fn internal_addresses_are_refused_without_a_connection() {
         ProviderError::Permanent(message) => assert_eq!(message, "address not allowed"),
         other => panic!("{other:?}"),
     }
-    let allowed = crate::config::OutboundSettings::allowing(&["127.0.0.0/8", "::1/128"]);
+    let allowed = crate::outbound::OutboundSettings::allowing(&["127.0.0.0/8", "::1/128"]);
     let provider = build_providers_with_env(&config, &allowed, &env)
         .unwrap()
         .remove(0);

@@ -167,6 +167,6 @@ async fn echo_headers(headers: HeaderMap) -> Json<Value> {
 }
 
 /// Outbound settings that let providers call the local test API on 127.0.0.1.
-pub(crate) fn loopback() -> crate::config::OutboundSettings {
-    crate::config::OutboundSettings::allowing(&["127.0.0.0/8"])
+pub(crate) fn loopback() -> crate::outbound::OutboundSettings {
+    crate::outbound::OutboundSettings::allowing(&["127.0.0.0/8"])
 }
