@@ -76,6 +76,10 @@ pub fn normalise(s: &str, lowercase: impl Fn(&str) -> String) -> Result<String, 
     out.push_str(local);
     out.push('@');
     out.push_str(&lowercase(domain));
+    // Lower-casing can change what the domain is made of (`İ` becomes `i` and a
+    // combining dot): what is stored must pass the same check, so that storing is
+    // idempotent (found by `rules/tests/fuzz.rs`: "a@Σ.İ").
+    split(&out)?;
     Ok(out)
 }
 
@@ -96,6 +100,8 @@ mod tests {
         ] {
             assert!(split(ok).is_ok(), "{ok}");
         }
+        // Valid as typed, but not once its domain is lower-cased.
+        assert!(normalise("a@Σ.İ", str::to_lowercase).is_err());
         for bad in [
             "a@b",
             "a@@b.c",
