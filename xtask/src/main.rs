@@ -98,11 +98,19 @@ fn cargo() -> Command {
     command
 }
 
+/// Runs `command`, saying how long it took (so a slow CI step can be found in the log).
 fn run(mut command: Command) -> anyhow::Result<()> {
     eprintln!("xtask: running {command:?}");
+    let started = std::time::Instant::now();
     let status = command
         .status()
         .with_context(|| format!("starting {command:?}"))?;
+    eprintln!(
+        "xtask: {:.0} s for {:?} {:?}",
+        started.elapsed().as_secs_f64(),
+        command.get_program(),
+        command.get_args().take(4).collect::<Vec<_>>()
+    );
     if !status.success() {
         bail!("{command:?} failed with {status}");
     }
