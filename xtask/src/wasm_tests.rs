@@ -57,12 +57,22 @@ fn test_runner() -> anyhow::Result<PathBuf> {
     });
     if !current {
         // Not `--locked`: a registry mirror may lack the newest patch of a dependency.
+        // `--debug` without debug info: 160 s of CPU to build instead of 475 s in
+        // release, for about 20 s more when it runs the widget's tests (measured on the
+        // 2-core CI machine; see docs/performance.md).
         let mut install = cargo();
         install
-            .args(["install", "wasm-bindgen-cli", "--force", "--version"])
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--debug",
+                "--force",
+                "--version",
+            ])
             .arg(format!("={version}"))
             .arg("--root")
-            .arg(&root);
+            .arg(&root)
+            .env("CARGO_PROFILE_DEV_DEBUG", "0");
         run(install).context("installing wasm-bindgen-test-runner")?;
     }
     Ok(runner)
