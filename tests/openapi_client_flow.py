@@ -14,13 +14,23 @@ import sys
 
 package = os.environ["TRICKLE_CLIENT_PACKAGE"]
 client_module = importlib.import_module(package)
-api = lambda name: importlib.import_module(f"{package}.api.{name}")  # noqa: E731
 models = importlib.import_module(f"{package}.models")
 types = importlib.import_module(f"{package}.types")
 
-logins = api("logins")
-users = api("users")
-question_sets = api("question_sets")
+
+class Operations:
+    """The generated modules of one tag, e.g. `users.get_user`."""
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    def __getattr__(self, operation):
+        return importlib.import_module(f"{package}.api.{self.tag}.{operation}")
+
+
+logins = Operations("logins")
+users = Operations("users")
+question_sets = Operations("question_sets")
 
 QUESTION_SET = """\
 slug: client-flow
