@@ -2,16 +2,17 @@
 //!
 //! - `test`: format check, clippy, the widget's tests in headless Chromium (Wasm), then
 //!   every other test (unit, storage conformance on SQLite and PostgreSQL, HTTP,
-//!   end-to-end, browser).
+//!   end-to-end, browser), then `openapi`.
 //! - `demo`: builds and runs `trickle demo` on http://127.0.0.1:8080.
 //! - `dist`: the whole product for production: the widget, then `trickle` in release
 //!   with the widget embedded (`target/release/trickle`).
 //! - `build-widget`: the Wasm renderer and loader into `widget/dist/` (embedded by
 //!   `api/build.rs`); fails when loader + renderer are over 120 KiB gzip; `test` and
 //!   `demo` run it first.
-//! - `openapi`: validates the served `/openapi.json` (openapi-spec-validator) and runs
-//!   schemathesis against the real binary; the tools are installed from PyPI into
-//!   `target/openapi-tools/`.
+//! - `openapi`: validates the served `/openapi.json` (openapi-spec-validator), runs
+//!   schemathesis against the real binary, and drives it through a Python client
+//!   generated from the document (openapi-python-client); the tools are installed from
+//!   PyPI into `target/openapi-tools/`.
 //! - `bench`: every benchmark, printing tables: `bench-api` (login ingest and
 //!   next-question throughput and p50/p99 latency on SQLite and PostgreSQL, beside each
 //!   database's raw write rate) and `bench-widget` (widget bytes, gzip, and time to
@@ -152,7 +153,9 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     if env::var_os("TRICKLE_TEST_POSTGRES_URL").is_none() {
         tests.env("TRICKLE_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES);
     }
-    run(tests)
+    run(tests)?;
+    // The OpenAPI proofs against the binary just built (the same `--workspace` build).
+    openapi::check()
 }
 
 fn demo(extra: &[String]) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
-//! `cargo xtask openapi`: the OpenAPI document checked by the tools client generators
-//! and API testers use. Installs `openapi-spec-validator` and `schemathesis` (pinned,
-//! from PyPI) into `target/openapi-tools/`, then runs `tests/openapi_conformance.rs`.
+//! `cargo xtask openapi` (and the last step of `cargo xtask test`): the OpenAPI document
+//! checked by the tools client generators and API testers use. Installs
+//! `openapi-spec-validator`, `schemathesis` and `openapi-python-client` (pinned, from
+//! PyPI) into `target/openapi-tools/`, then runs `tests/openapi_conformance.rs`.
 
 use anyhow::{Context, bail};
 use std::path::PathBuf;
@@ -8,8 +9,14 @@ use std::process::Command;
 
 use crate::{cargo, run, target_dir};
 
-/// Exact versions, so a new release of either cannot change what the suite checks.
-const TOOLS: [&str; 2] = ["schemathesis==4.32.5", "openapi-spec-validator==0.9.0"];
+/// Exact versions, so a new release of any cannot change what the suite checks.
+/// `python-dateutil` is what the generated client imports for date-times.
+const TOOLS: [&str; 4] = [
+    "schemathesis==4.32.5",
+    "openapi-spec-validator==0.9.0",
+    "openapi-python-client==0.29.1",
+    "python-dateutil==2.9.0.post0",
+];
 
 /// The virtual environment's `bin/`, created and filled on first use.
 fn tools() -> anyhow::Result<PathBuf> {
@@ -35,14 +42,22 @@ fn tools() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// Validates `/openapi.json` and runs schemathesis against the real binary.
+/// Validates `/openapi.json`, runs schemathesis against the real binary, then a
+/// client generated from the document through the README's flow.
 pub fn check() -> anyhow::Result<()> {
     let bin = tools()?;
-    if !bin.join("schemathesis").exists() {
-        bail!("{} has no schemathesis after installing", bin.display());
+    for tool in [
+        "schemathesis",
+        "openapi-spec-validator",
+        "openapi-python-client",
+    ] {
+        if !bin.join(tool).exists() {
+            bail!("{} has no {tool} after installing", bin.display());
+        }
     }
     let mut test = cargo();
     // `--workspace`, as `cargo xtask test` builds: the same features, so no rebuild.
+    // `--nocapture` shows the run's summary (operations, examples, failures, time).
     test.args([
         "test",
         "--workspace",
@@ -50,6 +65,7 @@ pub fn check() -> anyhow::Result<()> {
         "openapi_conformance",
         "--",
         "--ignored",
+        "--nocapture",
     ])
     .env("TRICKLE_OPENAPI_TOOLS", &bin);
     run(test)

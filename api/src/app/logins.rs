@@ -9,21 +9,75 @@ use super::App;
 use crate::error::{Error, Result};
 use crate::model::{LoginReceipt, NewLogin, Site, now};
 
-/// A login as the site's backend reports it.
+/// A login as the site's backend reports it. Lengths are in UTF-8 bytes (the
+/// OpenAPI document's `maxLength` counts characters, so it is exact for ASCII).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user_id": "u_1", "event_id": "evt_7f3a", "occurred_at": "2026-12-01T09:30:00Z",
+    "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "email": "ada@example.com", "name": "Ada"}))]
 pub struct LoginRequest {
-    /// The site's own user id (1–255 bytes).
+    /// The site's own user id: 1–255 bytes, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+    )]
     pub user_id: String,
-    /// Makes retries idempotent; generated when absent.
+    /// Makes retries idempotent (1–255 bytes); generated when absent.
+    #[schema(min_length = 1, max_length = 255)]
     pub event_id: Option<String>,
     /// When the login happened (default: now). At most 5 minutes in the future.
     pub occurred_at: Option<DateTime<Utc>>,
-    /// The user's IP address.
+    /// The user's IP address, IPv4 or IPv6.
+    #[schema(schema_with = ip_address_schema)]
     pub ip: Option<String>,
+    /// The user's browser (at most 1024 bytes; blank: none).
+    #[schema(max_length = 1024)]
     pub user_agent: Option<String>,
+    /// The user's e-mail address (at most 320 bytes; blank: none).
+    #[schema(schema_with = email_schema)]
     pub email: Option<String>,
+    /// The user's name (at most 255 bytes; blank: none).
+    #[schema(max_length = 255)]
     pub name: Option<String>,
+}
+
+/// `email`: an address of at most 320 bytes, blank (none) or null.
+fn email_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+                .max_length(Some(320)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^\\s{0,320}$")),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "The user's e-mail address (at most 320 bytes); blank or null: none.",
+        ))
+        .into()
+}
+
+/// `ip`: an IPv4 or IPv6 address, or null.
+fn ip_address_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let address = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    OneOfBuilder::new()
+        .item(address(KnownFormat::Ipv4))
+        .item(address(KnownFormat::Ipv6))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("The user's IP address, IPv4 or IPv6."))
+        .into()
 }
 
 /// Checks a user id against the spec's limit (1–255 bytes, no control characters).

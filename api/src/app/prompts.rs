@@ -25,19 +25,28 @@ use crate::questions::{
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionRef {
+    /// The set's slug.
+    #[schema(example = "onboarding")]
     pub question_set: String,
+    /// The set version the prompt came from.
+    #[schema(example = 1)]
     pub version: i64,
+    /// The question's key.
+    #[schema(example = "role")]
     pub key: String,
 }
 
 /// `POST /v1/widget/answers`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"question_set": "onboarding", "version": 1, "key": "role", "value": "founder"}))]
 pub struct AnswerRequest {
     pub question_set: String,
     pub version: i64,
     pub key: String,
-    #[schema(value_type = Object)]
+    /// The answer, by the question's type: a string, number, boolean, array of option
+    /// values, or `{"other": "…"}` (at most 4 KiB).
+    #[schema(value_type = Value)]
     pub value: Value,
 }
 
@@ -58,7 +67,8 @@ pub struct SkipRequest {
 pub struct Explanation {
     #[schema(value_type = Option<Object>)]
     pub prompt: Option<Prompt>,
-    #[schema(value_type = Vec<Object>)]
+    /// Why each earlier question was passed over; only with `explain=true`.
+    #[schema(value_type = Vec<Object>, required = false)]
     pub decisions: Vec<Decision>,
     /// Set while the site's `min_hours_between_prompts` holds prompts back: no new
     /// page view gets one before this time.

@@ -5,9 +5,36 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::error::Error;
+
+/// The body of every error response (the OpenAPI document's `ErrorBody`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid_user_id",
+    "message": "user_id must be 1 to 255 bytes without control characters",
+    "details": {"field": "user_id"}}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for programs (`code`) and for people (`message`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, `snake_case`: `malformed_json`, `invalid_user_id`, `user_not_found`, …
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
+    pub code: String,
+    /// A sentence for the developer reading the log.
+    pub message: String,
+    /// `null`, or an object: `field` names the input at fault (a body field, `id`,
+    /// `where`, a header); 422 for a question set lists `problems` ({file, line,
+    /// column, message, text}); 422 for an answer adds `rule`; 429 gives
+    /// `retry_after_seconds`.
+    #[schema(value_type = Option<Object>)]
+    pub details: Value,
+}
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -106,7 +133,13 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let body = json!({ "error": { "code": self.code(), "message": message, "details": self.details() } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message,
+                details: self.details(),
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         if let Error::RateLimited { retry_after_secs } = self.0 {
             response

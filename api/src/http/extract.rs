@@ -18,18 +18,31 @@ use crate::app::sites::verify_user_hash;
 use crate::error::Error;
 use crate::model::Site;
 
-/// A JSON body; malformed JSON is a 400, an oversized body a 413.
+/// A JSON object body; malformed JSON, or JSON that is not an object, is a 400, an
+/// oversized body a 413. (serde would read a struct from an array too: `[null, null]`
+/// is not a patch.)
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(JsonRejection::BytesRejection(rejection)) => Err(body_rejection(rejection)),
-            Err(rejection) => Err(ApiError::malformed("malformed_json", rejection.body_text())),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(JsonRejection::BytesRejection(rejection)) => return Err(body_rejection(rejection)),
+            Err(rejection) => {
+                return Err(ApiError::malformed("malformed_json", rejection.body_text()));
+            }
+        };
+        if !value.is_object() {
+            return Err(ApiError::malformed(
+                "malformed_json",
+                "the body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value).map(JsonBody).map_err(|e| {
+            ApiError::malformed("malformed_json", format!("the body does not fit: {e}"))
+        })
     }
 }
 

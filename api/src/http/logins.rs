@@ -15,9 +15,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Counts a login; a repeated `event_id` changes nothing and returns the same body.
-#[utoipa::path(post, path = "/v1/logins", tag = "logins", request_body = LoginRequest,
-    security(("secret_key" = [])),
-    responses((status = 200, body = LoginReceipt), (status = 400), (status = 401), (status = 409), (status = 413)))]
+#[utoipa::path(post, path = "/v1/logins", tag = "logins", operation_id = "record_login",
+    request_body = LoginRequest, security(("secret_key" = [])),
+    responses((status = 200, description = "Counted (or already counted: the same receipt).", body = LoginReceipt),
+        (status = 400, description = "`malformed_json`, `invalid_user_id` or `invalid_field` (`details.field`)."),
+        (status = 401),
+        (status = 409, description = "`event_id_reused`: the event id was used for another user."),
+        (status = 413, description = "`body_too_large`.")))]
 async fn record_login(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,

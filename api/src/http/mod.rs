@@ -7,6 +7,7 @@ mod client_ip;
 mod error;
 mod extract;
 mod logins;
+mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limit;
@@ -27,12 +28,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use assets::{WIDGET_MISSING_WARNING, widget_built};
 pub use client_ip::{ClientIp, select_client};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
+pub use openapi::UNDOCUMENTED_ROUTES;
 pub use ops::metrics_router;
 pub use rate_limit::WidgetLimiter;
 
@@ -70,34 +71,11 @@ impl AppState {
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Trickle API", description = "Progressive profiling: login counting, staged questions, profiles."),
-    modifiers(&SecuritySchemes)
-)]
-struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "secret_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        components.add_security_scheme(
-            "publishable_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Trickle-Key"))),
-        );
-    }
-}
-
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(logins::router())
         .merge(users::router())
         .merge(question_sets::router())
@@ -110,7 +88,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .split_for_parts();
-    api.merge(ops::router(Arc::new(openapi), state.metrics_on_main))
+    api.merge(ops::router(Arc::new(openapi::complete(document)), state.metrics_on_main))
         .merge(assets::router())
         .fallback(route_not_found)
         .layer(middleware::map_response(method_not_allowed))

@@ -20,7 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Every question set of the site with its latest and live version.
-#[utoipa::path(get, path = "/v1/question-sets", tag = "question-sets", security(("secret_key" = [])),
+#[utoipa::path(get, path = "/v1/question-sets", tag = "question-sets", operation_id = "list_question_sets",
+    security(("secret_key" = [])),
     responses((status = 200, body = Vec<QuestionSetSummary>), (status = 401)))]
 async fn list_question_sets(
     State(state): State<AppState>,
@@ -29,9 +30,21 @@ async fn list_question_sets(
     Ok(Json(state.app.publishing().list(&site).await?))
 }
 
+/// The body of `PUT /v1/question-sets/{slug}` (documentation only): YAML text, sent
+/// as bytes (generated clients take a file or bytes).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct QuestionSetSource(Vec<u8>);
+
+/// An example question set, as `PUT /v1/question-sets/{slug}` takes it.
+const EXAMPLE_SET: &str = "slug: onboarding\ntitle: Onboarding\ndefault_locale: en\nstages:\n  - at_login: 1\n    questions:\n      - key: role\n        type: single_choice\n        title: { en: \"Your role?\", de: \"Ihre Rolle?\" }\n        options: [dev, pm, student]\n";
+
 /// One set with all its versions.
-#[utoipa::path(get, path = "/v1/question-sets/{slug}", tag = "question-sets", params(("slug" = String, Path)),
-    security(("secret_key" = [])), responses((status = 200, body = QuestionSetHistory), (status = 401), (status = 404)))]
+#[utoipa::path(get, path = "/v1/question-sets/{slug}", tag = "question-sets", operation_id = "get_question_set",
+    params(("slug" = String, Path, description = "The set's `slug`: 1 to 64 of `a-z`, `0-9` and `-`.", pattern = "^[a-z0-9-]{1,64}$", example = "onboarding")), security(("secret_key" = [])),
+    responses((status = 200, body = QuestionSetHistory), (status = 401),
+        (status = 404, description = "`question_set_not_found`.")))]
 async fn get_question_set(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -40,11 +53,19 @@ async fn get_question_set(
     Ok(Json(state.app.publishing().history(&site, &slug).await?))
 }
 
-/// Stores a new draft version from a YAML or JSON body; 422 lists every problem.
-#[utoipa::path(put, path = "/v1/question-sets/{slug}", tag = "question-sets", params(("slug" = String, Path)),
-    request_body(content = String, content_type = "application/yaml"),
+/// Stores a new draft version from a YAML (or JSON) body, whatever its `Content-Type`;
+/// its `slug` must be the one in the path. 422 lists every problem with its line.
+#[utoipa::path(put, path = "/v1/question-sets/{slug}", tag = "question-sets", operation_id = "save_question_set_draft",
+    params(("slug" = String, Path, description = "The set's `slug`: 1 to 64 of `a-z`, `0-9` and `-`.", pattern = "^[a-z0-9-]{1,64}$", example = "onboarding")),
+    request_body(description = "The question set as YAML (JSON is YAML too), at most 256 KiB; \
+        its format is `question-sets/schema.json`.",
+        content((QuestionSetSource = "application/yaml", example = json!(EXAMPLE_SET)))),
     security(("secret_key" = [])),
-    responses((status = 201, body = QuestionSetVersion), (status = 400), (status = 401), (status = 413), (status = 422)))]
+    responses((status = 201, description = "Stored as the next draft version.", body = QuestionSetVersion),
+        (status = 400, description = "`malformed_body`: the body is not UTF-8 text."), (status = 401),
+        (status = 413, description = "`body_too_large`."),
+        (status = 422, description = "`invalid_question_set`: `details.problems` lists every problem \
+            (the YAML does not parse or breaks the question-set format, or its slug is not the path's).")))]
 async fn put_question_set(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -66,10 +87,13 @@ async fn put_question_set(
     ))
 }
 
-/// Makes a version the live one.
+/// Makes a version the live one (publishing an older version rolls back to it).
 #[utoipa::path(post, path = "/v1/question-sets/{slug}/versions/{version}/publish", tag = "question-sets",
-    params(("slug" = String, Path), ("version" = i64, Path)), security(("secret_key" = [])),
-    responses((status = 200, body = QuestionSetVersion), (status = 400), (status = 401), (status = 404)))]
+    operation_id = "publish_question_set_version", params(("slug" = String, Path, description = "The set's `slug`: 1 to 64 of `a-z`, `0-9` and `-`.", pattern = "^[a-z0-9-]{1,64}$", example = "onboarding"),
+        ("version" = i64, Path, description = "A version number, from 1.", minimum = 1, example = 1)), security(("secret_key" = [])),
+    responses((status = 200, body = QuestionSetVersion),
+        (status = 400, description = "`invalid_version`: not a number."), (status = 401),
+        (status = 404, description = "`question_set_version_not_found`.")))]
 async fn publish_version(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,

@@ -20,15 +20,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The site's allowed origins and widget settings.
-#[utoipa::path(get, path = "/v1/site", tag = "site", security(("secret_key" = [])),
+#[utoipa::path(get, path = "/v1/site", tag = "site", operation_id = "get_site", security(("secret_key" = [])),
     responses((status = 200, body = SiteView), (status = 401)))]
 async fn get_site(ServerSite(site): ServerSite) -> Json<SiteView> {
     Json(SiteView::from(site.as_ref()))
 }
 
 /// Replaces allowed origins and merges widget settings.
-#[utoipa::path(patch, path = "/v1/site", tag = "site", request_body = SitePatch, security(("secret_key" = [])),
-    responses((status = 200, body = SiteView), (status = 400), (status = 401)))]
+#[utoipa::path(patch, path = "/v1/site", tag = "site", operation_id = "patch_site", request_body = SitePatch,
+    security(("secret_key" = [])),
+    responses((status = 200, body = SiteView),
+        (status = 400, description = "`malformed_json`, `invalid_origin` or `invalid_field` (`details.field` names the setting)."),
+        (status = 401), (status = 413, description = "`body_too_large`.")))]
 async fn patch_site(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -42,9 +45,13 @@ async fn patch_site(
 /// replaced keys stay valid for `grace_seconds` (default: the server's
 /// `key_grace_seconds`), then are refused. A secret key that is itself in its grace
 /// period cannot rotate (403).
-#[utoipa::path(post, path = "/v1/site/rotate-keys", tag = "site", request_body = KeyRotationRequest,
-    security(("secret_key" = [])),
-    responses((status = 200, body = RotatedKeys), (status = 400), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/v1/site/rotate-keys", tag = "site", operation_id = "rotate_keys",
+    request_body = KeyRotationRequest, security(("secret_key" = [])),
+    responses((status = 200, body = RotatedKeys),
+        (status = 400, description = "`malformed_json` or `invalid_field` (no keys named, `grace_seconds` over 30 days)."),
+        (status = 401),
+        (status = 403, description = "`retired_secret_key`: the key used is itself in its grace period."),
+        (status = 413, description = "`body_too_large`.")))]
 async fn rotate_keys(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -65,7 +72,8 @@ async fn rotate_keys(
 }
 
 /// Per question: eligible, shown, answered, skipped, dismissed, answer distribution.
-#[utoipa::path(get, path = "/v1/stats/questions", tag = "stats", security(("secret_key" = [])),
+#[utoipa::path(get, path = "/v1/stats/questions", tag = "stats", operation_id = "question_stats",
+    security(("secret_key" = [])),
     responses((status = 200, body = Vec<QuestionStats>), (status = 401)))]
 async fn question_stats(
     State(state): State<AppState>,

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite, UserIdPath};
 use crate::app::prompts::Explanation;
 use crate::error::Error;
+use crate::model::user::MAX_PAGE;
 use crate::model::{ProfileView, User, UserPage, UserPatch, UserQuery};
 use crate::questions::parse_condition_json;
 
@@ -26,21 +27,55 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
-    /// A JSON condition in the question-set `when` language.
+    /// A JSON condition in the question-set `when` language, e.g.
+    /// `{"all": [{"key": "role", "in": ["dev"]}, {"key": "login_count", "gte": 3}]}`;
+    /// empty or absent: every user.
+    #[param(example = r#"{"key": "login_count", "gte": 3}"#)]
     r#where: Option<String>,
-    /// `json` (default) or `csv`.
+    /// `json` (default) or `csv` (the next cursor then comes in `X-Next-Cursor`).
+    #[param(value_type = Option<ListFormat>, inline)]
     format: Option<String>,
     /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Cursor: the `next_cursor` of the previous page.
     after: Option<String>,
 }
 
-/// Lists users matching a condition, paginated, as JSON or CSV.
-#[utoipa::path(get, path = "/v1/users", tag = "users", params(ListParams), security(("secret_key" = [])),
-    responses((status = 200, body = UserPage), (status = 400), (status = 401)))]
+/// How `GET /v1/users` answers.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only: the handler reads the text
+enum ListFormat {
+    Json,
+    Csv,
+}
+
+/// The page size of `GET /v1/users`: 1 to [`MAX_PAGE`] (default 100).
+fn page_limit(limit: Option<u32>) -> Result<u32, Error> {
+    match limit {
+        None => Ok(100),
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+        Some(_) => Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        )),
+    }
+}
+
+/// Lists users matching a condition, a page at a time (in user-id order), as JSON or CSV.
+#[utoipa::path(get, path = "/v1/users", tag = "users", operation_id = "list_users",
+    params(ListParams), security(("secret_key" = [])),
+    responses(
+        (status = 200, description = "A page of users; `next_cursor` is null on the last page.",
+            content((UserPage = "application/json"), (String = "text/csv")),
+            headers(("X-Next-Cursor" = String, description = "CSV only: the cursor of the next page, when there is one"))),
+        (status = 400, description = "`invalid_where`, `invalid_format`, `invalid_limit` or `malformed_query`."),
+        (status = 401)))]
 async fn list_users(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -61,7 +96,7 @@ async fn list_users(
     let query = UserQuery {
         filter,
         after: params.after,
-        limit: params.limit.unwrap_or(100),
+        limit: page_limit(params.limit)?,
     };
     let page = state.app.profiles().list(&site, &query).await?;
     match params.format.as_deref() {
@@ -161,9 +196,11 @@ fn users_csv(users: &[User]) -> Vec<u8> {
     writer.into_inner().expect("flushing to memory")
 }
 
-/// The whole profile: metadata, answers with their question set and version.
-#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    security(("secret_key" = [])), responses((status = 200, body = ProfileView), (status = 400), (status = 401), (status = 404)))]
+/// The whole profile: metadata, answers with their question set and version, enrichment.
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", operation_id = "get_user", params(UserId),
+    security(("secret_key" = [])),
+    responses((status = 200, body = ProfileView), (status = 400, description = "`invalid_user_id`."),
+        (status = 401), (status = 404, description = "`user_not_found`.")))]
 async fn get_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -172,10 +209,13 @@ async fn get_user(
     Ok(Json(state.app.profiles().get(&site, &id).await?))
 }
 
-/// JSON merge patch of `user_metadata` and/or `app_metadata`.
-#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserPatch,
-    security(("secret_key" = [])),
-    responses((status = 200, body = User), (status = 400), (status = 401), (status = 404), (status = 413)))]
+/// JSON merge patch (RFC 7396) of `user_metadata` and/or `app_metadata`.
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", operation_id = "patch_user", params(UserId),
+    request_body = UserPatch, security(("secret_key" = [])),
+    responses((status = 200, body = User),
+        (status = 400, description = "`invalid_user_id`, `malformed_json`, or a patch that is not an object."),
+        (status = 401), (status = 404, description = "`user_not_found`."),
+        (status = 413, description = "`body_too_large`, or metadata over its limit (user 64 KiB, app 256 KiB).")))]
 async fn patch_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -185,9 +225,12 @@ async fn patch_user(
     Ok(Json(state.app.profiles().patch(&site, &id, patch).await?))
 }
 
-/// Erases the user, their answers, events and enrichment.
-#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    security(("secret_key" = [])), responses((status = 204), (status = 400), (status = 401), (status = 404)))]
+/// Erases the user, their answers, events and enrichment, and every job and webhook
+/// delivery about them; emits `user.deleted`.
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", operation_id = "delete_user", params(UserId),
+    security(("secret_key" = [])),
+    responses((status = 204, description = "Erased."), (status = 400, description = "`invalid_user_id`."),
+        (status = 401), (status = 404, description = "`user_not_found`.")))]
 async fn delete_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -197,18 +240,39 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The `{id}` of `/v1/users/{id}`: the site's own user id.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documentation only: `UserIdPath` reads it
+struct UserId {
+    /// 1 to 255 bytes of UTF-8 without control characters, percent-encoded in the path.
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$",
+        example = "u_1"
+    )]
+    id: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct NextParams {
-    /// Also say why each earlier question was passed over.
+    /// Also say why each earlier question was passed over (`decisions`).
     #[serde(default)]
     explain: bool,
+    /// A BCP 47 tag such as `de` or `pt-BR`; falls back to the set's default locale.
     locale: Option<String>,
 }
 
-/// What the widget would get for this user now.
-#[utoipa::path(get, path = "/v1/users/{id}/next", tag = "users", params(("id" = String, Path), NextParams),
-    security(("secret_key" = [])), responses((status = 200, body = Explanation), (status = 400), (status = 401), (status = 404)))]
+/// What the widget would get for this user now; with `explain=true`, also why each
+/// earlier question was passed over.
+#[utoipa::path(get, path = "/v1/users/{id}/next", tag = "users", operation_id = "next_for_user",
+    params(UserId, NextParams), security(("secret_key" = [])),
+    responses((status = 200, body = Explanation),
+        (status = 400, description = "`invalid_user_id` or `malformed_query`."),
+        (status = 401), (status = 404, description = "`user_not_found`.")))]
 async fn next_for_user(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,

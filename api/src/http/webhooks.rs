@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite};
+use crate::error::Error;
 use crate::model::{CreatedSubscription, Delivery, NewSubscription, Subscription};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -21,9 +22,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Subscribes a URL to event types; the response holds the `whsec_…` signing secret,
 /// shown only this once.
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewSubscription,
-    security(("secret_key" = [])),
-    responses((status = 201, body = CreatedSubscription), (status = 400), (status = 401), (status = 409)))]
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", operation_id = "create_webhook",
+    request_body = NewSubscription, security(("secret_key" = [])),
+    responses((status = 201, body = CreatedSubscription),
+        (status = 400, description = "`malformed_json`, `invalid_url`, `invalid_events` or `invalid_field`."),
+        (status = 401), (status = 409, description = "`too_many_webhooks`: a site has at most 50."),
+        (status = 413, description = "`body_too_large`.")))]
 async fn create_webhook(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -36,7 +40,8 @@ async fn create_webhook(
 }
 
 /// The site's subscriptions, with their state (enabled, failure streak).
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", security(("secret_key" = [])),
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", operation_id = "list_webhooks",
+    security(("secret_key" = [])),
     responses((status = 200, body = Vec<Subscription>), (status = 401)))]
 async fn list_webhooks(
     State(state): State<AppState>,
@@ -46,8 +51,11 @@ async fn list_webhooks(
 }
 
 /// Unsubscribes.
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    security(("secret_key" = [])), responses((status = 204), (status = 401), (status = 404)))]
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", operation_id = "delete_webhook",
+    params(("id" = String, Path, description = "The subscription's `wh_…` id.")),
+    security(("secret_key" = [])),
+    responses((status = 204, description = "Unsubscribed."), (status = 401),
+        (status = 404, description = "`webhook_not_found`.")))]
 async fn delete_webhook(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
@@ -58,23 +66,42 @@ async fn delete_webhook(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DeliveryParams {
     /// How many, newest first (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+/// Most deliveries one page lists.
+const MAX_DELIVERIES: u32 = 500;
+
 /// The delivery log of one subscription: status, attempts, last HTTP status and error.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
-    params(("id" = String, Path), DeliveryParams), security(("secret_key" = [])),
-    responses((status = 200, body = Vec<Delivery>), (status = 400), (status = 401), (status = 404)))]
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", operation_id = "list_deliveries",
+    params(("id" = String, Path, description = "The subscription's `wh_…` id."), DeliveryParams),
+    security(("secret_key" = [])),
+    responses((status = 200, body = Vec<Delivery>),
+        (status = 400, description = "`malformed_query` or `invalid_limit`."), (status = 401),
+        (status = 404, description = "`webhook_not_found`.")))]
 async fn list_deliveries(
     State(state): State<AppState>,
     ServerSite(site): ServerSite,
     Path(id): Path<String>,
     QueryParams(params): QueryParams<DeliveryParams>,
 ) -> Result<Json<Vec<Delivery>>, ApiError> {
-    let limit = params.limit.unwrap_or(100);
+    let limit = match params.limit {
+        None => 100,
+        Some(limit) if (1..=MAX_DELIVERIES).contains(&limit) => limit,
+        Some(_) => {
+            return Err(Error::invalid(
+                "invalid_limit",
+                "limit",
+                format!("limit must be 1 to {MAX_DELIVERIES}"),
+            )
+            .into());
+        }
+    };
     Ok(Json(
         state.app.webhooks().deliveries(&site, &id, limit).await?,
     ))

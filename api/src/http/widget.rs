@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
@@ -59,29 +59,60 @@ fn cors(app: App) -> CorsLayer {
 
 /// `{"prompt": …, "settings": …}`: the due prompt, and where and when the widget
 /// shows it (the site's widget settings, so the loader needs no second request).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DuePrompt<'a> {
+    /// `{question_set, version, stage, position: {index, of}, question: {key, type,
+    /// title, …}, locale}`, texts in the chosen locale (see SPEC "A prompt").
+    #[schema(value_type = Object)]
     prompt: Prompt,
+    #[schema(value_type = WidgetSettings)]
     settings: &'a WidgetSettings,
 }
 
 /// `{"next": …}`: what to show after an answer or skip (null: nothing).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct NextPrompt {
+    /// The next prompt (as in `GET /v1/widget/next`), or null when nothing is due.
+    #[schema(value_type = Option<Object>)]
     next: Option<Prompt>,
 }
 
+const WIDGET_400: &str = "`missing_user`, `invalid_user_id`, `invalid_user_encoding`, `malformed_query` or `malformed_json`.";
+const WIDGET_401: &str =
+    "`missing_publishable_key`, `invalid_publishable_key` or `expired_publishable_key`.";
+const WIDGET_403: &str = "`origin_not_allowed` or `invalid_user_hash`.";
+const WIDGET_429: &str = "`rate_limited`: per client IP or per site.";
+
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LocaleParams {
     /// A BCP 47 tag such as `de` or `pt-BR`; falls back to the set's default locale.
     locale: Option<String>,
 }
 
+/// Optional headers of every widget call.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documentation only: `WidgetUser` reads them
+struct WidgetHeaders {
+    /// `percent` when `X-Trickle-User` carries the id percent-encoded as UTF-8 (needed
+    /// for ids that are not visible ASCII); absent: the header is the id as is.
+    #[param(
+        rename = "X-Trickle-User-Encoding",
+        pattern = "^[Pp][Ee][Rr][Cc][Ee][Nn][Tt]$"
+    )]
+    encoding: Option<String>,
+}
+
 /// The prompt due now with the site's widget settings (200), or nothing (204).
-#[utoipa::path(get, path = "/v1/widget/next", tag = "widget", params(LocaleParams),
-    security(("publishable_key" = [])),
-    responses((status = 200, description = "`{\"prompt\": …, \"settings\": {corner, delay_ms, min_hours_between_prompts, show_on, hide_on, theme}}`"), (status = 204), (status = 400), (status = 401), (status = 403), (status = 429)))]
+#[utoipa::path(get, path = "/v1/widget/next", tag = "widget", operation_id = "widget_next",
+    params(LocaleParams, WidgetHeaders), security(("publishable_key" = [], "widget_user" = [], "widget_user_hash" = [])),
+    responses((status = 200, description = "The prompt due now, and where and when to show it.", body = DuePrompt),
+        (status = 204, description = "Nothing is due."),
+        (status = 400, description = WIDGET_400), (status = 401, description = WIDGET_401),
+        (status = 403, description = WIDGET_403), (status = 429, description = WIDGET_429,
+            headers(("Retry-After" = u64, description = "Seconds to wait.")))))]
 async fn next(
     State(state): State<AppState>,
     caller: WidgetUser,
@@ -103,9 +134,16 @@ async fn next(
 }
 
 /// Validates and stores an answer; returns the next prompt or null.
-#[utoipa::path(post, path = "/v1/widget/answers", tag = "widget", params(LocaleParams), request_body = AnswerRequest,
-    security(("publishable_key" = [])),
-    responses((status = 200, description = "`{\"next\": prompt | null}`"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 413), (status = 422), (status = 429)))]
+#[utoipa::path(post, path = "/v1/widget/answers", tag = "widget", operation_id = "widget_answer",
+    params(LocaleParams, WidgetHeaders), request_body = AnswerRequest,
+    security(("publishable_key" = [], "widget_user" = [], "widget_user_hash" = [])),
+    responses((status = 200, description = "Stored; what to show next.", body = NextPrompt),
+        (status = 400, description = WIDGET_400), (status = 401, description = WIDGET_401),
+        (status = 403, description = WIDGET_403),
+        (status = 404, description = "`question_not_found` or `user_not_found`."),
+        (status = 413, description = "`body_too_large`, or the answer over 4 KiB."),
+        (status = 422, description = "`invalid_answer` (`details.rule`) or `question_not_due`."),
+        (status = 429, description = WIDGET_429, headers(("Retry-After" = u64, description = "Seconds to wait.")))))]
 async fn answer(
     State(state): State<AppState>,
     caller: WidgetUser,
@@ -126,9 +164,16 @@ async fn answer(
 }
 
 /// Records a skip (`forever: true` dismisses); returns the next prompt or null.
-#[utoipa::path(post, path = "/v1/widget/skips", tag = "widget", params(LocaleParams), request_body = SkipRequest,
-    security(("publishable_key" = [])),
-    responses((status = 200, description = "`{\"next\": prompt | null}`"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 422, description = "`question_not_due`"), (status = 429)))]
+#[utoipa::path(post, path = "/v1/widget/skips", tag = "widget", operation_id = "widget_skip",
+    params(LocaleParams, WidgetHeaders), request_body = SkipRequest,
+    security(("publishable_key" = [], "widget_user" = [], "widget_user_hash" = [])),
+    responses((status = 200, description = "Recorded; what to show next.", body = NextPrompt),
+        (status = 400, description = WIDGET_400), (status = 401, description = WIDGET_401),
+        (status = 403, description = WIDGET_403),
+        (status = 404, description = "`question_not_found` or `user_not_found`."),
+        (status = 413, description = "`body_too_large`."),
+        (status = 422, description = "`question_not_due`."),
+        (status = 429, description = WIDGET_429, headers(("Retry-After" = u64, description = "Seconds to wait.")))))]
 async fn skip(
     State(state): State<AppState>,
     caller: WidgetUser,
@@ -148,10 +193,16 @@ async fn skip(
     Ok(Json(NextPrompt { next }))
 }
 
-/// Records that a prompt was shown.
-#[utoipa::path(post, path = "/v1/widget/impressions", tag = "widget", request_body = QuestionRef,
-    security(("publishable_key" = [])),
-    responses((status = 204), (status = 400), (status = 401), (status = 403), (status = 404), (status = 429)))]
+/// Records that a prompt was shown (once per user, question and login).
+#[utoipa::path(post, path = "/v1/widget/impressions", tag = "widget", operation_id = "widget_impression",
+    params(WidgetHeaders), request_body = QuestionRef,
+    security(("publishable_key" = [], "widget_user" = [], "widget_user_hash" = [])),
+    responses((status = 204, description = "Recorded."),
+        (status = 400, description = WIDGET_400), (status = 401, description = WIDGET_401),
+        (status = 403, description = WIDGET_403),
+        (status = 404, description = "`question_not_found` or `user_not_found`."),
+        (status = 413, description = "`body_too_large`."),
+        (status = 429, description = WIDGET_429, headers(("Retry-After" = u64, description = "Seconds to wait.")))))]
 async fn impression(
     State(state): State<AppState>,
     caller: WidgetUser,

@@ -131,6 +131,7 @@ pub enum SiteKey {
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationRequest {
     /// The keys to replace (at least one).
+    #[schema(min_items = 1)]
     pub keys: Vec<SiteKey>,
     /// Seconds the replaced keys stay valid (default: the server's `key_grace_seconds`;
     /// 0 refuses them at once; at most 30 days).
@@ -214,7 +215,14 @@ pub struct WidgetSettings {
     /// Path globs where it never shows (checkout, say).
     pub hide_on: Vec<String>,
     /// Colours, font and radius.
+    #[schema(schema_with = theme_ref)]
     pub theme: Theme,
+}
+
+/// `theme` as a plain reference: a default object (from `serde(default)`) beside it is
+/// more than client generators take.
+fn theme_ref() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::Ref::from_schema_name("Theme").into()
 }
 
 /// The widget's look.
@@ -385,11 +393,98 @@ impl From<&Site> for SiteView {
 /// widget settings merged (JSON merge patch).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"allowed_origins": ["https://shop.example.com"],
+    "widget_settings": {"corner": "bottom-left", "hide_on": ["/checkout/*"], "theme": {"brand_color": "#0f766e"}}}))]
 pub struct SitePatch {
+    /// Replaces the allowed origins (at most 100): `https://host[:port]`, as browsers
+    /// send `Origin`; a trailing `/` and upper case are canonicalised. Null or absent:
+    /// unchanged.
     #[serde(default, deserialize_with = "canonical_origins")]
+    #[schema(max_items = 100, inline, value_type = Option<Vec<Origin>>)]
     pub allowed_origins: Option<Vec<String>>,
-    #[schema(value_type = Object)]
+    /// Merged into the widget settings (JSON merge patch: a field set to null returns
+    /// to its default). Null or absent: unchanged.
+    #[schema(value_type = Option<WidgetSettingsPatch>)]
     pub widget_settings: Option<Value>,
+}
+
+/// An allowed origin (documentation only): what the pattern admits is accepted;
+/// anything `url` parses as an http(s) origin is accepted too.
+#[derive(ToSchema)]
+#[schema(
+    pattern = "^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.){0,4}[A-Za-z][A-Za-z0-9]{0,20}(-[A-Za-z0-9]+){0,3}(:[1-9][0-9]{0,3})?/?$",
+    example = "https://shop.example.com"
+)]
+#[allow(dead_code)]
+pub struct Origin(String);
+
+/// A change to the widget settings (documentation of `SitePatch.widget_settings`):
+/// every field optional; null returns a field to its default.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WidgetSettingsPatch {
+    #[schema(inline, value_type = Option<Corner>)]
+    corner: Option<String>,
+    /// Delay before showing a due prompt, in milliseconds (0–600000).
+    #[schema(minimum = 0, maximum = 600000)]
+    delay_ms: Option<u32>,
+    /// Minimum hours between two prompts (0–8760).
+    #[schema(minimum = 0, maximum = 8760)]
+    min_hours_between_prompts: Option<u32>,
+    /// Path globs where the widget may show (empty: everywhere): at most 50, each
+    /// starting with `/`, at most 200 bytes.
+    #[schema(max_items = 50, inline, value_type = Option<Vec<PathGlob>>)]
+    show_on: Option<Vec<String>>,
+    /// Path globs where it never shows (checkout, say); the same limits.
+    #[schema(max_items = 50, inline, value_type = Option<Vec<PathGlob>>)]
+    hide_on: Option<Vec<String>>,
+    theme: Option<ThemePatch>,
+}
+
+/// Where the widget sits.
+#[derive(ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum Corner {
+    BottomRight,
+    BottomLeft,
+    TopRight,
+    TopLeft,
+}
+
+/// A path glob: starts with `/`, at most 200 bytes.
+#[derive(ToSchema)]
+#[schema(pattern = "^/[\\s\\S]{0,199}$", example = "/checkout/*")]
+#[allow(dead_code)]
+pub struct PathGlob(String);
+
+/// A change to the widget's look; null returns a field to its default.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ThemePatch {
+    #[schema(inline, value_type = Option<ThemeMode>)]
+    mode: Option<String>,
+    /// Brand colour as `#rrggbb`.
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
+    brand_color: Option<String>,
+    /// CSS font-family list: at most 200 bytes, none of `{ } ; < >`.
+    #[schema(max_length = 200, pattern = "^[^{};<>]*$")]
+    font: Option<String>,
+    /// Corner radius in pixels (0–48).
+    #[schema(minimum = 0, maximum = 48)]
+    radius_px: Option<u32>,
+}
+
+/// `auto` follows `prefers-color-scheme`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ThemeMode {
+    Auto,
+    Light,
+    Dark,
 }
 
 #[cfg(test)]

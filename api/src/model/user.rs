@@ -49,7 +49,7 @@ pub struct AnswerRecord {
     pub key: String,
     pub question_set: String,
     pub version: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: Value,
     /// The user's login count when they answered.
     pub login_count: i64,
@@ -108,10 +108,15 @@ pub fn enrichment_records(app_metadata: &Value) -> Vec<EnrichmentRecord> {
 /// `PATCH /v1/users/{id}`: JSON merge patches (RFC 7396) of each metadata object.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user_metadata": {"role": "founder", "address": {"city": null}},
+    "app_metadata": {"plan": "pro"}}))]
 pub struct UserPatch {
-    #[schema(value_type = Object)]
+    /// Merged into `user_metadata` (a key set to null is removed); null or absent:
+    /// unchanged. The result must stay within 64 KiB.
+    #[schema(value_type = Option<Object>)]
     pub user_metadata: Option<Value>,
-    #[schema(value_type = Object)]
+    /// Merged into `app_metadata`; null or absent: unchanged. At most 256 KiB.
+    #[schema(value_type = Option<Object>)]
     pub app_metadata: Option<Value>,
 }
 

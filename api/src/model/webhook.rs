@@ -55,12 +55,38 @@ impl fmt::Debug for Subscription {
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.com/trickle", "events": ["profile.answered", "user.deleted"],
+    "description": "CRM sync"}))]
 pub struct NewSubscription {
-    /// An http(s) URL that receives POSTed events.
+    /// An http(s) URL that receives POSTed events (at most 2048 bytes; any URL that
+    /// parses with an http or https scheme is taken, the pattern shows the common form).
+    /// Internal addresses are refused when delivering, not here.
+    #[schema(
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.){0,4}[A-Za-z][A-Za-z0-9]{0,20}(-[A-Za-z0-9]+){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,64}){0,16}$"
+    )]
     pub url: String,
-    /// Event types, e.g. `["profile.answered", "user.deleted"]`.
+    /// Event types (at least one).
+    #[schema(min_items = 1, inline, value_type = Vec<EventType>)]
     pub events: Vec<String>,
+    /// At most 500 bytes.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+}
+
+/// The event types a subscription can ask for (documentation of [`EVENT_TYPES`]).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub enum EventType {
+    #[serde(rename = "user.signed_up")]
+    UserSignedUp,
+    #[serde(rename = "user.logged_in")]
+    UserLoggedIn,
+    #[serde(rename = "profile.answered")]
+    ProfileAnswered,
+    #[serde(rename = "profile.enriched")]
+    ProfileEnriched,
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
 }
 
 /// The created subscription with its secret (the only time it is shown). `Debug`

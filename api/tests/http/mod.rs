@@ -26,6 +26,7 @@ macro_rules! on_both_databases {
 mod auth;
 mod enrichment;
 mod logins;
+mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limits;
