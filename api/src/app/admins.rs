@@ -4,8 +4,8 @@
 //! passes: OWASP's minimum), on the blocking pool so that hashing never stalls the
 //! async workers. E-mails are stored lower-cased.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::distr::{Alphanumeric, SampleString};
 use std::sync::LazyLock;
 
@@ -122,10 +122,7 @@ impl Admins<'_> {
         check_password(password)?;
         let hash = hash_password(password.to_owned()).await?;
         let admin = Admin {
-            admin_id: format!(
-                "adm_{}",
-                Alphanumeric.sample_string(&mut rand::rng(), 16)
-            ),
+            admin_id: format!("adm_{}", Alphanumeric.sample_string(&mut rand::rng(), 16)),
             email,
             role,
             created_at: now(),
@@ -165,7 +162,11 @@ impl Admins<'_> {
     pub async fn grant(&self, by: &Actor, email: &str, site_id: &str) -> Result<bool> {
         let admin = self.by_email(email).await?;
         let site = self.app.sites().get(site_id).await?;
-        let granted = self.app.store.grant_site(&admin.admin_id, &site.site_id).await?;
+        let granted = self
+            .app
+            .store
+            .grant_site(&admin.admin_id, &site.site_id)
+            .await?;
         if granted {
             let change = Change {
                 action: "admin.grant",
@@ -198,7 +199,10 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(normalise_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert_eq!(
+            normalise_email(" Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
         assert!(normalise_email("not an address").is_err());
         assert!(normalise_email(&format!("{}@example.com", "a".repeat(250))).is_err());
     }

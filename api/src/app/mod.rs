@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-use crate::config::{ConsoleSettings, JobSettings, OutboundSettings, RetentionSettings, Settings, WebhookSettings};
+use crate::config::{
+    ConsoleSettings, JobSettings, OutboundSettings, RetentionSettings, Settings, WebhookSettings,
+};
 use crate::error::{Error, Result};
 use crate::model::{Admin, MetadataLimits, PublishedSets, Site};
 use crate::outbound::OutboundClient;

@@ -84,7 +84,12 @@ pub async fn run(
     let admin_password = generate_password();
     let created = app
         .admins()
-        .create(&Actor::command_line(), DEMO_ADMIN, Role::Owner, &admin_password)
+        .create(
+            &Actor::command_line(),
+            DEMO_ADMIN,
+            Role::Owner,
+            &admin_password,
+        )
         .await;
     let admin_password = match created {
         Ok(_) => admin_password,

@@ -9,10 +9,10 @@ mod demo;
 mod serve;
 
 use crate::App;
-use crate::config::Settings;
-use crate::model::site::{KeyRotationRequest, SiteKey};
 use crate::app::Actor;
 use crate::app::admins::generate_password;
+use crate::config::Settings;
+use crate::model::site::{KeyRotationRequest, SiteKey};
 use crate::model::{Role, SitePatch, SiteView};
 use crate::questions::parse_question_set;
 use serve::{open, redact, serve};
@@ -355,7 +355,10 @@ async fn admin_command(app: &App, command: AdminCommand) -> anyhow::Result<()> {
                 .admins()
                 .create(&Actor::command_line(), &email, role.into(), &password)
                 .await?;
-            println!("created {} ({}), id {}", admin.email, admin.role, admin.admin_id);
+            println!(
+                "created {} ({}), id {}",
+                admin.email, admin.role, admin.admin_id
+            );
             if generated {
                 println!("password: {password}");
                 println!("(shown only now; sign in at /console)");
@@ -366,7 +369,11 @@ async fn admin_command(app: &App, command: AdminCommand) -> anyhow::Result<()> {
                 .admins()
                 .grant(&Actor::command_line(), &email, &site)
                 .await?;
-            let state = if granted { "may now manage" } else { "could already manage" };
+            let state = if granted {
+                "may now manage"
+            } else {
+                "could already manage"
+            };
             println!("{email} {state} {site}");
         }
     }

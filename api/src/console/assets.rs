@@ -27,8 +27,7 @@ static CSS_FILE: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Where pages load the stylesheet from.
-pub static CSS_URL: LazyLock<String> =
-    LazyLock::new(|| format!("/console/assets/{}", *CSS_FILE));
+pub static CSS_URL: LazyLock<String> = LazyLock::new(|| format!("/console/assets/{}", *CSS_FILE));
 
 pub(super) fn router() -> Router<ConsoleState> {
     Router::new().route("/assets/{file}", get(asset))
@@ -49,6 +48,9 @@ async fn asset(Path(file): Path<String>) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }

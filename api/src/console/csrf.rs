@@ -23,15 +23,14 @@ pub async fn same_origin_only(
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let ours = own_origin(&parts.headers, parts.uri.authority().map(|a| a.as_str()))
-        .map(|host| {
-            let scheme = if over_https(&parts, &state.trusted_proxies) {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}")
-        });
+    let ours = own_origin(&parts.headers, parts.uri.authority().map(|a| a.as_str())).map(|host| {
+        let scheme = if over_https(&parts, &state.trusted_proxies) {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{host}")
+    });
     if !from_our_pages(&parts.headers, ours.as_deref()) {
         return ConsoleError::Failed(Error::Forbidden {
             code: "cross_site_request",
@@ -56,7 +55,8 @@ fn own_origin(headers: &HeaderMap, authority: Option<&str>) -> Option<String> {
 /// Whether the browser's headers place the request on our own origin.
 fn from_our_pages(headers: &HeaderMap, ours: Option<&str>) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        return ours.is_some_and(|ours| origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(ours)));
+        return ours
+            .is_some_and(|ours| origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(ours)));
     }
     headers
         .get("sec-fetch-site")
@@ -81,23 +81,47 @@ mod tests {
     #[test]
     fn only_our_origin_or_same_origin_fetches_pass() {
         let ours = Some("https://trickle.example");
-        assert!(from_our_pages(&headers(&[("origin", "https://trickle.example")]), ours));
-        assert!(!from_our_pages(&headers(&[("origin", "https://evil.example")]), ours));
-        assert!(!from_our_pages(&headers(&[("origin", "http://trickle.example")]), ours));
+        assert!(from_our_pages(
+            &headers(&[("origin", "https://trickle.example")]),
+            ours
+        ));
+        assert!(!from_our_pages(
+            &headers(&[("origin", "https://evil.example")]),
+            ours
+        ));
+        assert!(!from_our_pages(
+            &headers(&[("origin", "http://trickle.example")]),
+            ours
+        ));
         assert!(!from_our_pages(&headers(&[("origin", "null")]), ours));
         // Origin wins over Sec-Fetch-Site.
-        let both = headers(&[("origin", "https://evil.example"), ("sec-fetch-site", "same-origin")]);
+        let both = headers(&[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
         assert!(!from_our_pages(&both, ours));
-        assert!(from_our_pages(&headers(&[("sec-fetch-site", "same-origin")]), ours));
-        assert!(!from_our_pages(&headers(&[("sec-fetch-site", "cross-site")]), ours));
+        assert!(from_our_pages(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            ours
+        ));
+        assert!(!from_our_pages(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            ours
+        ));
         assert!(!from_our_pages(&headers(&[]), ours));
     }
 
     #[test]
     fn our_host_comes_from_host_then_the_uri() {
         let host = headers(&[("host", "Trickle.Example:8443")]);
-        assert_eq!(own_origin(&host, Some("x")).as_deref(), Some("trickle.example:8443"));
-        assert_eq!(own_origin(&headers(&[]), Some("a.test")).as_deref(), Some("a.test"));
+        assert_eq!(
+            own_origin(&host, Some("x")).as_deref(),
+            Some("trickle.example:8443")
+        );
+        assert_eq!(
+            own_origin(&headers(&[]), Some("a.test")).as_deref(),
+            Some("a.test")
+        );
         assert_eq!(own_origin(&headers(&[]), None), None);
     }
 }

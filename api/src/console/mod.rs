@@ -49,7 +49,10 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(sites::router())
         .merge(audit::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::same_origin_only,
+        ))
         .layer(middleware::map_response(page_headers))
         .merge(assets::router())
         .with_state(state)

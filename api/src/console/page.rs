@@ -1,8 +1,8 @@
 //! What every page shares: the layout's fields, rendering, and form errors.
 
 use askama::Template;
-use axum::response::{Html, IntoResponse, Response};
 use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 
 use super::assets::{CSS_URL, HTMX_URL};
 use super::error::ConsoleError;

@@ -80,7 +80,9 @@ pub fn over_https(parts: &Parts, trusted: &TrustedProxies) -> bool {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| {
+            addr.ip()
+        });
     trusted.contains(peer)
         && parts
             .headers
@@ -111,7 +113,10 @@ mod tests {
     #[test]
     fn the_token_is_read_among_other_cookies() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, "a=1; trickle_console=tok; b=2".parse().unwrap());
+        headers.append(
+            header::COOKIE,
+            "a=1; trickle_console=tok; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie_token(&headers).as_deref(), Some("tok"));
         let mut other = HeaderMap::new();
         other.append(header::COOKIE, "trickle_console_x=1".parse().unwrap());
@@ -124,7 +129,12 @@ mod tests {
         let plain = plain.to_str().unwrap();
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Strict"));
         assert!(plain.contains("Path=/console") && !plain.contains("Secure"));
-        assert!(session_cookie("tok", 60, true).to_str().unwrap().ends_with("; Secure"));
+        assert!(
+            session_cookie("tok", 60, true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
     }
 
     fn parts(uri: &str, peer: [u8; 4], proto: Option<&str>) -> Parts {
@@ -142,9 +152,21 @@ mod tests {
     #[test]
     fn forwarded_proto_counts_only_from_trusted_proxies() {
         let trusted = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
-        assert!(over_https(&parts("/", [10, 0, 0, 1], Some("https")), &trusted));
-        assert!(!over_https(&parts("/", [203, 0, 113, 9], Some("https")), &trusted));
-        assert!(!over_https(&parts("/", [10, 0, 0, 1], Some("http")), &trusted));
-        assert!(over_https(&parts("https://x.test/", [203, 0, 113, 9], None), &trusted));
+        assert!(over_https(
+            &parts("/", [10, 0, 0, 1], Some("https")),
+            &trusted
+        ));
+        assert!(!over_https(
+            &parts("/", [203, 0, 113, 9], Some("https")),
+            &trusted
+        ));
+        assert!(!over_https(
+            &parts("/", [10, 0, 0, 1], Some("http")),
+            &trusted
+        ));
+        assert!(over_https(
+            &parts("https://x.test/", [203, 0, 113, 9], None),
+            &trusted
+        ));
     }
 }

@@ -1,11 +1,11 @@
 //! Sign-in, sign-out and sign-out everywhere.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 use super::ConsoleState;

@@ -2,11 +2,11 @@
 //! origins and the widget's settings, checked by the same code as `PATCH /v1/site`.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -107,7 +107,10 @@ async fn create(
     Form(form): Form<NewSite>,
 ) -> Result<Response, ConsoleError> {
     let access = state.app.access(&current.admin);
-    match access.create_site(&form.name, typed_origins(&form.origins)).await {
+    match access
+        .create_site(&form.name, typed_origins(&form.origins))
+        .await
+    {
         Ok(keys) => {
             let page = CreatedPage {
                 layout: Layout::for_admin(&current.admin, "sites"),
@@ -215,7 +218,9 @@ impl SitePage {
     }
 
     fn invalid(&self, field: &str) -> bool {
-        self.widget_error.as_ref().is_some_and(|e| e.is_about(field))
+        self.widget_error
+            .as_ref()
+            .is_some_and(|e| e.is_about(field))
     }
 }
 

@@ -24,9 +24,10 @@ use std::sync::Arc;
 
 use crate::model::site::KeyRotation;
 use crate::model::{
-    Admin, AdminSession, AnswerCount, AuditEntry, NewAuditEntry, AnswerRecord, AttemptOutcome, Delivery, Job, JobState, LoginReceipt,
-    MetadataLimits, NewAnswer, NewJob, NewLogin, PromptEventCount, PromptEventKind, PublishOutcome,
-    QuestionSetSummary, QuestionSetVersion, Site, Subscription, User, WidgetSettings,
+    Admin, AdminSession, AnswerCount, AnswerRecord, AttemptOutcome, AuditEntry, Delivery, Job,
+    JobState, LoginReceipt, MetadataLimits, NewAnswer, NewAuditEntry, NewJob, NewLogin,
+    PromptEventCount, PromptEventKind, PublishOutcome, QuestionSetSummary, QuestionSetVersion,
+    Site, Subscription, User, WidgetSettings,
 };
 use crate::questions::PromptRecord;
 
@@ -412,8 +413,11 @@ pub trait AdminStore: Send + Sync {
     /// The ids of the sites granted to an admin, in order.
     async fn granted_sites(&self, admin_id: &str) -> Result<Vec<String>, StoreError>;
     /// Stores a session under the SHA-256 of its token.
-    async fn insert_session(&self, token_hash: &str, session: &AdminSession)
-    -> Result<(), StoreError>;
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        session: &AdminSession,
+    ) -> Result<(), StoreError>;
     /// The session with this token hash if it has not expired at `now`, with its admin.
     async fn session(
         &self,

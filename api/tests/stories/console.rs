@@ -26,10 +26,20 @@ async fn admins_are_unique_by_email(store: Arc<dyn Store>) {
     let twin = admin("adm_twin", "ann@example.com", Role::Member);
     assert!(!store.insert_admin(&twin, "$argon2id$hash-b").await.unwrap());
     assert_eq!(store.admin("adm_twin").await.unwrap(), None);
-    let (found, hash) = store.admin_by_email("ann@example.com").await.unwrap().unwrap();
+    let (found, hash) = store
+        .admin_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((found, hash.as_str()), (ann.clone(), "$argon2id$hash-a"));
     assert_eq!(store.admin("adm_ann").await.unwrap(), Some(ann.clone()));
-    assert!(store.admin_by_email("bob@example.com").await.unwrap().is_none());
+    assert!(
+        store
+            .admin_by_email("bob@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let bob = admin("adm_bob", "bob@example.com", Role::Member);
     store.insert_admin(&bob, "h").await.unwrap();
     assert_eq!(store.admins().await.unwrap(), vec![ann, bob]);
@@ -83,14 +93,38 @@ async fn sessions_live_until_they_end(store: Arc<dyn Store>) {
     }
     let live = session("adm_a", Span::hours(1));
     store.insert_session("hash-1", &live).await.unwrap();
-    store.insert_session("hash-2", &session("adm_a", Span::hours(1))).await.unwrap();
-    store.insert_session("hash-3", &session("adm_b", Span::hours(1))).await.unwrap();
-    store.insert_session("hash-old", &session("adm_a", Span::seconds(-1))).await.unwrap();
+    store
+        .insert_session("hash-2", &session("adm_a", Span::hours(1)))
+        .await
+        .unwrap();
+    store
+        .insert_session("hash-3", &session("adm_b", Span::hours(1)))
+        .await
+        .unwrap();
+    store
+        .insert_session("hash-old", &session("adm_a", Span::seconds(-1)))
+        .await
+        .unwrap();
 
     let (found, who) = store.session("hash-1", Utc::now()).await.unwrap().unwrap();
-    assert_eq!((found.clone(), who.admin_id.as_str()), (live.clone(), "adm_a"));
-    assert!(store.session("hash-old", Utc::now()).await.unwrap().is_none());
-    assert!(store.session("hash-nope", Utc::now()).await.unwrap().is_none());
+    assert_eq!(
+        (found.clone(), who.admin_id.as_str()),
+        (live.clone(), "adm_a")
+    );
+    assert!(
+        store
+            .session("hash-old", Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session("hash-nope", Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Past its expiry, a live session is gone too.
     let later = live.expires_at + Span::seconds(1);
     assert!(store.session("hash-1", later).await.unwrap().is_none());
@@ -105,7 +139,10 @@ async fn sessions_live_until_they_end(store: Arc<dyn Store>) {
     assert_eq!(store.purge_expired_sessions(Utc::now()).await.unwrap(), 1);
     assert_eq!(store.delete_sessions_of("adm_a").await.unwrap(), 1);
     assert!(store.session("hash-2", Utc::now()).await.unwrap().is_none());
-    assert!(store.session("hash-3", Utc::now()).await.unwrap().is_some(), "other admins keep theirs");
+    assert!(
+        store.session("hash-3", Utc::now()).await.unwrap().is_some(),
+        "other admins keep theirs"
+    );
 }
 
 /// The audit log lists newest first and pages by id.

@@ -32,10 +32,15 @@ pub fn cookie_set_by(response: &reqwest::Response) -> Option<String> {
 
 /// Signs in as `email`; the `Cookie` header value of the new session.
 pub async fn sign_in(app: &TestApp, email: &str) -> String {
-    let response = post_form(app, "/console/sign-in", None, &[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(
+        app,
+        "/console/sign-in",
+        None,
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 303, "sign-in failed");
     cookie_set_by(&response).expect("a session cookie")
 }
