@@ -255,7 +255,10 @@ async fn the_demo_serves_a_curlable_api() {
         .unwrap()
         .post(format!("{base}/console/sign-in"))
         .header("Origin", &base)
-        .form(&[("email", "admin@demo.example"), ("password", password.as_str())])
+        .form(&[
+            ("email", "admin@demo.example"),
+            ("password", password.as_str()),
+        ])
         .send()
         .await
         .unwrap();
