@@ -214,6 +214,7 @@ async fn the_demo_serves_a_curlable_api() {
     let mut pk = None;
     let mut sk = None;
     let mut hash = None;
+    let mut admin_password = None;
     for line in BufReader::new(demo.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -221,6 +222,7 @@ async fn the_demo_serves_a_curlable_api() {
             ["publishable", "key", key] => pk = Some(key.to_string()),
             ["secret", "key", key] => sk = Some(key.to_string()),
             ["demo", "user", _, "(hash", h] => hash = Some(h.trim_end_matches(')').to_string()),
+            ["admin", "password", p] => admin_password = Some(p.to_string()),
             _ => {}
         }
         if line.starts_with("curl -s") {
@@ -245,6 +247,23 @@ async fn the_demo_serves_a_curlable_api() {
         .await
         .unwrap();
     assert_eq!(next["prompt"]["question_set"], "onboarding");
+    // The printed admin signs in to the console.
+    let password = admin_password.expect("demo prints the admin's password");
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/console/sign-in"))
+        .header("Origin", &base)
+        .form(&[
+            ("email", "admin@demo.example"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert!(signed_in.headers().contains_key("set-cookie"));
     // The demo enables the user-agent and e-mail providers: the worker enriches the demo user.
     let sk = sk.expect("demo prints the secret key");
     let mut providers = Vec::new();

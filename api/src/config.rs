@@ -55,6 +55,8 @@ pub struct Settings {
     /// How long keys replaced by a rotation stay valid unless the rotation says
     /// otherwise, in seconds (default 24 h).
     pub key_grace_seconds: u64,
+    /// The console at `/console` (`[console]`): sessions and sign-in limits.
+    pub console: ConsoleSettings,
 }
 
 /// Log output format.
@@ -161,6 +163,7 @@ impl Default for Settings {
             outbound: OutboundSettings::default(),
             secrets_key: None,
             key_grace_seconds: 24 * 60 * 60,
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -358,6 +361,28 @@ pub struct RetentionSettings {
     /// Delivered, dead and cancelled webhook deliveries (the delivery log and its
     /// payloads), by when they finished.
     pub deliveries_days: u32,
+}
+
+/// The console's sessions and sign-in limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// How long a sign-in lasts, in hours (then the admin signs in again).
+    pub session_hours: u32,
+    /// Sign-in attempts per minute from one client IP (also the burst).
+    pub sign_in_ip_per_minute: u32,
+    /// Sign-in attempts per minute for one e-mail, from anywhere (also the burst).
+    pub sign_in_email_per_minute: u32,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            session_hours: 12,
+            sign_in_ip_per_minute: 20,
+            sign_in_email_per_minute: 5,
+        }
+    }
 }
 
 impl Default for RetentionSettings {

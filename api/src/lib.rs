@@ -9,11 +9,13 @@
 //! - [`outbound`]: the guarded HTTP client for tenant- and operator-named URLs.
 //! - [`providers`]: enrichment providers (GeoIP, user agent, e-mail, HTTP APIs).
 //! - [`app`]: the use cases, one module per concept, wired by [`App`].
-//! - [`http`] and [`cli`]: translate requests and commands into use cases.
+//! - [`http`], [`console`] and [`cli`]: translate requests, console pages and commands
+//!   into use cases.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod http;
 pub mod model;

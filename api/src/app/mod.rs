@@ -4,6 +4,9 @@
 //! `logins.rs`, `app.prompts().answer(…)` in `prompts.rs`, and so on. Each use case
 //! imports the model, the store and the pure engine; none sees HTTP.
 
+pub mod access;
+pub mod admins;
+pub mod audit;
 pub mod enrichment;
 pub mod jobs;
 pub mod logins;
@@ -11,6 +14,7 @@ pub mod profiles;
 pub mod prompts;
 pub mod publishing;
 pub mod retention;
+pub mod sessions;
 pub mod sites;
 pub mod stats;
 pub mod webhooks;
@@ -21,14 +25,19 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-use crate::config::{JobSettings, OutboundSettings, RetentionSettings, Settings, WebhookSettings};
+use crate::config::{
+    ConsoleSettings, JobSettings, OutboundSettings, RetentionSettings, Settings, WebhookSettings,
+};
 use crate::error::{Error, Result};
-use crate::model::{MetadataLimits, PublishedSets, Site};
+use crate::model::{Admin, MetadataLimits, PublishedSets, Site};
 use crate::outbound::OutboundClient;
 use crate::providers::{ConfigError, Provider, build_providers};
 use crate::questions::PublishedSet;
 use crate::store::{Store, StoreError};
 
+pub use access::Access;
+pub use admins::Admins;
+pub use audit::{Actor, Audit};
 pub use enrichment::Enrichment;
 pub use jobs::{JobError, Jobs};
 pub use logins::Logins;
@@ -36,6 +45,7 @@ pub use profiles::Profiles;
 pub use prompts::Prompts;
 pub use publishing::Publishing;
 pub use retention::Retention;
+pub use sessions::{Sessions, SignInLimiter};
 pub use sites::Sites;
 pub use stats::Stats;
 pub use webhooks::Webhooks;
@@ -100,6 +110,9 @@ pub struct App {
     pub(crate) retention_settings: RetentionSettings,
     /// When this process last ran the retention purge.
     pub(crate) last_purge: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Console sessions and sign-in limits.
+    pub(crate) console: ConsoleSettings,
+    pub(crate) sign_in_limiter: Arc<SignInLimiter>,
 }
 
 impl App {
@@ -138,6 +151,8 @@ impl App {
             jobs_enqueued: Arc::new(Notify::new()),
             retention_settings: RetentionSettings::default(),
             last_purge: Arc::default(),
+            console: ConsoleSettings::default(),
+            sign_in_limiter: Arc::new(SignInLimiter::new(&ConsoleSettings::default())),
         }
     }
 
@@ -151,13 +166,21 @@ impl App {
                 .with_job_settings(settings.jobs.clone())
                 .with_webhook_settings(settings.webhooks.clone())
                 .with_retention_settings(settings.retention.clone())
-                .with_key_grace(Duration::from_secs(settings.key_grace_seconds)),
+                .with_key_grace(Duration::from_secs(settings.key_grace_seconds))
+                .with_console_settings(settings.console.clone()),
         )
     }
 
     /// Replaces the default grace period of rotated keys.
     pub fn with_key_grace(mut self, grace: Duration) -> Self {
         self.key_grace = grace;
+        self
+    }
+
+    /// Replaces the console's session length and sign-in limits.
+    pub fn with_console_settings(mut self, settings: ConsoleSettings) -> Self {
+        self.sign_in_limiter = Arc::new(SignInLimiter::new(&settings));
+        self.console = settings;
         self
     }
 
@@ -240,6 +263,26 @@ impl App {
     /// The retention purge.
     pub fn retention(&self) -> Retention<'_> {
         Retention { app: self }
+    }
+
+    /// Console accounts.
+    pub fn admins(&self) -> Admins<'_> {
+        Admins { app: self }
+    }
+
+    /// Console sign-in and sessions.
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { app: self }
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit { app: self }
+    }
+
+    /// What a signed-in admin may do with sites.
+    pub fn access<'a>(&'a self, admin: &'a Admin) -> Access<'a> {
+        Access { app: self, admin }
     }
 
     /// The store, for operations and the CLI.

@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use super::serve::{open, serve_with};
 use crate::App;
+use crate::app::Actor;
+use crate::app::admins::generate_password;
 use crate::app::logins::LoginRequest;
 use crate::app::sites::user_hash;
 use crate::config::Settings;
-use crate::model::{Site, SitePatch};
+use crate::model::{Role, Site, SitePatch};
 
 /// The demo shop page; `{{…}}` placeholders are filled in per run.
 const DEMO_PAGE: &str = include_str!("../../../examples/demo/index.html");
@@ -30,6 +32,9 @@ pub const EXAMPLE_QUESTION_SETS: [(&str, &str); 2] = [
         include_str!("../../../question-sets/product-feedback.yaml"),
     ),
 ];
+
+/// The demo console admin's e-mail (an owner; the password is new each run).
+pub const DEMO_ADMIN: &str = "admin@demo.example";
 
 /// The demo user's id.
 pub const DEMO_USER: &str = "u_demo";
@@ -76,6 +81,22 @@ pub async fn run(
         .record(&site, demo_login())
         .await
         .context("recording the demo login")?;
+    let admin_password = generate_password();
+    let created = app
+        .admins()
+        .create(
+            &Actor::command_line(),
+            DEMO_ADMIN,
+            Role::Owner,
+            &admin_password,
+        )
+        .await;
+    let admin_password = match created {
+        Ok(_) => admin_password,
+        // A kept database from an earlier run: that run printed the password.
+        Err(crate::Error::Conflict { .. }) => "(as printed by the run that created it)".into(),
+        Err(error) => return Err(error).context("creating the demo admin"),
+    };
     let hash = user_hash(&keys.identity_secret, DEMO_USER);
     println!(
         "\nTrickle demo on {origin}  (database: {db})\n\n\
@@ -83,7 +104,11 @@ pub async fn run(
          publishable key  {pk}\n\
          secret key       {sk}\n\
          demo user        {DEMO_USER} (hash {hash})\n\n\
-         Open {origin}/demo in a browser: the widget asks the stage-1 question; \"Log in again\" unlocks the next stage.\n\n\
+         console          {origin}/console\n\
+         admin            {DEMO_ADMIN}\n\
+         admin password   {admin_password}\n\n\
+         Open {origin}/demo in a browser: the widget asks the stage-1 question; \"Log in again\" unlocks the next stage.\n\
+         Open {origin}/console and sign in as the admin above: sites, settings, the audit log.\n\n\
          Try:\n\
          curl -s {origin}/v1/widget/next -H 'X-Trickle-Key: {pk}' -H 'X-Trickle-User: {DEMO_USER}' -H 'X-Trickle-User-Hash: {hash}'\n\
          curl -s {origin}/v1/logins -H 'Authorization: Bearer {sk}' -H 'Content-Type: application/json' -d '{{\"user_id\":\"{DEMO_USER}\"}}'\n\

@@ -9,9 +9,11 @@ mod demo;
 mod serve;
 
 use crate::App;
+use crate::app::Actor;
+use crate::app::admins::generate_password;
 use crate::config::Settings;
 use crate::model::site::{KeyRotationRequest, SiteKey};
-use crate::model::{SitePatch, SiteView};
+use crate::model::{Role, SitePatch, SiteView};
 use crate::questions::parse_question_set;
 use serve::{open, redact, serve};
 
@@ -52,6 +54,9 @@ pub enum Command {
         site: String,
         user: String,
     },
+    /// Console admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// A ready demo: fresh SQLite database, example question sets, a demo site.
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -122,6 +127,46 @@ pub enum SiteCommand {
         #[arg(long)]
         radius_px: Option<u32>,
     },
+}
+
+/// `trickle admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a console admin and print the password (generated unless
+    /// --password-stdin). There are no default credentials.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// owner (every site, and the admins) or member (the sites granted).
+        #[arg(long, value_enum, default_value = "owner")]
+        role: RoleArg,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Let a member manage a site.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        site: String,
+    },
+}
+
+/// An admin's role, as named on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Owner,
+    Member,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Owner => Role::Owner,
+            RoleArg::Member => Role::Member,
+        }
+    }
 }
 
 /// A site key, as named on the command line.
@@ -200,6 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Admin(command) => admin_command(&open(&settings).await?, command).await,
         Command::Demo { listen } => {
             let keep_database = cli_database_given(&settings);
             demo::run(settings, listen, keep_database).await
@@ -284,6 +330,51 @@ async fn site_command(app: &App, command: SiteCommand) -> anyhow::Result<()> {
             };
             let rotated = app.sites().rotate_keys(&site, None, request).await?;
             println!("{}", serde_json::to_string_pretty(&rotated)?);
+        }
+    }
+    Ok(())
+}
+
+async fn admin_command(app: &App, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Create {
+            email,
+            role,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (generate_password(), true)
+            };
+            let admin = app
+                .admins()
+                .create(&Actor::command_line(), &email, role.into(), &password)
+                .await?;
+            println!(
+                "created {} ({}), id {}",
+                admin.email, admin.role, admin.admin_id
+            );
+            if generated {
+                println!("password: {password}");
+                println!("(shown only now; sign in at /console)");
+            }
+        }
+        AdminCommand::Grant { email, site } => {
+            let granted = app
+                .admins()
+                .grant(&Actor::command_line(), &email, &site)
+                .await?;
+            let state = if granted {
+                "may now manage"
+            } else {
+                "could already manage"
+            };
+            println!("{email} {state} {site}");
         }
     }
     Ok(())

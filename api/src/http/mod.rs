@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     api.merge(ops::router(Arc::new(openapi::complete(document)), state.metrics_on_main))
         .merge(assets::router())
+        .nest_service("/console", crate::console::router(state.app.clone(), state.trusted_proxies.clone()))
         .fallback(route_not_found)
         .layer(middleware::map_response(method_not_allowed))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -3,6 +3,7 @@
 //! The bottom layer with the pure engine (`questions`): it imports nothing else of
 //! the crate, and everything above imports it.
 
+pub mod admin;
 pub mod job;
 pub mod login;
 pub mod prompt_event;
@@ -14,6 +15,7 @@ pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+pub use admin::{Admin, AdminSession, AuditEntry, NewAuditEntry, Role};
 pub use job::{Job, JobState, NewJob};
 pub use login::{LoginReceipt, NewLogin};
 pub use prompt_event::{NewAnswer, PromptEventKind};

@@ -2,7 +2,8 @@
 //!
 //! [`Store`] is split by concept ([`SiteStore`], [`LoginStore`], [`UserStore`],
 //! [`PromptStore`], [`QuestionSetStore`], [`StatsStore`], [`JobQueue`],
-//! [`WebhookStore`], [`RetentionStore`]). [`SqlStore`] implements all of them once, generic over a
+//! [`WebhookStore`], [`RetentionStore`], and the console's [`AdminStore`] and
+//! [`AuditStore`]). [`SqlStore`] implements all of them once, generic over a
 //! [`Dialect`]; `sqlite.rs` and `postgres.rs` keep only what is truly their own:
 //! connecting, pragmas, migrations and the few SQL fragments that differ. The
 //! backend is picked from the URL scheme. Every query filters by `site_id`; a
@@ -23,9 +24,10 @@ use std::sync::Arc;
 
 use crate::model::site::KeyRotation;
 use crate::model::{
-    AnswerCount, AnswerRecord, AttemptOutcome, Delivery, Job, JobState, LoginReceipt,
-    MetadataLimits, NewAnswer, NewJob, NewLogin, PromptEventCount, PromptEventKind, PublishOutcome,
-    QuestionSetSummary, QuestionSetVersion, Site, Subscription, User, WidgetSettings,
+    Admin, AdminSession, AnswerCount, AnswerRecord, AttemptOutcome, AuditEntry, Delivery, Job,
+    JobState, LoginReceipt, MetadataLimits, NewAnswer, NewAuditEntry, NewJob, NewLogin,
+    PromptEventCount, PromptEventKind, PublishOutcome, QuestionSetSummary, QuestionSetVersion,
+    Site, Subscription, User, WidgetSettings,
 };
 use crate::questions::PromptRecord;
 
@@ -84,6 +86,8 @@ pub trait Store:
     + JobQueue
     + WebhookStore
     + RetentionStore
+    + AdminStore
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -129,6 +133,8 @@ pub trait SiteStore: Send + Sync {
         site_id: &str,
         rotation: &KeyRotation,
     ) -> Result<Option<Site>, StoreError>;
+    /// Every site, by name (the console's owners see them all).
+    async fn all_sites(&self) -> Result<Vec<Site>, StoreError>;
     /// Every origin some site allows (answers CORS preflights, which carry no key).
     async fn allowed_origins_of_all_sites(&self) -> Result<Vec<String>, StoreError>;
 }
@@ -388,6 +394,57 @@ pub trait RetentionStore: Send + Sync {
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError>;
+}
+
+/// Console admins, the sites granted to members, and server-side sessions. These are
+/// deployment-wide, not per site: the console checks each admin's role and grants.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Stores a new admin with their password hash; false (and nothing written) when
+    /// the e-mail is taken.
+    async fn insert_admin(&self, admin: &Admin, password_hash: &str) -> Result<bool, StoreError>;
+    async fn admin(&self, admin_id: &str) -> Result<Option<Admin>, StoreError>;
+    /// The admin with this (lower-cased) e-mail, with their password hash.
+    async fn admin_by_email(&self, email: &str) -> Result<Option<(Admin, String)>, StoreError>;
+    /// Every admin, by e-mail.
+    async fn admins(&self) -> Result<Vec<Admin>, StoreError>;
+    /// Lets an admin manage a site; false if it already could.
+    async fn grant_site(&self, admin_id: &str, site_id: &str) -> Result<bool, StoreError>;
+    /// The ids of the sites granted to an admin, in order.
+    async fn granted_sites(&self, admin_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Stores a session under the SHA-256 of its token.
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        session: &AdminSession,
+    ) -> Result<(), StoreError>;
+    /// The session with this token hash if it has not expired at `now`, with its admin.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(AdminSession, Admin)>, StoreError>;
+    /// Records that the session was used at `at`.
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends one session; false if there was none.
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
+    /// Ends every session of an admin ("sign out everywhere"); how many there were.
+    async fn delete_sessions_of(&self, admin_id: &str) -> Result<u64, StoreError>;
+    /// Deletes sessions that expired at or before `now`; how many.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// The console's audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry, stamped now.
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError>;
+    /// Entries newest first, those with an id below `before` when given, at most `limit`.
+    async fn audit_entries(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// Opens the database named by the URL, creating an SQLite file when missing; secrets

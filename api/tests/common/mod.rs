@@ -278,6 +278,15 @@ impl Call {
         self.map(|b| b.body(body))
     }
 
+    /// An `application/x-www-form-urlencoded` body, as an HTML form posts it.
+    pub fn form(self, fields: &[(&str, &str)]) -> Call {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+
     pub fn query(self, query: &impl serde::Serialize) -> Call {
         self.map(|b| b.query(query))
     }

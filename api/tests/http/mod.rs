@@ -24,6 +24,7 @@ macro_rules! on_both_databases {
 }
 
 mod auth;
+mod console;
 mod enrichment;
 mod logins;
 mod openapi;

@@ -3,6 +3,8 @@
 //! which names what sqlx needs to bind and decode the shared queries' types on the
 //! dialect's database (Rust does not carry such bounds over from a trait).
 
+mod admins;
+mod audit;
 mod jobs;
 mod logins;
 mod prompts;

@@ -254,6 +254,14 @@ where
         self.site(site_id).await
     }
 
+    async fn all_sites(&self) -> Result<Vec<Site>, StoreError> {
+        let sql = format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY name, site_id");
+        let rows: Vec<SiteRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|r| r.into_site(&self.sealer))
+            .collect()
+    }
+
     async fn allowed_origins_of_all_sites(&self) -> Result<Vec<String>, StoreError> {
         let lists: Vec<(Json<Value>,)> = sqlx::query_as("SELECT allowed_origins FROM sites")
             .fetch_all(&self.pool)
