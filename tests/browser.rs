@@ -20,6 +20,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "browser/spa.rs"]
+mod spa;
+
 const QUESTIONS: &str = r#"
 slug: browser-test
 title: Browser test
@@ -333,6 +336,11 @@ async fn start() -> (Service, String) {
         .route("/headless", get(host_page))
         .route("/nostorage", get(host_page))
         .route("/arabic", get(host_page))
+        .route("/checkout/{*rest}", get(spa::spa_page))
+        .route("/account", get(spa::spa_page))
+        .route("/example/{framework}", get(spa::example_page))
+        .route("/examples/{*file}", get(spa::example_file))
+        .route("/fake/{file}", get(spa::example_file))
         .with_state(pages);
     serve(router, host_port).await;
     serve(
@@ -491,6 +499,10 @@ async fn the_widget_in_a_real_browser() {
     logout_forgets_the_queued_answers(&browser, &service, &host).await;
     an_english_title_keeps_its_direction_in_an_arabic_widget(&browser, &service, &host).await;
     a_user_id_beyond_ascii_is_asked_and_answers(&browser, &service, &host).await;
+    spa::in_app_navigation_shows_and_closes_the_prompt(&browser, &service, &host).await;
+    spa::identify_after_load_shows_it_and_logout_closes_it(&browser, &service, &host).await;
+    spa::a_patched_history_and_an_unseen_router_keep_working(&browser, &service, &host).await;
+    spa::the_framework_examples_identify_and_log_out(&browser, &service, &host).await;
     browser.client.close().await.unwrap();
 }
 

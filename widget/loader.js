@@ -15,7 +15,8 @@
     locale: data.locale || navigator.language || '',
     headless: data.headless === 'true'
   };
-  var settings = {}, host = null, renderer = null;
+  /* asking: the pending show(); due: the last `next` had a prompt; seen: the path checked */
+  var settings = {}, host = null, renderer = null, asking = null, due = true, seen = where(), moving;
   var quiet = function () {};
   /* Each logout starts a new session: a request of an earlier one is never queued. */
   var session = 0, memory = {}, OUTBOX = 'trickle:outbox:' + state.key + ':';
@@ -108,6 +109,10 @@
     return new RegExp('^' + re + '$').test(path);
   }
 
+  function where() {
+    return location.pathname + location.hash;
+  }
+
   function allowedHere(s) {
     var path = location.pathname, match = function (g) { return glob(g, path); };
     var show = s.show_on || [], hide = s.hide_on || [];
@@ -118,9 +123,10 @@
     try { d.dispatchEvent(new CustomEvent('trickle:' + name, { detail: JSON.parse(detail) })); } catch (e) { /* the page's own listeners */ }
   }
 
+  /* Removes the prompt (recording nothing) and forgets a pending show(). */
   function close() {
     if (host && host.parentNode) host.parentNode.removeChild(host);
-    host = null;
+    host = asking = null;
   }
 
   function load() {
@@ -135,24 +141,65 @@
     var root = d.createElement('div');
     host.attachShadow({ mode: 'open' }).appendChild(root);
     d.body.appendChild(host);
-    var mine = host;
+    /* a closed prompt's late close() must not close the next one */
+    var mine = host, shut = function () { if (host === mine) close(); };
     load().then(function (m) {
       if (host !== mine) return;
       m.mount(root, {
         prompt: prompt, settings: s, locale: state.locale,
-        send: send, emit: emit, close: close
+        send: send, emit: emit, close: shut
       });
-    }).catch(close);
+    }).catch(shut);
   }
 
+  /* One at a time; the page rules are checked again when the delay is over. */
   function show() {
-    if (state.headless || !state.user || host) return;
-    var user = state.user;
+    if (state.headless || !state.user || host || asking) return;
+    var mine = asking = {};
     next().then(function (prompt) {
+      if (asking !== mine) return;
       var s = settings;
-      if (!prompt || user !== state.user || !allowedHere(s)) return;
-      setTimeout(function () { if (user === state.user && !host) mount(prompt, s); }, s.delay_ms == null ? 2000 : s.delay_ms);
-    }).catch(quiet);
+      due = !!prompt;
+      if (!prompt || !allowedHere(s)) return (asking = null);
+      setTimeout(function () {
+        if (asking !== mine) return;
+        asking = null;
+        if (allowedHere(s)) mount(prompt, s);
+      }, s.delay_ms == null ? 2000 : s.delay_ms);
+    }).catch(function () { if (asking === mine) asking = null; });
+  }
+
+  /* In-app navigation: close on a hidden path (recording nothing), else ask again if due. */
+  function page() {
+    seen = where();
+    if (!allowedHere(settings)) close(); else if (due) show();
+  }
+
+  /* Bursts count once; a change of the query alone not at all. */
+  function moved() {
+    clearTimeout(moving);
+    moving = setTimeout(function () {
+      try { if (where() !== seen) page(); } catch (e) { /* never into the page */ }
+    }, 100);
+  }
+
+  /* The Navigation API, else pushState/replaceState wrapped where they are (the page's
+   * own patch or History's), calling through with `this`, arguments and result. */
+  function watch() {
+    var nav = w.navigation;
+    if (nav && nav.addEventListener) return nav.addEventListener('currententrychange', moved);
+    ['pushState', 'replaceState'].forEach(function (name) {
+      var owner = history.hasOwnProperty(name) ? history : Object.getPrototypeOf(history), original = owner[name];
+      if (typeof original !== 'function' || original.trickle) return;
+      owner[name] = function () {
+        var result = original.apply(this, arguments);
+        moved();
+        return result;
+      };
+      owner[name].trickle = 1;
+    });
+    w.addEventListener('popstate', moved);
+    w.addEventListener('hashchange', moved);
   }
 
   var commands = {
@@ -164,6 +211,8 @@
       flush(); show();
     },
     logout: function () { close(); forget(); state.user = null; state.hash = ''; },
+    /* a route change the loader cannot see */
+    page: page,
     next: next,
     /* Headless sites report that they showed a prompt: it starts the site's minimum interval. */
     shown: function (target) {
@@ -196,6 +245,7 @@
     var queued = (w.trickle && w.trickle.q) || [];
     w.__trickle = true;
     w.trickle = trickle;
+    watch();
     if (state.user) { flush(); show(); }
     queued.forEach(function (item) {
       /* item: the stub's arguments, or [arguments, resolve, reject] from a promise stub */
