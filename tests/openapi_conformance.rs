@@ -155,7 +155,7 @@ fn summary(text: &str) -> String {
 fn generated_client_flow(server: &Server, document: &Path) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let client = dir.path().join("client");
-    let (_, text) = output(
+    let (generated, text) = output(
         Command::new(tool("openapi-python-client"))
             .args(["generate", "--meta", "none"])
             .arg("--path")

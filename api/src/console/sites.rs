@@ -162,6 +162,16 @@ impl From<&WidgetSettings> for WidgetFields {
 }
 
 impl WidgetFields {
+    /// Whether `corner` is the one chosen (for the form's `selected`).
+    fn corner_is(&self, corner: &str) -> bool {
+        self.corner == corner
+    }
+
+    /// Whether `mode` is the theme mode chosen.
+    fn theme_mode_is(&self, mode: &str) -> bool {
+        self.theme_mode == mode
+    }
+
     /// The merge patch `PATCH /v1/site` would take for these fields.
     fn patch(&self) -> Result<Value, Error> {
         let number = |field: &str, text: &str| {
