@@ -14,7 +14,8 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 use super::error::{ErrorBody, ErrorDetail};
 
 /// Routes served outside the API, and so outside the OpenAPI document: operations,
-/// the widget's files and the demo shop (`trickle demo`).
+/// the widget's files, the console's HTML pages for browsers (`/console`, one
+/// `nest_service` for the whole of `console/`) and the demo shop (`trickle demo`).
 pub const UNDOCUMENTED_ROUTES: &[&str] = &[
     "/healthz",
     "/readyz",
@@ -22,6 +23,7 @@ pub const UNDOCUMENTED_ROUTES: &[&str] = &[
     "/openapi.json",
     "/widget.js",
     "/widget/{file}",
+    "/console",
     "/demo",
     "/demo/login",
 ];

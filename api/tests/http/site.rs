@@ -93,6 +93,17 @@ async fn bad_site_settings_are_400_and_change_nothing(backend: Backend) {
         let body = expect_error(response, 400, code).await;
         assert_eq!(body["error"]["details"]["field"], field, "{patch}");
     }
+    // A body that is JSON but not an object (serde would read `[null, null]` as a
+    // patch of nothing).
+    for not_object in [json!([null, null]), json!("x"), json!(null)] {
+        let response = app
+            .server(Method::PATCH, "/v1/site")
+            .json(&not_object)
+            .send()
+            .await
+            .unwrap();
+        expect_error(response, 400, "malformed_json").await;
+    }
     let site: Value = app
         .server(Method::GET, "/v1/site")
         .send()

@@ -344,6 +344,17 @@ async fn bad_list_queries_are_400(backend: Backend) {
         .await
         .unwrap();
     expect_error(limit, 400, "malformed_query").await;
+    // Out of range is refused, not quietly clamped (the document says 1–1000).
+    for out_of_range in ["0", "1001"] {
+        let response = app
+            .server(Method::GET, "/v1/users")
+            .query(&[("limit", out_of_range)])
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(response, 400, "invalid_limit").await;
+        assert_eq!(body["error"]["details"]["field"], "limit");
+    }
     let unknown = app
         .server(Method::GET, "/v1/users?colour=red")
         .send()

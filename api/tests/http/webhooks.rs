@@ -257,6 +257,18 @@ async fn bad_subscriptions_are_400_naming_the_field(backend: Backend) {
         .await
         .unwrap();
     expect_error(limit, 400, "malformed_query").await;
+    for out_of_range in ["0", "501"] {
+        let response = app
+            .server(
+                Method::GET,
+                &format!("/v1/webhooks/wh_x/deliveries?limit={out_of_range}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(response, 400, "invalid_limit").await;
+        assert_eq!(body["error"]["details"]["field"], "limit");
+    }
 }
 
 /// Webhook URLs aimed at internal addresses: loopback receivers on 127.0.0.1 and ::1
