@@ -126,7 +126,6 @@ async fn a_failed_delivery_is_retried_with_back_off(backend: Backend) {
     while receiver.requests().len() < 2 && started.elapsed() < Duration::from_secs(15) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    worker.abort();
     let requests = receiver.requests();
     assert_eq!(requests.len(), 2, "a 500, then the retry succeeded");
     let gap = requests[1].0 - requests[0].0;
@@ -143,15 +142,25 @@ async fn a_failed_delivery_is_retried_with_back_off(backend: Backend) {
         requests[0].1["webhook-id"], requests[1].1["webhook-id"],
         "retries keep the message id"
     );
+    // The receiver has the retry before the worker records its answer: wait for the
+    // record, then stop the worker.
     let id = created["id"].as_str().unwrap();
-    let log: Value = app
-        .server(Method::GET, &format!("/v1/webhooks/{id}/deliveries"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = Instant::now();
+    let log = loop {
+        let log: Value = app
+            .server(Method::GET, &format!("/v1/webhooks/{id}/deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if log[0]["status"] != "pending" || started.elapsed() > Duration::from_secs(10) {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    worker.abort();
     assert_eq!(log[0]["status"], "delivered");
     assert_eq!(log[0]["attempts"], 2);
     let metrics = app
