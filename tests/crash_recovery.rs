@@ -375,7 +375,12 @@ async fn survives_kill_9_under_load(db: &str) {
         .map(|p| {
             let event: Value = serde_json::from_str(p).unwrap();
             let data = &event["data"];
-            (data["user_id"].as_str().unwrap().to_owned(), data["login_count"].as_i64().unwrap())
+            let user = data["user_id"].as_str();
+            let count = data["login_count"].as_i64();
+            let (Some(user), Some(count)) = (user, count) else {
+                panic!("seed {seed}: a user.logged_in delivery without user_id and login_count: {p}");
+            };
+            (user.to_owned(), count)
         })
         .collect();
 
