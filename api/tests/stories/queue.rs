@@ -134,6 +134,46 @@ async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
     );
 }
 
+/// A claim whose lease expired is fenced off: once another claim has finished the job,
+/// the stale claimant's retry or burial changes nothing (a stale retry used to queue
+/// a finished fan-out again, with its event already reduced to its type).
+async fn a_stale_claim_cannot_requeue_a_finished_job(store: Arc<dyn Store>) {
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    store.enqueue(&site.site_id, &[job(1)]).await.unwrap();
+    let now = Utc::now();
+    let stale = store
+        .claim_jobs(now, ClaimLimits::total(1), now + Span::seconds(1))
+        .await
+        .unwrap();
+    let after = now + Span::seconds(2);
+    let current = store
+        .claim_jobs(after, ClaimLimits::total(1), after + Span::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!((stale.len(), current.len()), (1, 1));
+    store.complete_job(&current[0]).await.unwrap();
+    // Burial first: unfenced, it would leave the job dead, hiding the retry below.
+    store.bury_job(&stale[0], "timed out").await.unwrap();
+    store
+        .retry_job(&stale[0], "timed out", after)
+        .await
+        .unwrap();
+    let much_later = after + Span::hours(1);
+    assert!(
+        store
+            .claim_jobs(
+                much_later,
+                ClaimLimits::total(10),
+                much_later + Span::seconds(60)
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+        "the finished job stays finished"
+    );
+}
+
 async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
     let trickle = App::new(store.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
@@ -549,6 +589,7 @@ conformance!(
     claims_take_turns_between_sites,
     jobs_are_claimed_once_retried_and_buried,
     expired_leases_are_claimed_again,
+    a_stale_claim_cannot_requeue_a_finished_job,
     dedupe_keys_keep_one_queued_job,
     the_outbox_commits_with_the_change,
     failing_webhooks_are_retried_then_disabled,

@@ -133,11 +133,13 @@ where
 
     async fn complete_job(&self, job: &Job) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE site_id = $2 AND id = $3",
+            "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 \
+             WHERE site_id = $2 AND id = $3 AND status = 'running' AND attempts = $4",
         )
         .bind(SqlStore::<D>::now())
         .bind(&job.site_id)
         .bind(&job.id)
+        .bind(job.attempts)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -154,13 +156,15 @@ where
             "UPDATE jobs SET status = CASE WHEN dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs AS other \
                WHERE other.site_id = jobs.site_id AND other.dedupe_key = jobs.dedupe_key \
                AND other.status = 'queued') THEN 'done' ELSE 'queued' END, \
-             run_at = $1, last_error = $2, locked_until = NULL, updated_at = $3 WHERE site_id = $4 AND id = $5",
+             run_at = $1, last_error = $2, locked_until = NULL, updated_at = $3 \
+             WHERE site_id = $4 AND id = $5 AND status = 'running' AND attempts = $6",
         )
         .bind(D::timestamp(run_at))
         .bind(error)
         .bind(SqlStore::<D>::now())
         .bind(&job.site_id)
         .bind(&job.id)
+        .bind(job.attempts)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -169,12 +173,13 @@ where
     async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE jobs SET status = 'dead', last_error = $1, locked_until = NULL, updated_at = $2 \
-             WHERE site_id = $3 AND id = $4",
+             WHERE site_id = $3 AND id = $4 AND status = 'running' AND attempts = $5",
         )
         .bind(error)
         .bind(SqlStore::<D>::now())
         .bind(&job.site_id)
         .bind(&job.id)
+        .bind(job.attempts)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -90,16 +90,19 @@ where
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // The event is no longer needed once fanned out (each delivery carries a copy):
-        // only its type is kept. No row: the user was erased meanwhile, so nothing is sent.
+        // only its type is kept. No row: the user was erased meanwhile, or this claim
+        // expired and another took the job over (`attempts` fences stale claims), so
+        // nothing is sent from here.
         let kept = json!({ "type": job.payload["type"] });
         let event: Option<(Option<String>,)> = sqlx::query_as(
             "UPDATE jobs SET status = 'done', payload = $1, locked_until = NULL, updated_at = $2 \
-             WHERE site_id = $3 AND id = $4 RETURNING user_id",
+             WHERE site_id = $3 AND id = $4 AND status = 'running' AND attempts = $5 RETURNING user_id",
         )
         .bind(Json(&kept))
         .bind(Self::now())
         .bind(&job.site_id)
         .bind(&job.id)
+        .bind(job.attempts)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((user_id,)) = event else {
