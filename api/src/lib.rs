@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod console;
 pub mod error;

@@ -5,8 +5,8 @@
 //! cases (`app.sessions()`, `app.access(admin)`, `app.audit()`) and results into
 //! pages, nothing else. One module per page area; cookies and sessions in
 //! `session.rs`, the cross-site check in `csrf.rs`, the HTML error page in `error.rs`.
-//! It borrows `http::ClientIp` (who the client is, behind trusted proxies) rather than
-//! working that out a second time.
+//! Who the client is, behind trusted proxies, comes from `crate::client_ip`, shared
+//! with `http/`.
 
 mod assets;
 mod audit;

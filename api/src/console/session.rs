@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::ConsoleState;
 use super::error::ConsoleError;
+use crate::client_ip::ClientIp;
 use crate::config::TrustedProxies;
-use crate::http::ClientIp;
 use crate::model::Admin;
 
 /// The session cookie's name.

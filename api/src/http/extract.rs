@@ -11,10 +11,10 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 use super::AppState;
-use super::client_ip::ClientIp;
 use super::error::ApiError;
 use crate::app::logins::check_user_id;
 use crate::app::sites::verify_user_hash;
+use crate::client_ip::ClientIp;
 use crate::error::Error;
 use crate::model::Site;
 

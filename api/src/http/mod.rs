@@ -3,7 +3,6 @@
 //! generated from the same handlers (utoipa).
 
 mod assets;
-mod client_ip;
 mod error;
 mod extract;
 mod logins;
@@ -31,7 +30,6 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use assets::{WIDGET_MISSING_WARNING, widget_built};
-pub use client_ip::{ClientIp, select_client};
 pub use error::{ApiError, ErrorBody};
 pub use openapi::UNDOCUMENTED_ROUTES;
 pub use ops::metrics_router;

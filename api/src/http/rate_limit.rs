@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use super::AppState;
-use super::client_ip::ClientIp;
 use super::error::ApiError;
+use crate::client_ip::ClientIp;
 use crate::config::RateLimit;
 use crate::error::Error;
 
