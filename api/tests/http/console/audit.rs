@@ -1,6 +1,6 @@
 //! The audit log page and the changes it records.
 
-use super::{admin, page, sign_in};
+use super::{admin, page, page_html, sign_in};
 use crate::common::{Backend, TestApp};
 use trickle::app::Actor;
 use trickle::app::audit::Change;
@@ -10,13 +10,7 @@ async fn the_audit_log_lists_changes_newest_first_in_pages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     admin(&app, "ann@example.com", Role::Owner).await;
     let cookie = sign_in(&app, "ann@example.com").await;
-    let html = page(&app, "/console/audit", Some(&cookie))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&app, "/console/audit", Some(&cookie)).await;
     let sign_in_at = html
         .find("<code>admin.sign_in</code>")
         .expect("sign-in recorded");
@@ -40,13 +34,7 @@ async fn the_audit_log_lists_changes_newest_first_in_pages(backend: Backend) {
             .await
             .unwrap();
     }
-    let html = page(&app, "/console/audit", Some(&cookie))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&app, "/console/audit", Some(&cookie)).await;
     assert!(
         html.contains("&#60;b&#62;change 54&#60;/b&#62;"),
         "escaped: {html}"

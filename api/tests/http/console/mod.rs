@@ -54,6 +54,17 @@ pub fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> Call {
     }
 }
 
+/// The HTML of a page, asked for with the session cookie, if any.
+pub async fn page_html(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
+    page(app, path, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A form post from our own pages (`Origin` is ours), with the session cookie if any.
 pub fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Call {
     let call = app

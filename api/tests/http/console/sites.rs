@@ -1,6 +1,6 @@
 //! Sites in the console: the list, creating one, settings, and who may see what.
 
-use super::{admin, location, page, post_form, sign_in};
+use super::{admin, location, page, page_html, post_form, sign_in};
 use crate::common::{Backend, TestApp};
 use trickle::app::Actor;
 use trickle::model::{Role, WidgetSettings};
@@ -133,13 +133,7 @@ async fn site_settings_are_shown_and_saved(backend: Backend) {
     admin(&app, "ann@example.com", Role::Owner).await;
     let cookie = sign_in(&app, "ann@example.com").await;
     let path = format!("/console/sites/{}", app.keys.site_id);
-    let html = page(&app, &path, Some(&cookie))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&app, &path, Some(&cookie)).await;
     assert!(html.contains(&app.keys.publishable_key) && html.contains("https://shop.example.com"));
     assert!(
         html.contains(r#"<option value="bottom-right" selected>"#),
@@ -210,13 +204,7 @@ async fn site_settings_are_shown_and_saved(backend: Backend) {
         ),
         ("dark", "#112233", 4)
     );
-    let html = page(&app, &format!("{path}?saved=widget"), Some(&cookie))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&app, &format!("{path}?saved=widget"), Some(&cookie)).await;
     assert!(
         html.contains("Saved: widget settings.")
             && html.contains(r#"<option value="top-left" selected>"#)
@@ -320,13 +308,7 @@ async fn members_reach_only_the_sites_granted_to_them(backend: Backend) {
     );
     let cookie = sign_in(&app, "mia@example.com").await;
 
-    let html = page(&app, "/console/sites", Some(&cookie))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&app, "/console/sites", Some(&cookie)).await;
     assert!(
         html.contains("Test shop") && !html.contains("Other shop"),
         "{html}"
