@@ -21,10 +21,6 @@
 //!   the path) no JSON Schema can express; or with its documented 400 when the bytes
 //!   are not UTF-8 (the schema says bytes, `format: binary`, so that generated clients
 //!   send the YAML as it is). Only that operation, only those statuses.
-//! - `PATCH /v1/site` is not sent negative data: an allowed origin is whatever the
-//!   WHATWG URL parser reads as an http(s) origin, which no pattern short of that
-//!   parser states; the document's pattern shows the usual form, and the refusals are
-//!   tested in `api/tests/http/site.rs`.
 //! - `GET /v1/users` gets one valid `where`: the condition language is a grammar over
 //!   profile keys, not a schema; its refusals are tested in `api/tests/http/users.rs`.
 //! - `POST /v1/site/rotate-keys` is left out of the backend run: a generated request

@@ -100,9 +100,12 @@ struct WidgetHeaders {
     /// for ids that are not visible ASCII); absent: the header is the id as is.
     #[param(
         rename = "X-Trickle-User-Encoding",
-        pattern = "^[Pp][Ee][Rr][Cc][Ee][Nn][Tt]$"
+        pattern = "^[Pp][Ee][Rr][Cc][Ee][Nn][Tt]$",
+        required = false
     )]
-    encoding: Option<String>,
+    // A `String`, not an `Option`, so the document says "absent or `percent`", not
+    // "or null": a header has no null.
+    encoding: String,
 }
 
 /// The prompt due now with the site's widget settings (200), or nothing (204).

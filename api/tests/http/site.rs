@@ -65,6 +65,11 @@ async fn bad_site_settings_are_400_and_change_nothing(backend: Backend) {
             "allowed_origins[0]",
         ),
         (
+            // The URL standard reads it as a host; no browser is served from it.
+            json!({ "allowed_origins": ["https://a.example", "http://m9-i0xiw-z*"] }),
+            "allowed_origins[1]",
+        ),
+        (
             json!({ "widget_settings": { "corner": "middle" } }),
             "widget_settings.corner",
         ),
