@@ -27,7 +27,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(value)) => value,
             Err(JsonRejection::BytesRejection(rejection)) => return Err(body_rejection(rejection)),
             Err(rejection) => {
@@ -40,9 +40,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "the body must be a JSON object",
             ));
         }
+        integral_numbers_as_integers(&mut value);
         serde_json::from_value(value).map(JsonBody).map_err(|e| {
             ApiError::malformed("malformed_json", format!("the body does not fit: {e}"))
         })
+    }
+}
+
+/// JSON has one number type, and JSON Schema counts `73.0` and `1e3` as integers; serde
+/// would refuse them where an integer is wanted. So a number with no fractional part
+/// that fits in 64 bits is read as the integer it is, everywhere in a body.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().expect("an f64");
+            // `as` saturates; the range checks keep only exact conversions.
+            let integer = if f.fract() != 0.0 {
+                None
+            } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                Some(serde_json::Number::from(f as u64))
+            } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                Some(serde_json::Number::from(f as i64))
+            } else {
+                None
+            };
+            if let Some(integer) = integer {
+                *n = integer;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -245,5 +274,25 @@ impl FromRequestParts<AppState> for WidgetUser {
             ));
         }
         Ok(WidgetUser { site, user_id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::integral_numbers_as_integers;
+    use serde_json::json;
+
+    #[test]
+    fn integral_numbers_become_integers_and_others_stay() {
+        let mut body: serde_json::Value = serde_json::from_str(
+            r#"{"a": 73.0, "b": [-2.0, 1e3, 0.5, -0.0], "c": {"d": 1.5e300, "e": 7, "f": "8.0"}}"#,
+        )
+        .unwrap();
+        integral_numbers_as_integers(&mut body);
+        assert_eq!(
+            body,
+            json!({"a": 73, "b": [-2, 1000, 0.5, 0], "c": {"d": 1.5e300, "e": 7, "f": "8.0"}})
+        );
+        assert!(body["a"].is_u64() && body["b"][0].is_i64() && body["c"]["d"].is_f64());
     }
 }
