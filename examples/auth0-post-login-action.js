@@ -13,6 +13,41 @@
  */
 const crypto = require("crypto");
 
+/**
+ * The identity provider's claims worth keeping: the standard ones and, from a social
+ * connection's `profileData` (Facebook, Twitter, Google, …), birthday, gender, location
+ * and handle. Only short strings are sent, so Trickle's limits (64 claims of
+ * [A-Za-z0-9_-] keys, 3 levels, 16 KiB) always hold and a login is never refused.
+ */
+function idpProfile(user) {
+  const social = (user.identities || []).find((i) => i.isSocial && i.profileData) || {};
+  const data = social.profileData || {};
+  const claims = {
+    given_name: user.given_name,
+    family_name: user.family_name,
+    nickname: user.nickname,
+    picture: user.picture,
+    locale: data.locale,
+    birthdate: isoDate(data.birthday),
+    gender: data.gender,
+    location: typeof data.location === "object" ? data.location?.name : data.location,
+    hometown: data.hometown?.name,
+    twitter: social.provider === "twitter" ? data.screen_name : undefined,
+    social_provider: social.provider,
+  };
+  return Object.fromEntries(
+    Object.entries(claims).filter(([, v]) => typeof v === "string" && v && v.length <= 1024),
+  );
+}
+
+/** Facebook's `MM/DD/YYYY` (or a date already in ISO form) as `YYYY-MM-DD`. */
+function isoDate(text) {
+  if (typeof text !== "string") return undefined;
+  const us = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
+  if (us) return `${us[3]}-${us[1]}-${us[2]}`;
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : undefined;
+}
+
 exports.onExecutePostLogin = async (event, api) => {
   const userId = event.user.user_id;
   const body = {
@@ -23,6 +58,8 @@ exports.onExecutePostLogin = async (event, api) => {
     user_agent: event.request.user_agent,
     email: event.user.email,
     name: event.user.name,
+    // Lands at app_metadata.idp, for prefill / skip_if_known (e.g. app_metadata.idp.birthdate).
+    profile: idpProfile(event.user),
   };
   try {
     const response = await fetch(`${event.secrets.TRICKLE_URL}/v1/logins`, {

@@ -13,6 +13,33 @@
 const TRICKLE_URL = "https://trickle.example.com";
 const TRICKLE_SECRET_KEY = "sk_…";
 
+/**
+ * The OIDC standard attributes worth keeping as claims. Only short strings (and the
+ * address's locality and country) are sent, so Trickle's limits (64 claims of
+ * [A-Za-z0-9_-] keys, 3 levels, 16 KiB) always hold.
+ */
+// deno-lint-ignore no-explicit-any
+function idpProfile(attributes: any): Record<string, string> {
+  const claims: Record<string, unknown> = {
+    given_name: attributes.given_name,
+    family_name: attributes.family_name,
+    nickname: attributes.nickname,
+    picture: attributes.picture,
+    gender: attributes.gender,
+    birthdate: attributes.birthdate,
+    locale: attributes.locale,
+    zoneinfo: attributes.zoneinfo,
+    location: attributes.address?.locality,
+    country: attributes.address?.country,
+  };
+  return Object.fromEntries(
+    Object.entries(claims).filter(
+      (entry): entry is [string, string] =>
+        typeof entry[1] === "string" && entry[1] !== "" && entry[1].length <= 1024,
+    ),
+  );
+}
+
 // deno-lint-ignore no-explicit-any
 export default async function (e: any): Promise<{ is_allowed: boolean }> {
   const user = e.payload?.authentication_context?.user;
@@ -31,6 +58,8 @@ export default async function (e: any): Promise<{ is_allowed: boolean }> {
         user_agent: e.context?.user_agent,
         email: user.standard_attributes?.email,
         name: user.standard_attributes?.name,
+        // Lands at app_metadata.idp, for prefill / skip_if_known (app_metadata.idp.birthdate).
+        profile: idpProfile(user.standard_attributes ?? {}),
       }),
       signal: AbortSignal.timeout(2000),
     });

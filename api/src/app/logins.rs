@@ -6,15 +6,18 @@ use std::net::IpAddr;
 use utoipa::ToSchema;
 
 use super::App;
+use super::profiles::too_large;
 use crate::error::{Error, Result};
-use crate::model::{LoginReceipt, NewLogin, Site, now};
+use crate::model::idp::check_profile;
+use crate::model::{LoginReceipt, NewLogin, Site, User, now};
 
 /// A login as the site's backend reports it. Lengths are in UTF-8 bytes (the
 /// OpenAPI document's `maxLength` counts characters, so it is exact for ASCII).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"user_id": "u_1", "event_id": "evt_7f3a", "occurred_at": "2026-12-01T09:30:00Z",
-    "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "email": "ada@example.com", "name": "Ada"}))]
+    "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "email": "ada@example.com", "name": "Ada",
+    "profile": {"given_name": "Ada", "locale": "en-GB", "birthdate": "1990-12-10", "location": {"name": "London"}}}))]
 pub struct LoginRequest {
     /// The site's own user id: 1–255 bytes, no control characters.
     #[schema(
@@ -40,6 +43,68 @@ pub struct LoginRequest {
     /// The user's name (at most 255 bytes; blank: none).
     #[schema(max_length = 255)]
     pub name: Option<String>,
+    /// The identity provider's claims, merged into `app_metadata.idp` (see
+    /// [`crate::model::idp`] for the limits).
+    #[serde(default)]
+    #[schema(schema_with = profile_schema)]
+    pub profile: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `profile`: exactly the limits of [`crate::model::idp::check_profile`] that JSON Schema
+/// can say (the 16 KiB size is in the description).
+fn profile_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::model::idp::{MAX_CLAIMS, MAX_PROFILE_BYTES, RECEIVED_AT};
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    let key = |pattern: &str| -> Schema {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .into()
+    };
+    const KEY: &str = "^[A-Za-z0-9_-]{1,64}$";
+    let scalar = || -> Schema {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .into()
+    };
+    // A claim value one level below `inner`: a scalar, or an object / array of `inner`.
+    let level = |inner: &dyn Fn() -> Schema| -> Schema {
+        OneOfBuilder::new()
+            .item(scalar())
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property_names(Some(key(KEY)))
+                    .additional_properties(Some(inner())),
+            )
+            .item(ArrayBuilder::new().items(RefOr::T(inner())))
+            .into()
+    };
+    let third = || level(&scalar);
+    let second = level(&third);
+    let claims = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(MAX_CLAIMS))
+        .property_names(Some(key(&format!(
+            "^(?!{RECEIVED_AT}$)[A-Za-z0-9_-]{{1,64}}$"
+        ))))
+        .additional_properties(Some(second));
+    OneOfBuilder::new()
+        .item(claims)
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(format!(
+            "The identity provider's claims (names, locale, birthdate, location, handles, …), \
+             stored under `app_metadata.idp` with `received_at` when the login is newly counted \
+             and the user's latest; a null claim removes a stored one. At most {MAX_CLAIMS} \
+             claims, keys of 1-64 `A-Za-z0-9_-` at every level, nesting at most 3 levels \
+             (this object included), at most {MAX_PROFILE_BYTES} bytes serialised; no claim \
+             named `{RECEIVED_AT}`."
+        )))
+        .into()
 }
 
 /// `email`: an address of at most 320 bytes, blank (none) or null.
@@ -152,6 +217,11 @@ impl LoginRequest {
                 format!("{email:?} is not an e-mail address"),
             ));
         }
+        if let Some(profile) = &self.profile {
+            check_profile(profile).map_err(|problem| {
+                Error::invalid("invalid_field", &problem.field, problem.message)
+            })?;
+        }
         Ok(NewLogin {
             user_id: self.user_id,
             event_id,
@@ -160,6 +230,7 @@ impl LoginRequest {
             user_agent: optional_text(self.user_agent, "user_agent", 1024)?,
             email,
             name: optional_text(self.name, "name", 255)?,
+            profile: self.profile,
         })
     }
 }
@@ -175,11 +246,8 @@ impl Logins<'_> {
         let login = request.validate(self.app.limits.user_id_bytes)?;
         let wanted = self.app.webhooks().events_wanted(&site.site_id).await?;
         // Decided inside the login's transaction, so the jobs exist if and only if it commits.
-        let follow_ups = |receipt: &LoginReceipt, enrichment: Option<&serde_json::Value>| {
-            let mut jobs = self
-                .app
-                .enrichment()
-                .enrichment_jobs(&receipt.user_id, enrichment);
+        let follow_ups = |receipt: &LoginReceipt, user: &User| {
+            let mut jobs = self.app.enrichment().enrichment_jobs(user);
             let data = serde_json::to_value(receipt).expect("receipts serialise");
             if receipt.signed_up {
                 jobs.extend(
@@ -198,8 +266,9 @@ impl Logins<'_> {
         let receipt = self
             .app
             .store
-            .record_login(&site.site_id, &login, &follow_ups)
-            .await?;
+            .record_login(&site.site_id, &login, self.app.limits.metadata, &follow_ups)
+            .await
+            .map_err(too_large)?;
         if !self.app.providers.is_empty() || !wanted.is_empty() {
             self.app.jobs_enqueued.notify_one();
         }

@@ -207,12 +207,17 @@ impl Prompts<'_> {
             "user_id": user_id, "question_set": answer.question_set, "version": answer.version,
             "key": answer.key, "value": answer.value,
         });
-        let follow_ups: Vec<_> = self
+        let mut follow_ups: Vec<_> = self
             .app
             .webhooks()
             .event_job(&wanted, "profile.answered", data)
             .into_iter()
             .collect();
+        follow_ups.extend(
+            self.app
+                .enrichment()
+                .jobs_after_answer(user_id, &answer.key),
+        );
         let edit = |user_metadata: &mut Value, _: &mut Value| {
             if let Value::Object(map) = user_metadata {
                 set_path(map, &answer.key, answer.value.clone());

@@ -174,6 +174,7 @@ fn demo_login() -> LoginRequest {
         ),
         email: Some("demo@example.com".into()),
         name: Some("Demo User".into()),
+        profile: None,
     }
 }
 

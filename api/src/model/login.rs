@@ -14,6 +14,9 @@ pub struct NewLogin {
     pub user_agent: Option<String>,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// The identity provider's claims, checked by [`super::idp::check_profile`]; merged
+    /// into `app_metadata.idp` when the login is newly counted and the latest.
+    pub profile: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The counted login. A retried `event_id` returns the first receipt unchanged.

@@ -4,6 +4,7 @@
 //! the crate, and everything above imports it.
 
 pub mod admin;
+pub mod idp;
 pub mod job;
 pub mod login;
 pub mod prompt_event;

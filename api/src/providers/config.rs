@@ -97,14 +97,22 @@ impl Default for EmailConfig {
     }
 }
 
-/// `[enrichment.http.NAME]`: any JSON API, queried with a GET.
+/// `[enrichment.http.NAME]`: any JSON API, queried with a GET or a POST.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpProviderConfig {
-    /// URL template. Placeholders `{email}`, `{domain}`, `{ip}`, `{user_id}` are
-    /// replaced by percent-encoded values; `${VAR}` by the environment variable
-    /// VAR (verbatim) when the providers are built.
+    /// URL template. Placeholders `{email}`, `{domain}`, `{ip}`, `{user_id}` and any
+    /// profile path (`{user_metadata.twitter}`, `{app_metadata.enrichment.person.handle}`,
+    /// `{app_metadata.idp.location}`) are replaced by percent-encoded values; `${VAR}` by
+    /// the environment variable VAR (verbatim) when the providers are built.
     pub url: String,
+    /// `GET` (default) or `POST`.
+    #[serde(default)]
+    pub method: HttpMethod,
+    /// JSON body template of a `POST`: placeholders as in `url`, filled JSON-escaped
+    /// (inside a JSON string, or bare for numbers); the result must be valid JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     /// Request headers; `${VAR}` in a value is taken from the environment when
     /// the providers are built.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -115,18 +123,86 @@ pub struct HttpProviderConfig {
     /// How long a result stays fresh, in hours (default 168).
     #[serde(default = "default_http_ttl_hours")]
     pub ttl_hours: u64,
-    /// Output field → JSON pointer (RFC 6901) into the response body.
-    pub map: BTreeMap<String, String>,
+    /// A condition in the question sets' `when` language: the provider runs only for
+    /// users it holds for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<serde_json::Value>,
+    /// Output field → JSON pointer (RFC 6901) into the response body, or
+    /// `{ pointer, transform }` with a named [`Transform`].
+    pub map: BTreeMap<String, MapEntry>,
 }
 
 impl Default for HttpProviderConfig {
     fn default() -> Self {
         HttpProviderConfig {
             url: String::new(),
+            method: HttpMethod::Get,
+            body: None,
             headers: BTreeMap::new(),
             timeout_ms: DEFAULT_HTTP_TIMEOUT_MS,
             ttl_hours: DEFAULT_HTTP_TTL_HOURS,
+            when: None,
             map: BTreeMap::new(),
         }
     }
+}
+
+/// The request method of an http provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpMethod {
+    /// `GET`: no body.
+    #[default]
+    #[serde(rename = "GET")]
+    Get,
+    /// `POST` with the `body` template.
+    #[serde(rename = "POST")]
+    Post,
+}
+
+/// One mapped output field: a JSON pointer, or a pointer and a transform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MapEntry {
+    /// The value at this pointer, as is.
+    Pointer(String),
+    /// The value at `pointer`, transformed.
+    Transformed {
+        /// JSON pointer (RFC 6901) into the response body.
+        pointer: String,
+        /// What to do with the value.
+        transform: Transform,
+    },
+}
+
+impl MapEntry {
+    /// The entry's JSON pointer.
+    pub fn pointer(&self) -> &str {
+        match self {
+            MapEntry::Pointer(pointer) | MapEntry::Transformed { pointer, .. } => pointer,
+        }
+    }
+}
+
+impl From<&str> for MapEntry {
+    fn from(pointer: &str) -> Self {
+        MapEntry::Pointer(pointer.to_owned())
+    }
+}
+
+impl From<String> for MapEntry {
+    fn from(pointer: String) -> Self {
+        MapEntry::Pointer(pointer)
+    }
+}
+
+/// The named transforms of a mapped value (a closed set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// Whole years from a date (`YYYY-MM-DD…`, e.g. a birthdate) until today (UTC).
+    YearsSince,
+    /// A string in lower case.
+    Lower,
+    /// The first element of a list.
+    First,
 }

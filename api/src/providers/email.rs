@@ -96,6 +96,11 @@ impl Provider for EmailProvider {
         self.ttl
     }
 
+    /// Its one input, always known (a missing one is looked up as nothing known).
+    fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
+        Some(vec![subject.email.clone().unwrap_or_default()])
+    }
+
     async fn lookup(&self, subject: &Subject) -> Result<Lookup, ProviderError> {
         let Some(domain) = subject.email.as_deref().and_then(email_domain) else {
             return Ok(Lookup::NothingKnown);

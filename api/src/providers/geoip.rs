@@ -55,6 +55,13 @@ impl Provider for GeoipProvider {
         self.ttl
     }
 
+    /// Its one input, always known (a missing one is looked up as nothing known).
+    fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
+        Some(vec![
+            subject.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        ])
+    }
+
     async fn lookup(&self, subject: &Subject) -> Result<Lookup, ProviderError> {
         let Some(ip) = subject.ip.map(canonical) else {
             return Ok(Lookup::NothingKnown);

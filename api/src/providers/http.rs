@@ -1,4 +1,4 @@
-//! The `http` provider: any JSON API behind a templated GET.
+//! The `http` provider: any JSON API behind a templated GET or POST.
 
 use std::time::Duration;
 
@@ -9,10 +9,12 @@ use serde_json::{Map, Value};
 use crate::outbound::OutboundSettings;
 use crate::outbound::{NOT_ALLOWED, OutboundClient, OutboundError};
 
-use super::template::{UrlTemplate, check_json_pointer, substitute_env};
+use super::template::{BodyTemplate, UrlTemplate, check_json_pointer, substitute_env};
 use super::{
-    ConfigError, HttpProviderConfig, Lookup, Provider, ProviderError, Subject, ttl_from_hours,
+    ConfigError, HttpMethod, HttpProviderConfig, Lookup, MapEntry, Provider, ProviderError,
+    Subject, Transform, transform, ttl_from_hours,
 };
+use crate::questions::{Condition, parse_condition_json};
 
 /// The largest response body read; larger answers are refused.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -23,8 +25,10 @@ pub(crate) struct HttpProvider {
     ttl: Duration,
     timeout: Duration,
     url: UrlTemplate,
+    body: Option<BodyTemplate>,
     headers: HeaderMap,
-    map: Vec<(String, String)>,
+    map: Vec<(String, String, Option<Transform>)>,
+    when: Option<Condition>,
     client: OutboundClient,
 }
 
@@ -44,6 +48,18 @@ impl HttpProvider {
         }
         let timeout = Duration::from_millis(config.timeout_ms);
         let url = UrlTemplate::parse(&config.url, env).map_err(err)?;
+        let body = match (config.method, &config.body) {
+            (HttpMethod::Post, Some(body)) => Some(BodyTemplate::parse(body, env).map_err(err)?),
+            (HttpMethod::Post, None) => return Err(err("method POST needs a body".to_owned())),
+            (HttpMethod::Get, Some(_)) => {
+                return Err(err("body is only sent with method = \"POST\"".to_owned()));
+            }
+            (HttpMethod::Get, None) => None,
+        };
+        let when = match &config.when {
+            Some(when) => Some(parse_condition_json(when).map_err(|e| err(format!("when: {e}")))?),
+            None => None,
+        };
         let headers = build_headers(&config.headers, env).map_err(err)?;
         let map = build_map(&config.map).map_err(err)?;
         // Never follows redirects: reqwest would forward the secret headers to the target.
@@ -55,15 +71,21 @@ impl HttpProvider {
             ttl: ttl_from_hours(&label, config.ttl_hours)?,
             timeout,
             url,
+            body,
             headers,
             map,
+            when,
             client,
         })
     }
 
     /// Sends the request and turns the response into a lookup.
-    async fn fetch(&self, url: &str) -> Result<Lookup, ProviderError> {
-        let request = self.client.get(url).headers(self.headers.clone());
+    async fn fetch(&self, url: &str, body: Option<Value>) -> Result<Lookup, ProviderError> {
+        let request = match body {
+            Some(body) => self.client.post(url).json(&body),
+            None => self.client.get(url),
+        }
+        .headers(self.headers.clone());
         let response = match self.client.send(request).await {
             Ok(response) => response,
             Err(OutboundError::NotAllowed) => {
@@ -80,7 +102,7 @@ impl HttpProvider {
         let body = self.read_body(response).await?;
         let json: Value = serde_json::from_slice(&body)
             .map_err(|e| ProviderError::Retryable(format!("response is not valid JSON: {e}")))?;
-        Ok(self.extract(&json))
+        Ok(self.extract(&json, chrono::Utc::now().date_naive()))
     }
 
     /// Reads the body, refusing more than [`MAX_BODY_BYTES`].
@@ -100,15 +122,19 @@ impl HttpProvider {
         Ok(body)
     }
 
-    /// Picks the mapped fields out of the response; absent or null values are left out.
-    fn extract(&self, json: &Value) -> Lookup {
+    /// Picks the mapped fields out of the response and transforms them; absent or null
+    /// values (and values a transform does not suit) are left out.
+    fn extract(&self, json: &Value, today: chrono::NaiveDate) -> Lookup {
         let fields: Map<String, Value> = self
             .map
             .iter()
-            .filter_map(|(field, pointer)| {
-                json.pointer(pointer)
-                    .filter(|v| !v.is_null())
-                    .map(|v| (field.clone(), v.clone()))
+            .filter_map(|(field, pointer, transform)| {
+                let value = json.pointer(pointer).filter(|v| !v.is_null())?;
+                let value = match transform {
+                    Some(t) => transform::apply(*t, value, today)?,
+                    None => value.clone(),
+                };
+                Some((field.clone(), value))
             })
             .collect();
         Lookup::from_fields(fields)
@@ -145,9 +171,14 @@ impl Provider for HttpProvider {
         let Some(url) = self.url.render(subject) else {
             return Ok(Lookup::NothingKnown);
         };
+        let body = match self.body.as_ref().map(|b| b.render(subject)) {
+            None => None,
+            Some(None) => return Ok(Lookup::NothingKnown),
+            Some(Some(body)) => Some(body.map_err(ProviderError::Permanent)?),
+        };
         // Belt and braces: the client's own timeout covers the body as well.
         let limit = self.timeout + Duration::from_millis(250);
-        match tokio::time::timeout(limit, self.fetch(&url)).await {
+        match tokio::time::timeout(limit, self.fetch(&url, body)).await {
             Ok(result) => result,
             Err(_) => Err(ProviderError::Retryable(format!(
                 "request timed out after {} ms",
@@ -155,6 +186,45 @@ impl Provider for HttpProvider {
             ))),
         }
     }
+
+    fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
+        let mut values = self.url.template().values(subject)?;
+        if let Some(body) = &self.body {
+            values.extend(body.template().values(subject)?);
+        }
+        Some(values)
+    }
+
+    fn reads(&self) -> Vec<String> {
+        let body = self.body.iter().flat_map(|b| b.template().placeholders());
+        self.url
+            .template()
+            .placeholders()
+            .chain(body)
+            .filter_map(|p| p.path().map(str::to_owned))
+            .chain(self.when.iter().flat_map(condition_paths))
+            .collect()
+    }
+
+    fn when(&self) -> Option<&Condition> {
+        self.when.as_ref()
+    }
+}
+
+/// The profile paths a condition reads, with the optional `user_metadata.` prefix added.
+fn condition_paths(condition: &Condition) -> Vec<String> {
+    let mut paths = Vec::new();
+    condition.for_each_key(&mut |key| {
+        if key.starts_with("app_metadata.") || key.starts_with("user_metadata.") {
+            paths.push(key.to_owned());
+        } else if !matches!(
+            key,
+            "login_count" | "days_since_first_login" | "days_since_last_login"
+        ) {
+            paths.push(format!("user_metadata.{key}"));
+        }
+    });
+    paths
 }
 
 /// Maps an error status to a [`ProviderError`]: 408, 429 and 5xx are worth a
@@ -210,20 +280,31 @@ fn build_headers(
     Ok(map)
 }
 
-/// Checks the field → pointer map.
+/// Checks the field → pointer (and transform) map.
+#[allow(clippy::type_complexity)]
 fn build_map(
-    map: &std::collections::BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>, String> {
+    map: &std::collections::BTreeMap<String, MapEntry>,
+) -> Result<Vec<(String, String, Option<Transform>)>, String> {
     if map.is_empty() {
         return Err("map must name at least one field".to_owned());
     }
     map.iter()
-        .map(|(field, pointer)| {
+        .map(|(field, entry)| {
             if field.trim().is_empty() {
                 return Err("map has an empty field name".to_owned());
             }
+            if field == "fetched_at" || field == "inputs_hash" || field == "found" {
+                return Err(format!(
+                    "map.{field}: the name is kept for Trickle's own stamp"
+                ));
+            }
+            let pointer = entry.pointer();
             check_json_pointer(pointer).map_err(|e| format!("map.{field}: {e}"))?;
-            Ok((field.clone(), pointer.clone()))
+            let transform = match entry {
+                MapEntry::Pointer(_) => None,
+                MapEntry::Transformed { transform, .. } => Some(*transform),
+            };
+            Ok((field.clone(), pointer.to_owned(), transform))
         })
         .collect()
 }

@@ -8,8 +8,10 @@
 mod config;
 mod email;
 mod geoip;
+mod graph;
 mod http;
 mod template;
+mod transform;
 mod user_agent;
 
 #[cfg(test)]
@@ -19,8 +21,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::outbound::OutboundSettings;
+use crate::questions::Condition;
 
-pub use config::{EmailConfig, EnrichmentConfig, GeoipConfig, HttpProviderConfig, UserAgentConfig};
+pub use config::{
+    EmailConfig, EnrichmentConfig, GeoipConfig, HttpMethod, HttpProviderConfig, MapEntry,
+    Transform, UserAgentConfig,
+};
+pub use graph::dependencies;
 
 /// Expands to the contents of a file in the crate's `data/` directory.
 ///
@@ -32,7 +39,7 @@ macro_rules! data_file {
 }
 pub(crate) use data_file;
 
-/// What a provider may look at: the user's last login facts.
+/// What a provider may look at: the user's last login facts and profile.
 #[derive(Debug, Clone, Default)]
 pub struct Subject {
     /// The site's id for the user.
@@ -43,6 +50,10 @@ pub struct Subject {
     pub ip: Option<std::net::IpAddr>,
     /// The `User-Agent` of the last login, if any.
     pub user_agent: Option<String>,
+    /// Answers (read by `{user_metadata.…}` placeholders).
+    pub user_metadata: serde_json::Value,
+    /// Identity-provider claims, enrichment and the rest (read by `{app_metadata.…}`).
+    pub app_metadata: serde_json::Value,
 }
 
 /// A provider's answer.
@@ -85,6 +96,25 @@ pub trait Provider: Send + Sync {
     fn ttl(&self) -> Duration;
     /// Looks the subject up. Never panics; a provider that lacks its input (no IP, no e-mail) returns Ok(NothingKnown).
     async fn lookup(&self, subject: &Subject) -> Result<Lookup, ProviderError>;
+    /// The values the lookup reads, in a stable order (their hash decides whether a
+    /// stored result is still current); `None` while one is unknown: it cannot run yet.
+    /// By default the last login's e-mail, IP and user agent, always known.
+    fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
+        Some(vec![
+            subject.email.clone().unwrap_or_default(),
+            subject.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            subject.user_agent.clone().unwrap_or_default(),
+        ])
+    }
+    /// The profile paths it reads (`user_metadata.…`, `app_metadata.…`): a path under
+    /// `app_metadata.enrichment.<other>` makes it depend on that provider.
+    fn reads(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The condition a user must meet for it to run (`when`), if any.
+    fn when(&self) -> Option<&Condition> {
+        None
+    }
 }
 
 /// A configuration problem found while building a provider.
@@ -111,7 +141,9 @@ impl ConfigError {
 /// Built-in provider names; an http provider may not use them.
 const BUILT_IN_NAMES: [&str; 3] = ["geoip", "user_agent", "email"];
 
-/// Builds every configured provider; fails on a missing .mmdb file, a bad URL template, an unknown ${ENV} variable, a bad JSON pointer, ….
+/// Builds every configured provider, ordered so that each comes after the providers
+/// whose results it reads; fails on a missing .mmdb file, a bad URL or body template, an
+/// unknown ${ENV} variable, a bad JSON pointer or `when`, a cycle, ….
 /// `http` providers call out through the guarded client configured by `outbound`.
 pub fn build_providers(
     config: &EnrichmentConfig,
@@ -142,7 +174,7 @@ pub(crate) fn build_providers_with_env(
             name, http, outbound, env,
         )?));
     }
-    Ok(providers)
+    graph::in_dependency_order(providers)
 }
 
 /// An http provider's NAME must match `[a-z0-9_-]{1,64}` and not be built in.

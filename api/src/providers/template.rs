@@ -1,9 +1,11 @@
-//! URL templates (`{email}` placeholders, `${VAR}` environment references)
-//! and JSON pointer checks for the http provider.
+//! URL and JSON body templates (`{email}` or `{app_metadata.…}` placeholders,
+//! `${VAR}` environment references) and JSON pointer checks for the http provider.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
 
 use super::Subject;
+use crate::questions::paths::{Profile, ProfilePath};
 
 /// Everything but RFC 3986 unreserved characters is percent-encoded.
 const VALUE_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
@@ -12,8 +14,8 @@ const VALUE_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// A value the URL template can take from the subject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A value a template can take from the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Placeholder {
     /// `{email}`: the e-mail address, trimmed.
     Email,
@@ -23,6 +25,8 @@ pub(crate) enum Placeholder {
     Ip,
     /// `{user_id}`: the user id.
     UserId,
+    /// `{user_metadata.…}` or `{app_metadata.…}`: a profile value.
+    Path(String),
 }
 
 impl Placeholder {
@@ -32,19 +36,60 @@ impl Placeholder {
             "domain" => Some(Placeholder::Domain),
             "ip" => Some(Placeholder::Ip),
             "user_id" => Some(Placeholder::UserId),
-            _ => None,
+            _ => match ProfilePath::parse(name)? {
+                ProfilePath::User(_) if name.starts_with("user_metadata.") => {
+                    Some(Placeholder::Path(name.to_owned()))
+                }
+                ProfilePath::App(_) => Some(Placeholder::Path(name.to_owned())),
+                _ => None,
+            },
         }
     }
 
-    /// The subject's value for this placeholder, if it has one.
-    fn value(self, subject: &Subject) -> Option<String> {
+    /// The subject's value for this placeholder, if it has one. A profile value that
+    /// is a string is taken as is; numbers and booleans as their JSON text; lists and
+    /// objects are not template values.
+    fn value(&self, subject: &Subject) -> Option<String> {
         let value = match self {
             Placeholder::Email => subject.email.as_deref().map(str::trim).map(str::to_owned),
             Placeholder::Domain => subject.email.as_deref().and_then(email_domain),
             Placeholder::Ip => subject.ip.map(|ip| ip.to_string()),
             Placeholder::UserId => Some(subject.user_id.clone()),
+            Placeholder::Path(path) => {
+                let profile = Profile {
+                    user_metadata: &subject.user_metadata,
+                    app_metadata: &subject.app_metadata,
+                    login_count: 0,
+                    first_login_at: None,
+                };
+                match profile.value(path, chrono::Utc::now())?.as_ref() {
+                    Value::String(text) => Some(text.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    _ => None,
+                }
+            }
         };
         value.filter(|v| !v.is_empty())
+    }
+
+    /// A stand-in value for checking a template at start-up.
+    fn sample(&self) -> String {
+        match self {
+            Placeholder::Email => "someone@example.com".into(),
+            Placeholder::Domain => "example.com".into(),
+            Placeholder::Ip => "192.0.2.1".into(),
+            Placeholder::UserId => "user".into(),
+            Placeholder::Path(_) => "0".into(),
+        }
+    }
+
+    /// The profile path this placeholder reads, if it is one.
+    pub(crate) fn path(&self) -> Option<&str> {
+        match self {
+            Placeholder::Path(path) => Some(path),
+            _ => None,
+        }
     }
 }
 
@@ -62,46 +107,82 @@ pub(crate) fn email_domain(email: &str) -> Option<String> {
     plausible.then_some(domain)
 }
 
+/// How a template's values are written into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escape {
+    /// Percent-encoded (everything but RFC 3986 unreserved characters).
+    Url,
+    /// JSON-escaped as the inside of a JSON string.
+    Json,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
     Value(Placeholder),
 }
 
-/// A parsed URL template: literal text (with `${VAR}` already substituted)
-/// and placeholders filled per lookup.
+/// A parsed template: literal text (with `${VAR}` already substituted) and
+/// placeholders filled per lookup.
 #[derive(Debug, Clone)]
-pub(crate) struct UrlTemplate {
+pub(crate) struct Template {
     segments: Vec<Segment>,
+    escape: Escape,
 }
 
-impl UrlTemplate {
-    /// Parses `template`, substituting `${VAR}` through `env`. The rendered
-    /// URL must be an absolute `http`/`https` URL.
+/// Whether `name` looks like a placeholder (so `{` … `}` in a JSON body that is not
+/// one stays literal).
+fn looks_like_placeholder(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+impl Template {
+    /// Parses `template` (called `what` in messages), substituting `${VAR}` through
+    /// `env`. In a URL every `{…}` is a placeholder; in a JSON body only `{name}`
+    /// where name is made of `[A-Za-z0-9_.-]` is one, other braces are JSON.
     pub(crate) fn parse(
         template: &str,
         env: &dyn Fn(&str) -> Option<String>,
+        escape: Escape,
+        what: &str,
     ) -> Result<Self, String> {
         let mut segments = Vec::new();
         let mut literal = String::new();
         let mut rest = template;
+        let strict = escape == Escape::Url;
         while let Some(pos) = rest.find(['{', '}', '$']) {
             literal.push_str(&rest[..pos]);
             let tail = &rest[pos..];
             if let Some(after) = tail.strip_prefix("${") {
-                let (name, next) = split_braced(after).ok_or("unclosed `${` in url")?;
+                let (name, next) =
+                    split_braced(after).ok_or_else(|| format!("unclosed `${{` in {what}"))?;
                 literal.push_str(&env_value(name, env)?);
                 rest = next;
             } else if let Some(after) = tail.strip_prefix('{') {
-                let (name, next) = split_braced(after).ok_or("unclosed `{` in url")?;
-                let placeholder = Placeholder::parse(name).ok_or_else(|| {
-                    format!("unknown placeholder `{{{name}}}` in url (known: {{email}} {{domain}} {{ip}} {{user_id}})")
-                })?;
-                segments.push(Segment::Literal(std::mem::take(&mut literal)));
-                segments.push(Segment::Value(placeholder));
-                rest = next;
-            } else if tail.starts_with('}') {
-                return Err("unmatched `}` in url".to_owned());
+                match split_braced(after) {
+                    Some((name, next)) if strict || looks_like_placeholder(name) => {
+                        let placeholder = Placeholder::parse(name).ok_or_else(|| {
+                            format!("unknown placeholder `{{{name}}}` in {what} (known: {{email}} {{domain}} {{ip}} {{user_id}} and profile paths such as {{user_metadata.x}} or {{app_metadata.enrichment.NAME.field}})")
+                        })?;
+                        segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                        segments.push(Segment::Value(placeholder));
+                        rest = next;
+                    }
+                    None if strict => return Err(format!("unclosed `{{` in {what}")),
+                    _ => {
+                        literal.push('{');
+                        rest = after;
+                    }
+                }
+            } else if let Some(after) = tail.strip_prefix('}') {
+                if strict {
+                    return Err(format!("unmatched `}}` in {what}"));
+                }
+                literal.push('}');
+                rest = after;
             } else {
                 literal.push('$');
                 rest = &tail[1..];
@@ -110,42 +191,118 @@ impl UrlTemplate {
         literal.push_str(rest);
         segments.push(Segment::Literal(literal));
         segments.retain(|s| !matches!(s, Segment::Literal(l) if l.is_empty()));
-        let parsed = UrlTemplate { segments };
-        parsed.check_renders()?;
-        Ok(parsed)
+        Ok(Template { segments, escape })
     }
 
-    /// Renders the URL for `subject`; `None` when a placeholder has no value.
+    /// Renders the template for `subject`; `None` when a placeholder has no value.
     pub(crate) fn render(&self, subject: &Subject) -> Option<String> {
-        let mut url = String::new();
+        self.render_with(&|placeholder| placeholder.value(subject))
+    }
+
+    /// Renders with stand-in values, for checks at start-up.
+    pub(crate) fn render_sample(&self) -> String {
+        self.render_with(&|placeholder| Some(placeholder.sample()))
+            .expect("samples always have a value")
+    }
+
+    fn render_with(&self, value: &dyn Fn(&Placeholder) -> Option<String>) -> Option<String> {
+        let mut out = String::new();
         for segment in &self.segments {
             match segment {
-                Segment::Literal(text) => url.push_str(text),
+                Segment::Literal(text) => out.push_str(text),
                 Segment::Value(placeholder) => {
-                    let value = placeholder.value(subject)?;
-                    url.extend(utf8_percent_encode(&value, VALUE_ENCODE_SET));
+                    let value = value(placeholder)?;
+                    match self.escape {
+                        Escape::Url => out.extend(utf8_percent_encode(&value, VALUE_ENCODE_SET)),
+                        Escape::Json => {
+                            let quoted = Value::String(value).to_string();
+                            out.push_str(&quoted[1..quoted.len() - 1]);
+                        }
+                    }
                 }
             }
         }
-        Some(url)
+        Some(out)
     }
 
-    /// Checks that the template renders to an absolute http(s) URL.
-    fn check_renders(&self) -> Result<(), String> {
-        let sample = Subject {
-            user_id: "user".into(),
-            email: Some("someone@example.com".into()),
-            ip: Some(std::net::Ipv4Addr::new(192, 0, 2, 1).into()),
-            user_agent: None,
-        };
-        let rendered = self.render(&sample).unwrap_or_default();
+    /// The template's placeholders, in order.
+    pub(crate) fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Value(placeholder) => Some(placeholder),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// The values of the template's placeholders for `subject`, in order; `None`
+    /// when one has no value.
+    pub(crate) fn values(&self, subject: &Subject) -> Option<Vec<String>> {
+        self.placeholders().map(|p| p.value(subject)).collect()
+    }
+}
+
+/// A URL template: a [`Template`] that renders to an absolute http(s) URL.
+#[derive(Debug, Clone)]
+pub(crate) struct UrlTemplate(Template);
+
+impl UrlTemplate {
+    /// Parses `template`, substituting `${VAR}` through `env`. The rendered
+    /// URL must be an absolute `http`/`https` URL.
+    pub(crate) fn parse(
+        template: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        let parsed = Template::parse(template, env, Escape::Url, "url")?;
+        let rendered = parsed.render_sample();
         // The URL may contain secrets from ${VAR}: the error names no part of it.
         let url =
             url::Url::parse(&rendered).map_err(|e| format!("url is not a valid URL ({e})"))?;
         if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
             return Err("url must be an absolute http:// or https:// URL".to_owned());
         }
-        Ok(())
+        Ok(UrlTemplate(parsed))
+    }
+
+    /// Renders the URL for `subject`; `None` when a placeholder has no value.
+    pub(crate) fn render(&self, subject: &Subject) -> Option<String> {
+        self.0.render(subject)
+    }
+
+    /// The underlying template.
+    pub(crate) fn template(&self) -> &Template {
+        &self.0
+    }
+}
+
+/// A JSON body template: a [`Template`] whose rendering is valid JSON.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyTemplate(Template);
+
+impl BodyTemplate {
+    /// Parses `template`; with stand-in values it must render to valid JSON.
+    pub(crate) fn parse(
+        template: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        let parsed = Template::parse(template, env, Escape::Json, "body")?;
+        serde_json::from_str::<Value>(&parsed.render_sample())
+            .map_err(|e| format!("body is not valid JSON with its values filled in ({e})"))?;
+        Ok(BodyTemplate(parsed))
+    }
+
+    /// Renders the body for `subject`: `None` when a placeholder has no value, an
+    /// error when the values make it invalid JSON (a bare placeholder given text).
+    pub(crate) fn render(&self, subject: &Subject) -> Option<Result<Value, String>> {
+        let text = self.0.render(subject)?;
+        Some(
+            serde_json::from_str(&text).map_err(|e| {
+                format!("body is not valid JSON with this user's values filled in ({e})")
+            }),
+        )
+    }
+
+    /// The underlying template.
+    pub(crate) fn template(&self) -> &Template {
+        &self.0
     }
 }
 

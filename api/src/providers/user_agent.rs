@@ -78,6 +78,11 @@ impl Provider for UserAgentProvider {
         self.ttl
     }
 
+    /// Its one input, always known (a missing one is looked up as nothing known).
+    fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
+        Some(vec![subject.user_agent.clone().unwrap_or_default()])
+    }
+
     async fn lookup(&self, subject: &Subject) -> Result<Lookup, ProviderError> {
         match subject.user_agent.as_deref().map(str::trim) {
             Some(agent) if !agent.is_empty() => Ok(self.parse(agent)),

@@ -29,8 +29,6 @@ pub trait Dialect: Send + Sync + 'static {
     const LEAST: &'static str;
     /// The larger of two values (`max(a, b)` / `GREATEST(a, b)`).
     const GREATEST: &'static str;
-    /// `app_metadata.enrichment` as a JSON value.
-    const ENRICHMENT_OF_APP_METADATA: &'static str;
     /// `user_id` in byte order, for paging.
     const USER_ID_IN_BYTE_ORDER: &'static str;
     /// Appended to the claim's inner `SELECT` so concurrent claimers skip each other's

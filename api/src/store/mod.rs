@@ -69,8 +69,8 @@ pub enum StoreError {
 pub type MetadataEdit<'a> = &'a (dyn Fn(&mut Value, &mut Value) + Sync);
 
 /// The jobs a login causes, decided inside its transaction from the receipt and the
-/// user's stored `app_metadata.enrichment` (to see which results are stale).
-pub type LoginFollowUps<'a> = &'a (dyn Fn(&LoginReceipt, Option<&Value>) -> Vec<NewJob> + Sync);
+/// user as the login left them (to see which enrichment results are stale or newly fed).
+pub type LoginFollowUps<'a> = &'a (dyn Fn(&LoginReceipt, &User) -> Vec<NewJob> + Sync);
 
 /// Everything Trickle keeps, behind one interface. Methods that change a profile take the
 /// jobs the change causes (enrichment, webhook events) and write them in the same
@@ -142,11 +142,14 @@ pub trait SiteStore: Send + Sync {
 /// Login counting.
 #[async_trait]
 pub trait LoginStore: Send + Sync {
-    /// Counts a login exactly once per `event_id`, atomically.
+    /// Counts a login exactly once per `event_id`, atomically; a newly counted login
+    /// that is the user's latest also merges its `profile` into `app_metadata.idp`
+    /// (refused with [`StoreError::TooLarge`] beyond `limits`).
     async fn record_login(
         &self,
         site_id: &str,
         login: &NewLogin,
+        limits: MetadataLimits,
         follow_ups: LoginFollowUps<'_>,
     ) -> Result<LoginReceipt, StoreError>;
 }

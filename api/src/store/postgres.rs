@@ -49,7 +49,6 @@ impl Dialect for Postgres {
 
     const LEAST: &'static str = "LEAST";
     const GREATEST: &'static str = "GREATEST";
-    const ENRICHMENT_OF_APP_METADATA: &'static str = "app_metadata -> 'enrichment'";
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id COLLATE \"C\"";
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     // Delivered to listeners only if the transaction commits.

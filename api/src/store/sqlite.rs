@@ -53,7 +53,6 @@ impl Dialect for Sqlite {
 
     const LEAST: &'static str = "min";
     const GREATEST: &'static str = "max";
-    const ENRICHMENT_OF_APP_METADATA: &'static str = "json_extract(app_metadata, '$.enrichment')";
     // SQLite compares text with memcmp (BINARY) unless told otherwise.
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id";
     const CLAIM_LOCK: &'static str = "";

@@ -177,7 +177,7 @@ async fn internal_providers(calls: &Arc<AtomicUsize>) -> BTreeMap<String, HttpPr
     let provider = |url: String| HttpProviderConfig {
         url: format!("{url}?domain={{domain}}"),
         timeout_ms: 1000,
-        map: BTreeMap::from([("name".to_owned(), "/name".to_owned())]),
+        map: BTreeMap::from([("name".to_owned(), "/name".into())]),
         ..Default::default()
     };
     BTreeMap::from([

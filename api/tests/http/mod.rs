@@ -26,6 +26,7 @@ macro_rules! on_both_databases {
 mod auth;
 mod console;
 mod enrichment;
+mod enrichment_chains;
 mod logins;
 mod openapi;
 mod ops;

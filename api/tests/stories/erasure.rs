@@ -138,6 +138,7 @@ fn login(user: &str, event: &str, email: &str) -> LoginRequest {
         user_agent: Some(format!("Agent for {user}")),
         email: Some(email.into()),
         name: Some(format!("Name of {user}")),
+        profile: None,
     }
 }
 

@@ -10,6 +10,7 @@ use trickle::store::Store;
 
 mod console;
 mod erasure;
+mod idp_profile;
 mod profiles;
 mod prompting;
 mod queue;
@@ -41,6 +42,7 @@ fn login(user: &str) -> LoginRequest {
         user_agent: None,
         email: None,
         name: None,
+        profile: None,
     }
 }
 

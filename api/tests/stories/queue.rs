@@ -39,6 +39,7 @@ fn login(user: &str, event: &str) -> LoginRequest {
         user_agent: None,
         email: None,
         name: None,
+        profile: None,
     }
 }
 
@@ -530,7 +531,7 @@ async fn a_black_hole_webhook_does_not_stall_other_sites(store: Arc<dyn Store>) 
     settings.webhooks.timeout_ms = 30_000;
     let company = HttpProviderConfig {
         url: format!("{}/company?domain={{domain}}", company_api().await),
-        map: [("name".to_owned(), "/name".to_owned())].into(),
+        map: [("name".to_owned(), "/name".into())].into(),
         ..Default::default()
     };
     settings.enrichment.http.insert("company".into(), company);

@@ -47,7 +47,7 @@ fn example_toml_parses_with_defaults() {
         company.headers["Authorization"],
         "Bearer ${COMPANY_API_KEY}"
     );
-    assert_eq!(company.map["industry"], "/category/industry");
+    assert_eq!(company.map["industry"].pointer(), "/category/industry");
     // Round trip through serde.
     let json = serde_json::to_value(&config).unwrap();
     assert_eq!(
@@ -62,7 +62,7 @@ fn unknown_fields_are_rejected() {
     assert!(parse("[enrichment.geoip]\ndatabase = \"x\"\nttl = 1").is_err());
     assert!(parse("[enrichment.whois]\nttl_hours = 1").is_err());
     assert!(
-        parse("[enrichment.http.a]\nurl = \"https://x/\"\nmap = { a = \"/a\" }\nmethod = \"POST\"")
+        parse("[enrichment.http.a]\nurl = \"https://x/\"\nmap = { a = \"/a\" }\nverb = \"POST\"")
             .is_err()
     );
 }
@@ -199,4 +199,43 @@ fn nothing_configured_builds_nothing() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[test]
+fn the_example_chain_builds_in_dependency_order() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/enrichment.toml");
+    let mut config = parse(&std::fs::read_to_string(path).unwrap()).expect("parses");
+    config.geoip = None; // the example names a database file that is not shipped
+    let providers =
+        build_providers_with_env(&config, &super::support::loopback(), &|_| Some("k".into()))
+            .expect("builds");
+    let names: Vec<&str> = providers.iter().map(|p| p.name()).collect();
+    let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    assert!(at("person") < at("sentiment"), "{names:?}");
+    assert!(at("user_agent") < at("fraud"), "{names:?}");
+    assert!(providers[at("fraud")].when().is_some());
+}
+
+#[test]
+fn maps_take_pointers_or_pointers_with_a_named_transform() {
+    let config = parse(
+        "[enrichment.http.p]\nurl = \"https://x.example/?e={email}\"\n\
+         map = { a = \"/a\", b = { pointer = \"/b\", transform = \"years_since\" } }",
+    )
+    .expect("parses");
+    let map = &config.http["p"].map;
+    assert_eq!(map["a"], crate::providers::MapEntry::Pointer("/a".into()));
+    assert_eq!(map["b"].pointer(), "/b");
+    for bad in [
+        "map = { b = { pointer = \"/b\", transform = \"upper\" } }",
+        "map = { b = { pointer = \"/b\" } }",
+        "method = \"PUT\"\nmap = { a = \"/a\" }",
+    ] {
+        let text = format!("[enrichment.http.p]\nurl = \"https://x.example/\"\n{bad}");
+        assert!(parse(&text).is_err(), "{bad}");
+    }
+    let kept = http_error("p", |c| {
+        c.map = BTreeMap::from([("fetched_at".into(), "/a".into())]);
+    });
+    assert!(kept.message.contains("Trickle's own stamp"), "{kept}");
 }

@@ -26,6 +26,7 @@ fn company_config(url: String) -> HttpProviderConfig {
             ("raised".into(), "/metrics/raised".into()),
             ("founded".into(), "/founded/year".into()),
         ]),
+        ..HttpProviderConfig::default()
     }
 }
 
@@ -242,7 +243,7 @@ async fn placeholder_values_are_percent_encoded() {
         user_id: "ü ser/1?#".into(),
         email: Some("A+B&c=d@Example.COM".into()),
         ip: Some("2001:218::1".parse().unwrap()),
-        user_agent: None,
+        ..Subject::default()
     };
     let Lookup::Found(fields) = build(config).lookup(&subject).await.unwrap() else {
         panic!("nothing found")

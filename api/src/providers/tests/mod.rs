@@ -4,6 +4,7 @@ mod config;
 mod email;
 mod geoip;
 mod http;
+mod pipelines;
 mod sample;
 mod support;
 mod user_agent;

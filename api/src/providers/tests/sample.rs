@@ -55,6 +55,7 @@ async fn sample_subject_through_every_provider() {
              Chrome/124.0.0.0 Safari/537.36"
                 .into(),
         ),
+        ..Subject::default()
     };
     let mut results = serde_json::Map::new();
     for provider in &providers {

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use maxminddb_writer::Database;
 use maxminddb_writer::metadata::IpVersion;
 use maxminddb_writer::paths::IpAddrWithMask;
@@ -99,6 +99,7 @@ pub(crate) async fn start_api() -> String {
             get(|| async { (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "7")]) }),
         )
         .route("/echo/{*rest}", get(echo))
+        .route("/echo-json", post(echo_json))
         .route("/headers", get(echo_headers))
         .route(
             "/moved",
@@ -155,6 +156,12 @@ async fn hang() -> Json<Value> {
 /// Echoes the request's path and query exactly as received.
 async fn echo(uri: Uri) -> Json<Value> {
     Json(json!({ "uri": uri.to_string() }))
+}
+
+/// Echoes a JSON request body with its content type, and a score.
+async fn echo_json(headers: HeaderMap, Json(body): Json<Value>) -> Json<Value> {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    Json(json!({ "received": body, "content_type": content_type, "risk": { "score": 12.5 } }))
 }
 
 /// Echoes the request headers as a JSON object (name → value).

@@ -1,4 +1,5 @@
-//! Login counting: one event, counted once, in one transaction with its jobs.
+//! Login counting: one event, counted once, in one transaction with its jobs and the
+//! identity provider's claims.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -7,9 +8,10 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::jobs::insert_jobs;
-use super::rows::ReceiptRow;
-use super::{Connection, Db, Row, SqlStore};
-use crate::model::{LoginReceipt, NewLogin};
+use super::rows::{ReceiptRow, USER_COLUMNS, UserRow};
+use super::{Connection, Db, Row, SqlStore, check_limits};
+use crate::model::idp::merge_claims;
+use crate::model::{LoginReceipt, MetadataLimits, NewLogin, User};
 use crate::store::{Dialect, LoginFollowUps, LoginStore, StoreError};
 
 #[async_trait]
@@ -34,6 +36,7 @@ where
         &self,
         site_id: &str,
         login: &NewLogin,
+        limits: MetadataLimits,
         follow_ups: LoginFollowUps<'_>,
     ) -> Result<LoginReceipt, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -65,7 +68,7 @@ where
             tx.commit().await?;
             return Ok(row.into());
         }
-        let (least, greatest, enrichment) = (D::LEAST, D::GREATEST, D::ENRICHMENT_OF_APP_METADATA);
+        let (least, greatest) = (D::LEAST, D::GREATEST);
         let sql = format!(
             "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              last_ip, last_user_agent, email, name, created_at, updated_at) \
@@ -82,15 +85,9 @@ where
                email = coalesce(excluded.email, users.email), \
                name = coalesce(excluded.name, users.name), \
                updated_at = excluded.updated_at \
-             RETURNING login_count, first_login_at, last_login_at, {enrichment} AS enrichment"
+             RETURNING {USER_COLUMNS}"
         );
-        #[allow(clippy::type_complexity)]
-        let (login_count, first_login_at, last_login_at, enrichment): (
-            i64,
-            DateTime<Utc>,
-            DateTime<Utc>,
-            Option<Json<Value>>,
-        ) = sqlx::query_as(&sql)
+        let row: UserRow = sqlx::query_as(&sql)
             .bind(site_id)
             .bind(login.user_id.as_str())
             .bind(D::timestamp(at))
@@ -101,13 +98,27 @@ where
             .bind(Self::now())
             .fetch_one(&mut *tx)
             .await?;
+        let mut user = User::from(row);
         let receipt = LoginReceipt {
             user_id: login.user_id.clone(),
-            login_count,
-            first_login_at,
-            last_login_at,
-            signed_up: login_count == 1,
+            login_count: user.login_count,
+            first_login_at: user.first_login_at,
+            last_login_at: user.last_login_at,
+            signed_up: user.login_count == 1,
         };
+        // Claims of a late event (older than the latest login) would overwrite newer ones.
+        if let Some(claims) = &login.profile
+            && at >= user.last_login_at
+        {
+            merge_claims(&mut user.app_metadata, claims, crate::model::now());
+            check_limits(&user.user_metadata, &user.app_metadata, limits)?;
+            sqlx::query("UPDATE users SET app_metadata = $1 WHERE site_id = $2 AND user_id = $3")
+                .bind(Json(&user.app_metadata))
+                .bind(site_id)
+                .bind(login.user_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
              signed_up = $4 WHERE site_id = $5 AND event_id = $6",
@@ -120,7 +131,7 @@ where
         .bind(login.event_id.as_str())
         .execute(&mut *tx)
         .await?;
-        let jobs = follow_ups(&receipt, enrichment.as_ref().map(|e| &e.0));
+        let jobs = follow_ups(&receipt, &user);
         insert_jobs::<D>(&mut tx, site_id, &jobs).await?;
         tx.commit().await?;
         Ok(receipt)
