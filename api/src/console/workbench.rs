@@ -213,7 +213,7 @@ mod tests {
     use super::*;
     use crate::questions::parse_question_set;
 
-    const SET: &str = "slug: s\ntitle: S\ndefault_locale: en\nstages:\n  - at_login: 1\n    questions:\n      - { key: role, type: single_choice, title: { en: Role?, de: Rolle? }, options: [{ value: a, label: { fr: A } }] }\n      - { key: city, type: text, title: City? }\n";
+    const SET: &str = "slug: s\ntitle: S\ndefault_locale: en\nstages:\n  - at_login: 1\n    questions:\n      - { key: role, type: single_choice, title: { en: Role?, de: Rolle? }, options: [{ value: a, label: { en: A, fr: A } }] }\n      - { key: city, type: text, title: City? }\n";
 
     #[test]
     fn locales_start_with_the_default() {

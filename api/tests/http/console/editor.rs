@@ -353,12 +353,19 @@ async fn a_new_set_is_written_in_the_editor(backend: Backend) {
         .unwrap();
     assert_eq!(location(&saved), set_path(&app, "/fresh?saved=1"));
     assert_eq!(versions(&app, "fresh").await, 1);
-    let refused = post_form(&app, &new, Some(&cookie), &[("source", "slug: [")])
-        .send()
-        .await
-        .unwrap();
+    let refused = post_form(
+        &app,
+        &new,
+        Some(&cookie),
+        &[("source", "slug: Bad\ntitle: T\nstages: []\n")],
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(refused.status(), 422);
-    assert!(refused.text().await.unwrap().contains("<code>1:"));
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("<li><code>1:7</code> bad slug"), "{html}");
+    assert!(html.contains("Not saved") && !html.contains("Saved as draft"));
 }
 
 async fn simulate(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> (u16, String) {
