@@ -7,6 +7,7 @@
 pub mod access;
 pub mod admins;
 pub mod audit;
+pub mod authoring;
 pub mod enrichment;
 pub mod jobs;
 pub mod logins;
@@ -38,6 +39,7 @@ use crate::store::{Store, StoreError};
 pub use access::Access;
 pub use admins::Admins;
 pub use audit::{Actor, Audit};
+pub use authoring::Authoring;
 pub use enrichment::Enrichment;
 pub use jobs::{JobError, Jobs};
 pub use logins::Logins;
@@ -283,6 +285,11 @@ impl App {
     /// What a signed-in admin may do with sites.
     pub fn access<'a>(&'a self, admin: &'a Admin) -> Access<'a> {
         Access { app: self, admin }
+    }
+
+    /// A signed-in admin's question-set authoring (the console's editor).
+    pub fn authoring<'a>(&'a self, admin: &'a Admin) -> Authoring<'a> {
+        Authoring { app: self, admin }
     }
 
     /// The store, for operations and the CLI.

@@ -15,7 +15,7 @@ use super::profiles::too_large;
 use crate::error::{Error, Result};
 use crate::model::json_size;
 use crate::model::question_set::find_question;
-use crate::model::{NewAnswer, PromptEventKind, Site, User, now};
+use crate::model::{NewAnswer, PromptEventKind, Site, User, WidgetSettings, now};
 use crate::questions::{
     Decision, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt, explain,
     next_due, set_path, validate_answer,
@@ -74,6 +74,29 @@ pub struct Explanation {
     /// page view gets one before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_until: Option<DateTime<Utc>>,
+}
+
+/// `{"prompt": …, "settings": …}`: the body of `GET /v1/widget/next` — the due
+/// prompt, and where and when the widget shows it (the site's widget settings, so the
+/// loader needs no second request). The console's preview renders the same body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuePrompt<'a> {
+    /// `{question_set, version, stage, position: {index, of}, question: {key, type,
+    /// title, …}, locale}`, texts in the chosen locale (see SPEC "A prompt").
+    #[schema(value_type = Object)]
+    pub prompt: Prompt,
+    #[schema(value_type = WidgetSettings)]
+    pub settings: &'a WidgetSettings,
+}
+
+impl<'a> DuePrompt<'a> {
+    /// The body for a prompt of `site`.
+    pub fn new(prompt: Prompt, site: &'a Site) -> Self {
+        DuePrompt {
+            prompt,
+            settings: &site.widget_settings,
+        }
+    }
 }
 
 /// The widget's flow: the due prompt, answers, skips, impressions.

@@ -40,6 +40,27 @@ pub struct Publishing<'a> {
 }
 
 impl Publishing<'_> {
+    /// Parses and validates a set as [`Publishing::save_draft`] would, storing nothing:
+    /// the set, or every problem (`QuestionSetInvalid`). `slug: None` takes the
+    /// document's own.
+    pub async fn lint(
+        &self,
+        slug: Option<&str>,
+        source: &str,
+        file_name: &str,
+    ) -> Result<QuestionSet> {
+        let (slug, source, name) = (
+            slug.map(str::to_owned),
+            source.to_owned(),
+            file_name.to_owned(),
+        );
+        off_the_runtime(move || match slug {
+            Some(slug) => parse_for_slug(&slug, &source, &name),
+            None => parse_question_set(&source, &name).map_err(Error::QuestionSetInvalid),
+        })
+        .await
+    }
+
     /// Stores a new draft version from YAML or JSON; 422 with every problem otherwise.
     /// `file_name` names the source in problem reports.
     pub async fn save_draft(

@@ -11,11 +11,16 @@
 mod assets;
 mod audit;
 mod csrf;
+mod editor;
 mod error;
 mod page;
+mod question_sets;
 mod session;
 mod sign_in;
+mod simulate;
 mod sites;
+mod versions;
+mod workbench;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -48,6 +53,10 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(sign_in::router())
         .merge(sites::router())
         .merge(audit::router())
+        .merge(question_sets::router())
+        .merge(editor::router())
+        .merge(simulate::router())
+        .merge(versions::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

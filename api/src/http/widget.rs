@@ -16,8 +16,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, WidgetUser};
 use crate::App;
-use crate::app::prompts::{AnswerRequest, QuestionRef, SkipRequest};
-use crate::model::WidgetSettings;
+use crate::app::prompts::{AnswerRequest, DuePrompt, QuestionRef, SkipRequest};
 use crate::questions::Prompt;
 
 pub fn router(app: App) -> OpenApiRouter<AppState> {
@@ -55,18 +54,6 @@ fn cors(app: App) -> CorsLayer {
             HeaderName::from_static("x-trickle-user-hash"),
         ])
         .max_age(Duration::from_secs(600))
-}
-
-/// `{"prompt": …, "settings": …}`: the due prompt, and where and when the widget
-/// shows it (the site's widget settings, so the loader needs no second request).
-#[derive(Serialize, ToSchema)]
-struct DuePrompt<'a> {
-    /// `{question_set, version, stage, position: {index, of}, question: {key, type,
-    /// title, …}, locale}`, texts in the chosen locale (see SPEC "A prompt").
-    #[schema(value_type = Object)]
-    prompt: Prompt,
-    #[schema(value_type = WidgetSettings)]
-    settings: &'a WidgetSettings,
 }
 
 /// `{"next": …}`: what to show after an answer or skip (null: nothing).
@@ -127,11 +114,7 @@ async fn next(
         .next(&caller.site, &caller.user_id, params.locale.as_deref())
         .await?;
     Ok(match prompt {
-        Some(prompt) => Json(DuePrompt {
-            prompt,
-            settings: &caller.site.widget_settings,
-        })
-        .into_response(),
+        Some(prompt) => Json(DuePrompt::new(prompt, &caller.site)).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }

@@ -21,7 +21,8 @@ pub use job::{Job, JobState, NewJob};
 pub use login::{LoginReceipt, NewLogin};
 pub use prompt_event::{NewAnswer, PromptEventKind};
 pub use question_set::{
-    PublishOutcome, PublishedSets, QuestionSetHistory, QuestionSetSummary, QuestionSetVersion,
+    AnswerProbe, PublishOutcome, PublishedSets, QuestionSetHistory, QuestionSetSummary,
+    QuestionSetVersion,
 };
 pub use site::{Site, SiteKeys, SitePatch, SiteView, Theme, WidgetSettings};
 pub use stats::{AnswerCount, PromptEventCount};

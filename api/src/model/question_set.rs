@@ -117,10 +117,61 @@ pub struct QuestionSetHistory {
     pub versions: Vec<QuestionSetVersion>,
 }
 
+/// Answers that a publish would leave without their question: every answer to a key
+/// (`option: None`), or those that chose one option value of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerProbe {
+    pub key: String,
+    pub option: Option<String>,
+}
+
+impl AnswerProbe {
+    /// Whether a stored answer (`key`, `value`) is one of these: for an option, the
+    /// value is that option or a list (multi choice) holding it.
+    pub fn matches(&self, key: &str, value: &Value) -> bool {
+        if key != self.key {
+            return false;
+        }
+        let Some(option) = &self.option else {
+            return true;
+        };
+        let is_option = |v: &Value| v.as_str() == Some(option.as_str());
+        match value {
+            Value::Array(items) => items.iter().any(is_option),
+            single => is_option(single),
+        }
+    }
+}
+
 /// The result of publishing a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishOutcome {
     Published,
     AlreadyPublished,
     NotFound,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_probe_matches_its_key_or_one_option_of_it() {
+        let key = AnswerProbe {
+            key: "role".into(),
+            option: None,
+        };
+        assert!(key.matches("role", &json!({"other": "x"})));
+        assert!(!key.matches("roles", &json!("dev")));
+        let option = AnswerProbe {
+            key: "role".into(),
+            option: Some("dev".into()),
+        };
+        assert!(option.matches("role", &json!("dev")));
+        assert!(option.matches("role", &json!(["pm", "dev"])));
+        assert!(!option.matches("role", &json!("pm")));
+        assert!(!option.matches("role", &json!({"other": "dev"})));
+        assert!(!option.matches("team", &json!("dev")));
+    }
 }

@@ -12,9 +12,12 @@
 //!   whose set has prompts left at this login — unless the site's minimum
 //!   interval between prompts holds a new page view back ([`Pacing`]);
 //! - [`validate_answer`] checks and normalises an answer before it is stored;
-//! - [`build_prompt`] renders a due question for the widget in one locale.
+//! - [`build_prompt`] renders a due question for the widget in one locale;
+//! - [`compare`] summarises what changed between two versions of a set, and
+//!   [`rehearse`] lists what one login would ask (both for the console).
 
 pub mod answer;
+pub mod compare;
 pub mod condition;
 pub mod due;
 pub mod format;
@@ -25,12 +28,14 @@ pub mod paths;
 mod portable;
 mod reader;
 pub mod render;
+pub mod simulate;
 mod yaml;
 
 #[cfg(test)]
 mod tests;
 
 pub use answer::{AnswerError, MAX_ANSWER_BYTES, validate_answer};
+pub use compare::{RemovedOption, SetChanges, compare};
 pub use condition::{Condition, Operator, evaluate, parse_condition_json};
 pub use due::{
     Decision, Due, Explanation, Outcome, Pacing, Position, PromptRecord, PublishedSet, Verdict,
@@ -44,3 +49,4 @@ pub use format::{
 pub use parse::{MAX_QUESTIONS, MAX_SOURCE_BYTES, Problem, parse_question_set};
 pub use paths::{Profile, ProfilePath, is_question_key, set_path};
 pub use render::{Prompt, PromptOption, PromptQuestion, build_prompt, localize};
+pub use simulate::{Rehearsal, preview_due, rehearse};

@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use crate::model::site::KeyRotation;
 use crate::model::{
-    Admin, AdminSession, AnswerCount, AnswerRecord, AttemptOutcome, AuditEntry, Delivery, Job,
-    JobState, LoginReceipt, MetadataLimits, NewAnswer, NewAuditEntry, NewJob, NewLogin,
-    PromptEventCount, PromptEventKind, PublishOutcome, QuestionSetSummary, QuestionSetVersion,
-    Site, Subscription, User, WidgetSettings,
+    Admin, AdminSession, AnswerCount, AnswerProbe, AnswerRecord, AttemptOutcome, AuditEntry,
+    Delivery, Job, JobState, LoginReceipt, MetadataLimits, NewAnswer, NewAuditEntry, NewJob,
+    NewLogin, PromptEventCount, PromptEventKind, PublishOutcome, QuestionSetSummary,
+    QuestionSetVersion, Site, Subscription, User, WidgetSettings,
 };
 use crate::questions::PromptRecord;
 
@@ -272,6 +272,14 @@ pub trait QuestionSetStore: Send + Sync {
         &self,
         site_id: &str,
     ) -> Result<Vec<QuestionSetVersion>, StoreError>;
+    /// For each probe, how many users hold such an answer given in the set `slug`
+    /// (one number per probe, in order).
+    async fn answering_users(
+        &self,
+        site_id: &str,
+        slug: &str,
+        probes: &[AnswerProbe],
+    ) -> Result<Vec<i64>, StoreError>;
 }
 
 /// Aggregates for statistics.
@@ -447,6 +455,13 @@ pub trait AuditStore: Send + Sync {
         &self,
         before: Option<i64>,
         limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The newest entry of each subject of a site among the actions starting with
+    /// `action_prefix` (e.g. `question_set.`), by subject.
+    async fn latest_audit_by_subject(
+        &self,
+        site_id: &str,
+        action_prefix: &str,
     ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 

@@ -8,6 +8,7 @@ use trickle::app::logins::LoginRequest;
 use trickle::model::Site;
 use trickle::store::Store;
 
+mod authoring;
 mod console;
 mod erasure;
 mod idp_profile;

@@ -87,4 +87,27 @@ where
         .await?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
+
+    async fn latest_audit_by_subject(
+        &self,
+        site_id: &str,
+        action_prefix: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let escaped = action_prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("{escaped}%");
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, at, admin_id, actor, action, site_id, subject, detail FROM audit_log a \
+             WHERE site_id = $1 AND action LIKE $2 ESCAPE '\\' AND id = (SELECT MAX(id) FROM audit_log b \
+               WHERE b.site_id = a.site_id AND b.subject = a.subject AND b.action LIKE $2 ESCAPE '\\') \
+             ORDER BY subject",
+        )
+        .bind(site_id)
+        .bind(pattern.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
 }

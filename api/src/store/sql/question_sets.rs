@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::rows::{SummaryRow, VERSION_COLUMNS, VersionRow};
 use super::{Connection, Db, Row, SqlStore};
-use crate::model::{PublishOutcome, QuestionSetSummary, QuestionSetVersion};
+use crate::model::{AnswerProbe, PublishOutcome, QuestionSetSummary, QuestionSetVersion};
 use crate::store::dialect::INVALIDATION_CHANNEL;
 use crate::store::{Dialect, QuestionSetStore, StoreError};
 
@@ -194,5 +194,36 @@ where
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn answering_users(
+        &self,
+        site_id: &str,
+        slug: &str,
+        probes: &[AnswerProbe],
+    ) -> Result<Vec<i64>, StoreError> {
+        if probes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One row per user and key, so the users of a (key, value) group are distinct
+        // and groups add up.
+        let groups: Vec<(String, Json<Value>, i64)> = sqlx::query_as(
+            "SELECT key, value, COUNT(DISTINCT user_id) FROM answers \
+             WHERE site_id = $1 AND question_set = $2 GROUP BY key, value",
+        )
+        .bind(site_id)
+        .bind(slug)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(probes
+            .iter()
+            .map(|probe| {
+                groups
+                    .iter()
+                    .filter(|(key, value, _)| probe.matches(key, &value.0))
+                    .map(|(_, _, users)| users)
+                    .sum::<i64>()
+            })
+            .collect())
     }
 }
