@@ -67,6 +67,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A store refusal over a metadata size limit as the 413 the client should see;
+    /// any other store error as it is.
+    pub(crate) fn metadata_too_large(error: StoreError) -> Error {
+        match error {
+            StoreError::TooLarge { field, size, limit } => Error::TooLarge {
+                code: "metadata_too_large",
+                message: format!("{field} would be {size} bytes, over the limit of {limit}"),
+                field: Some(field.to_owned()),
+            },
+            other => other.into(),
+        }
+    }
+}
+
 impl From<CorruptVersion> for Error {
     fn from(error: CorruptVersion) -> Self {
         Error::Store(StoreError::Corrupt(error.to_string()))

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use utoipa::ToSchema;
 
 use super::App;
-use super::profiles::too_large;
 use crate::error::{Error, Result};
 use crate::model::idp::check_profile;
 use crate::model::{LoginReceipt, NewLogin, Site, User, now};
@@ -268,7 +267,7 @@ impl Logins<'_> {
             .store
             .record_login(&site.site_id, &login, self.app.limits.metadata, &follow_ups)
             .await
-            .map_err(too_large)?;
+            .map_err(Error::metadata_too_large)?;
         if !self.app.providers.is_empty() || !wanted.is_empty() {
             self.app.jobs_enqueued.notify_one();
         }

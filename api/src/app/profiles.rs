@@ -7,7 +7,6 @@ use super::logins::check_user_id;
 use crate::error::{Error, Result};
 use crate::model::user::{MAX_PAGE, enrichment_records};
 use crate::model::{ProfileView, Site, User, UserPage, UserPatch, UserQuery, now};
-use crate::store::StoreError;
 
 /// Most users examined for one page, so a rare filter cannot make a request unbounded.
 const MAX_SCANNED: usize = 20_000;
@@ -15,18 +14,6 @@ const SCAN_BATCH: u32 = 500;
 
 fn user_not_found() -> Error {
     Error::NotFound { what: "user" }
-}
-
-/// Maps a store refusal over a size limit to the 413 the client should see.
-pub(crate) fn too_large(error: StoreError) -> Error {
-    match error {
-        StoreError::TooLarge { field, size, limit } => Error::TooLarge {
-            code: "metadata_too_large",
-            message: format!("{field} would be {size} bytes, over the limit of {limit}"),
-            field: Some(field.to_owned()),
-        },
-        other => other.into(),
-    }
 }
 
 /// User profiles: read, merge-patch, erase, list.
@@ -80,7 +67,7 @@ impl Profiles<'_> {
             .store
             .edit_user(&site.site_id, user_id, &edit, self.app.limits.metadata, &[])
             .await
-            .map_err(too_large)?
+            .map_err(Error::metadata_too_large)?
             .ok_or_else(user_not_found)
     }
 

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 
 use super::App;
 use super::logins::check_user_id;
-use super::profiles::too_large;
 use crate::error::{Error, Result};
 use crate::model::json_size;
 use crate::model::question_set::find_question;
@@ -258,7 +257,7 @@ impl Prompts<'_> {
                 &follow_ups,
             )
             .await
-            .map_err(too_large)?
+            .map_err(Error::metadata_too_large)?
             .ok_or(Error::NotFound { what: "user" })?;
         metrics::counter!("trickle_prompt_outcomes_total", "outcome" => "answered").increment(1);
         if !follow_ups.is_empty() {
