@@ -12,7 +12,8 @@
 //!   whose set has prompts left at this login — unless the site's minimum
 //!   interval between prompts holds a new page view back ([`Pacing`]);
 //! - [`validate_answer`] checks and normalises an answer before it is stored;
-//! - [`build_prompt`] renders a due question for the widget in one locale.
+//! - [`build_prompt`] renders a due question for the widget in one locale;
+//!   [`preview_prompt`] renders any question for a preview, for no user.
 
 pub mod answer;
 pub mod condition;
@@ -25,6 +26,7 @@ pub mod paths;
 mod portable;
 mod reader;
 pub mod render;
+pub mod sample;
 mod yaml;
 
 #[cfg(test)]
@@ -44,3 +46,4 @@ pub use format::{
 pub use parse::{MAX_QUESTIONS, MAX_SOURCE_BYTES, Problem, parse_question_set};
 pub use paths::{Profile, ProfilePath, is_question_key, set_path};
 pub use render::{Prompt, PromptOption, PromptQuestion, build_prompt, localize};
+pub use sample::{preview_prompt, sample_prompt};

@@ -1,8 +1,11 @@
 //! The console's pages and forms, in-process on both databases: sign-in and sessions
 //! (`sign_in.rs`), sites and settings with their refusals (`sites.rs`), the audit log
-//! (`audit.rs`). Helpers to sign in and post forms as a browser on our own origin.
+//! (`audit.rs`), the live widget preview (`preview.rs`), key rotation (`keys.rs`).
+//! Helpers to sign in and post forms as a browser on our own origin.
 
 mod audit;
+mod keys;
+mod preview;
 mod sign_in;
 mod sites;
 
