@@ -4,7 +4,8 @@
 //!
 //! A page that previews is marked with [`Previewing`]; its Content-Security-Policy then
 //! also lets the renderer's Wasm compile (`'wasm-unsafe-eval'`) and its one stylesheet
-//! apply (by hash), and nothing else. The policy belongs to the document first loaded,
+//! apply (by hash: the widget's CSS, and the empty `<style>` it starts as), and nothing
+//! else. The policy belongs to the document first loaded,
 //! so a previewing page reached by `hx-boost` is loaded as a whole page instead
 //! (`HX-Redirect`), and gets its own.
 
@@ -37,12 +38,16 @@ pub struct Previewing;
 const WIDGET_CSS: &str = include_str!("../../../widget/src/style.css");
 
 /// The console's policy for previewing pages: its usual one plus the renderer's needs.
+/// The renderer inserts its `<style>` before filling it, so the empty one is allowed too
+/// (an empty stylesheet does nothing).
 pub static PREVIEW_CSP: LazyLock<String> = LazyLock::new(|| {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(WIDGET_CSS));
+    let hash = |css: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css));
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-         style-src 'self' 'sha256-{hash}'; img-src 'self' data:; connect-src 'self'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+         style-src 'self' 'sha256-{}' 'sha256-{}'; img-src 'self' data:; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        hash(WIDGET_CSS),
+        hash("")
     )
 });
 
@@ -207,9 +212,14 @@ mod tests {
             .split(' ')
             .filter(|word| !usual.split(' ').any(|u| u == *word))
             .collect();
-        assert_eq!(added.len(), 2, "{added:?}");
+        assert_eq!(added.len(), 3, "{added:?}");
         assert_eq!(added[0], "'wasm-unsafe-eval';");
-        assert!(added[1].starts_with("'sha256-") && added[1].ends_with("';"));
+        assert!(added[1].starts_with("'sha256-") && added[1].ends_with('\''));
+        // SHA-256 of the empty string.
+        assert_eq!(
+            added[2],
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=';"
+        );
     }
 
     #[test]
