@@ -20,6 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "browser/console.rs"]
+mod console;
 #[path = "browser/spa.rs"]
 mod spa;
 
@@ -120,6 +122,9 @@ async fn wait_http(url: &str) {
 /// server, the test question set, and a delay of 0.
 struct Service {
     api: String,
+    /// The database the server runs on (for `trickle admin create`).
+    db: String,
+    site_id: String,
     secret: String,
     key: String,
     identity: String,
@@ -175,6 +180,8 @@ impl Service {
         wait_http(&format!("{api}/readyz")).await;
         Service {
             api,
+            db,
+            site_id,
             secret: keys["secret_key"].as_str().unwrap().to_owned(),
             key: keys["publishable_key"].as_str().unwrap().to_owned(),
             identity: keys["identity_secret"].as_str().unwrap().to_owned(),
@@ -209,6 +216,20 @@ impl Service {
 
     async fn user_metadata(&self, user: &str) -> Value {
         self.profile(user).await["user_metadata"].clone()
+    }
+
+    /// `GET /v1/site`: the site's widget settings as stored.
+    async fn site_settings(&self) -> Value {
+        let site: Value = reqwest::Client::new()
+            .get(format!("{}/v1/site", self.api))
+            .bearer_auth(&self.secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        site["widget_settings"].clone()
     }
 }
 
@@ -503,6 +524,7 @@ async fn the_widget_in_a_real_browser() {
     spa::identify_after_load_shows_it_and_logout_closes_it(&browser, &service, &host).await;
     spa::a_patched_history_and_an_unseen_router_keep_working(&browser, &service, &host).await;
     spa::the_framework_examples_identify_and_log_out(&browser, &service, &host).await;
+    console::the_settings_page_previews_the_real_widget(&browser, &service).await;
     browser.client.close().await.unwrap();
 }
 

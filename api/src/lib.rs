@@ -25,6 +25,7 @@ pub mod providers;
 pub mod questions;
 pub mod store;
 pub mod telemetry;
+pub mod widget_files;
 
 pub use app::App;
 pub use error::Error;

@@ -48,6 +48,9 @@ pub struct App {
     /// Focus the next question's first control once it is rendered: the user has just
     /// answered or skipped inside the widget (never set when it first shows).
     focus_next: bool,
+    /// The root element, whose theme variables are set through the CSSOM: pages with a
+    /// strict Content-Security-Policy (the console's) refuse inline `style` attributes.
+    root: NodeRef,
 }
 
 pub enum Msg {
@@ -241,6 +244,7 @@ impl Component for App {
             chrome: chrome(&props.locale),
             form: NodeRef::default(),
             focus_next: false,
+            root: NodeRef::default(),
         };
         app.start(Some(props.prompt.clone()));
         app.shown(ctx);
@@ -251,6 +255,13 @@ impl Component for App {
         if first_render {
             // Announced after the live region exists, so screen readers read it.
             ctx.link().send_message(Msg::Announce);
+            if let Some(root) = self.root.cast::<web_sys::HtmlElement>() {
+                let theme = &ctx.props().settings.theme;
+                let style = root.style();
+                let _ = style.set_property("--tr-brand", &theme.brand_color);
+                let _ = style.set_property("--tr-font", &theme.font);
+                let _ = style.set_property("--tr-radius", &format!("{}px", theme.radius_px));
+            }
         }
         if std::mem::take(&mut self.focus_next) {
             let Some(form) = self.form.cast::<web_sys::Element>() else {
@@ -332,12 +343,7 @@ impl Component for App {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let props = ctx.props();
-        let theme = &props.settings.theme;
-        let style = format!(
-            "--tr-brand:{};--tr-font:{};--tr-radius:{}px",
-            theme.brand_color, theme.font, theme.radius_px
-        );
-        let class = classes!("root", theme.mode.clone());
+        let class = classes!("root", props.settings.theme.mode.clone());
         let c = self.chrome;
         let link = ctx.link();
         let onkeydown =
@@ -348,7 +354,7 @@ impl Component for App {
             (None, None) => html! {},
         };
         html! {
-            <div {class} {style} lang={c.lang} dir={if c.rtl { "rtl" } else { "ltr" }}>
+            <div ref={self.root.clone()} {class} lang={c.lang} dir={if c.rtl { "rtl" } else { "ltr" }}>
                 <style>{ CSS }</style>
                 <section class="card" role="dialog" aria-modal="false" aria-label={c.dialog} {onkeydown}>
                     <button type="button" class="close" aria-label={c.close} title={c.close}

@@ -5,7 +5,8 @@
 //! The split: the loader owns the network (requests, retries, the offline outbox,
 //! headless mode); the renderer owns the UI. The loader mounts it with a `host`
 //! object: `{prompt, settings, locale, send(kind, body), emit(name, detail), close()}`
-//! (`prompt` and `settings` as parsed JSON objects).
+//! (`prompt` and `settings` as parsed JSON objects). The console's live preview
+//! (`api/assets/console/preview.js`) mounts it with a host that records nothing.
 
 mod app;
 mod bridge;
@@ -27,10 +28,12 @@ use wasm_bindgen::prelude::*;
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-/// Renders `prompt` into `root` (an element inside the loader's open shadow root).
-/// Errors are returned to the loader, never thrown into the host page.
+/// Renders `prompt` into `root` (an element inside the loader's open shadow root) and
+/// returns a function that unmounts it (the console's preview remounts on every change;
+/// the loader removes the element instead). Errors are returned to the caller, never
+/// thrown into the host page.
 #[wasm_bindgen]
-pub fn mount(root: web_sys::Element, host: JsValue) -> Result<(), JsValue> {
+pub fn mount(root: web_sys::Element, host: JsValue) -> Result<JsValue, JsValue> {
     let bridge = Bridge::new(host);
     let prompt = Prompt::from_js(&bridge.get("prompt"))
         .ok_or_else(|| JsValue::from_str("trickle: the prompt is not valid"))?;
@@ -44,6 +47,6 @@ pub fn mount(root: web_sys::Element, host: JsValue) -> Result<(), JsValue> {
         locale,
         bridge,
     };
-    yew::Renderer::<app::App>::with_root_and_props(root, props).render();
-    Ok(())
+    let handle = yew::Renderer::<app::App>::with_root_and_props(root, props).render();
+    Ok(Closure::once_into_js(move || handle.destroy()))
 }

@@ -332,3 +332,41 @@ async fn focus_stays_on_the_page_when_the_user_moved_there_while_sending() {
         &host,
     );
 }
+
+#[test]
+async fn the_theme_is_set_through_the_cssom_and_mount_returns_an_unmount() {
+    let question = r#"{ "key": "city", "type": "text", "title": "Your city?" }"#;
+    let host = host(&prompt(question, 1, 1), "en", "null");
+    js(
+        "host.settings = { theme: { mode: 'dark', brand_color: '#0a7d32', font: 'Georgia, serif', radius_px: 3 } };",
+        &JsValue::NULL,
+        &host,
+    );
+    let root = js(
+        "const d = document.createElement('div'); document.body.appendChild(d); return d;",
+        &JsValue::NULL,
+        &JsValue::NULL,
+    );
+    let root: web_sys::Element = root.unchecked_into();
+    let unmount: Function = trickle_widget::mount(root.clone(), host.clone())
+        .unwrap()
+        .unchecked_into();
+    settle().await;
+    let look = js(
+        "const r = root.querySelector('.root');
+         return [r.style.getPropertyValue('--tr-brand'), r.style.getPropertyValue('--tr-radius'),
+                 r.classList.contains('dark')].join('|');",
+        &root.clone().into(),
+        &host,
+    );
+    // Set through the CSSOM, which a strict `style-src` allows (the console's does).
+    assert_eq!(look.as_string().unwrap(), "#0a7d32|3px|true");
+    assert!(text(&root).contains("Your city?"));
+    unmount.call0(&JsValue::NULL).unwrap();
+    settle().await;
+    assert!(
+        !text(&root).contains("Your city?"),
+        "unmounted: {}",
+        text(&root)
+    );
+}

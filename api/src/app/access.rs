@@ -7,6 +7,7 @@
 use super::App;
 use super::audit::{Actor, Change};
 use crate::error::{Error, Result};
+use crate::model::site::{KeyRotationRequest, RotatedKeys, SiteKey};
 use crate::model::{Admin, AuditEntry, Role, Site, SiteKeys, SitePatch};
 
 /// The sites an admin may manage and the changes they may make.
@@ -102,6 +103,32 @@ impl Access<'_> {
         };
         self.app.audit().record(&self.actor(), change).await?;
         Ok(updated)
+    }
+
+    /// Replaces the named keys of a site as `POST /v1/site/rotate-keys` does (the old
+    /// ones stay valid for the deployment's grace period); the new ones are in the
+    /// result, the only time they are shown. The log names the keys, never their values.
+    pub async fn rotate_keys(&self, site_id: &str, keys: Vec<SiteKey>) -> Result<RotatedKeys> {
+        let site = self.site(site_id).await?;
+        let request = KeyRotationRequest {
+            keys,
+            grace_seconds: None,
+        };
+        let rotated = self.app.sites().rotate_keys(&site, None, request).await?;
+        let names: Vec<&str> = rotated.rotated.iter().map(|k| k.as_str()).collect();
+        let detail = format!(
+            "rotated: {}; the old ones valid until {}",
+            names.join(", "),
+            rotated.previous_valid_until.to_rfc3339()
+        );
+        let change = Change {
+            action: "site.rotate_keys",
+            site_id: Some(&site.site_id),
+            subject: &site.name,
+            detail: &detail,
+        };
+        self.app.audit().record(&self.actor(), change).await?;
+        Ok(rotated)
     }
 
     /// The audit log (owners only), newest first.

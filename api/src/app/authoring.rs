@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::questions::{
     Decision, Profile, PublishedSet, QuestionSet, SetChanges, Verdict, build_prompt, compare,
-    preview_due, rehearse,
+    preview_prompt, rehearse,
 };
 
 /// Highest login number a rehearsal takes.
@@ -379,14 +379,6 @@ pub fn preview<'s>(
     key: &str,
     locale: Option<&str>,
 ) -> Option<DuePrompt<'s>> {
-    let due = preview_due(set, version, key)?;
-    let empty = json!({});
-    let profile = Profile {
-        user_metadata: &empty,
-        app_metadata: &empty,
-        login_count: i64::from(due.stage),
-        first_login_at: None,
-    };
-    let prompt = build_prompt(&due, &profile, locale, now());
+    let prompt = preview_prompt(set, version, Some(key), locale, now())?;
     Some(DuePrompt::new(prompt, site))
 }

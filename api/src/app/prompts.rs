@@ -17,7 +17,7 @@ use crate::model::question_set::find_question;
 use crate::model::{NewAnswer, PromptEventKind, Site, User, WidgetSettings, now};
 use crate::questions::{
     Decision, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt, explain,
-    next_due, set_path, validate_answer,
+    next_due, preview_prompt, sample_prompt, set_path, validate_answer,
 };
 
 /// Names one question of one version of a set.
@@ -149,6 +149,19 @@ impl Prompts<'_> {
         let pacing = pacing(site, user, visit);
         Ok(next_due(sets.as_slice(), &profile, history, pacing, now)
             .map(|due| build_prompt(&due, &profile, locale, now)))
+    }
+
+    /// A prompt to preview the widget with: the first question of the site's first live
+    /// set (in the order the widget asks them), else a built-in sample. It is for no
+    /// user: nothing is read about anyone and nothing is recorded.
+    pub async fn sample(&self, site: &Site, locale: Option<&str>) -> Result<Prompt> {
+        let sets = self.app.live_sets(&site.site_id).await?;
+        let now = now();
+        Ok(sets
+            .as_slice()
+            .iter()
+            .find_map(|live| preview_prompt(&live.set, live.version, None, locale, now))
+            .unwrap_or_else(|| sample_prompt(locale, now)))
     }
 
     /// The due prompt with the engine's reasons.

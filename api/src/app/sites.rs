@@ -77,6 +77,30 @@ fn user_hash_mac(identity_secret: &str, user_id: &str) -> Hmac<Sha256> {
     mac
 }
 
+/// `current` with a merge patch applied (as `PATCH /v1/site` takes it for
+/// `widget_settings`), every field checked; nothing is stored. The console's live
+/// preview shows settings checked here before they are saved.
+pub fn checked_settings(
+    current: &WidgetSettings,
+    change: &serde_json::Value,
+) -> Result<WidgetSettings> {
+    if !change.is_object() {
+        return Err(Error::invalid(
+            "invalid_field",
+            "widget_settings",
+            "must be an object",
+        ));
+    }
+    let mut settings = serde_json::to_value(current).expect("settings serialise");
+    json_patch::merge(&mut settings, change);
+    let settings: WidgetSettings = serde_json::from_value(settings)
+        .map_err(|e| Error::invalid("invalid_field", "widget_settings", e.to_string()))?;
+    settings
+        .validate()
+        .map_err(|(field, message)| Error::invalid("invalid_field", &field, message))?;
+    Ok(settings)
+}
+
 fn check_origins(origins: &[String]) -> Result<()> {
     if origins.len() > 100 {
         return Err(Error::invalid(
@@ -302,22 +326,10 @@ impl Sites<'_> {
             .allowed_origins
             .unwrap_or_else(|| site.allowed_origins.clone());
         check_origins(&origins)?;
-        let mut settings = serde_json::to_value(&site.widget_settings).expect("settings serialise");
-        if let Some(change) = &patch.widget_settings {
-            if !change.is_object() {
-                return Err(Error::invalid(
-                    "invalid_field",
-                    "widget_settings",
-                    "must be an object",
-                ));
-            }
-            json_patch::merge(&mut settings, change);
-        }
-        let settings: WidgetSettings = serde_json::from_value(settings)
-            .map_err(|e| Error::invalid("invalid_field", "widget_settings", e.to_string()))?;
-        settings
-            .validate()
-            .map_err(|(field, message)| Error::invalid("invalid_field", &field, message))?;
+        let settings = match &patch.widget_settings {
+            Some(change) => checked_settings(&site.widget_settings, change)?,
+            None => site.widget_settings.clone(),
+        };
         let updated = self
             .app
             .store

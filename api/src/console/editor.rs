@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::ConsoleState;
 use super::error::ConsoleError;
-use super::page::{Layout, render};
+use super::page::{Layout, render, render_previewing};
 use super::session::CurrentAdmin;
 use super::workbench::{Choices, Workbench};
 use crate::error::Error;
@@ -147,7 +147,8 @@ impl EditorPage {
         let bench = Workbench::new(bench_url, &site, &source, linted, choices);
         let version = choices.version.parse().unwrap_or(0);
         Ok(EditorPage {
-            layout: Layout::for_admin(&current.admin, "sites"),
+            // The workbench mounts the widget renderer in its preview.
+            layout: Layout::for_admin(&current.admin, "sites").previewing(),
             about: if version > 0 {
                 format!("Opened from version {version}; saving makes a new draft version.")
             } else {
@@ -182,7 +183,7 @@ async fn new_set(
         &Choices::default(),
     )
     .await?;
-    render(StatusCode::OK, &page)
+    render_previewing(StatusCode::OK, &page)
 }
 
 #[derive(Deserialize)]
@@ -224,7 +225,7 @@ async fn edit(
     )
     .await?;
     page.saved = opened.saved;
-    render(StatusCode::OK, &page)
+    render_previewing(StatusCode::OK, &page)
 }
 
 /// Saves a draft; on problems the page comes back with them (422) and nothing stored.
@@ -253,7 +254,7 @@ async fn save_and_show(
             let mut page =
                 EditorPage::new(state, current, site, slug, body.source, &body.choices).await?;
             page.refused = true;
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            render_previewing(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(other) => Err(other.into()),
     }

@@ -14,6 +14,7 @@ mod csrf;
 mod editor;
 mod error;
 mod page;
+mod preview;
 mod question_sets;
 mod session;
 mod sign_in;
@@ -23,16 +24,18 @@ mod versions;
 mod workbench;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware;
-use axum::response::{Redirect, Response};
+use axum::extract::{OriginalUri, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use std::sync::Arc;
 
 use crate::App;
 use crate::config::TrustedProxies;
 
-pub use assets::{CSS_URL, HTMX_URL};
+pub use assets::{CSS_URL, HTMX_URL, PREVIEW_URL};
+pub use preview::PREVIEW_CSP;
 
 /// What the console's handlers reach.
 #[derive(Clone)]
@@ -62,7 +65,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
             state.clone(),
             csrf::same_origin_only,
         ))
-        .layer(middleware::map_response(page_headers))
+        .layer(middleware::from_fn(page_headers))
         .merge(assets::router())
         .with_state(state)
 }
@@ -72,11 +75,41 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      base-uri 'none'";
 
 /// Pages load nothing from elsewhere, are never framed, and are not cached (they
-/// show keys and who is signed in).
-async fn page_headers(mut response: Response) -> Response {
+/// show keys and who is signed in). A page marked [`preview::Previewing`] gets the
+/// preview's policy; asked for by `hx-boost`, it is loaded as a whole page instead,
+/// since a swapped-in page keeps the policy of the one it replaced.
+async fn page_headers(request: Request, next: Next) -> Response {
+    let boosted = request.method() == Method::GET && request.headers().contains_key("hx-boosted");
+    let path = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().clone(), |original| original.0.clone());
+    let mut response = next.run(request).await;
+    let previews = response.extensions().get::<preview::Previewing>().is_some();
+    if previews && boosted && response.status() == StatusCode::OK {
+        let target = path
+            .path_and_query()
+            .map_or("/console", |p| p.as_str())
+            .to_owned();
+        response = match HeaderValue::from_str(&target) {
+            Ok(target) => {
+                let mut whole = StatusCode::OK.into_response();
+                whole
+                    .headers_mut()
+                    .insert(HeaderName::from_static("hx-redirect"), target);
+                whole
+            }
+            Err(_) => response,
+        };
+    }
+    let policy = if previews {
+        HeaderValue::from_str(&PREVIEW_CSP).expect("the policy is ASCII")
+    } else {
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY)
+    };
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     let set = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),

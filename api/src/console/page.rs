@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::assets::{CSS_URL, HTMX_URL};
 use super::error::ConsoleError;
+use super::preview::{PreviewScript, Previewing};
 use crate::error::Error;
 use crate::model::{Admin, Role};
 
@@ -23,6 +24,8 @@ pub struct Layout {
     /// The navigation entry to mark as current: `sites`, `audit` or empty.
     pub section: &'static str,
     pub admin: Option<AdminBadge>,
+    /// The preview script, on pages that preview the widget.
+    pub preview_script: Option<PreviewScript>,
 }
 
 impl Layout {
@@ -33,6 +36,7 @@ impl Layout {
             htmx_url: HTMX_URL,
             section: "",
             admin: None,
+            preview_script: None,
         }
     }
 
@@ -50,10 +54,29 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The same layout, loading the preview script (render with [`render_previewing`]).
+    pub fn previewing(mut self) -> Layout {
+        self.preview_script = Some(PreviewScript::new());
+        self
+    }
+}
+
 /// A page with its status.
 pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, ConsoleError> {
     let html = page.render().map_err(ConsoleError::Render)?;
     Ok((status, Html(html)).into_response())
+}
+
+/// A page that mounts the widget renderer (its layout [`Layout::previewing`]): marked
+/// for the preview's Content-Security-Policy.
+pub fn render_previewing(
+    status: StatusCode,
+    page: &impl Template,
+) -> Result<Response, ConsoleError> {
+    let mut response = render(status, page)?;
+    response.extensions_mut().insert(Previewing);
+    Ok(response)
 }
 
 /// A refused form field, shown beside the form that sent it.

@@ -1,5 +1,6 @@
-//! Sites: the list, creating one (keys shown once), and one site's settings — allowed
-//! origins and the widget's settings, checked by the same code as `PATCH /v1/site`.
+//! Sites: the list, creating one (keys shown once), and one site's settings — key
+//! rotation, allowed origins and the widget's settings (checked by the same code as
+//! `PATCH /v1/site`, previewed live by `preview.rs`).
 
 use askama::Template;
 use axum::Router;
@@ -12,11 +13,14 @@ use serde_json::{Value, json};
 
 use super::ConsoleState;
 use super::error::ConsoleError;
-use super::page::{FieldError, Layout, lines, render};
+use super::page::{FieldError, Layout, lines, render, render_previewing};
+use super::preview::{Look, Preview};
 use super::session::CurrentAdmin;
 use crate::error::Error;
 use crate::model::site::canonical_origin;
+use crate::model::site::{RotatedKeys, SiteKey};
 use crate::model::{Admin, Role, Site, SiteKeys, SitePatch, WidgetSettings};
+use crate::questions::Prompt;
 
 pub(super) fn router() -> Router<ConsoleState> {
     Router::new()
@@ -24,7 +28,12 @@ pub(super) fn router() -> Router<ConsoleState> {
         .route("/sites/new", get(new_site))
         .route("/sites/{site_id}", get(settings))
         .route("/sites/{site_id}/origins", post(save_origins))
+        .route("/sites/{site_id}/keys", post(rotate_keys))
         .route("/sites/{site_id}/widget", post(save_widget))
+        .route(
+            "/sites/{site_id}/widget/preview",
+            post(super::preview::site_preview),
+        )
 }
 
 #[derive(Template)]
@@ -133,7 +142,7 @@ async fn create(
 /// The widget form's fields, as typed (numbers and lists as text).
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct WidgetFields {
+pub(super) struct WidgetFields {
     corner: String,
     theme_mode: String,
     delay_ms: String,
@@ -173,7 +182,7 @@ impl WidgetFields {
     }
 
     /// The merge patch `PATCH /v1/site` would take for these fields.
-    fn patch(&self) -> Result<Value, Error> {
+    pub(super) fn patch(&self) -> Result<Value, Error> {
         let number = |field: &str, text: &str| {
             text.trim()
                 .parse::<u32>()
@@ -210,16 +219,27 @@ struct SitePage {
     widget_error: Option<FieldError>,
     corners: [&'static str; 4],
     modes: [&'static str; 3],
+    keys_error: Option<FieldError>,
+    /// The widget as saved, previewed beside the form (`console/preview.html`).
+    preview: Option<Preview>,
+    preview_error: Option<FieldError>,
+    look: Look,
 }
 
 impl SitePage {
-    fn new(admin: &Admin, site: Site) -> SitePage {
+    /// The page for `site`, its preview showing `prompt`.
+    fn new(admin: &Admin, site: Site, prompt: &Prompt) -> SitePage {
+        let look = Look::for_settings(&site.widget_settings);
         SitePage {
-            layout: Layout::for_admin(admin, "sites"),
+            layout: Layout::for_admin(admin, "sites").previewing(),
+            preview: Some(Preview::new(prompt, &site.widget_settings, look)),
+            preview_error: None,
+            look,
             origins: site.allowed_origins.join("\n"),
             widget: WidgetFields::from(&site.widget_settings),
             site,
             saved: None,
+            keys_error: None,
             origins_error: None,
             widget_error: None,
             corners: ["bottom-right", "bottom-left", "top-right", "top-left"],
@@ -232,6 +252,18 @@ impl SitePage {
             .as_ref()
             .is_some_and(|e| e.is_about(field))
     }
+
+    /// Whether the preview imitates this colour scheme or screen (for `checked`).
+    fn look_is(&self, value: &str) -> bool {
+        self.look.theme == value || self.look.width == value
+    }
+}
+
+/// The settings page of a site the admin may manage, with its preview.
+async fn site_page(state: &ConsoleState, admin: &Admin, site_id: &str) -> Result<SitePage, Error> {
+    let site = state.app.access(admin).site(site_id).await?;
+    let prompt = state.app.prompts().sample(&site, None).await?;
+    Ok(SitePage::new(admin, site, &prompt))
 }
 
 #[derive(Deserialize)]
@@ -245,14 +277,13 @@ async fn settings(
     Path(site_id): Path<String>,
     Query(saved): Query<Saved>,
 ) -> Result<Response, ConsoleError> {
-    let site = state.app.access(&current.admin).site(&site_id).await?;
-    let mut page = SitePage::new(&current.admin, site);
+    let mut page = site_page(&state, &current.admin, &site_id).await?;
     page.saved = match saved.saved.as_deref() {
         Some("origins") => Some("allowed origins"),
         Some("widget") => Some("widget settings"),
         _ => None,
     };
-    render(StatusCode::OK, &page)
+    render_previewing(StatusCode::OK, &page)
 }
 
 #[derive(Deserialize)]
@@ -276,10 +307,10 @@ async fn save_origins(
         Ok(site) => Ok(saved_redirect(&site, "origins")),
         Err(error) => {
             let error = FieldError::from_error(error)?;
-            let mut page = SitePage::new(&current.admin, access.site(&site_id).await?);
+            let mut page = site_page(&state, &current.admin, &site_id).await?;
             page.origins = form.origins;
             page.origins_error = Some(error);
-            render(StatusCode::BAD_REQUEST, &page)
+            render_previewing(StatusCode::BAD_REQUEST, &page)
         }
     }
 }
@@ -305,10 +336,65 @@ async fn save_widget(
     match saved {
         Ok(site) => Ok(saved_redirect(&site, "widget")),
         Err(error) => {
-            let mut page = SitePage::new(&current.admin, site);
+            let error = FieldError::from_error(error)?;
+            let mut page = site_page(&state, &current.admin, &site_id).await?;
             page.widget = form;
-            page.widget_error = Some(FieldError::from_error(error)?);
-            render(StatusCode::BAD_REQUEST, &page)
+            page.widget_error = Some(error);
+            render_previewing(StatusCode::BAD_REQUEST, &page)
+        }
+    }
+}
+
+/// The keys ticked in the rotation form (a ticked checkbox sends `on`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RotationForm {
+    publishable_key: Option<String>,
+    secret_key: Option<String>,
+    identity_secret: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/keys_rotated.html")]
+struct RotatedPage {
+    layout: Layout,
+    name: String,
+    keys: RotatedKeys,
+}
+
+/// Rotates the ticked keys; the new ones are shown once, the old ones stay valid for
+/// the deployment's grace period. None ticked: the settings page says so (400).
+async fn rotate_keys(
+    State(state): State<ConsoleState>,
+    current: CurrentAdmin,
+    Path(site_id): Path<String>,
+    Form(form): Form<RotationForm>,
+) -> Result<Response, ConsoleError> {
+    let access = state.app.access(&current.admin);
+    let site = access.site(&site_id).await?;
+    let ticked = [
+        (form.publishable_key, SiteKey::PublishableKey),
+        (form.secret_key, SiteKey::SecretKey),
+        (form.identity_secret, SiteKey::IdentitySecret),
+    ];
+    let keys = ticked
+        .into_iter()
+        .filter_map(|(value, key)| value.is_some_and(|v| v == "on").then_some(key))
+        .collect();
+    match access.rotate_keys(&site.site_id, keys).await {
+        Ok(keys) => {
+            let page = RotatedPage {
+                layout: Layout::for_admin(&current.admin, "sites"),
+                name: site.name,
+                keys,
+            };
+            render(StatusCode::OK, &page)
+        }
+        Err(error) => {
+            let error = FieldError::from_error(error)?;
+            let mut page = site_page(&state, &current.admin, &site_id).await?;
+            page.keys_error = Some(error);
+            render_previewing(StatusCode::BAD_REQUEST, &page)
         }
     }
 }

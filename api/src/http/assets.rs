@@ -1,4 +1,4 @@
-//! The widget's files, embedded at build time by `api/build.rs`: `/widget.js` (the
+//! The widget's files (embedded by [`crate::widget_files`]): `/widget.js` (the
 //! loader; short cache) and `/widget/renderer-<hash>.{js,wasm}` (content-hashed;
 //! cached for a year). Strong ETags, precompressed gzip, and CORS for everyone (the
 //! renderer is imported cross-origin by the host page). A server built without the
@@ -13,17 +13,7 @@ use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 use super::AppState;
-
-/// One embedded file and its precompressed copy.
-pub struct EmbeddedFile {
-    pub name: &'static str,
-    pub body: &'static [u8],
-    pub gzip: Option<&'static [u8]>,
-}
-
-include!(concat!(env!("OUT_DIR"), "/widget_assets.rs"));
-
-const LOADER: &str = "widget.js";
+use crate::widget_files::{FILES, LOADER};
 
 /// Served at `/widget.js` when the binary was built without the widget.
 const MISSING: &str = "/* Trickle: this server was built without the widget.\n \

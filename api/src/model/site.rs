@@ -125,6 +125,17 @@ pub enum SiteKey {
     IdentitySecret,
 }
 
+impl SiteKey {
+    /// The key's name in the API: `publishable_key`, `secret_key` or `identity_secret`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteKey::PublishableKey => "publishable_key",
+            SiteKey::SecretKey => "secret_key",
+            SiteKey::IdentitySecret => "identity_secret",
+        }
+    }
+}
+
 /// `POST /v1/site/rotate-keys`: which keys to replace, and for how long the old ones
 /// stay valid.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

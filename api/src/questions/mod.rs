@@ -13,6 +13,7 @@
 //!   interval between prompts holds a new page view back ([`Pacing`]);
 //! - [`validate_answer`] checks and normalises an answer before it is stored;
 //! - [`build_prompt`] renders a due question for the widget in one locale;
+//!   [`preview_prompt`] renders any question for a preview, for no user;
 //! - [`compare`] summarises what changed between two versions of a set, and
 //!   [`rehearse`] lists what one login would ask (both for the console).
 
@@ -28,6 +29,7 @@ pub mod paths;
 mod portable;
 mod reader;
 pub mod render;
+pub mod sample;
 pub mod simulate;
 mod yaml;
 
@@ -49,4 +51,5 @@ pub use format::{
 pub use parse::{MAX_QUESTIONS, MAX_SOURCE_BYTES, Problem, parse_question_set};
 pub use paths::{Profile, ProfilePath, is_question_key, set_path};
 pub use render::{Prompt, PromptOption, PromptQuestion, build_prompt, localize};
-pub use simulate::{Rehearsal, preview_due, rehearse};
+pub use sample::{preview_prompt, sample_prompt};
+pub use simulate::{Rehearsal, rehearse};

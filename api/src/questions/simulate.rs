@@ -77,27 +77,6 @@ pub fn rehearse<'a>(
     }
 }
 
-/// Any question of a set as if it were due now, for a preview: its stage, and its
-/// place among its stage's questions (capped by the set's `max_prompts_per_login`).
-pub fn preview_due<'a>(set: &'a QuestionSet, version: i64, key: &str) -> Option<Due<'a>> {
-    set.stages.iter().find_map(|stage| {
-        let at = stage.questions.iter().position(|q| q.key == key)?;
-        let max = set.settings.max_prompts_per_login.max(1);
-        let count = u32::try_from(stage.questions.len()).unwrap_or(u32::MAX);
-        let index = u32::try_from(at + 1).unwrap_or(u32::MAX);
-        Some(Due {
-            set,
-            version,
-            stage: stage.at_login,
-            question: &stage.questions[at],
-            position: Position {
-                index: index.min(max),
-                of: count.min(max),
-            },
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -198,16 +177,5 @@ stages:
                 due_again_at_login: 3
             }
         );
-    }
-
-    #[test]
-    fn any_question_can_be_previewed_in_its_stage() {
-        let sets = sets();
-        let set = &sets[0].set;
-        let due = preview_due(set, 4, "city").expect("city is in the set");
-        assert_eq!((due.stage, due.version), (1, 4));
-        assert_eq!((due.position.index, due.position.of), (2, 2));
-        assert_eq!(preview_due(set, 4, "pet").unwrap().stage, 3);
-        assert!(preview_due(set, 4, "nope").is_none());
     }
 }

@@ -1,10 +1,14 @@
 //! The console's pages and forms, in-process on both databases: sign-in and sessions
 //! (`sign_in.rs`), sites and settings with their refusals (`sites.rs`), the audit log
-//! (`audit.rs`), the question-set list and editor (`editor.rs`), simulation (`simulate.rs`), versions,
-//! diffs and publishing (`versions.rs`). Helpers to sign in and post forms as a browser on our own origin.
+//! (`audit.rs`), the question-set list and editor (`editor.rs`), simulation
+//! (`simulate.rs`), versions, diffs and publishing (`versions.rs`), the live widget
+//! preview (`preview.rs`), key rotation (`keys.rs`). Helpers to sign in and post forms
+//! as a browser on our own origin.
 
 mod audit;
 mod editor;
+mod keys;
+mod preview;
 mod sign_in;
 mod simulate;
 mod sites;

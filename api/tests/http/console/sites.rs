@@ -6,7 +6,7 @@ use trickle::app::Actor;
 use trickle::model::{Role, WidgetSettings};
 
 /// The widget form as the settings page fills it for the defaults, with changes.
-fn widget_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub fn widget_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut fields = vec![
         ("corner", "bottom-right"),
         ("theme_mode", "auto"),
