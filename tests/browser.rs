@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 #[path = "browser/console.rs"]
 mod console;
+#[path = "browser/editor.rs"]
+mod editor;
 #[path = "browser/spa.rs"]
 mod spa;
 
@@ -230,6 +232,20 @@ impl Service {
             .await
             .unwrap();
         site["widget_settings"].clone()
+    }
+
+    /// `GET /v1/question-sets/{slug}`: the live version.
+    async fn live_version(&self, slug: &str) -> i64 {
+        let history: Value = reqwest::Client::new()
+            .get(format!("{}/v1/question-sets/{slug}", self.api))
+            .bearer_auth(&self.secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        history["live_version"].as_i64().unwrap()
     }
 }
 
@@ -525,6 +541,7 @@ async fn the_widget_in_a_real_browser() {
     spa::a_patched_history_and_an_unseen_router_keep_working(&browser, &service, &host).await;
     spa::the_framework_examples_identify_and_log_out(&browser, &service, &host).await;
     console::the_settings_page_previews_the_real_widget(&browser, &service).await;
+    editor::the_editor_lints_previews_simulates_publishes_and_rolls_back(&browser, &service).await;
     browser.client.close().await.unwrap();
 }
 

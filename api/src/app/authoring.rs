@@ -5,7 +5,7 @@
 //! [`Authoring::site`] hands out after the admin's access is checked.
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::App;
 use super::audit::{Actor, Change};
@@ -17,8 +17,8 @@ use crate::model::{
     Site, json_size, now,
 };
 use crate::questions::{
-    Decision, Profile, PublishedSet, QuestionSet, SetChanges, Verdict, build_prompt, compare,
-    preview_prompt, rehearse,
+    Decision, Profile, PublishedSet, QuestionSet, SetChanges, Verdict, compare, preview_prompt,
+    rehearse,
 };
 
 /// Highest login number a rehearsal takes.

@@ -5,10 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::due::{
-    Decision, Due, Outcome, Pacing, Position, PromptRecord, PublishedSet, Verdict, explain,
-};
-use super::format::QuestionSet;
+use super::due::{Decision, Due, Outcome, Pacing, PromptRecord, PublishedSet, Verdict, explain};
 use super::paths::Profile;
 
 /// The prompts of one login in the order the widget would show them, and the
