@@ -144,5 +144,4 @@ pub async fn the_editor_lints_previews_simulates_publishes_and_rolls_back(
         .wait_for(&text_of(".notice", "Version 1 is live"))
         .await;
     assert_eq!(service.live_version("browser-test").await, 1);
-    assert_eq!(browser.errors().await, json!([]));
 }
