@@ -452,11 +452,14 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
-    /// Polls `condition` (a JS expression) until true, for at most 10 s.
+    /// Polls `condition` (a JS expression) until true, for at most 10 s. A condition
+    /// that throws is not true yet: an element it reads may be between an htmx swap and
+    /// the widget's remount.
     async fn wait_for(&self, condition: &str) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            if self.js(&format!("return !!({condition})")).await == json!(true) {
+            let poll = format!("try {{ return !!({condition}) }} catch (e) {{ return false }}");
+            if self.js(&poll).await == json!(true) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
