@@ -108,7 +108,7 @@ pub async fn run(
          admin            {DEMO_ADMIN}\n\
          admin password   {admin_password}\n\n\
          Open {origin}/demo in a browser: the widget asks the stage-1 question; \"Log in again\" unlocks the next stage.\n\
-         Open {origin}/console and sign in as the admin above: sites, settings, the audit log.\n\n\
+         Open {origin}/console and sign in as the admin above: sites, settings with a live preview, question sets in the editor, the audit log.\n\n\
          Try:\n\
          curl -s {origin}/v1/widget/next -H 'X-Trickle-Key: {pk}' -H 'X-Trickle-User: {DEMO_USER}' -H 'X-Trickle-User-Hash: {hash}'\n\
          curl -s {origin}/v1/logins -H 'Authorization: Bearer {sk}' -H 'Content-Type: application/json' -d '{{\"user_id\":\"{DEMO_USER}\"}}'\n\
