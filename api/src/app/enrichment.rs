@@ -73,6 +73,7 @@ fn due(provider: &dyn Provider, user: &User, now: DateTime<Utc>) -> Option<Strin
             app_metadata: &user.app_metadata,
             login_count: user.login_count,
             first_login_at: Some(user.first_login_at),
+            last_login_at: Some(user.last_login_at),
         };
         if !when.holds(&profile, now) {
             return None;

@@ -39,6 +39,7 @@ impl User {
             app_metadata: &self.app_metadata,
             login_count: self.login_count,
             first_login_at: Some(self.first_login_at),
+            last_login_at: Some(self.last_login_at),
         }
     }
 }

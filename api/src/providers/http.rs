@@ -14,7 +14,7 @@ use super::{
     ConfigError, HttpMethod, HttpProviderConfig, Lookup, MapEntry, Provider, ProviderError,
     Subject, Transform, transform, ttl_from_hours,
 };
-use crate::questions::{Condition, parse_condition_json};
+use crate::questions::{Condition, ProfilePath, parse_condition_json};
 
 /// The largest response body read; larger answers are refused.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -214,15 +214,9 @@ impl Provider for HttpProvider {
 /// The profile paths a condition reads, with the optional `user_metadata.` prefix added.
 fn condition_paths(condition: &Condition) -> Vec<String> {
     let mut paths = Vec::new();
-    condition.for_each_key(&mut |key| {
-        if key.starts_with("app_metadata.") || key.starts_with("user_metadata.") {
-            paths.push(key.to_owned());
-        } else if !matches!(
-            key,
-            "login_count" | "days_since_first_login" | "days_since_last_login"
-        ) {
-            paths.push(format!("user_metadata.{key}"));
-        }
+    condition.for_each_key(&mut |key| match ProfilePath::parse(key) {
+        Some(path) if !path.is_built_in() => paths.push(path.full()),
+        _ => {}
     });
     paths
 }

@@ -61,6 +61,7 @@ impl Placeholder {
                     app_metadata: &subject.app_metadata,
                     login_count: 0,
                     first_login_at: None,
+                    last_login_at: None,
                 };
                 match profile.value(path, chrono::Utc::now())?.as_ref() {
                     Value::String(text) => Some(text.clone()),

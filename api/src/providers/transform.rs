@@ -1,9 +1,10 @@
 //! The named transforms of an http provider's mapped values (a closed set).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::Transform;
+use crate::questions::dates::years_since;
 
 /// Applies `transform` to a mapped value; `None` when the value does not suit it
 /// (then the field is left out).
@@ -16,20 +17,6 @@ pub(crate) fn apply(transform: Transform, value: &Value, today: NaiveDate) -> Op
             other => Some(other.clone()),
         },
     }
-}
-
-/// Whole years from the date at the start of `text` (`YYYY-MM-DD`, also the date of an
-/// RFC 3339 timestamp) until `today`; `None` for other text or a date after today.
-fn years_since(text: &str, today: NaiveDate) -> Option<i64> {
-    let date = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
-    if date > today {
-        return None;
-    }
-    let mut years = i64::from(today.year() - date.year());
-    if (today.month(), today.day()) < (date.month(), date.day()) {
-        years -= 1;
-    }
-    Some(years)
 }
 
 #[cfg(test)]

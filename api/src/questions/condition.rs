@@ -5,9 +5,16 @@
 //! false, and `not_equals`, `not_in` and `exists: false` true. When the
 //! profile value is a list (a `multi_choice` answer), `equals` also holds when
 //! the list contains the operand and `in` when any element is in the operand
-//! list. Numbers compare numerically (`1` equals `1.0`); `gte`/`lte` compare
-//! numbers numerically and strings lexicographically (so ISO dates work);
-//! mismatched types are false.
+//! list. Numbers compare as 64-bit floats (`1` equals `1.0`; exact for integers up
+//! to 2^53, as in the database); `gte`/`lte` compare numbers so and strings in byte
+//! order (so ISO dates work);
+//! mismatched types are false. `contains` holds when the value is a list with an
+//! element equal to the operand.
+//!
+//! `since: years` or `since: days` reads the key's value as a date (text starting
+//! `YYYY-MM-DD`) and tests the whole years or days from it until today instead
+//! ([`Since`]): `{key: birthday, since: years, gte: 20}`. A value that is no date, or
+//! a date after today, counts as no value.
 
 use std::cmp::Ordering;
 
@@ -15,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::dates::Since;
 use super::parse_condition::parse_condition_node;
 use super::paths::Profile;
 use super::reader::Ctx;
@@ -43,6 +51,9 @@ pub enum Condition {
     Compare {
         /// A profile path.
         key: String,
+        /// Test the whole years or days since the value (a date) instead of the value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Since>,
         /// The test.
         #[serde(flatten)]
         op: Operator,
@@ -67,10 +78,12 @@ pub enum Operator {
     Gte(Value),
     /// Less than or equal to the operand (number or string).
     Lte(Value),
+    /// The value is a list with an element equal to the operand.
+    Contains(Value),
 }
 
 /// Operator names, in the order they are documented.
-pub const OPERATORS: [&str; 7] = [
+pub const OPERATORS: [&str; 8] = [
     "equals",
     "not_equals",
     "in",
@@ -78,6 +91,7 @@ pub const OPERATORS: [&str; 7] = [
     "exists",
     "gte",
     "lte",
+    "contains",
 ];
 
 impl Condition {
@@ -104,9 +118,15 @@ pub fn evaluate(condition: &Condition, profile: &Profile<'_>, now: DateTime<Utc>
         Condition::All { all } => all.iter().all(|c| evaluate(c, profile, now)),
         Condition::Any { any } => any.iter().any(|c| evaluate(c, profile, now)),
         Condition::Not { not } => !evaluate(not, profile, now),
-        Condition::Compare { key, op } => {
+        Condition::Compare { key, since, op } => {
             let value = profile.value(key, now);
-            apply(op, value.as_deref())
+            match since {
+                None => apply(op, value.as_deref()),
+                Some(unit) => {
+                    let measured = value.and_then(|v| unit.measure(&v, now.date_naive()));
+                    apply(op, measured.map(Value::from).as_ref())
+                }
+            }
         }
     }
 }
@@ -121,6 +141,10 @@ fn apply(op: &Operator, value: Option<&Value>) -> bool {
         (Operator::In(xs), Some(v)) => xs.iter().any(|x| matches_value(v, x)),
         (Operator::Gte(x), Some(v)) => compare(v, x).is_some_and(|o| o != Ordering::Less),
         (Operator::Lte(x), Some(v)) => compare(v, x).is_some_and(|o| o != Ordering::Greater),
+        (Operator::Contains(x), Some(Value::Array(items))) => {
+            items.iter().any(|i| json_equal(i, x))
+        }
+        (Operator::Contains(_), Some(_)) => false,
     }
 }
 
@@ -133,10 +157,7 @@ fn matches_value(value: &Value, operand: &Value) -> bool {
 /// JSON equality with numbers compared numerically.
 fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
         }
@@ -151,25 +172,30 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => Some(i.cmp(&j)),
-            _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        },
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,
     }
 }
 
+/// Deepest nesting of `all`/`any`/`not` a JSON condition may have.
+pub const MAX_CONDITION_DEPTH: usize = 8;
+/// Most comparisons (`{key, …}`) in a JSON condition.
+pub const MAX_CONDITION_COMPARISONS: usize = 64;
+/// Most operand values (an `in` list counts each) in a JSON condition.
+pub const MAX_CONDITION_VALUES: usize = 256;
+
 /// Parses a condition from JSON with the same strict rules as a `when` in a
-/// question set (any valid profile path is accepted as a key). Used for the
-/// users-list `where=` filter. The error lists every problem, `; `-separated.
+/// question set (any valid profile path is accepted as a key), within the size
+/// limits above (it becomes one SQL expression). Used for the users-list `where=`
+/// filter and segments. The error lists every problem, `; `-separated.
 pub fn parse_condition_json(value: &Value) -> Result<Condition, String> {
     let node = Node::from_json(value, Mark { line: 1, column: 1 });
     let mut ctx = Ctx::new("where");
     let parsed = parse_condition_node(&mut ctx, &node);
     let problems = ctx.into_problems();
     match parsed {
-        Some(c) if problems.is_empty() => Ok(c),
+        Some(c) if problems.is_empty() => check_size(&c).map(|()| c),
         _ if problems.is_empty() => Err("invalid condition".into()),
         _ => Err(problems
             .iter()
@@ -179,10 +205,86 @@ pub fn parse_condition_json(value: &Value) -> Result<Condition, String> {
     }
 }
 
+/// Refuses a condition beyond [`MAX_CONDITION_DEPTH`], [`MAX_CONDITION_COMPARISONS`]
+/// or [`MAX_CONDITION_VALUES`].
+fn check_size(condition: &Condition) -> Result<(), String> {
+    #[derive(Default)]
+    struct Size {
+        depth: usize,
+        comparisons: usize,
+        values: usize,
+    }
+    fn walk(c: &Condition, level: usize, size: &mut Size) {
+        size.depth = size.depth.max(level);
+        match c {
+            Condition::All { all: list } | Condition::Any { any: list } => {
+                list.iter().for_each(|c| walk(c, level + 1, size));
+            }
+            Condition::Not { not } => walk(not, level + 1, size),
+            Condition::Compare { op, .. } => {
+                size.comparisons += 1;
+                size.values += match op {
+                    Operator::In(xs) | Operator::NotIn(xs) => xs.len(),
+                    _ => 1,
+                };
+            }
+        }
+    }
+    let mut size = Size::default();
+    walk(condition, 0, &mut size);
+    if size.depth > MAX_CONDITION_DEPTH {
+        Err(format!(
+            "the condition nests {} levels of all/any/not; at most {MAX_CONDITION_DEPTH}",
+            size.depth
+        ))
+    } else if size.comparisons > MAX_CONDITION_COMPARISONS {
+        Err(format!(
+            "the condition has {} comparisons; at most {MAX_CONDITION_COMPARISONS}",
+            size.comparisons
+        ))
+    } else if size.values > MAX_CONDITION_VALUES {
+        Err(format!(
+            "the condition has {} operand values; at most {MAX_CONDITION_VALUES}",
+            size.values
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn conditions_are_bounded_in_size() {
+        let mut deep = json!({"key": "a", "exists": true});
+        for _ in 0..MAX_CONDITION_DEPTH {
+            deep = json!({ "not": deep });
+        }
+        assert!(parse_condition_json(&deep).is_ok());
+        let too_deep = json!({ "not": deep });
+        assert!(
+            parse_condition_json(&too_deep)
+                .unwrap_err()
+                .contains("at most 8")
+        );
+        let leaf = json!({"key": "a", "equals": 1});
+        let many = json!({ "any": vec![leaf; MAX_CONDITION_COMPARISONS + 1] });
+        assert!(
+            parse_condition_json(&many)
+                .unwrap_err()
+                .contains("comparisons")
+        );
+        let values: Vec<Value> = (0..=MAX_CONDITION_VALUES).map(Value::from).collect();
+        let wide = json!({"key": "a", "in": values});
+        assert!(
+            parse_condition_json(&wide)
+                .unwrap_err()
+                .contains("operand values")
+        );
+    }
 
     fn check(cond: Value, user: Value) -> bool {
         let c = parse_condition_json(&cond).unwrap();
@@ -192,6 +294,7 @@ mod tests {
             app_metadata: &app,
             login_count: 3,
             first_login_at: None,
+            last_login_at: None,
         };
         c.holds(&p, Utc::now())
     }
@@ -250,6 +353,103 @@ mod tests {
             u.clone()
         ));
         assert!(check(json!({"key": "login_count", "equals": 3}), u));
+    }
+
+    /// A profile at 2026-12-01 12:00 UTC: first login 40 days ago, latest 3 days ago.
+    fn check_at(cond: Value, user: Value) -> bool {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let c = parse_condition_json(&cond).unwrap();
+        let app = json!({"idp": {"birthdate": "1990-12-02"}, "seen": "2026-11-01T08:00:00Z"});
+        let p = Profile {
+            user_metadata: &user,
+            app_metadata: &app,
+            login_count: 5,
+            first_login_at: Some(now - chrono::Duration::days(40)),
+            last_login_at: Some(now - chrono::Duration::hours(73)),
+        };
+        c.holds(&p, now)
+    }
+
+    #[test]
+    fn relative_dates_and_last_login() {
+        let u = json!({"birthday": "1996-12-01", "note": "hello", "tags": ["a", 1]});
+        let aged = |op: &str, n: i64| json!({"key": "birthday", "since": "years", op: n});
+        assert!(check_at(aged("equals", 30), u.clone()), "30 today");
+        assert!(check_at(
+            json!({"all": [aged("gte", 20), aged("lte", 40)]}),
+            u.clone()
+        ));
+        assert!(!check_at(aged("gte", 31), u.clone()));
+        assert!(
+            check_at(
+                json!({"key": "app_metadata.idp.birthdate", "since": "years", "equals": 35}),
+                u.clone()
+            ),
+            "36 only tomorrow"
+        );
+        assert!(check_at(
+            json!({"key": "app_metadata.seen", "since": "days", "equals": 30}),
+            u.clone()
+        ));
+        let no_date = json!({"key": "note", "since": "days", "gte": 0});
+        assert!(
+            !check_at(no_date, u.clone()),
+            "text that is no date has no value"
+        );
+        assert!(check_at(
+            json!({"key": "note", "since": "days", "exists": false}),
+            u.clone()
+        ));
+        assert!(check_at(
+            json!({"key": "days_since_last_login", "equals": 3}),
+            u.clone()
+        ));
+        assert!(check_at(
+            json!({"key": "days_since_first_login", "gte": 40}),
+            u.clone()
+        ));
+        assert!(check_at(json!({"key": "tags", "contains": "a"}), u.clone()));
+        assert!(check_at(json!({"key": "tags", "contains": 1.0}), u.clone()));
+        assert!(!check_at(
+            json!({"key": "tags", "contains": "b"}),
+            u.clone()
+        ));
+        assert!(
+            !check_at(json!({"key": "note", "contains": "hello"}), u.clone()),
+            "contains is for lists"
+        );
+        assert!(!check_at(json!({"key": "missing", "contains": "a"}), u));
+    }
+
+    #[test]
+    fn since_is_parsed_strictly() {
+        let refused = |c: Value| parse_condition_json(&c).unwrap_err();
+        assert!(
+            refused(json!({"key": "b", "since": "weeks", "gte": 1})).contains("`years` or `days`")
+        );
+        assert!(
+            refused(json!({"key": "login_count", "since": "days", "gte": 1}))
+                .contains("is a number")
+        );
+        assert!(
+            refused(json!({"key": "b", "since": "years", "gte": "20"})).contains("needs a number")
+        );
+        assert!(
+            refused(json!({"key": "b", "since": "years", "in": [1, "x"]}))
+                .contains("needs a number")
+        );
+        assert!(
+            refused(json!({"key": "b", "since": "years", "contains": 1}))
+                .contains("does not go with `since`")
+        );
+        assert!(refused(json!({"key": "b", "since": "years"})).contains("needs one operator"));
+        assert!(refused(json!({"any": [], "since": "years"})).contains("since"));
+        let c = parse_condition_json(&json!({"key": "b", "since": "days", "in": [1, 2]})).unwrap();
+        let text = serde_json::to_value(&c).unwrap();
+        assert_eq!(text, json!({"key": "b", "since": "days", "in": [1, 2]}));
+        let back: Condition = serde_json::from_value(text).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]

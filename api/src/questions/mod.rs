@@ -20,6 +20,7 @@
 pub mod answer;
 pub mod compare;
 pub mod condition;
+pub mod dates;
 pub mod due;
 pub mod format;
 pub mod parse;

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::format::{QuestionSet, Settings, Stage};
 use super::parse_question::parse_question;
+use super::paths::ProfilePath;
 use super::reader::Ctx;
 use super::yaml::{self, Kind, Mark, Node};
 
@@ -265,10 +266,8 @@ fn check_condition_keys(ctx: &mut Ctx) {
 /// Whether a condition key is acceptable: prefixed paths and built-ins always
 /// are; a bare key must equal, contain or extend a question key of the set.
 fn bare_key_known(key: &str, question_keys: &[(String, Mark)]) -> bool {
-    let bare = !key.starts_with("user_metadata.")
-        && !key.starts_with("app_metadata.")
-        && key != "login_count"
-        && key != "days_since_first_login";
+    let bare =
+        matches!(ProfilePath::parse(key), Some(ProfilePath::User(k)) if k.len() == key.len());
     let related = |q: &str| {
         q == key
             || (q.starts_with(key) && q.as_bytes().get(key.len()) == Some(&b'.'))

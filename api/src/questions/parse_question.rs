@@ -8,7 +8,7 @@ use super::format::{
     Text, TextRules,
 };
 use super::parse_condition::parse_condition_node;
-use super::paths::{ProfilePath, is_question_key};
+use super::paths::{BUILT_IN_PATHS, ProfilePath, is_question_key};
 use super::portable::check_portable;
 use super::reader::{Ctx, MapReader};
 use super::yaml::{Kind, Mark, Node};
@@ -114,9 +114,10 @@ fn question_key(ctx: &mut Ctx, node: &Node) -> Option<String> {
 fn profile_path(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     let path = ctx.string(node, field)?;
     if ProfilePath::parse(&path).is_none() {
+        let built_in = BUILT_IN_PATHS.join(", ");
         ctx.error(
             node.mark,
-            format!("`{field}` `{path}` is not a profile path (user_metadata.…, app_metadata.…, login_count, days_since_first_login)"),
+            format!("`{field}` `{path}` is not a profile path (user_metadata.…, app_metadata.…, {built_in})"),
         );
         return None;
     }

@@ -2,8 +2,9 @@
 //! of the user's profile, and how answers are written into `user_metadata`.
 //!
 //! A path is `user_metadata.<key>` (the prefix may be left out),
-//! `app_metadata.<key>`, `login_count` or `days_since_first_login`, where a
-//! key is dot-separated segments of `[A-Za-z0-9_-]+`, at most 200 bytes.
+//! `app_metadata.<key>`, or one of the [`BUILT_IN_PATHS`] (`login_count`,
+//! `days_since_first_login`, `days_since_last_login`), where a key is
+//! dot-separated segments of `[A-Za-z0-9_-]+`, at most 200 bytes.
 
 use std::borrow::Cow;
 
@@ -12,6 +13,14 @@ use serde_json::{Map, Value};
 
 /// Longest key or path accepted, in bytes.
 pub const MAX_PATH_BYTES: usize = 200;
+
+/// The paths the engine computes from the login history rather than reads from
+/// metadata.
+pub const BUILT_IN_PATHS: [&str; 3] = [
+    "login_count",
+    "days_since_first_login",
+    "days_since_last_login",
+];
 
 /// The parts of a user's profile that questions and conditions look at.
 #[derive(Clone, Copy, Debug)]
@@ -24,6 +33,8 @@ pub struct Profile<'a> {
     pub login_count: i64,
     /// Time of the first login, if any.
     pub first_login_at: Option<DateTime<Utc>>,
+    /// Time of the latest login, if any.
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 /// A syntactically valid profile path, split by where it points.
@@ -37,6 +48,8 @@ pub enum ProfilePath<'p> {
     LoginCount,
     /// Whole days since the first login.
     DaysSinceFirstLogin,
+    /// Whole days since the latest login.
+    DaysSinceLastLogin,
 }
 
 impl<'p> ProfilePath<'p> {
@@ -48,6 +61,7 @@ impl<'p> ProfilePath<'p> {
         match path {
             "login_count" => return Some(ProfilePath::LoginCount),
             "days_since_first_login" => return Some(ProfilePath::DaysSinceFirstLogin),
+            "days_since_last_login" => return Some(ProfilePath::DaysSinceLastLogin),
             "user_metadata" | "app_metadata" => return None,
             _ => {}
         }
@@ -61,6 +75,23 @@ impl<'p> ProfilePath<'p> {
         match parsed {
             ProfilePath::User(k) | ProfilePath::App(k) if is_key_path(k) => Some(parsed),
             _ => None,
+        }
+    }
+
+    /// Whether the path is computed from the login history (a number), not read
+    /// from metadata.
+    pub fn is_built_in(self) -> bool {
+        !matches!(self, ProfilePath::User(_) | ProfilePath::App(_))
+    }
+
+    /// The path in full, with the `user_metadata.` prefix a bare key leaves out.
+    pub fn full(self) -> String {
+        match self {
+            ProfilePath::User(k) => format!("user_metadata.{k}"),
+            ProfilePath::App(k) => format!("app_metadata.{k}"),
+            ProfilePath::LoginCount => BUILT_IN_PATHS[0].to_owned(),
+            ProfilePath::DaysSinceFirstLogin => BUILT_IN_PATHS[1].to_owned(),
+            ProfilePath::DaysSinceLastLogin => BUILT_IN_PATHS[2].to_owned(),
         }
     }
 }
@@ -112,6 +143,9 @@ impl<'a> Profile<'a> {
             ProfilePath::DaysSinceFirstLogin => {
                 Cow::Owned(Value::from(self.days_since_first_login(now)?))
             }
+            ProfilePath::DaysSinceLastLogin => {
+                Cow::Owned(Value::from(whole_days_since(self.last_login_at?, now)))
+            }
         };
         (!is_empty_value(Some(&found))).then_some(found)
     }
@@ -124,8 +158,13 @@ impl<'a> Profile<'a> {
     /// Whole days since the first login (never negative), if known.
     pub fn days_since_first_login(&self, now: DateTime<Utc>) -> Option<i64> {
         self.first_login_at
-            .map(|first| (now - first).num_days().max(0))
+            .map(|first| whole_days_since(first, now))
     }
+}
+
+/// Whole 24-hour days from `then` until `now`, never negative.
+fn whole_days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (now - then).num_days().max(0)
 }
 
 /// Writes `value` at a dotted key, creating intermediate objects and
@@ -166,6 +205,7 @@ mod tests {
             app_metadata: &app,
             login_count: 4,
             first_login_at: Some(first),
+            last_login_at: Some(now - chrono::Duration::hours(49)),
         };
         assert_eq!(p.value("a.b", now).unwrap().as_ref(), &json!("x"));
         assert_eq!(
@@ -185,6 +225,10 @@ mod tests {
         assert_eq!(
             p.value("days_since_first_login", now).unwrap().as_ref(),
             &json!(9)
+        );
+        assert_eq!(
+            p.value("days_since_last_login", now).unwrap().as_ref(),
+            &json!(2)
         );
         assert!(p.value("bad path", now).is_none());
     }

@@ -293,6 +293,7 @@ stages:
             app_metadata: &app,
             login_count: 1,
             first_login_at: None,
+            last_login_at: None,
         };
         let due = next_due(&sets, &profile, &[], Pacing::default(), now).expect("role is due");
         serde_json::to_value(build_prompt(&due, &profile, locale, now)).unwrap()

@@ -51,6 +51,7 @@ pub fn preview_prompt(
         app_metadata: &empty,
         login_count: i64::from(due.stage),
         first_login_at: None,
+        last_login_at: None,
     };
     Some(build_prompt(&due, &profile, locale, now))
 }

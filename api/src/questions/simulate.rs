@@ -109,6 +109,7 @@ stages:
             app_metadata: &EMPTY,
             login_count,
             first_login_at: None,
+            last_login_at: None,
         }
     }
 

@@ -276,6 +276,7 @@ fn the_when_condition_is_parsed_with_the_engines_parser() {
         app_metadata: &app,
         login_count: 1,
         first_login_at: None,
+        last_login_at: None,
     };
     assert!(when.holds(&profile, chrono::Utc::now()));
     let student = json!({ "role": "student" });

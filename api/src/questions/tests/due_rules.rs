@@ -72,6 +72,7 @@ fn after_days_must_be_met() {
     );
     let no_first = q::Profile {
         first_login_at: None,
+        last_login_at: None,
         ..profile(&user, &user, 2, 0)
     };
     assert!(q::next_due(&sets, &no_first, &[], Pacing::default(), now()).is_none());

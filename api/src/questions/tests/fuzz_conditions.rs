@@ -52,7 +52,7 @@ fn negation(op: &Operator) -> Option<Operator> {
         Operator::In(v) => Operator::NotIn(v),
         Operator::NotIn(v) => Operator::In(v),
         Operator::Exists(b) => Operator::Exists(!b),
-        Operator::Gte(_) | Operator::Lte(_) => return None,
+        Operator::Gte(_) | Operator::Lte(_) | Operator::Contains(_) => return None,
     })
 }
 
@@ -80,10 +80,11 @@ fn check_laws(c: &Condition, p: &Profile<'_>, now: DateTime<Utc>) -> Result<(), 
             }
         }
         Condition::Not { not } => check_laws(not, p, now)?,
-        Condition::Compare { key, op } => {
+        Condition::Compare { key, since, op } => {
             if let Some(neg) = negation(op) {
                 let opposite = Condition::Compare {
                     key: key.clone(),
+                    since: *since,
                     op: neg,
                 };
                 prop_assert_eq!(evaluate(&opposite, p, now), !holds, "{:?}", c);
@@ -110,6 +111,7 @@ proptest! {
         app in metadata(),
         login_count in any::<i64>(),
         first in prop::option::of(instant()),
+        last in prop::option::of(instant()),
         now in instant(),
     ) {
         let parsed = match parse_condition_json(&c) {
@@ -121,8 +123,11 @@ proptest! {
         };
         let stored: Condition = serde_json::from_value(serde_json::to_value(&parsed).unwrap()).unwrap();
         prop_assert_eq!(&stored, &parsed, "the stored form loads back");
-        let profile = Profile { user_metadata: &user, app_metadata: &app, login_count, first_login_at: first };
+        let profile = Profile { user_metadata: &user, app_metadata: &app, login_count, first_login_at: first, last_login_at: last };
         prop_assert!(profile.days_since_first_login(now).is_none_or(|d| d >= 0));
+        for path in ["days_since_first_login", "days_since_last_login"] {
+            prop_assert!(profile.value(path, now).is_none_or(|d| d.as_i64().is_some_and(|d| d >= 0)));
+        }
         check_laws(&parsed, &profile, now)?;
     }
 }

@@ -153,6 +153,8 @@ pub const KEYS: &[&str] = &[
     "app_metadata.x",
     "login_count",
     "days_since_first_login",
+    "days_since_last_login",
+    "birthday",
     "bad key",
     "",
 ];
@@ -169,8 +171,21 @@ pub fn scalar() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(|f| json!(f)),
-        prop::sample::select(&["", "a", "b", "dev", "1994-05-01", "30", "ä"][..])
-            .prop_map(|s| Value::String(s.into())),
+        prop::sample::select(
+            &[
+                "",
+                "a",
+                "b",
+                "dev",
+                "1994-05-01",
+                "2004-02-29",
+                "2025-06-15T23:00:00Z",
+                "2999-01-01",
+                "30",
+                "ä",
+            ][..]
+        )
+        .prop_map(|s| Value::String(s.into())),
     ]
 }
 
@@ -184,7 +199,14 @@ pub fn condition() -> impl Strategy<Value = Value> {
         "exists",
         "gte",
         "lte",
+        "contains",
         "bogus",
+    ];
+    let since = prop_oneof![
+        6 => Just(None),
+        2 => Just(Some("years")),
+        2 => Just(Some("days")),
+        1 => Just(Some("weeks")),
     ];
     let operand = prop_oneof![
         4 => scalar(),
@@ -195,8 +217,12 @@ pub fn condition() -> impl Strategy<Value = Value> {
         prop::sample::select(KEYS),
         prop::sample::select(OPS),
         operand,
+        since,
     )
-        .prop_map(|(k, op, v)| json!({ "key": k, op: v }));
+        .prop_map(|(k, op, v, since)| match since {
+            None => json!({ "key": k, op: v }),
+            Some(unit) => json!({ "key": k, "since": unit, op: v }),
+        });
     compare.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(|c| json!({ "all": c })),

@@ -41,13 +41,14 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 15, 12, 0, 0).unwrap()
 }
 
-/// A profile with `login_count` and the first login `days` days ago.
+/// A profile with `login_count`, the first login `days` days ago and the latest now.
 pub fn profile<'a>(user: &'a Value, app: &'a Value, login: i64, days: i64) -> q::Profile<'a> {
     q::Profile {
         user_metadata: user,
         app_metadata: app,
         login_count: login,
         first_login_at: Some(now() - chrono::Duration::days(days)),
+        last_login_at: Some(now()),
     }
 }
 
