@@ -186,12 +186,23 @@ async fn serve(url: &str) -> (String, SiteKeys) {
         let slug = path.file_stem().and_then(|s| s.to_str()).expect("slug");
         let draft = trickle
             .publishing()
-            .save_draft(&site, slug, &yaml, &path.display().to_string())
+            .save_draft(
+                &trickle::app::Actor::command_line(),
+                &site,
+                slug,
+                &yaml,
+                &path.display().to_string(),
+            )
             .await
             .expect("draft");
         trickle
             .publishing()
-            .publish(&site, slug, draft.version)
+            .publish(
+                &trickle::app::Actor::command_line(),
+                &site,
+                slug,
+                draft.version,
+            )
             .await
             .expect("publish");
     }

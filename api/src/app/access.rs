@@ -5,7 +5,7 @@
 //! that does not exist: the console reveals nothing about other tenants.
 
 use super::App;
-use super::audit::{Actor, Change};
+use super::audit::Actor;
 use crate::error::{Error, Result};
 use crate::model::site::{KeyRotationRequest, RotatedKeys, SiteKey};
 use crate::model::{Admin, AuditEntry, Role, Site, SiteKeys, SitePatch};
@@ -71,38 +71,14 @@ impl Access<'_> {
     pub async fn create_site(&self, name: &str, allowed_origins: Vec<String>) -> Result<SiteKeys> {
         self.require_owner()?;
         let keys = self.app.sites().create(name, allowed_origins).await?;
-        let change = Change {
-            action: "site.create",
-            site_id: Some(&keys.site_id),
-            subject: &keys.name,
-            detail: &format!("origins: {}", keys.allowed_origins.join(" ")),
-        };
-        self.app.audit().record(&self.actor(), change).await?;
+        self.app.audit().site_created(&self.actor(), &keys).await?;
         Ok(keys)
     }
 
     /// Changes a site's origins or widget settings, checked as the API checks them.
     pub async fn update_site(&self, site_id: &str, patch: SitePatch) -> Result<Site> {
         let site = self.site(site_id).await?;
-        let action = if patch.allowed_origins.is_some() {
-            "site.origins"
-        } else {
-            "site.widget_settings"
-        };
-        let updated = self.app.sites().update(&site, patch).await?;
-        let detail = if action == "site.origins" {
-            updated.allowed_origins.join(" ")
-        } else {
-            serde_json::to_string(&updated.widget_settings).expect("settings serialise")
-        };
-        let change = Change {
-            action,
-            site_id: Some(&updated.site_id),
-            subject: &updated.name,
-            detail: &detail,
-        };
-        self.app.audit().record(&self.actor(), change).await?;
-        Ok(updated)
+        self.app.sites().update(&self.actor(), &site, patch).await
     }
 
     /// Replaces the named keys of a site as `POST /v1/site/rotate-keys` does (the old
@@ -114,21 +90,10 @@ impl Access<'_> {
             keys,
             grace_seconds: None,
         };
-        let rotated = self.app.sites().rotate_keys(&site, None, request).await?;
-        let names: Vec<&str> = rotated.rotated.iter().map(|k| k.as_str()).collect();
-        let detail = format!(
-            "rotated: {}; the old ones valid until {}",
-            names.join(", "),
-            rotated.previous_valid_until.to_rfc3339()
-        );
-        let change = Change {
-            action: "site.rotate_keys",
-            site_id: Some(&site.site_id),
-            subject: &site.name,
-            detail: &detail,
-        };
-        self.app.audit().record(&self.actor(), change).await?;
-        Ok(rotated)
+        self.app
+            .sites()
+            .rotate_keys(&self.actor(), &site, None, request)
+            .await
     }
 
     /// The audit log (owners only), newest first.

@@ -1,11 +1,13 @@
-//! The audit log: who changed what in the console (or from the command line), and when.
+//! The audit log: who changed what, and when: in the console, through the API with a
+//! site's secret key, or from the command line.
 
 use super::App;
 use crate::error::Result;
-use crate::model::{Admin, AuditEntry, NewAuditEntry};
+use crate::model::site::RotatedKeys;
+use crate::model::{Admin, AuditEntry, NewAuditEntry, Site, SiteKeys};
 
-/// Who makes a change: a signed-in admin, or the command line (someone with shell
-/// access to the deployment).
+/// Who makes a change: a signed-in admin, a caller of the API holding the site's
+/// secret key, or the command line (someone with shell access to the deployment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub admin_id: Option<String>,
@@ -18,6 +20,14 @@ impl Actor {
         Actor {
             admin_id: None,
             name: "command line".into(),
+        }
+    }
+
+    /// A caller of the API, with the site's secret key.
+    pub fn secret_key() -> Actor {
+        Actor {
+            admin_id: None,
+            name: "secret key".into(),
         }
     }
 
@@ -60,6 +70,52 @@ impl Audit<'_> {
         Ok(self.app.store.record_audit(&entry).await?)
     }
 
+    /// A site was created (the keys are never written).
+    pub async fn site_created(&self, by: &Actor, keys: &SiteKeys) -> Result<()> {
+        let change = Change {
+            action: "site.create",
+            site_id: Some(&keys.site_id),
+            subject: &keys.name,
+            detail: &format!("origins: {}", keys.allowed_origins.join(" ")),
+        };
+        self.record(by, change).await
+    }
+
+    /// A site's origins (`origins`) and/or widget settings (`settings`) were changed:
+    /// one entry for each, with the new values.
+    pub async fn site_updated(
+        &self,
+        by: &Actor,
+        site: &Site,
+        origins: bool,
+        settings: bool,
+    ) -> Result<()> {
+        if origins {
+            let detail = site.allowed_origins.join(" ");
+            self.record(by, site_change("site.origins", site, &detail))
+                .await?;
+        }
+        if settings {
+            let detail = serde_json::to_string(&site.widget_settings).expect("settings serialise");
+            self.record(by, site_change("site.widget_settings", site, &detail))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A site's keys were rotated: which ones and until when the old ones work, never
+    /// their values.
+    pub async fn keys_rotated(&self, by: &Actor, site: &Site, rotated: &RotatedKeys) -> Result<()> {
+        let names: Vec<&str> = rotated.rotated.iter().map(|k| k.as_str()).collect();
+        let detail = format!(
+            "rotated: {}; the old ones valid until {}",
+            names.join(", "),
+            rotated.previous_valid_until.to_rfc3339()
+        );
+        self.record(by, site_change("site.rotate_keys", site, &detail))
+            .await
+    }
+
     /// Entries newest first, below `before` when given; at most 200.
     pub async fn list(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
         Ok(self
@@ -67,5 +123,14 @@ impl Audit<'_> {
             .store
             .audit_entries(before, limit.clamp(1, 200))
             .await?)
+    }
+}
+
+fn site_change<'a>(action: &'a str, site: &'a Site, detail: &'a str) -> Change<'a> {
+    Change {
+        action,
+        site_id: Some(&site.site_id),
+        subject: &site.name,
+        detail,
     }
 }

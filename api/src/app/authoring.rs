@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::App;
-use super::audit::{Actor, Change};
+use super::audit::Actor;
 use super::logins::check_user_id;
 use super::prompts::DuePrompt;
 use crate::error::{Error, Result};
@@ -44,8 +44,9 @@ pub struct SetListing {
     pub drafts: i64,
     /// When the set last changed.
     pub changed_at: DateTime<Utc>,
-    /// Who changed it: an admin's e-mail, or `API or command line` when the change
-    /// has no audit entry (made with the secret key or `trickle question-sets push`).
+    /// Who changed it: the actor of its audit entry (an admin's e-mail, `secret key`
+    /// or `command line`), or `API or command line` for a change without one (made
+    /// before every change was recorded).
     pub changed_by: String,
 }
 
@@ -94,17 +95,8 @@ impl Authoring<'_> {
         ))
     }
 
-    async fn record(&self, action: &str, site: &Site, slug: &str, detail: &str) -> Result<()> {
-        let change = Change {
-            action,
-            site_id: Some(&site.site_id),
-            subject: slug,
-            detail,
-        };
-        self.app
-            .audit()
-            .record(&Actor::admin(self.admin), change)
-            .await
+    fn actor(&self) -> Actor {
+        Actor::admin(self.admin)
     }
 
     /// The site's sets by slug, each with its last change and who made it.
@@ -171,13 +163,9 @@ impl Authoring<'_> {
             None => publishing.lint(None, source, "draft.yaml").await?.slug,
         };
         let file_name = format!("{slug}.yaml");
-        let saved = publishing
-            .save_draft(site.site(), &slug, source, &file_name)
-            .await?;
-        let detail = format!("v{} ({} bytes)", saved.version, source.len());
-        self.record("question_set.save_draft", site.site(), &slug, &detail)
-            .await?;
-        Ok(saved)
+        publishing
+            .save_draft(&self.actor(), site.site(), &slug, source, &file_name)
+            .await
     }
 
     /// Makes `version` live. Publishing a version older than the live one is a roll
@@ -188,21 +176,10 @@ impl Authoring<'_> {
         slug: &str,
         version: i64,
     ) -> Result<QuestionSetVersion> {
-        let live = self.history(site, slug).await?.live_version;
-        let published = self
-            .app
+        self.app
             .publishing()
-            .publish(site.site(), slug, version)
-            .await?;
-        let (action, detail) = match live {
-            Some(live) if version < live => (
-                "question_set.roll_back",
-                format!("v{version} (was v{live})"),
-            ),
-            _ => ("question_set.publish", format!("v{version}")),
-        };
-        self.record(action, site.site(), slug, &detail).await?;
-        Ok(published)
+            .publish(&self.actor(), site.site(), slug, version)
+            .await
     }
 
     /// What publishing `version` would orphan: questions and options of the live
@@ -311,6 +288,8 @@ impl Authoring<'_> {
             app_metadata: &app_metadata,
             login_count: login,
             first_login_at: Some(first_login_at),
+            // The simulated login happens now.
+            last_login_at: Some(now),
         };
         let rehearsal = rehearse(sets.as_slice(), &profile, &history, now);
         let shown = rehearsal

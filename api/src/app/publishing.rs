@@ -1,7 +1,9 @@
 //! Question-set versions: every `PUT` stores a new draft; `publish` makes one live.
-//! Published versions are never modified.
+//! Published versions are never modified. Every draft and publish is written to the
+//! audit log with who made it (an admin, the API's secret key, the command line).
 
 use super::App;
+use super::audit::{Actor, Change};
 use crate::error::{Error, Result};
 use crate::model::{
     PublishOutcome, QuestionSetHistory, QuestionSetSummary, QuestionSetVersion, Site,
@@ -65,6 +67,7 @@ impl Publishing<'_> {
     /// `file_name` names the source in problem reports.
     pub async fn save_draft(
         &self,
+        by: &Actor,
         site: &Site,
         slug: &str,
         source: &str,
@@ -75,20 +78,28 @@ impl Publishing<'_> {
         let set =
             off_the_runtime(move || parse_for_slug(&slug_owned, &source_owned, &name)).await?;
         let definition = serde_json::to_value(&set).expect("question sets serialise");
-        Ok(self
+        let saved = self
             .app
             .store
             .insert_draft(&site.site_id, slug, &definition, source)
-            .await?)
+            .await?;
+        let detail = format!("v{} ({} bytes)", saved.version, source.len());
+        self.record(by, "question_set.save_draft", site, slug, &detail)
+            .await?;
+        Ok(saved)
     }
 
-    /// Makes a version live (publishing an already published version rolls back to it).
+    /// Makes a version live. Publishing a version older than the live one rolls back
+    /// to it, and is recorded as such; publishing the live version again changes
+    /// nothing and is not recorded.
     pub async fn publish(
         &self,
+        by: &Actor,
         site: &Site,
         slug: &str,
         version: i64,
     ) -> Result<QuestionSetVersion> {
+        let live = self.live_version(site, slug).await?;
         match self.app.store.publish(&site.site_id, slug, version).await? {
             PublishOutcome::NotFound => {
                 return Err(Error::NotFound {
@@ -99,6 +110,16 @@ impl Publishing<'_> {
         }
         self.app.invalidate_site(&site.site_id).await;
         metrics::counter!("trickle_question_sets_published_total").increment(1);
+        let (action, detail) = match live {
+            Some(live) if version < live => (
+                "question_set.roll_back",
+                format!("v{version} (was v{live})"),
+            ),
+            _ => ("question_set.publish", format!("v{version}")),
+        };
+        if live != Some(version) {
+            self.record(by, action, site, slug, &detail).await?;
+        }
         self.app
             .store
             .question_set_version(&site.site_id, slug, version)
@@ -125,19 +146,39 @@ impl Publishing<'_> {
                 what: "question set",
             });
         }
-        let live_version = self
+        Ok(QuestionSetHistory {
+            slug: slug.to_owned(),
+            live_version: self.live_version(site, slug).await?,
+            versions,
+        })
+    }
+
+    async fn live_version(&self, site: &Site, slug: &str) -> Result<Option<i64>> {
+        Ok(self
             .app
             .store
             .question_sets(&site.site_id)
             .await?
             .into_iter()
             .find(|s| s.slug == slug)
-            .and_then(|s| s.live_version);
-        Ok(QuestionSetHistory {
-            slug: slug.to_owned(),
-            live_version,
-            versions,
-        })
+            .and_then(|s| s.live_version))
+    }
+
+    async fn record(
+        &self,
+        by: &Actor,
+        action: &str,
+        site: &Site,
+        slug: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let change = Change {
+            action,
+            site_id: Some(&site.site_id),
+            subject: slug,
+            detail,
+        };
+        self.app.audit().record(by, change).await
     }
 }
 

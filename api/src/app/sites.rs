@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::audit::Actor;
 use super::{App, unwrap_shared};
 use crate::error::{Error, Result};
 use crate::model::site::{
@@ -259,6 +260,7 @@ impl Sites<'_> {
     /// if any: one that is itself being retired may not rotate.
     pub async fn rotate_keys(
         &self,
+        by: &Actor,
         site: &Site,
         used_secret_key: Option<&str>,
         request: KeyRotationRequest,
@@ -310,18 +312,24 @@ impl Sites<'_> {
             .ok_or(Error::NotFound { what: "site" })?;
         self.app.invalidate_site(&site.site_id).await;
         self.app.store.notify_invalidation(&site.site_id).await?;
-        Ok(RotatedKeys {
+        let rotated = RotatedKeys {
             site_id: rotated.site_id,
             rotated: keys.into_iter().collect(),
             publishable_key: rotated.publishable_key,
             secret_key,
             identity_secret: rotation.identity_secret,
             previous_valid_until: rotation.previous_expire_at,
-        })
+        };
+        self.app.audit().keys_rotated(by, site, &rotated).await?;
+        Ok(rotated)
     }
 
     /// Changes a site's origins and widget settings; every field is checked first.
-    pub async fn update(&self, site: &Site, patch: SitePatch) -> Result<Site> {
+    pub async fn update(&self, by: &Actor, site: &Site, patch: SitePatch) -> Result<Site> {
+        let changed = (
+            patch.allowed_origins.is_some(),
+            patch.widget_settings.is_some(),
+        );
         let origins = patch
             .allowed_origins
             .unwrap_or_else(|| site.allowed_origins.clone());
@@ -338,6 +346,10 @@ impl Sites<'_> {
             .ok_or(Error::NotFound { what: "site" })?;
         self.app.invalidate_site(&site.site_id).await;
         self.app.store.notify_invalidation(&site.site_id).await?;
+        self.app
+            .audit()
+            .site_updated(by, &updated, changed.0, changed.1)
+            .await?;
         Ok(updated)
     }
 

@@ -58,23 +58,29 @@ pub async fn run(
         .sites()
         .create("Demo shop", vec![origin.clone()])
         .await?;
+    app.audit()
+        .site_created(&Actor::command_line(), &keys)
+        .await?;
     let site = app.sites().get(&keys.site_id).await?;
     // A shorter delay than the default 2 s: the demo is about the questions.
     let patch = SitePatch {
         allowed_origins: None,
         widget_settings: Some(serde_json::json!({ "delay_ms": 800 })),
     };
-    let site = app.sites().update(&site, patch).await?;
+    let site = app
+        .sites()
+        .update(&Actor::command_line(), &site, patch)
+        .await?;
     for (name, source) in EXAMPLE_QUESTION_SETS {
         let slug = crate::questions::parse_question_set(source, name)
             .map_err(|p| anyhow::anyhow!("{name}: {} problem(s)", p.len()))?
             .slug;
         let draft = app
             .publishing()
-            .save_draft(&site, &slug, source, name)
+            .save_draft(&Actor::command_line(), &site, &slug, source, name)
             .await?;
         app.publishing()
-            .publish(&site, &slug, draft.version)
+            .publish(&Actor::command_line(), &site, &slug, draft.version)
             .await?;
     }
     app.logins()

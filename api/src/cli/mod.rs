@@ -261,6 +261,9 @@ async fn site_command(app: &App, command: SiteCommand) -> anyhow::Result<()> {
     match command {
         SiteCommand::Create { name, origins } => {
             let keys = app.sites().create(&name, origins).await?;
+            app.audit()
+                .site_created(&Actor::command_line(), &keys)
+                .await?;
             println!("{}", serde_json::to_string_pretty(&keys)?);
         }
         SiteCommand::Settings {
@@ -302,7 +305,10 @@ async fn site_command(app: &App, command: SiteCommand) -> anyhow::Result<()> {
                 allowed_origins: None,
                 widget_settings: Some(change.into()),
             };
-            let site = app.sites().update(&current, patch).await?;
+            let site = app
+                .sites()
+                .update(&Actor::command_line(), &current, patch)
+                .await?;
             println!("{}", serde_json::to_string_pretty(&SiteView::from(&site))?);
         }
         SiteCommand::Show { site } => {
@@ -328,7 +334,10 @@ async fn site_command(app: &App, command: SiteCommand) -> anyhow::Result<()> {
                 keys,
                 grace_seconds,
             };
-            let rotated = app.sites().rotate_keys(&site, None, request).await?;
+            let rotated = app
+                .sites()
+                .rotate_keys(&Actor::command_line(), &site, None, request)
+                .await?;
             println!("{}", serde_json::to_string_pretty(&rotated)?);
         }
     }
@@ -424,12 +433,12 @@ async fn push(app: &App, paths: &[PathBuf], site_id: &str, publish: bool) -> any
         };
         let mut version = app
             .publishing()
-            .save_draft(&site, &slug, &source, &name)
+            .save_draft(&Actor::command_line(), &site, &slug, &source, &name)
             .await?;
         if publish {
             version = app
                 .publishing()
-                .publish(&site, &slug, version.version)
+                .publish(&Actor::command_line(), &site, &slug, version.version)
                 .await?;
         }
         let state = if version.published {

@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ServerSite, body_rejection};
+use crate::app::Actor;
 use crate::model::{QuestionSetHistory, QuestionSetSummary, QuestionSetVersion};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -81,7 +82,13 @@ async fn put_question_set(
             state
                 .app
                 .publishing()
-                .save_draft(&site, &slug, source, &format!("{slug}.yaml"))
+                .save_draft(
+                    &Actor::secret_key(),
+                    &site,
+                    &slug,
+                    source,
+                    &format!("{slug}.yaml"),
+                )
                 .await?,
         ),
     ))
@@ -109,7 +116,7 @@ async fn publish_version(
         state
             .app
             .publishing()
-            .publish(&site, &slug, version)
+            .publish(&Actor::secret_key(), &site, &slug, version)
             .await?,
     ))
 }

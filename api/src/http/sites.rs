@@ -8,6 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, ServerSite};
+use crate::app::Actor;
 use crate::app::stats::QuestionStats;
 use crate::model::site::{KeyRotationRequest, RotatedKeys};
 use crate::model::{SitePatch, SiteView};
@@ -37,7 +38,11 @@ async fn patch_site(
     ServerSite(site): ServerSite,
     JsonBody(patch): JsonBody<SitePatch>,
 ) -> Result<Json<SiteView>, ApiError> {
-    let updated = state.app.sites().update(&site, patch).await?;
+    let updated = state
+        .app
+        .sites()
+        .update(&Actor::secret_key(), &site, patch)
+        .await?;
     Ok(Json(SiteView::from(&updated)))
 }
 
@@ -66,7 +71,7 @@ async fn rotate_keys(
     let keys = state
         .app
         .sites()
-        .rotate_keys(&site, used_key, request)
+        .rotate_keys(&Actor::secret_key(), &site, used_key, request)
         .await?;
     Ok(Json(keys))
 }

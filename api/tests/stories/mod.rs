@@ -16,6 +16,7 @@ mod profiles;
 mod prompting;
 mod queue;
 mod secrets;
+mod segments;
 mod sites;
 
 /// A question set with two questions at login 1 and one at login 2.
@@ -32,6 +33,11 @@ stages:
     questions:
       - { key: address.city, type: text, title: "City?" }
 "#;
+
+/// Who the stories' changes are recorded as in the audit log.
+fn by() -> trickle::app::Actor {
+    trickle::app::Actor::command_line()
+}
 
 /// A login of `user` with nothing but its id.
 fn login(user: &str) -> LoginRequest {
@@ -71,12 +77,12 @@ async fn service(store: &Arc<dyn Store>) -> (App, Site) {
 async fn publish_set(trickle: &App, site: &Site) -> i64 {
     let draft = trickle
         .publishing()
-        .save_draft(site, "profile", SET, "profile.yaml")
+        .save_draft(&by(), site, "profile", SET, "profile.yaml")
         .await
         .unwrap();
     trickle
         .publishing()
-        .publish(site, "profile", draft.version)
+        .publish(&by(), site, "profile", draft.version)
         .await
         .unwrap()
         .version

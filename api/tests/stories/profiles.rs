@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{SET, login, login_event, publish_set, service};
+use super::{SET, by, login, login_event, publish_set, service};
 use trickle::App;
 use trickle::app::logins::LoginRequest;
 use trickle::app::prompts::AnswerRequest;
@@ -77,7 +77,7 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
             json!({ "corner": "top-left", "theme": { "brand_color": "#112233" } }),
         ),
     };
-    let updated = trickle.sites().update(&site, patch).await.unwrap();
+    let updated = trickle.sites().update(&by(), &site, patch).await.unwrap();
     assert_eq!(
         updated.allowed_origins,
         vec!["https://new.example".to_owned()]
@@ -95,7 +95,7 @@ async fn sites_are_found_by_their_keys_only(store: Arc<dyn Store>) {
         ..Default::default()
     };
     assert!(matches!(
-        trickle.sites().update(&reread, bad).await,
+        trickle.sites().update(&by(), &reread, bad).await,
         Err(Error::Invalid { .. })
     ));
     assert_eq!(
@@ -326,7 +326,7 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let v1 = trickle
         .publishing()
-        .save_draft(&site, "profile", SET, "p.yaml")
+        .save_draft(&by(), &site, "profile", SET, "p.yaml")
         .await
         .unwrap();
     assert_eq!((v1.version, v1.published), (1, false));
@@ -340,14 +340,14 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
     );
     let published = trickle
         .publishing()
-        .publish(&site, "profile", 1)
+        .publish(&by(), &site, "profile", 1)
         .await
         .unwrap();
     assert!(published.published && published.published_at.is_some());
     let changed = SET.replace("Your role?", "What is your role?");
     let v2 = trickle
         .publishing()
-        .save_draft(&site, "profile", &changed, "p.yaml")
+        .save_draft(&by(), &site, "profile", &changed, "p.yaml")
         .await
         .unwrap();
     assert_eq!(v2.version, 2);
@@ -367,12 +367,12 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
     );
     trickle
         .publishing()
-        .publish(&site, "profile", 2)
+        .publish(&by(), &site, "profile", 2)
         .await
         .unwrap();
     trickle
         .publishing()
-        .publish(&site, "profile", 1)
+        .publish(&by(), &site, "profile", 1)
         .await
         .unwrap();
     let history = trickle
@@ -390,7 +390,10 @@ async fn versions_are_drafted_published_and_immutable(store: Arc<dyn Store>) {
         "published versions keep their source"
     );
     assert!(matches!(
-        trickle.publishing().publish(&site, "profile", 9).await,
+        trickle
+            .publishing()
+            .publish(&by(), &site, "profile", 9)
+            .await,
         Err(Error::NotFound { .. })
     ));
     let list = trickle.publishing().list(&site).await.unwrap();

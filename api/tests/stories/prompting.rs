@@ -4,7 +4,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use super::{login, publish_set, service};
+use super::{by, login, publish_set, service};
 use trickle::app::prompts::{AnswerRequest, QuestionRef, SkipRequest};
 use trickle::error::Error;
 use trickle::model::{PromptEventKind, SitePatch};
@@ -203,7 +203,7 @@ async fn impressions_start_the_minimum_interval(store: Arc<dyn Store>) {
         allowed_origins: None,
         widget_settings: Some(json!({ "min_hours_between_prompts": 24 })),
     };
-    let site = trickle.sites().update(&site, patch).await.unwrap();
+    let site = trickle.sites().update(&by(), &site, patch).await.unwrap();
     trickle.logins().record(&site, login("u1")).await.unwrap();
     let target = |key: &str| QuestionRef {
         question_set: "profile".into(),

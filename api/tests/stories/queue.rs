@@ -24,6 +24,8 @@ use trickle::model::UserPatch;
 use trickle::providers::HttpProviderConfig;
 use trickle::store::{ClaimLimits, Store};
 
+use super::by;
+
 const SET: &str = "slug: s\ntitle: S\nstages:\n  - at_login: 1\n    questions:\n      - { key: bio, type: long_text, title: Bio?, max_length: 4000 }\n";
 
 fn job(n: usize) -> NewJob {
@@ -253,13 +255,13 @@ async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
         .unwrap();
     let version = trickle
         .publishing()
-        .save_draft(&site, "s", SET, "s.yaml")
+        .save_draft(&by(), &site, "s", SET, "s.yaml")
         .await
         .unwrap()
         .version;
     trickle
         .publishing()
-        .publish(&site, "s", version)
+        .publish(&by(), &site, "s", version)
         .await
         .unwrap();
     let count = || async { store.jobs(&site.site_id).await.unwrap().len() };

@@ -88,6 +88,7 @@ async fn secrets_are_encrypted_at_rest_and_still_work(db: &TestStore) {
     let rotated = trickle
         .sites()
         .rotate_keys(
+            &super::by(),
             &site,
             None,
             KeyRotationRequest {

@@ -10,6 +10,8 @@ use trickle::error::Error;
 use trickle::model::site::{KeyRotation, KeyRotationRequest, SiteKey};
 use trickle::store::Store;
 
+use super::by;
+
 const ALL_KEYS: [SiteKey; 3] = [
     SiteKey::PublishableKey,
     SiteKey::SecretKey,
@@ -103,7 +105,7 @@ async fn old_keys_work_until_the_grace_period_ends(store: Arc<dyn Store>) {
         grace_seconds,
     };
     let new = sites
-        .rotate_keys(&site, None, request(Some(3600)))
+        .rotate_keys(&by(), &site, None, request(Some(3600)))
         .await
         .unwrap();
     let new_sk = new.secret_key.clone().unwrap();
@@ -132,7 +134,7 @@ async fn old_keys_work_until_the_grace_period_ends(store: Arc<dyn Store>) {
     }
     // A key in its grace period may not rotate the keys.
     let refused = sites
-        .rotate_keys(&site, Some(&keys.secret_key), request(Some(0)))
+        .rotate_keys(&by(), &site, Some(&keys.secret_key), request(Some(0)))
         .await;
     assert!(
         matches!(
@@ -146,7 +148,7 @@ async fn old_keys_work_until_the_grace_period_ends(store: Arc<dyn Store>) {
     );
 
     let newest = sites
-        .rotate_keys(&site, Some(&new_sk), request(Some(0)))
+        .rotate_keys(&by(), &site, Some(&new_sk), request(Some(0)))
         .await
         .unwrap();
     let newest_sk = newest.secret_key.unwrap();
@@ -212,7 +214,10 @@ async fn a_rotation_replaces_only_the_keys_it_names(store: Arc<dyn Store>) {
         keys: vec![SiteKey::SecretKey, SiteKey::SecretKey],
         grace_seconds: None,
     };
-    let rotated = sites.rotate_keys(&site, None, request).await.unwrap();
+    let rotated = sites
+        .rotate_keys(&by(), &site, None, request)
+        .await
+        .unwrap();
     assert_eq!(rotated.rotated, [SiteKey::SecretKey]);
     assert_eq!(rotated.publishable_key, keys.publishable_key);
     assert!(rotated.identity_secret.is_none());
@@ -233,7 +238,7 @@ async fn a_rotation_replaces_only_the_keys_it_names(store: Arc<dyn Store>) {
         grace_seconds: None,
     };
     assert!(matches!(
-        sites.rotate_keys(&site, None, empty).await,
+        sites.rotate_keys(&by(), &site, None, empty).await,
         Err(Error::Invalid { .. })
     ));
     let too_long = KeyRotationRequest {
@@ -241,7 +246,7 @@ async fn a_rotation_replaces_only_the_keys_it_names(store: Arc<dyn Store>) {
         grace_seconds: Some(31 * 24 * 3600),
     };
     assert!(matches!(
-        sites.rotate_keys(&site, None, too_long).await,
+        sites.rotate_keys(&by(), &site, None, too_long).await,
         Err(Error::Invalid { .. })
     ));
     assert_eq!(

@@ -61,4 +61,98 @@ async fn the_audit_log_lists_changes_newest_first_in_pages(backend: Backend) {
     assert!(!next.contains("change 5&#60;"));
 }
 
-on_both_databases!(the_audit_log_lists_changes_newest_first_in_pages);
+/// Changes made with the secret key are recorded as the console's are, with the key
+/// as the actor: settings, origins, key rotation, drafts, publishing and rolling back.
+/// A refused change records nothing.
+async fn changes_through_the_api_are_audited_as_the_secret_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let set = |title: &str| {
+        format!(
+            "slug: s\ntitle: {title}\nstages:\n  - at_login: 1\n    questions:\n      \
+             - {{ key: bio, type: text, title: Bio? }}\n"
+        )
+    };
+    app.publish_yaml("s", &set("One")).await;
+    app.publish_yaml("s", &set("Two")).await;
+    let roll_back = app
+        .server(
+            reqwest::Method::POST,
+            "/v1/question-sets/s/versions/1/publish",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(roll_back.status(), 200);
+    let patch = |body: serde_json::Value| {
+        app.server(reqwest::Method::PATCH, "/v1/site")
+            .json(&body)
+            .send()
+    };
+    let patched = patch(serde_json::json!({"widget_settings": {"delay_ms": 1500}}))
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let refused = patch(serde_json::json!({"widget_settings": {"delay_ms": -1}}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let origins = patch(serde_json::json!({"allowed_origins": ["https://shop.example"]}))
+        .await
+        .unwrap();
+    assert_eq!(origins.status(), 200);
+    let rotated = app
+        .server(reqwest::Method::POST, "/v1/site/rotate-keys")
+        .json(&serde_json::json!({"keys": ["publishable_key"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+
+    let entries = app.trickle.audit().list(None, 200).await.unwrap();
+    let by_key: Vec<(&str, &str)> = entries
+        .iter()
+        .rev()
+        .filter(|e| e.actor == "secret key")
+        .map(|e| (e.action.as_str(), e.detail.as_str()))
+        .collect();
+    let actions: Vec<&str> = by_key.iter().map(|(action, _)| *action).collect();
+    assert_eq!(
+        actions,
+        [
+            "question_set.save_draft",
+            "question_set.publish",
+            "question_set.save_draft",
+            "question_set.publish",
+            "question_set.roll_back",
+            "site.widget_settings",
+            "site.origins",
+            "site.rotate_keys",
+        ]
+    );
+    assert_eq!(by_key[4].1, "v1 (was v2)");
+    assert!(by_key[5].1.contains("\"delay_ms\":1500"), "{}", by_key[5].1);
+    assert_eq!(by_key[6].1, "https://shop.example");
+    assert!(by_key[7].1.starts_with("rotated: publishable_key;"));
+    let publishable = rotated.json::<serde_json::Value>().await.unwrap()["publishable_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(entries.iter().all(|e| !e.detail.contains(&publishable)));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.site_id.as_deref() == Some(app.keys.site_id.as_str()))
+    );
+
+    // The question-set list names who made the last change.
+    admin(&app, "ann@example.com", Role::Owner).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let path = format!("/console/sites/{}/question-sets", app.keys.site_id);
+    let html = page_html(&app, &path, Some(&cookie)).await;
+    assert!(html.contains("secret key"), "{html}");
+}
+
+on_both_databases!(
+    the_audit_log_lists_changes_newest_first_in_pages,
+    changes_through_the_api_are_audited_as_the_secret_key,
+);
