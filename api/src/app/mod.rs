@@ -15,6 +15,7 @@ pub mod profiles;
 pub mod prompts;
 pub mod publishing;
 pub mod retention;
+pub mod segments;
 pub mod sessions;
 pub mod sites;
 pub mod stats;
@@ -47,6 +48,7 @@ pub use profiles::Profiles;
 pub use prompts::Prompts;
 pub use publishing::Publishing;
 pub use retention::Retention;
+pub use segments::Segments;
 pub use sessions::{Sessions, SignInLimiter};
 pub use sites::Sites;
 pub use stats::Stats;
@@ -280,6 +282,11 @@ impl App {
     /// The audit log.
     pub fn audit(&self) -> Audit<'_> {
         Audit { app: self }
+    }
+
+    /// Saved segments.
+    pub fn segments(&self) -> Segments<'_> {
+        Segments { app: self }
     }
 
     /// What a signed-in admin may do with sites.

@@ -7,10 +7,7 @@ use super::logins::check_user_id;
 use crate::error::{Error, Result};
 use crate::model::user::{MAX_PAGE, enrichment_records};
 use crate::model::{ProfileView, Site, User, UserPage, UserPatch, UserQuery, now};
-
-/// Most users examined for one page, so a rare filter cannot make a request unbounded.
-const MAX_SCANNED: usize = 20_000;
-const SCAN_BATCH: u32 = 500;
+use crate::questions::Condition;
 
 fn user_not_found() -> Error {
     Error::NotFound { what: "user" }
@@ -101,50 +98,34 @@ impl Profiles<'_> {
         }
     }
 
-    /// A page of users matching the query, in user-id order.
+    /// A page of users matching the query, in user-id order; the filter is evaluated
+    /// in the database. `next_cursor` is set when the page is full (more may follow).
     pub async fn list(&self, site: &Site, query: &UserQuery) -> Result<UserPage> {
-        let limit = query.limit.clamp(1, MAX_PAGE) as usize;
-        let now = now();
-        let mut cursor = query.after.clone();
-        let mut users = Vec::new();
-        let mut scanned = 0;
-        loop {
-            let batch = self
-                .app
-                .store
-                .list_users(&site.site_id, cursor.as_deref(), SCAN_BATCH)
-                .await?;
-            let exhausted = batch.len() < SCAN_BATCH as usize;
-            for user in batch {
-                scanned += 1;
-                cursor = Some(user.user_id.clone());
-                let keep = match &query.filter {
-                    Some(filter) => filter.holds(&user.profile(), now),
-                    None => true,
-                };
-                if keep {
-                    users.push(user);
-                    if users.len() == limit {
-                        return Ok(UserPage {
-                            users,
-                            next_cursor: cursor,
-                        });
-                    }
-                }
-            }
-            if exhausted {
-                return Ok(UserPage {
-                    users,
-                    next_cursor: None,
-                });
-            }
-            if scanned >= MAX_SCANNED {
-                return Ok(UserPage {
-                    users,
-                    next_cursor: cursor,
-                });
-            }
-        }
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let users = self
+            .app
+            .store
+            .list_users(
+                &site.site_id,
+                query.filter.as_ref(),
+                now(),
+                query.after.as_deref(),
+                limit,
+            )
+            .await?;
+        let next_cursor = (users.len() == limit as usize)
+            .then(|| users.last().map(|u| u.user_id.clone()))
+            .flatten();
+        Ok(UserPage { users, next_cursor })
+    }
+
+    /// How many users of the site the condition holds for (every user without one).
+    pub async fn count(&self, site: &Site, filter: Option<&Condition>) -> Result<i64> {
+        Ok(self
+            .app
+            .store
+            .count_users(&site.site_id, filter, now())
+            .await?)
     }
 }
 

@@ -10,6 +10,7 @@ mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limit;
+mod segments;
 mod sites;
 mod users;
 mod webhooks;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(logins::router())
         .merge(users::router())
+        .merge(segments::router())
         .merge(question_sets::router())
         .merge(sites::router())
         .merge(webhooks::router())

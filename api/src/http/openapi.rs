@@ -42,6 +42,7 @@ pub const UNDOCUMENTED_ROUTES: &[&str] = &[
     tags(
         (name = "logins", description = "Counting logins, exactly once per event."),
         (name = "users", description = "Profiles, merge patches, erasure, segments and export."),
+        (name = "segments", description = "Saved conditions, counted and listed in the database."),
         (name = "question-sets", description = "Drafts from YAML or JSON, publishing, history."),
         (name = "site", description = "The site's origins, widget settings and keys."),
         (name = "stats", description = "Answer rates per question."),

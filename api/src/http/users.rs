@@ -49,13 +49,13 @@ struct ListParams {
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)] // documentation only: the handler reads the text
-enum ListFormat {
+pub(super) enum ListFormat {
     Json,
     Csv,
 }
 
 /// The page size of `GET /v1/users`: 1 to [`MAX_PAGE`] (default 100).
-fn page_limit(limit: Option<u32>) -> Result<u32, Error> {
+pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, Error> {
     match limit {
         None => Ok(100),
         Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
@@ -99,7 +99,13 @@ async fn list_users(
         limit: page_limit(params.limit)?,
     };
     let page = state.app.profiles().list(&site, &query).await?;
-    match params.format.as_deref() {
+    page_response(page, params.format.as_deref())
+}
+
+/// A page of users as JSON (`format` absent or `json`) or CSV (`csv`, the next
+/// cursor in `X-Next-Cursor`); 400 `invalid_format` otherwise.
+pub(super) fn page_response(page: UserPage, format: Option<&str>) -> Result<Response, ApiError> {
+    match format {
         None | Some("json") => Ok(Json(page).into_response()),
         Some("csv") => {
             let mut response = (

@@ -9,6 +9,7 @@ pub mod job;
 pub mod login;
 pub mod prompt_event;
 pub mod question_set;
+pub mod segment;
 pub mod site;
 pub mod stats;
 pub mod user;

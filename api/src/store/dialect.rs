@@ -8,6 +8,13 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::StoreError;
 
+/// Which database's JSON functions and syntax a condition is compiled to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Sqlite,
+    Postgres,
+}
+
 /// One database's own part of the shared SQL. Every query of [`super::SqlStore`] is
 /// written once with `$N` placeholders (sqlx binds them on SQLite too) and splices in
 /// these fragments where the databases disagree.
@@ -31,6 +38,8 @@ pub trait Dialect: Send + Sync + 'static {
     const GREATEST: &'static str;
     /// `user_id` in byte order, for paging.
     const USER_ID_IN_BYTE_ORDER: &'static str;
+    /// Whose JSON functions conditions are compiled to.
+    const FLAVOUR: Flavour;
     /// Appended to the claim's inner `SELECT` so concurrent claimers skip each other's
     /// rows of `jobs` (PostgreSQL); empty where one writer at a time already serialises claims.
     const CLAIM_LOCK: &'static str;

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
+use crate::model::segment::Segment;
 use crate::model::site::KeyRotation;
 use crate::model::{
     Admin, AdminSession, AnswerCount, AnswerProbe, AnswerRecord, AttemptOutcome, AuditEntry,
@@ -29,7 +30,7 @@ use crate::model::{
     NewLogin, PromptEventCount, PromptEventKind, PublishOutcome, QuestionSetSummary,
     QuestionSetVersion, Site, Subscription, User, WidgetSettings,
 };
-use crate::questions::PromptRecord;
+use crate::questions::{Condition, PromptRecord};
 
 pub use dialect::Dialect;
 pub use postgres::{Postgres, PostgresStore};
@@ -88,6 +89,7 @@ pub trait Store:
     + RetentionStore
     + AdminStore
     + AuditStore
+    + SegmentStore
     + Send
     + Sync
     + 'static
@@ -171,13 +173,23 @@ pub trait UserStore: Send + Sync {
         user_id: &str,
     ) -> Result<Vec<PromptRecord>, StoreError>;
     async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError>;
-    /// Users ordered by id (byte order on both databases), after the cursor.
+    /// Users ordered by id (byte order on both databases), after the cursor, that the
+    /// condition (evaluated in the database as at `now`) holds for.
     async fn list_users(
         &self,
         site_id: &str,
+        filter: Option<&Condition>,
+        now: DateTime<Utc>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
+    /// How many users of the site the condition holds for (all without one).
+    async fn count_users(
+        &self,
+        site_id: &str,
+        filter: Option<&Condition>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
     /// Applies an edit to the user's metadata in one transaction; `None` if no such user.
     async fn edit_user(
         &self,
@@ -463,6 +475,36 @@ pub trait AuditStore: Send + Sync {
         site_id: &str,
         action_prefix: &str,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// What storing a segment did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SegmentWrite {
+    /// A new segment.
+    Created(Segment),
+    /// The segment of that name, replaced (its `created_at` kept).
+    Replaced(Segment),
+    /// Not stored: the site already keeps the most segments it may.
+    TooMany,
+}
+
+/// Saved segments, by name within a site.
+#[async_trait]
+pub trait SegmentStore: Send + Sync {
+    /// Creates or replaces a segment (the condition as validated JSON).
+    async fn put_segment(
+        &self,
+        site_id: &str,
+        name: &str,
+        description: &str,
+        condition: &Value,
+    ) -> Result<SegmentWrite, StoreError>;
+    /// The site's segments by name.
+    async fn segments(&self, site_id: &str) -> Result<Vec<Segment>, StoreError>;
+    /// One segment.
+    async fn segment(&self, site_id: &str, name: &str) -> Result<Option<Segment>, StoreError>;
+    /// Deletes a segment; whether there was one.
+    async fn delete_segment(&self, site_id: &str, name: &str) -> Result<bool, StoreError>;
 }
 
 /// Opens the database named by the URL, creating an SQLite file when missing; secrets

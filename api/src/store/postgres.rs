@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::dialect::INVALIDATION_CHANNEL;
+use super::dialect::{Flavour, INVALIDATION_CHANNEL};
 use super::{Dialect, SqlStore, StoreError};
 
 /// The PostgreSQL dialect.
@@ -50,6 +50,7 @@ impl Dialect for Postgres {
     const LEAST: &'static str = "LEAST";
     const GREATEST: &'static str = "GREATEST";
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id COLLATE \"C\"";
+    const FLAVOUR: Flavour = Flavour::Postgres;
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     // Delivered to listeners only if the transaction commits.
     const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use super::dialect::Flavour;
 use super::{Dialect, SqlStore, StoreError};
 
 /// The SQLite dialect.
@@ -55,6 +56,7 @@ impl Dialect for Sqlite {
     const GREATEST: &'static str = "max";
     // SQLite compares text with memcmp (BINARY) unless told otherwise.
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id";
+    const FLAVOUR: Flavour = Flavour::Sqlite;
     const CLAIM_LOCK: &'static str = "";
     const NOTIFY_INVALIDATION: Option<&'static str> = None;
 

@@ -32,6 +32,7 @@ mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limits;
+mod segments;
 mod site;
 mod user_ids;
 mod users;

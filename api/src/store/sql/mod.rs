@@ -5,6 +5,7 @@
 
 mod admins;
 mod audit;
+pub(crate) mod condition;
 mod jobs;
 mod logins;
 mod prompts;
@@ -12,6 +13,7 @@ mod question_sets;
 mod retention;
 mod rows;
 mod secrets;
+mod segments;
 mod sites;
 mod stats;
 mod users;
@@ -85,6 +87,7 @@ where
     for<'q> Option<i64>: Encode<'q, Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> f64: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,

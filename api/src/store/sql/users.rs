@@ -6,12 +6,29 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
+use super::condition::{Arg, Predicate, compile};
 use super::jobs::insert_jobs;
 use super::rows::{AnswerRow, HistoryRow, USER_COLUMNS, UserRow};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::{AnswerRecord, MetadataLimits, NewJob, User};
+use crate::questions::Condition;
 use crate::questions::PromptRecord;
 use crate::store::{Dialect, MetadataEdit, StoreError, UserStore};
+
+/// Binds a compiled predicate's values, in order, to a query of any kind.
+macro_rules! bind_args {
+    ($dialect:ty, $query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Text(text) => query.bind(text),
+                Arg::Real(real) => query.bind(real),
+                Arg::Time(at) => query.bind(<$dialect>::timestamp(at)),
+            };
+        }
+        query
+    }};
+}
 
 impl<D> SqlStore<D>
 where
@@ -78,6 +95,7 @@ where
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> f64: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
@@ -143,21 +161,43 @@ where
     async fn list_users(
         &self,
         site_id: &str,
+        filter: Option<&Condition>,
+        now: DateTime<Utc>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
         let user_id = D::USER_ID_IN_BYTE_ORDER;
+        let predicate = filter_predicate::<D>(filter, now, 4);
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND {user_id} > $2 \
-             ORDER BY {user_id} LIMIT $3"
+             AND {} ORDER BY {user_id} LIMIT $3",
+            predicate.sql
         );
-        let rows: Vec<UserRow> = sqlx::query_as(&sql)
+        let query = sqlx::query_as(&sql)
             .bind(site_id)
             .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
+            .bind(i64::from(limit));
+        let rows: Vec<UserRow> = bind_args!(D, query, predicate.args)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn count_users(
+        &self,
+        site_id: &str,
+        filter: Option<&Condition>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let predicate = filter_predicate::<D>(filter, now, 2);
+        let sql = format!(
+            "SELECT COUNT(*) FROM users WHERE site_id = $1 AND {}",
+            predicate.sql
+        );
+        let query = sqlx::query_scalar(&sql).bind(site_id);
+        Ok(bind_args!(D, query, predicate.args)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn edit_user(
@@ -214,5 +254,20 @@ where
         insert_jobs::<D>(&mut tx, site_id, follow_ups).await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+/// The filter as a predicate with placeholders from `$first`; no filter: always true.
+fn filter_predicate<D: Dialect>(
+    filter: Option<&Condition>,
+    now: DateTime<Utc>,
+    first: usize,
+) -> Predicate {
+    match filter {
+        Some(condition) => compile(condition, D::FLAVOUR, now, first),
+        None => Predicate {
+            sql: "(1=1)".into(),
+            args: Vec::new(),
+        },
     }
 }
