@@ -5,6 +5,7 @@
 
 mod admins;
 mod audit;
+mod enrichment;
 mod jobs;
 mod logins;
 mod prompts;
