@@ -279,8 +279,11 @@ async fn a_spent_budget_puts_jobs_off_to_the_next_utc_day(backend: Backend) {
 async fn the_rate_limit_spaces_calls(backend: Backend) {
     let calls = CompanyCalls::default();
     let base = company_api(calls.clone()).await;
-    let app =
-        TestApp::spawn_with(backend, company_settings(&base, |c| c.rate_per_second = Some(20.0))).await;
+    let app = TestApp::spawn_with(
+        backend,
+        company_settings(&base, |c| c.rate_per_second = Some(20.0)),
+    )
+    .await;
     let users = (0..6).map(|i| (format!("u{i}"), format!("a@firm{i}.example")));
     log_in(&app, users).await;
     drain(&app.trickle).await;
