@@ -357,3 +357,86 @@ async fn a_server_without_the_widget_says_so_at_start_up() {
         "start-up logs: {logs}"
     );
 }
+
+/// `trickle enrich` on the real binary: queues a provider for users that exist already,
+/// prints plain progress lines when its output is not a terminal, refuses a bad `where`
+/// and an unconfigured provider with a clear message, and never queues a user twice.
+#[tokio::test]
+async fn enrich_backfills_existing_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let config = dir.path().join("trickle.toml");
+    std::fs::write(&config, "[enrichment.email]\n").unwrap();
+    let keys: Value = serde_json::from_str(&run_ok(
+        trickle(&db).args(["site", "create", "--name", "Shop"]),
+    ))
+    .unwrap();
+    let site_id = keys["site_id"].as_str().unwrap().to_owned();
+    // Users who logged in before the provider was configured.
+    let store = trickle::store::connect(&db).await.unwrap();
+    let app = trickle::App::new(store.clone(), std::time::Duration::from_secs(1));
+    let site = app.sites().get(&site_id).await.unwrap();
+    for (user, email) in [
+        ("u1", "a@gmail.com"),
+        ("u2", "b@acme.example"),
+        ("u3", "c@acme.example"),
+    ] {
+        let login = trickle::app::logins::LoginRequest {
+            user_id: user.into(),
+            event_id: None,
+            occurred_at: None,
+            ip: None,
+            user_agent: None,
+            email: Some(email.into()),
+            name: None,
+            profile: None,
+        };
+        app.logins().record(&site, login).await.unwrap();
+    }
+    let enrich = |args: &[&str]| {
+        let mut command = trickle(&db);
+        command
+            .arg("--config")
+            .arg(&config)
+            .args(["enrich", "--provider", "email", "--site", &site_id])
+            .args(args);
+        command
+    };
+    let bad = enrich(&["--where", "{\"key\": "]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("where is not JSON"));
+    let returning = r#"{"key": "login_count", "gte": 2}"#;
+    let printed = run_ok(&mut enrich(&["--where", returning]));
+    assert!(
+        printed.contains("queued email for 0 of 3 users"),
+        "nobody logged in twice: {printed}"
+    );
+    let printed = run_ok(&mut enrich(&[]));
+    assert!(
+        printed.contains("3/3 users examined, 3 queued"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("queued email for 3 of 3 users"),
+        "{printed}"
+    );
+    run_ok(&mut enrich(&[]));
+    let jobs = store.jobs(&site_id).await.unwrap();
+    assert_eq!(
+        jobs.len(),
+        3,
+        "a user whose job waits is not queued again: {jobs:?}"
+    );
+    let unknown = trickle(&db)
+        .arg("--config")
+        .arg(&config)
+        .args(["enrich", "--provider", "company"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("no provider `company` is configured (configured: email)"),
+        "{stderr}"
+    );
+}

@@ -24,6 +24,15 @@ pub enum JobError {
     /// Trying again cannot help; the job is dead at once.
     #[error("{0}")]
     Permanent(String),
+    /// Not now: a quota (rate, daily budget) says wait until `until`. Not a failure:
+    /// the attempt is not counted.
+    #[error("{reason}")]
+    Deferred {
+        /// When to run it again.
+        until: chrono::DateTime<chrono::Utc>,
+        /// Why, kept as the job's last error.
+        reason: String,
+    },
 }
 
 impl From<crate::Error> for JobError {
@@ -132,6 +141,10 @@ impl Jobs<'_> {
         };
         let recorded = match result {
             Ok(()) => self.app.store.complete_job(job).await,
+            Err(JobError::Deferred { until, reason }) => {
+                tracing::debug!(job = %job.id, kind = %job.kind, %until, %reason, "job put off");
+                self.app.store.defer_job(job, &reason, until).await
+            }
             Err(JobError::Retryable(error)) if job.attempts < job.max_attempts => {
                 let delay = self.app.job_settings.backoff(job.attempts);
                 let run_at = now() + chrono::Duration::from_std(delay).expect("delay fits");

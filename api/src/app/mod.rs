@@ -117,6 +117,9 @@ pub struct App {
     /// Console sessions and sign-in limits.
     pub(crate) console: ConsoleSettings,
     pub(crate) sign_in_limiter: Arc<SignInLimiter>,
+    /// Cached providers' calls in flight, by site, provider and cache key: jobs with the
+    /// same inputs wait for the first one's result instead of calling too.
+    pub(crate) enrichment_in_flight: Arc<enrichment::InFlight>,
 }
 
 impl App {
@@ -157,6 +160,7 @@ impl App {
             last_purge: Arc::default(),
             console: ConsoleSettings::default(),
             sign_in_limiter: Arc::new(SignInLimiter::new(&ConsoleSettings::default())),
+            enrichment_in_flight: Arc::default(),
         }
     }
 

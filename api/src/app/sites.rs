@@ -164,6 +164,11 @@ impl Sites<'_> {
             .ok_or(Error::NotFound { what: "site" })
     }
 
+    /// Every site, by name (CLI and operators).
+    pub async fn all(&self) -> Result<Vec<Site>> {
+        Ok(self.app.store.all_sites().await?)
+    }
+
     /// The site a secret key (`sk_…`) belongs to: its current key, or the one a rotation
     /// replaced while its grace period lasts.
     pub async fn by_secret_key(&self, secret_key: &str) -> Result<Arc<Site>> {

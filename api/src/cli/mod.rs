@@ -1,4 +1,5 @@
-//! The `trickle` command line: serve, migrate, sites, question sets, user hashes, demo.
+//! The `trickle` command line: serve, migrate, sites, question sets, user hashes,
+//! enrichment backfills, demo.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -6,7 +7,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod demo;
+mod enrich;
 mod serve;
+
+pub use enrich::{EnrichArgs, enrich};
 
 use crate::App;
 use crate::app::Actor;
@@ -57,6 +61,23 @@ pub enum Command {
     /// Console admins.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Queue an enrichment provider for existing users (a backfill): resumable, and the
+    /// workers obey the provider's rate and daily budget.
+    Enrich {
+        /// The provider's name (`geoip`, `email`, … or an http provider's NAME).
+        #[arg(long)]
+        provider: String,
+        /// Only this site (default: every site).
+        #[arg(long)]
+        site: Option<String>,
+        /// Only users this condition holds for: the `when` language's JSON form, as
+        /// `GET /v1/users?where=` takes it.
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// Start from the first user even if an earlier run was interrupted.
+        #[arg(long)]
+        restart: bool,
+    },
     /// A ready demo: fresh SQLite database, example question sets, a demo site.
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -246,6 +267,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => admin_command(&open(&settings).await?, command).await,
+        Command::Enrich {
+            provider,
+            site,
+            filter,
+            restart,
+        } => {
+            let app = open(&settings).await?;
+            let args = EnrichArgs {
+                provider,
+                site,
+                filter,
+                restart,
+            };
+            let mut out = std::io::stdout();
+            enrich(&app, &args, &mut out, enrich::stdout_is_terminal()).await?;
+            Ok(())
+        }
         Command::Demo { listen } => {
             let keep_database = cli_database_given(&settings);
             demo::run(settings, listen, keep_database).await

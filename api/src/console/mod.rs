@@ -12,6 +12,7 @@ mod assets;
 mod audit;
 mod csrf;
 mod editor;
+mod enrichment;
 mod error;
 mod page;
 mod preview;
@@ -60,6 +61,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(editor::router())
         .merge(simulate::router())
         .merge(versions::router())
+        .merge(enrichment::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

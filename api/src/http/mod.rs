@@ -3,6 +3,7 @@
 //! generated from the same handlers (utoipa).
 
 mod assets;
+mod enrichment;
 mod error;
 mod extract;
 mod logins;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(question_sets::router())
         .merge(sites::router())
         .merge(webhooks::router())
+        .merge(enrichment::router())
         .merge(
             widget::router(state.app.clone()).layer(middleware::from_fn_with_state(
                 state.clone(),

@@ -47,6 +47,7 @@ pub const UNDOCUMENTED_ROUTES: &[&str] = &[
         (name = "site", description = "The site's origins, widget settings and keys."),
         (name = "stats", description = "Answer rates per question."),
         (name = "webhooks", description = "Subscriptions to events and their delivery log."),
+        (name = "enrichment", description = "Enrichment providers: quotas, usage, last success and error."),
         (name = "widget", description = "What the embedded widget calls, for one user."),
     ),
     modifiers(&SecuritySchemes)

@@ -4,6 +4,7 @@
 //! the crate, and everything above imports it.
 
 pub mod admin;
+pub mod enrichment;
 pub mod idp;
 pub mod job;
 pub mod login;
@@ -18,6 +19,7 @@ pub mod webhook;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use admin::{Admin, AdminSession, AuditEntry, NewAuditEntry, Role};
+pub use enrichment::{BackfillState, CachedResult, ProviderUsage, UsageEvent};
 pub use job::{Job, JobState, NewJob};
 pub use login::{LoginReceipt, NewLogin};
 pub use prompt_event::{NewAnswer, PromptEventKind};

@@ -25,7 +25,7 @@ fn default_http_timeout_ms() -> u64 {
 }
 
 /// `[enrichment]`: which providers run. A provider runs when its table is present.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrichmentConfig {
     /// `[enrichment.geoip]`.
@@ -98,7 +98,7 @@ impl Default for EmailConfig {
 }
 
 /// `[enrichment.http.NAME]`: any JSON API, queried with a GET or a POST.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpProviderConfig {
     /// URL template. Placeholders `{email}`, `{domain}`, `{ip}`, `{user_id}` and any
@@ -130,6 +130,20 @@ pub struct HttpProviderConfig {
     /// Output field → JSON pointer (RFC 6901) into the response body, or
     /// `{ pointer, transform }` with a named [`Transform`].
     pub map: BTreeMap<String, MapEntry>,
+    /// Calls per second at most, from this process (each replica holds its own limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_second: Option<f64>,
+    /// Calls per UTC day at most, over the whole deployment; when spent, jobs wait for
+    /// the next day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_budget: Option<u64>,
+    /// Keep results by the hash of their input values (per site, for `ttl_hours`), so
+    /// users with the same inputs (one company domain) cost one call.
+    #[serde(default)]
+    pub cache: bool,
+    /// What one call costs (any currency), for the spend metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_call: Option<f64>,
 }
 
 impl Default for HttpProviderConfig {
@@ -143,6 +157,10 @@ impl Default for HttpProviderConfig {
             ttl_hours: DEFAULT_HTTP_TTL_HOURS,
             when: None,
             map: BTreeMap::new(),
+            rate_per_second: None,
+            daily_budget: None,
+            cache: false,
+            cost_per_call: None,
         }
     }
 }

@@ -97,6 +97,14 @@ impl Provider for EmailProvider {
     }
 
     /// Its one input, always known (a missing one is looked up as nothing known).
+    fn kind(&self) -> &str {
+        "email"
+    }
+
+    fn input_names(&self) -> Vec<String> {
+        vec!["email".into()]
+    }
+
     fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
         Some(vec![subject.email.clone().unwrap_or_default()])
     }

@@ -56,6 +56,14 @@ impl Provider for GeoipProvider {
     }
 
     /// Its one input, always known (a missing one is looked up as nothing known).
+    fn kind(&self) -> &str {
+        "geoip"
+    }
+
+    fn input_names(&self) -> Vec<String> {
+        vec!["ip".into()]
+    }
+
     fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
         Some(vec![
             subject.ip.map(|ip| ip.to_string()).unwrap_or_default(),

@@ -11,7 +11,7 @@ use crate::outbound::{NOT_ALLOWED, OutboundClient, OutboundError};
 
 use super::template::{BodyTemplate, UrlTemplate, check_json_pointer, substitute_env};
 use super::{
-    ConfigError, HttpMethod, HttpProviderConfig, Lookup, MapEntry, Provider, ProviderError,
+    ConfigError, HttpMethod, HttpProviderConfig, Lookup, MapEntry, Provider, ProviderError, Quotas,
     Subject, Transform, transform, ttl_from_hours,
 };
 use crate::questions::{Condition, ProfilePath, parse_condition_json};
@@ -29,6 +29,7 @@ pub(crate) struct HttpProvider {
     headers: HeaderMap,
     map: Vec<(String, String, Option<Transform>)>,
     when: Option<Condition>,
+    quotas: Quotas,
     client: OutboundClient,
 }
 
@@ -62,6 +63,7 @@ impl HttpProvider {
         };
         let headers = build_headers(&config.headers, env).map_err(err)?;
         let map = build_map(&config.map).map_err(err)?;
+        let quotas = Quotas::from_config(&label, config)?;
         // Never follows redirects: reqwest would forward the secret headers to the target.
         let user_agent = concat!("Trickle-Enrichment/", env!("CARGO_PKG_VERSION"));
         let client = OutboundClient::new(outbound, user_agent, Some(timeout))
@@ -75,6 +77,7 @@ impl HttpProvider {
             headers,
             map,
             when,
+            quotas,
             client,
         })
     }
@@ -208,6 +211,26 @@ impl Provider for HttpProvider {
 
     fn when(&self) -> Option<&Condition> {
         self.when.as_ref()
+    }
+
+    fn kind(&self) -> &str {
+        "http"
+    }
+
+    fn input_names(&self) -> Vec<String> {
+        let body = self.body.iter().flat_map(|b| b.template().placeholders());
+        let mut names: Vec<String> = Vec::new();
+        for placeholder in self.url.template().placeholders().chain(body) {
+            let name = format!("{{{}}}", placeholder.name());
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    fn quotas(&self) -> Option<&Quotas> {
+        Some(&self.quotas)
     }
 }
 

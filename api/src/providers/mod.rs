@@ -10,6 +10,7 @@ mod email;
 mod geoip;
 mod graph;
 mod http;
+mod quota;
 mod template;
 mod transform;
 mod user_agent;
@@ -28,6 +29,7 @@ pub use config::{
     Transform, UserAgentConfig,
 };
 pub use graph::dependencies;
+pub use quota::Quotas;
 
 /// Expands to the contents of a file in the crate's `data/` directory.
 ///
@@ -113,6 +115,19 @@ pub trait Provider: Send + Sync {
     }
     /// The condition a user must meet for it to run (`when`), if any.
     fn when(&self) -> Option<&Condition> {
+        None
+    }
+    /// What sort of provider it is (`geoip`, `user_agent`, `email`, `http`), for status pages.
+    fn kind(&self) -> &str {
+        "custom"
+    }
+    /// The inputs it is configured to read, as written (`ip`, `{domain}`,
+    /// `{app_metadata.enrichment.person.twitter}`), for status pages.
+    fn input_names(&self) -> Vec<String> {
+        vec!["email".into(), "ip".into(), "user_agent".into()]
+    }
+    /// Its rate limit, daily budget, cache and cost, if it has any (http providers).
+    fn quotas(&self) -> Option<&Quotas> {
         None
     }
 }

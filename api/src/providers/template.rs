@@ -85,6 +85,17 @@ impl Placeholder {
         }
     }
 
+    /// The placeholder as written between braces (`email`, `user_metadata.twitter`).
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Placeholder::Email => "email",
+            Placeholder::Domain => "domain",
+            Placeholder::Ip => "ip",
+            Placeholder::UserId => "user_id",
+            Placeholder::Path(path) => path,
+        }
+    }
+
     /// The profile path this placeholder reads, if it is one.
     pub(crate) fn path(&self) -> Option<&str> {
         match self {

@@ -79,6 +79,14 @@ impl Provider for UserAgentProvider {
     }
 
     /// Its one input, always known (a missing one is looked up as nothing known).
+    fn kind(&self) -> &str {
+        "user_agent"
+    }
+
+    fn input_names(&self) -> Vec<String> {
+        vec!["user_agent".into()]
+    }
+
     fn inputs(&self, subject: &Subject) -> Option<Vec<String>> {
         Some(vec![subject.user_agent.clone().unwrap_or_default()])
     }

@@ -26,9 +26,10 @@ use crate::model::segment::Segment;
 use crate::model::site::KeyRotation;
 use crate::model::{
     Admin, AdminSession, AnswerCount, AnswerProbe, AnswerRecord, AttemptOutcome, AuditEntry,
-    Delivery, Job, JobState, LoginReceipt, MetadataLimits, NewAnswer, NewAuditEntry, NewJob,
-    NewLogin, PromptEventCount, PromptEventKind, PublishOutcome, QuestionSetSummary,
-    QuestionSetVersion, Site, Subscription, User, WidgetSettings,
+    BackfillState, CachedResult, Delivery, Job, JobState, LoginReceipt, MetadataLimits, NewAnswer,
+    NewAuditEntry, NewJob, NewLogin, PromptEventCount, PromptEventKind, ProviderUsage,
+    PublishOutcome, QuestionSetSummary, QuestionSetVersion, Site, Subscription, UsageEvent, User,
+    WidgetSettings,
 };
 use crate::questions::{Condition, PromptRecord};
 
@@ -90,6 +91,7 @@ pub trait Store:
     + AdminStore
     + AuditStore
     + SegmentStore
+    + EnrichmentStore
     + Send
     + Sync
     + 'static
@@ -349,6 +351,14 @@ pub trait JobQueue: Send + Sync {
         error: &str,
         run_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Queues the job again at `run_at` without counting the attempt its claim took
+    /// (a quota made it wait: it did not fail), keeping `note` as its last error.
+    async fn defer_job(
+        &self,
+        job: &Job,
+        note: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Marks the job dead, keeping the error.
     async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError>;
     /// `(kind, status, count)` over all sites, for metrics.
@@ -505,6 +515,68 @@ pub trait SegmentStore: Send + Sync {
     async fn segment(&self, site_id: &str, name: &str) -> Result<Option<Segment>, StoreError>;
     /// Deletes a segment; whether there was one.
     async fn delete_segment(&self, site_id: &str, name: &str) -> Result<bool, StoreError>;
+}
+
+/// Enrichment quotas and bookkeeping: the deployment's daily call budget per provider,
+/// each site's usage and cache, and backfill cursors.
+#[async_trait]
+pub trait EnrichmentStore: Send + Sync {
+    /// Takes one call of `provider`'s budget for `day` (deployment-wide) unless `budget`
+    /// calls were taken already; true if taken. Atomic across processes.
+    async fn take_budget(&self, provider: &str, day: &str, budget: i64)
+    -> Result<bool, StoreError>;
+    /// Calls of `provider`'s budget taken on `day` (deployment-wide).
+    async fn budget_used(&self, provider: &str, day: &str) -> Result<i64, StoreError>;
+    /// Counts one event in the site's usage of `provider` on `day` (at `at`).
+    async fn record_usage(
+        &self,
+        site_id: &str,
+        provider: &str,
+        day: &str,
+        event: &UsageEvent,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The site's usage of each provider on `day`, with each one's last success and error
+    /// (any day), by provider name.
+    async fn usage(
+        &self,
+        site_id: &str,
+        day: &str,
+    ) -> Result<Vec<(String, ProviderUsage)>, StoreError>;
+    /// The cached result of `provider` under `cache_key` fetched after `fresh_after`.
+    async fn cached_result(
+        &self,
+        site_id: &str,
+        provider: &str,
+        cache_key: &str,
+        fresh_after: DateTime<Utc>,
+    ) -> Result<Option<CachedResult>, StoreError>;
+    /// Stores (or replaces) a result under `cache_key`, made from `user_id`'s inputs.
+    async fn cache_result(
+        &self,
+        site_id: &str,
+        provider: &str,
+        cache_key: &str,
+        user_id: &str,
+        result: &CachedResult,
+    ) -> Result<(), StoreError>;
+    /// Where the backfill of `provider` with this filter hash has got to, if it ran.
+    async fn backfill(
+        &self,
+        site_id: &str,
+        provider: &str,
+        filter_hash: &str,
+    ) -> Result<Option<BackfillState>, StoreError>;
+    /// Saves the backfill's state and enqueues the jobs it queued up to its cursor, in
+    /// one transaction (so a run interrupted at any point resumes without doubles).
+    async fn save_backfill(
+        &self,
+        site_id: &str,
+        provider: &str,
+        filter_hash: &str,
+        state: &BackfillState,
+        jobs: &[NewJob],
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens the database named by the URL, creating an SQLite file when missing; secrets

@@ -99,6 +99,21 @@ fn cases() -> Vec<Case> {
             "missing_secret_key",
             |app| app.get("/v1/webhooks"),
         ),
+        case(
+            "enrichment providers read without a key",
+            401,
+            "missing_secret_key",
+            |app| app.get("/v1/enrichment/providers"),
+        ),
+        case(
+            "enrichment providers read with the publishable key",
+            401,
+            "invalid_secret_key",
+            |app| {
+                app.get("/v1/enrichment/providers")
+                    .bearer_auth(&app.keys.publishable_key)
+            },
+        ),
         // Widget endpoints: publishable key, user, user hash and an allowed origin.
         case(
             "a widget call without a key",

@@ -27,6 +27,8 @@ mod auth;
 mod console;
 mod enrichment;
 mod enrichment_chains;
+mod enrichment_examples;
+mod enrichment_quotas;
 mod logins;
 mod openapi;
 mod ops;

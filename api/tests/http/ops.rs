@@ -60,6 +60,7 @@ async fn the_openapi_document_lists_every_endpoint(backend: Backend) {
         "/v1/question-sets/{slug}",
         "/v1/question-sets/{slug}/versions/{version}/publish",
         "/v1/stats/questions",
+        "/v1/enrichment/providers",
         "/v1/site",
         "/v1/widget/next",
         "/v1/widget/answers",

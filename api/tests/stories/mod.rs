@@ -10,6 +10,7 @@ use trickle::store::Store;
 
 mod authoring;
 mod console;
+mod enrichment_quotas;
 mod erasure;
 mod idp_profile;
 mod profiles;

@@ -170,6 +170,31 @@ where
         Ok(())
     }
 
+    async fn defer_job(
+        &self,
+        job: &Job,
+        note: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // As retry_job, but the claim's attempt is given back.
+        sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs AS other \
+               WHERE other.site_id = jobs.site_id AND other.dedupe_key = jobs.dedupe_key \
+               AND other.status = 'queued') THEN 'done' ELSE 'queued' END, \
+             attempts = attempts - 1, run_at = $1, last_error = $2, locked_until = NULL, updated_at = $3 \
+             WHERE site_id = $4 AND id = $5 AND status = 'running' AND attempts = $6",
+        )
+        .bind(D::timestamp(run_at))
+        .bind(note)
+        .bind(SqlStore::<D>::now())
+        .bind(&job.site_id)
+        .bind(&job.id)
+        .bind(job.attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE jobs SET status = 'dead', last_error = $1, locked_until = NULL, updated_at = $2 \

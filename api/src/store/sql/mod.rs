@@ -6,6 +6,7 @@
 mod admins;
 mod audit;
 pub(crate) mod condition;
+mod enrichment;
 mod jobs;
 mod logins;
 mod prompts;

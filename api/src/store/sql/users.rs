@@ -242,6 +242,7 @@ where
             "answers",
             "prompt_events",
             "login_events",
+            "enrichment_cache",
         ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE site_id = $1 AND user_id = $2"
@@ -251,6 +252,17 @@ where
             .execute(&mut *tx)
             .await?;
         }
+        // A backfill that stopped at this user resumes after the user before them, so
+        // the cursor does not keep the erased id.
+        let user_order = D::USER_ID_IN_BYTE_ORDER;
+        sqlx::query(&format!(
+            "UPDATE enrichment_backfills SET resume_after = (SELECT MAX({user_order}) FROM users \
+             WHERE site_id = $1 AND {user_order} < $2) WHERE site_id = $1 AND resume_after = $2"
+        ))
+        .bind(site_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         insert_jobs::<D>(&mut tx, site_id, follow_ups).await?;
         tx.commit().await?;
         Ok(true)

@@ -7,6 +7,7 @@
 
 mod audit;
 mod editor;
+mod enrichment;
 mod keys;
 mod preview;
 mod sign_in;

@@ -14,10 +14,18 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 
+mod backfill;
+mod quota;
+mod status;
+
+pub use backfill::{BackfillFilter, BackfillProgress};
+pub(crate) use quota::InFlight;
+pub use status::{ProviderStatus, ProviderStatusList};
+
 use super::{App, JobError};
 use crate::model::job::ENRICH;
 use crate::model::{Job, NewJob, User, now};
-use crate::providers::{Lookup, Provider, ProviderError, Subject, dependencies};
+use crate::providers::{Lookup, Provider, Subject, dependencies};
 use crate::questions::Profile;
 
 /// Where the hash of a result's input values is kept in its entry.
@@ -172,14 +180,17 @@ impl Enrichment<'_> {
         let Some(hash) = due(provider.as_ref(), &user, at) else {
             return Ok(());
         };
-        let lookup = provider
-            .lookup(&subject(&user))
-            .await
-            .map_err(|e| match e {
-                ProviderError::Retryable(m) => JobError::Retryable(format!("{name}: {m}")),
-                ProviderError::Permanent(m) => JobError::Permanent(format!("{name}: {m}")),
-            })?;
-        let (mut entry, fields) = match lookup {
+        let fetched = self
+            .fetch(
+                provider.as_ref(),
+                &job.site_id,
+                user_id,
+                &subject(&user),
+                &hash,
+            )
+            .await?;
+        let at = fetched.fetched_at;
+        let (mut entry, fields) = match fetched.lookup {
             Lookup::Found(mut fields) => {
                 let found = fields.clone();
                 fields.insert("fetched_at".into(), json!(at));
