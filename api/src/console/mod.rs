@@ -8,6 +8,7 @@
 //! Who the client is, behind trusted proxies, comes from `crate::client_ip`, shared
 //! with `http/`.
 
+mod admins;
 mod assets;
 mod audit;
 mod csrf;
@@ -21,6 +22,7 @@ mod sign_in;
 mod simulate;
 mod sites;
 mod versions;
+mod webhooks;
 mod workbench;
 
 use axum::Router;
@@ -60,6 +62,8 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(editor::router())
         .merge(simulate::router())
         .merge(versions::router())
+        .merge(webhooks::router())
+        .merge(admins::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(
             state.clone(),
