@@ -235,7 +235,7 @@ async fn the_delivery_log_redelivers_a_message(backend: Backend) {
     let html = response.text().await.unwrap();
     for shown in [
         delivery.id.as_str(),
-        "<code>user.signed_up</code>",
+        r#"<code class="nowrap">user.signed_up</code>"#,
         r#"<span class="status-pending">pending</span>"#,
         "HTTP 500",
         "receiver answered HTTP 500",
