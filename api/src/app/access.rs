@@ -1,14 +1,18 @@
 //! What one signed-in admin may do with sites: owners reach every site, members the
-//! sites granted to them. Every change made here is written to the audit log.
+//! sites granted to them; only owners manage admins. Every change made here is written
+//! to the audit log.
 //!
 //! A member asking for a site not granted to them gets "site not found", as for a site
 //! that does not exist: the console reveals nothing about other tenants.
 
 use super::App;
-use super::audit::Actor;
+use super::audit::{Actor, Change};
 use crate::error::{Error, Result};
 use crate::model::site::{KeyRotationRequest, RotatedKeys, SiteKey};
-use crate::model::{Admin, AuditEntry, Role, Site, SiteKeys, SitePatch};
+use crate::model::{
+    Admin, AdminOverview, AuditEntry, CreatedSubscription, Delivery, NewSubscription, Role, Site,
+    SiteKeys, SitePatch, Subscription,
+};
 
 /// The sites an admin may manage and the changes they may make.
 pub struct Access<'a> {
@@ -100,5 +104,146 @@ impl Access<'_> {
     pub async fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
         self.require_owner()?;
         self.app.audit().list(before, limit).await
+    }
+}
+
+/// Webhooks of a site the admin may manage: the same use cases as `/v1/webhooks`.
+impl Access<'_> {
+    /// The site's webhooks, each with its newest delivery.
+    pub async fn webhooks(
+        &self,
+        site_id: &str,
+    ) -> Result<(Site, Vec<(Subscription, Option<Delivery>)>)> {
+        let site = self.site(site_id).await?;
+        let webhooks = self.app.webhooks().list_with_latest(&site).await?;
+        Ok((site, webhooks))
+    }
+
+    /// One webhook of the site, with its latest deliveries (newest first).
+    pub async fn webhook_deliveries(
+        &self,
+        site_id: &str,
+        id: &str,
+        limit: u32,
+    ) -> Result<(Site, Subscription, Vec<Delivery>)> {
+        let site = self.site(site_id).await?;
+        let subscription = self.app.webhooks().get(&site, id).await?;
+        let deliveries = self.app.webhooks().deliveries(&site, id, limit).await?;
+        Ok((site, subscription, deliveries))
+    }
+
+    /// Subscribes a URL, checked as `POST /v1/webhooks` checks it; the secret is in the
+    /// result (shown once) and never in the log.
+    pub async fn create_webhook(
+        &self,
+        site_id: &str,
+        request: NewSubscription,
+    ) -> Result<CreatedSubscription> {
+        let site = self.site(site_id).await?;
+        let created = self.app.webhooks().create(&site, request).await?;
+        let subscription = &created.subscription;
+        let detail = format!(
+            "{} ({}): {}",
+            subscription.url,
+            subscription.id,
+            subscription.events.join(", ")
+        );
+        let change = Change {
+            action: "webhook.create",
+            site_id: Some(&site.site_id),
+            subject: &site.name,
+            detail: &detail,
+        };
+        self.app.audit().record(&self.actor(), change).await?;
+        Ok(created)
+    }
+
+    /// Unsubscribes.
+    pub async fn delete_webhook(&self, site_id: &str, id: &str) -> Result<Subscription> {
+        let site = self.site(site_id).await?;
+        let subscription = self.app.webhooks().get(&site, id).await?;
+        self.app.webhooks().delete(&site, id).await?;
+        let change = Change {
+            action: "webhook.delete",
+            site_id: Some(&site.site_id),
+            subject: &site.name,
+            detail: &format!("{} ({})", subscription.url, subscription.id),
+        };
+        self.app.audit().record(&self.actor(), change).await?;
+        Ok(subscription)
+    }
+
+    /// Sends a finished delivery again (see `Webhooks::redeliver`).
+    pub async fn redeliver(&self, site_id: &str, id: &str, delivery_id: &str) -> Result<Delivery> {
+        let site = self.site(site_id).await?;
+        let delivery = self
+            .app
+            .webhooks()
+            .redeliver(&site, id, delivery_id)
+            .await?;
+        let detail = format!(
+            "{} ({}) to webhook {}",
+            delivery.id, delivery.event_type, delivery.subscription_id
+        );
+        let change = Change {
+            action: "webhook.redeliver",
+            site_id: Some(&site.site_id),
+            subject: &site.name,
+            detail: &detail,
+        };
+        self.app.audit().record(&self.actor(), change).await?;
+        Ok(delivery)
+    }
+}
+
+/// Admin management: owners only, each change audited by `Admins`.
+impl Access<'_> {
+    /// Every admin with their grants and last sign-in.
+    pub async fn admins(&self) -> Result<Vec<AdminOverview>> {
+        self.require_owner()?;
+        self.app.admins().overview().await
+    }
+
+    /// Creates an admin with a generated password, shown once.
+    pub async fn create_admin(&self, email: &str, role: Role) -> Result<(Admin, String)> {
+        self.require_owner()?;
+        self.app
+            .admins()
+            .create_with_generated_password(&self.actor(), email, role)
+            .await
+    }
+
+    /// Lets a member manage a site; false if they already could.
+    pub async fn grant_site(&self, admin_id: &str, site_id: &str) -> Result<bool> {
+        self.require_owner()?;
+        let admin = self.app.admins().get(admin_id).await?;
+        self.app
+            .admins()
+            .grant(&self.actor(), &admin.email, site_id)
+            .await
+    }
+
+    /// Takes a site away from a member; false if it was not granted.
+    pub async fn revoke_site(&self, admin_id: &str, site_id: &str) -> Result<bool> {
+        self.require_owner()?;
+        self.app
+            .admins()
+            .revoke(&self.actor(), admin_id, site_id)
+            .await
+    }
+
+    /// Makes an admin an owner or a member (never the last owner a member).
+    pub async fn set_role(&self, admin_id: &str, role: Role) -> Result<Admin> {
+        self.require_owner()?;
+        self.app
+            .admins()
+            .set_role(&self.actor(), admin_id, role)
+            .await
+    }
+
+    /// Removes an admin and ends their sessions (never yourself, never the last owner).
+    pub async fn remove_admin(&self, admin_id: &str) -> Result<Admin> {
+        self.require_owner()?;
+        self.app.admins().remove(&self.actor(), admin_id).await
     }
 }

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use super::App;
 use super::audit::{Actor, Change};
 use crate::error::{Error, Result};
-use crate::model::{Admin, Role, now};
+use crate::model::{Admin, AdminChange, AdminOverview, Role, now};
 
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -177,6 +177,132 @@ impl Admins<'_> {
             self.app.audit().record(by, change).await?;
         }
         Ok(granted)
+    }
+}
+
+impl Admins<'_> {
+    /// The admin with this id.
+    pub async fn get(&self, admin_id: &str) -> Result<Admin> {
+        self.app
+            .store
+            .admin(admin_id)
+            .await?
+            .ok_or(Error::NotFound { what: "admin" })
+    }
+
+    /// Creates an admin with a generated password (as `trickle admin create` does
+    /// without `--password-stdin`); the password is in the result, the only time it is
+    /// shown.
+    pub async fn create_with_generated_password(
+        &self,
+        by: &Actor,
+        email: &str,
+        role: Role,
+    ) -> Result<(Admin, String)> {
+        let password = generate_password();
+        let admin = self.create(by, email, role, &password).await?;
+        Ok((admin, password))
+    }
+
+    /// Every admin by e-mail, with the sites granted to them and their last sign-in.
+    pub async fn overview(&self) -> Result<Vec<AdminOverview>> {
+        let grants = self.app.store.all_grants().await?;
+        let sign_ins = self.app.store.last_audit_by_admin("admin.sign_in").await?;
+        let admins = self.list().await?;
+        Ok(admins
+            .into_iter()
+            .map(|admin| AdminOverview {
+                granted_sites: grants
+                    .iter()
+                    .filter(|(id, _)| *id == admin.admin_id)
+                    .map(|(_, site_id)| site_id.clone())
+                    .collect(),
+                last_sign_in: sign_ins
+                    .iter()
+                    .find(|(id, _)| *id == admin.admin_id)
+                    .map(|(_, at)| *at),
+                admin,
+            })
+            .collect())
+    }
+
+    /// Takes a site away from a member. False if it was not granted.
+    pub async fn revoke(&self, by: &Actor, admin_id: &str, site_id: &str) -> Result<bool> {
+        let admin = self.get(admin_id).await?;
+        let site = self.app.sites().get(site_id).await?;
+        let revoked = self
+            .app
+            .store
+            .revoke_site(&admin.admin_id, &site.site_id)
+            .await?;
+        if revoked {
+            let change = Change {
+                action: "admin.revoke",
+                site_id: Some(&site.site_id),
+                subject: &admin.email,
+                detail: &format!("may no longer manage {}", site.name),
+            };
+            self.app.audit().record(by, change).await?;
+        }
+        Ok(revoked)
+    }
+
+    /// Makes an admin an owner or a member. Refused when it would leave no owner.
+    pub async fn set_role(&self, by: &Actor, admin_id: &str, role: Role) -> Result<Admin> {
+        let admin = self.get(admin_id).await?;
+        if admin.role == role {
+            return Ok(admin);
+        }
+        match self.app.store.set_admin_role(admin_id, role).await? {
+            AdminChange::Done => {}
+            AdminChange::NotFound => return Err(Error::NotFound { what: "admin" }),
+            AdminChange::LastOwner => return Err(last_owner(&admin, "made a member")),
+        }
+        let change = Change {
+            action: "admin.role",
+            site_id: None,
+            subject: &admin.email,
+            detail: &format!("role {} (was {})", role, admin.role),
+        };
+        self.app.audit().record(by, change).await?;
+        Ok(Admin { role, ..admin })
+    }
+
+    /// Deletes an admin, their grants and every session (they are signed out at once).
+    /// Refused for the last owner, and for `by` themself (an admin cannot lock
+    /// themself out by accident; another owner can remove them).
+    pub async fn remove(&self, by: &Actor, admin_id: &str) -> Result<Admin> {
+        let admin = self.get(admin_id).await?;
+        if by.admin_id.as_deref() == Some(admin_id) {
+            return Err(Error::Conflict {
+                code: "cannot_remove_self",
+                message: "you cannot remove yourself; another owner can".into(),
+            });
+        }
+        match self.app.store.delete_admin(admin_id).await? {
+            AdminChange::Done => {}
+            AdminChange::NotFound => return Err(Error::NotFound { what: "admin" }),
+            AdminChange::LastOwner => return Err(last_owner(&admin, "removed")),
+        }
+        let change = Change {
+            action: "admin.remove",
+            site_id: None,
+            subject: &admin.email,
+            detail: &format!("role {}; sessions ended", admin.role),
+        };
+        self.app.audit().record(by, change).await?;
+        Ok(admin)
+    }
+}
+
+/// The refusal to leave a deployment without an owner.
+fn last_owner(admin: &Admin, what: &str) -> Error {
+    Error::Conflict {
+        code: "last_owner",
+        message: format!(
+            "{} is the last owner and cannot be {what}; make another admin an owner first",
+            admin.email
+        ),
     }
 }
 

@@ -8,6 +8,7 @@
 //! Who the client is, behind trusted proxies, comes from `crate::client_ip`, shared
 //! with `http/`.
 
+mod admins;
 mod assets;
 mod audit;
 mod csrf;
@@ -22,6 +23,7 @@ mod sign_in;
 mod simulate;
 mod sites;
 mod versions;
+mod webhooks;
 mod workbench;
 
 use axum::Router;
@@ -62,6 +64,8 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(simulate::router())
         .merge(versions::router())
         .merge(enrichment::router())
+        .merge(webhooks::router())
+        .merge(admins::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -21,7 +21,7 @@ pub struct AdminBadge {
 pub struct Layout {
     pub css_url: &'static str,
     pub htmx_url: &'static str,
-    /// The navigation entry to mark as current: `sites`, `audit` or empty.
+    /// The navigation entry to mark as current: `sites`, `admins`, `audit` or empty.
     pub section: &'static str,
     pub admin: Option<AdminBadge>,
     /// The preview script, on pages that preview the widget.

@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_webhook, list_webhooks))
         .routes(routes!(delete_webhook))
         .routes(routes!(list_deliveries))
+        .routes(routes!(redeliver))
 }
 
 /// Subscribes a URL to event types; the response holds the `whsec_…` signing secret,
@@ -105,4 +106,29 @@ async fn list_deliveries(
     Ok(Json(
         state.app.webhooks().deliveries(&site, &id, limit).await?,
     ))
+}
+
+/// Sends a finished delivery again: the same `msg_…` id (`webhook-id`) and payload,
+/// signed afresh, through the durable queue with a full set of retries. The delivery
+/// row itself goes back to `pending`; its `attempts` keep counting.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
+    operation_id = "redeliver",
+    params(("id" = String, Path, description = "The subscription's `wh_…` id."),
+        ("delivery_id" = String, Path, description = "The delivery's `msg_…` id.")),
+    security(("secret_key" = [])),
+    responses((status = 202, body = Delivery, description = "Queued: the delivery, pending again."),
+        (status = 401),
+        (status = 404, description = "`webhook_not_found`, or `delivery_not_found` (no such delivery of this webhook)."),
+        (status = 409, description = "`delivery_pending`: it is still being sent; `webhook_disabled`: the webhook is disabled.")))]
+async fn redeliver(
+    State(state): State<AppState>,
+    ServerSite(site): ServerSite,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Delivery>), ApiError> {
+    let delivery = state
+        .app
+        .webhooks()
+        .redeliver(&site, &id, &delivery_id)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(delivery)))
 }

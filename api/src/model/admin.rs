@@ -48,6 +48,26 @@ pub struct Admin {
     pub created_at: DateTime<Utc>,
 }
 
+/// What became of a change to an admin that must leave at least one owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    Done,
+    /// No admin with that id.
+    NotFound,
+    /// Refused, nothing written: it would leave no owner.
+    LastOwner,
+}
+
+/// An admin as the console's admin list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminOverview {
+    pub admin: Admin,
+    /// Ids of the sites granted to them (a member's; owners manage every site).
+    pub granted_sites: Vec<String>,
+    /// Their latest sign-in recorded in the audit log, if any.
+    pub last_sign_in: Option<DateTime<Utc>>,
+}
+
 /// A signed-in browser, found by the SHA-256 of its cookie's token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminSession {

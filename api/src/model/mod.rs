@@ -18,7 +18,7 @@ pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-pub use admin::{Admin, AdminSession, AuditEntry, NewAuditEntry, Role};
+pub use admin::{Admin, AdminChange, AdminOverview, AdminSession, AuditEntry, NewAuditEntry, Role};
 pub use enrichment::{BackfillState, CachedResult, ProviderUsage, UsageEvent};
 pub use job::{Job, JobState, NewJob};
 pub use login::{LoginReceipt, NewLogin};

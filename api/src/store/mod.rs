@@ -25,11 +25,11 @@ use std::sync::Arc;
 use crate::model::segment::Segment;
 use crate::model::site::KeyRotation;
 use crate::model::{
-    Admin, AdminSession, AnswerCount, AnswerProbe, AnswerRecord, AttemptOutcome, AuditEntry,
-    BackfillState, CachedResult, Delivery, Job, JobState, LoginReceipt, MetadataLimits, NewAnswer,
-    NewAuditEntry, NewJob, NewLogin, PromptEventCount, PromptEventKind, ProviderUsage,
-    PublishOutcome, QuestionSetSummary, QuestionSetVersion, Site, Subscription, UsageEvent, User,
-    WidgetSettings,
+    Admin, AdminChange, AdminSession, AnswerCount, AnswerProbe, AnswerRecord, AttemptOutcome,
+    AuditEntry, BackfillState, CachedResult, Delivery, Job, JobState, LoginReceipt, MetadataLimits,
+    NewAnswer, NewAuditEntry, NewJob, NewLogin, PromptEventCount, PromptEventKind, ProviderUsage,
+    PublishOutcome, QuestionSetSummary, QuestionSetVersion, Role, Site, Subscription, UsageEvent,
+    User, WidgetSettings,
 };
 use crate::questions::{Condition, PromptRecord};
 
@@ -402,6 +402,15 @@ pub trait WebhookStore: Send + Sync {
         subscription_id: &str,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
+    /// Sends a finished delivery (delivered, dead or cancelled) again: puts it back to
+    /// `pending` (its attempts keep counting) and enqueues `job` to deliver it, in one
+    /// transaction. False, and nothing written, when it is unknown or still pending.
+    async fn requeue_delivery(
+        &self,
+        site_id: &str,
+        delivery_id: &str,
+        job: &NewJob,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Deleting old history (the worker's retention purge). Each call deletes at most
@@ -445,6 +454,15 @@ pub trait AdminStore: Send + Sync {
     async fn grant_site(&self, admin_id: &str, site_id: &str) -> Result<bool, StoreError>;
     /// The ids of the sites granted to an admin, in order.
     async fn granted_sites(&self, admin_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Every grant as `(admin_id, site_id)`, in order.
+    async fn all_grants(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Takes a site away from an admin; false if it was not granted.
+    async fn revoke_site(&self, admin_id: &str, site_id: &str) -> Result<bool, StoreError>;
+    /// Changes an admin's role, unless that leaves no owner (checked with the owners'
+    /// rows locked, so two demotions at once cannot both pass).
+    async fn set_admin_role(&self, admin_id: &str, role: Role) -> Result<AdminChange, StoreError>;
+    /// Deletes an admin with their sessions and grants, unless they are the last owner.
+    async fn delete_admin(&self, admin_id: &str) -> Result<AdminChange, StoreError>;
     /// Stores a session under the SHA-256 of its token.
     async fn insert_session(
         &self,
@@ -478,6 +496,11 @@ pub trait AuditStore: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// When each admin last did `action` (e.g. `admin.sign_in`), as `(admin_id, at)`.
+    async fn last_audit_by_admin(
+        &self,
+        action: &str,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
     /// The newest entry of each subject of a site among the actions starting with
     /// `action_prefix` (e.g. `question_set.`), by subject.
     async fn latest_audit_by_subject(

@@ -114,6 +114,15 @@ fn cases() -> Vec<Case> {
                     .bearer_auth(&app.keys.publishable_key)
             },
         ),
+        case(
+            "a redelivery with a wrong secret key",
+            401,
+            "invalid_secret_key",
+            |app| {
+                app.request(Method::POST, "/v1/webhooks/wh_x/deliveries/msg_x/redeliver")
+                    .bearer_auth("sk_wrong")
+            },
+        ),
         // Widget endpoints: publishable key, user, user hash and an allowed origin.
         case(
             "a widget call without a key",

@@ -39,6 +39,7 @@ mod site;
 mod user_ids;
 mod users;
 mod webhooks;
+mod webhooks_redelivery;
 mod widget;
 
 /// A set used across the HTTP tests: two stages, a choice and a text question.

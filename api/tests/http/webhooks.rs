@@ -9,13 +9,13 @@ use trickle::config::{OutboundSettings, Settings};
 /// A receiver on 127.0.0.1 that records every request and answers with the next status
 /// of its script (then 200).
 #[derive(Clone, Default)]
-struct Receiver {
+pub struct Receiver {
     seen: Arc<Mutex<Vec<(Instant, HeaderMap, String)>>>,
     script: Arc<Mutex<Vec<u16>>>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<u16>) -> (Receiver, String) {
+    pub async fn start(script: Vec<u16>) -> (Receiver, String) {
         Self::start_on("127.0.0.1:0", script).await
     }
 
@@ -52,12 +52,12 @@ impl Receiver {
         (receiver, url)
     }
 
-    fn requests(&self) -> Vec<(Instant, HeaderMap, String)> {
+    pub fn requests(&self) -> Vec<(Instant, HeaderMap, String)> {
         self.seen.lock().unwrap().clone()
     }
 }
 
-async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> Value {
+pub async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> Value {
     let response = app
         .server(Method::POST, "/v1/webhooks")
         .json(&json!({ "url": url, "events": events, "description": "CRM sync" }))

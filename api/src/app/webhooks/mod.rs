@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::{App, unwrap_shared};
 use crate::error::{Error, Result};
-use crate::model::job::WEBHOOK_EVENT;
+use crate::model::job::{WEBHOOK_DELIVERY, WEBHOOK_EVENT};
 use crate::model::webhook::EVENT_TYPES;
 use crate::model::{
     CreatedSubscription, Delivery, NewJob, NewSubscription, Site, Subscription, now,
@@ -116,6 +116,34 @@ impl Webhooks<'_> {
         Ok(self.app.store.subscriptions(&site.site_id).await?)
     }
 
+    /// The site's subscriptions, each with its newest delivery if any (one indexed
+    /// query per subscription; a site has at most 50).
+    pub async fn list_with_latest(
+        &self,
+        site: &Site,
+    ) -> Result<Vec<(Subscription, Option<Delivery>)>> {
+        let mut listed = Vec::new();
+        for subscription in self.list(site).await? {
+            let latest = self
+                .app
+                .store
+                .deliveries(&site.site_id, &subscription.id, 1)
+                .await?
+                .pop();
+            listed.push((subscription, latest));
+        }
+        Ok(listed)
+    }
+
+    /// One subscription of the site (without its secret in any output).
+    pub async fn get(&self, site: &Site, id: &str) -> Result<Subscription> {
+        self.list(site)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or(Error::NotFound { what: "webhook" })
+    }
+
     /// Unsubscribes; pending deliveries to it are cancelled when their turn comes.
     pub async fn delete(&self, site: &Site, id: &str) -> Result<()> {
         if !self
@@ -151,6 +179,65 @@ impl Webhooks<'_> {
             .store
             .deliveries(&site.site_id, id, limit.clamp(1, 500))
             .await?)
+    }
+
+    /// Sends a finished delivery of the subscription `id` again (after a fix on the
+    /// receiver's side, or to replay an event): the same row, the same `msg_…` id (the
+    /// `webhook-id` header, which Standard Webhooks keeps when a message is resent, so
+    /// receivers' de-duplication holds) and the same payload, signed afresh. The row goes
+    /// back to `pending` (its attempts keep counting; its last status and error stay
+    /// until the next attempt) and a new delivery job with the full retry budget goes
+    /// through the outbox in the same transaction. Refused while the delivery is still
+    /// pending (its own job will send it) and while the subscription is disabled.
+    pub async fn redeliver(&self, site: &Site, id: &str, delivery_id: &str) -> Result<Delivery> {
+        let subscriptions = self.app.store.subscriptions(&site.site_id).await?;
+        let subscription = subscriptions
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or(Error::NotFound { what: "webhook" })?;
+        let delivery = self
+            .app
+            .store
+            .delivery(&site.site_id, delivery_id)
+            .await?
+            .filter(|d| d.subscription_id == subscription.id)
+            .ok_or(Error::NotFound { what: "delivery" })?;
+        if !subscription.enabled {
+            return Err(Error::Conflict {
+                code: "webhook_disabled",
+                message: "the webhook is disabled; nothing is delivered to it".into(),
+            });
+        }
+        let pending = || Error::Conflict {
+            code: "delivery_pending",
+            message: "the delivery is still pending; it is sent (and retried) already".into(),
+        };
+        if delivery.status == "pending" {
+            return Err(pending());
+        }
+        let user_id = delivery.payload["data"]["user_id"]
+            .as_str()
+            .map(str::to_owned);
+        let job = NewJob::now(
+            WEBHOOK_DELIVERY,
+            json!({ "delivery_id": delivery.id }),
+            self.app.job_settings.max_attempts,
+        )
+        .about_user(user_id);
+        if !self
+            .app
+            .store
+            .requeue_delivery(&site.site_id, &delivery.id, &job)
+            .await?
+        {
+            return Err(pending());
+        }
+        self.app.jobs_enqueued.notify_one();
+        self.app
+            .store
+            .delivery(&site.site_id, &delivery.id)
+            .await?
+            .ok_or(Error::NotFound { what: "delivery" })
     }
 
     /// Event types some enabled subscription of the site wants (cached).

@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::{Connection, Db, Row, SqlStore};
-use crate::model::{Admin, AdminSession, Role};
+use crate::model::{Admin, AdminChange, AdminSession, Role};
 use crate::store::{AdminStore, Dialect, StoreError};
 
 /// Columns selected for an admin everywhere (prefixed `a.` where joined).
@@ -134,6 +134,54 @@ where
         Ok(rows.into_iter().map(|(site_id,)| site_id).collect())
     }
 
+    async fn all_grants(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT admin_id, site_id FROM admin_site_grants ORDER BY admin_id, site_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn revoke_site(&self, admin_id: &str, site_id: &str) -> Result<bool, StoreError> {
+        let revoked =
+            sqlx::query("DELETE FROM admin_site_grants WHERE admin_id = $1 AND site_id = $2")
+                .bind(admin_id)
+                .bind(site_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(D::rows_affected(&revoked) == 1)
+    }
+
+    async fn set_admin_role(&self, admin_id: &str, role: Role) -> Result<AdminChange, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let change = owners_kept::<D>(&mut tx, admin_id, role == Role::Owner).await?;
+        if change == AdminChange::Done {
+            sqlx::query("UPDATE admins SET role = $1 WHERE admin_id = $2")
+                .bind(role.as_str())
+                .bind(admin_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(change)
+    }
+
+    async fn delete_admin(&self, admin_id: &str) -> Result<AdminChange, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let change = owners_kept::<D>(&mut tx, admin_id, false).await?;
+        if change == AdminChange::Done {
+            for table in ["admin_sessions", "admin_site_grants", "admins"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE admin_id = $1"))
+                    .bind(admin_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(change)
+    }
+
     async fn insert_session(
         &self,
         token_hash: &str,
@@ -210,4 +258,44 @@ where
             .await?;
         Ok(D::rows_affected(&deleted))
     }
+}
+
+/// Inside a transaction: whether the admin exists and, if they are an owner who would
+/// stop being one (`stays_owner` false), whether another owner remains. The owners'
+/// rows are locked first (an update that changes nothing), so concurrent checks queue.
+async fn owners_kept<D>(
+    conn: &mut Connection<D>,
+    admin_id: &str,
+    stays_owner: bool,
+) -> Result<AdminChange, StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    sqlx::query("UPDATE admins SET role = role WHERE role = 'owner'")
+        .execute(&mut *conn)
+        .await?;
+    let role: Option<(String,)> = sqlx::query_as("SELECT role FROM admins WHERE admin_id = $1")
+        .bind(admin_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((role,)) = role else {
+        return Ok(AdminChange::NotFound);
+    };
+    if role != Role::Owner.as_str() || stays_owner {
+        return Ok(AdminChange::Done);
+    }
+    let (owners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM admins WHERE role = 'owner'")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(if owners > 1 {
+        AdminChange::Done
+    } else {
+        AdminChange::LastOwner
+    })
 }

@@ -88,6 +88,20 @@ where
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
+    async fn last_audit_by_admin(
+        &self,
+        action: &str,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT admin_id, at FROM audit_log WHERE id IN (SELECT MAX(id) FROM audit_log \
+             WHERE action = $1 AND admin_id IS NOT NULL GROUP BY admin_id) ORDER BY admin_id",
+        )
+        .bind(action)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     async fn latest_audit_by_subject(
         &self,
         site_id: &str,

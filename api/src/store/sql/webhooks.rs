@@ -223,4 +223,28 @@ where
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
+
+    async fn requeue_delivery(
+        &self,
+        site_id: &str,
+        delivery_id: &str,
+        job: &NewJob,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let requeued = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', delivered_at = NULL, updated_at = $1 \
+             WHERE site_id = $2 AND id = $3 AND status <> 'pending'",
+        )
+        .bind(Self::now())
+        .bind(site_id)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        if D::rows_affected(&requeued) != 1 {
+            return Ok(false);
+        }
+        insert_jobs::<D>(&mut tx, site_id, std::slice::from_ref(job)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }

@@ -2,9 +2,11 @@
 //! (`sign_in.rs`), sites and settings with their refusals (`sites.rs`), the audit log
 //! (`audit.rs`), the question-set list and editor (`editor.rs`), simulation
 //! (`simulate.rs`), versions, diffs and publishing (`versions.rs`), the live widget
-//! preview (`preview.rs`), key rotation (`keys.rs`). Helpers to sign in and post forms
+//! preview (`preview.rs`), key rotation (`keys.rs`), webhooks with their delivery
+//! log and redelivery (`webhooks.rs`), admin management (`admins.rs`). Helpers to sign in and post forms
 //! as a browser on our own origin.
 
+mod admins;
 mod audit;
 mod editor;
 mod enrichment;
@@ -14,6 +16,7 @@ mod sign_in;
 mod simulate;
 mod sites;
 mod versions;
+mod webhooks;
 
 use crate::common::{Call, TestApp};
 use trickle::app::Actor;
