@@ -6,7 +6,7 @@
 //! that does not exist: the console reveals nothing about other tenants.
 
 use super::App;
-use super::audit::{Actor, Change};
+use super::audit::Actor;
 use crate::error::{Error, Result};
 use crate::model::site::{KeyRotationRequest, RotatedKeys, SiteKey};
 use crate::model::{
@@ -140,59 +140,25 @@ impl Access<'_> {
         request: NewSubscription,
     ) -> Result<CreatedSubscription> {
         let site = self.site(site_id).await?;
-        let created = self.app.webhooks().create(&site, request).await?;
-        let subscription = &created.subscription;
-        let detail = format!(
-            "{} ({}): {}",
-            subscription.url,
-            subscription.id,
-            subscription.events.join(", ")
-        );
-        let change = Change {
-            action: "webhook.create",
-            site_id: Some(&site.site_id),
-            subject: &site.name,
-            detail: &detail,
-        };
-        self.app.audit().record(&self.actor(), change).await?;
-        Ok(created)
+        self.app
+            .webhooks()
+            .create(&self.actor(), &site, request)
+            .await
     }
 
     /// Unsubscribes.
     pub async fn delete_webhook(&self, site_id: &str, id: &str) -> Result<Subscription> {
         let site = self.site(site_id).await?;
-        let subscription = self.app.webhooks().get(&site, id).await?;
-        self.app.webhooks().delete(&site, id).await?;
-        let change = Change {
-            action: "webhook.delete",
-            site_id: Some(&site.site_id),
-            subject: &site.name,
-            detail: &format!("{} ({})", subscription.url, subscription.id),
-        };
-        self.app.audit().record(&self.actor(), change).await?;
-        Ok(subscription)
+        self.app.webhooks().delete(&self.actor(), &site, id).await
     }
 
     /// Sends a finished delivery again (see `Webhooks::redeliver`).
     pub async fn redeliver(&self, site_id: &str, id: &str, delivery_id: &str) -> Result<Delivery> {
         let site = self.site(site_id).await?;
-        let delivery = self
-            .app
+        self.app
             .webhooks()
-            .redeliver(&site, id, delivery_id)
-            .await?;
-        let detail = format!(
-            "{} ({}) to webhook {}",
-            delivery.id, delivery.event_type, delivery.subscription_id
-        );
-        let change = Change {
-            action: "webhook.redeliver",
-            site_id: Some(&site.site_id),
-            subject: &site.name,
-            detail: &detail,
-        };
-        self.app.audit().record(&self.actor(), change).await?;
-        Ok(delivery)
+            .redeliver(&self.actor(), &site, id, delivery_id)
+            .await
     }
 }
 

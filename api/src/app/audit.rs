@@ -4,7 +4,7 @@
 use super::App;
 use crate::error::Result;
 use crate::model::site::RotatedKeys;
-use crate::model::{Admin, AuditEntry, NewAuditEntry, Site, SiteKeys};
+use crate::model::{Admin, AuditEntry, Delivery, NewAuditEntry, Site, SiteKeys, Subscription};
 
 /// Who makes a change: a signed-in admin, a caller of the API holding the site's
 /// secret key, or the command line (someone with shell access to the deployment).
@@ -113,6 +113,45 @@ impl Audit<'_> {
             rotated.previous_valid_until.to_rfc3339()
         );
         self.record(by, site_change("site.rotate_keys", site, &detail))
+            .await
+    }
+
+    /// A webhook subscription was created (never its secret).
+    pub async fn webhook_created(
+        &self,
+        by: &Actor,
+        site: &Site,
+        hook: &Subscription,
+    ) -> Result<()> {
+        let detail = format!("{} ({}): {}", hook.url, hook.id, hook.events.join(", "));
+        self.record(by, site_change("webhook.create", site, &detail))
+            .await
+    }
+
+    /// A webhook subscription was deleted.
+    pub async fn webhook_deleted(
+        &self,
+        by: &Actor,
+        site: &Site,
+        hook: &Subscription,
+    ) -> Result<()> {
+        let detail = format!("{} ({})", hook.url, hook.id);
+        self.record(by, site_change("webhook.delete", site, &detail))
+            .await
+    }
+
+    /// A delivery was queued again.
+    pub async fn webhook_redelivered(
+        &self,
+        by: &Actor,
+        site: &Site,
+        delivery: &Delivery,
+    ) -> Result<()> {
+        let detail = format!(
+            "{} ({}) to webhook {}",
+            delivery.id, delivery.event_type, delivery.subscription_id
+        );
+        self.record(by, site_change("webhook.redeliver", site, &detail))
             .await
     }
 

@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite};
+use crate::app::Actor;
 use crate::error::Error;
 use crate::model::{CreatedSubscription, Delivery, NewSubscription, Subscription};
 
@@ -36,7 +37,13 @@ async fn create_webhook(
 ) -> Result<(StatusCode, Json<CreatedSubscription>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(state.app.webhooks().create(&site, request).await?),
+        Json(
+            state
+                .app
+                .webhooks()
+                .create(&Actor::secret_key(), &site, request)
+                .await?,
+        ),
     ))
 }
 
@@ -62,7 +69,11 @@ async fn delete_webhook(
     ServerSite(site): ServerSite,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.webhooks().delete(&site, &id).await?;
+    state
+        .app
+        .webhooks()
+        .delete(&Actor::secret_key(), &site, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +139,7 @@ async fn redeliver(
     let delivery = state
         .app
         .webhooks()
-        .redeliver(&site, &id, &delivery_id)
+        .redeliver(&Actor::secret_key(), &site, &id, &delivery_id)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)))
 }

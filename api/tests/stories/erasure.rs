@@ -178,7 +178,7 @@ async fn erasure_service(store: &Arc<dyn Store>) -> (App, Site) {
     };
     trickle
         .webhooks()
-        .create(&site, subscription)
+        .create(&trickle::app::Actor::command_line(), &site, subscription)
         .await
         .unwrap();
     (trickle, site)

@@ -250,7 +250,7 @@ async fn the_outbox_commits_with_the_change(store: Arc<dyn Store>) {
     };
     trickle
         .webhooks()
-        .create(&site, subscription)
+        .create(&trickle::app::Actor::command_line(), &site, subscription)
         .await
         .unwrap();
     let version = trickle
@@ -358,7 +358,7 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
     };
     let created = trickle
         .webhooks()
-        .create(&site, subscription)
+        .create(&trickle::app::Actor::command_line(), &site, subscription)
         .await
         .unwrap();
     trickle
@@ -547,7 +547,7 @@ async fn a_black_hole_webhook_does_not_stall_other_sites(store: Arc<dyn Store>) 
         };
         trickle
             .webhooks()
-            .create(&noisy, subscription)
+            .create(&trickle::app::Actor::command_line(), &noisy, subscription)
             .await
             .unwrap();
     }

@@ -65,7 +65,7 @@ async fn secrets_are_encrypted_at_rest_and_still_work(db: &TestStore) {
     // Webhook secrets: sealed in the column, signed with as created.
     let created = trickle
         .webhooks()
-        .create(&site, subscription())
+        .create(&trickle::app::Actor::command_line(), &site, subscription())
         .await
         .unwrap();
     let stored = column(db, "SELECT secret FROM webhook_subscriptions").await;
@@ -124,7 +124,7 @@ async fn plaintext_secrets_are_encrypted_at_start_up(db: &TestStore) {
     let site = before.sites().get(&keys.site_id).await.unwrap();
     let created = before
         .webhooks()
-        .create(&site, subscription())
+        .create(&trickle::app::Actor::command_line(), &site, subscription())
         .await
         .unwrap();
     assert_eq!(

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::audit::Actor;
 use super::{App, unwrap_shared};
 use crate::error::{Error, Result};
 use crate::model::job::{WEBHOOK_DELIVERY, WEBHOOK_EVENT};
@@ -71,6 +72,7 @@ impl Webhooks<'_> {
     /// Subscribes a URL; returns the subscription with its `whsec_…` secret.
     pub async fn create(
         &self,
+        by: &Actor,
         site: &Site,
         request: NewSubscription,
     ) -> Result<CreatedSubscription> {
@@ -104,6 +106,10 @@ impl Webhooks<'_> {
             .invalidate(&site.site_id)
             .await;
         self.app.store.notify_invalidation(&site.site_id).await?;
+        self.app
+            .audit()
+            .webhook_created(by, site, &subscription)
+            .await?;
         let secret = subscription.secret.clone();
         Ok(CreatedSubscription {
             subscription,
@@ -145,7 +151,8 @@ impl Webhooks<'_> {
     }
 
     /// Unsubscribes; pending deliveries to it are cancelled when their turn comes.
-    pub async fn delete(&self, site: &Site, id: &str) -> Result<()> {
+    pub async fn delete(&self, by: &Actor, site: &Site, id: &str) -> Result<Subscription> {
+        let subscription = self.get(site, id).await?;
         if !self
             .app
             .store
@@ -159,7 +166,11 @@ impl Webhooks<'_> {
             .invalidate(&site.site_id)
             .await;
         self.app.store.notify_invalidation(&site.site_id).await?;
-        Ok(())
+        self.app
+            .audit()
+            .webhook_deleted(by, site, &subscription)
+            .await?;
+        Ok(subscription)
     }
 
     /// The latest deliveries of one subscription, newest first.
@@ -189,7 +200,13 @@ impl Webhooks<'_> {
     /// until the next attempt) and a new delivery job with the full retry budget goes
     /// through the outbox in the same transaction. Refused while the delivery is still
     /// pending (its own job will send it) and while the subscription is disabled.
-    pub async fn redeliver(&self, site: &Site, id: &str, delivery_id: &str) -> Result<Delivery> {
+    pub async fn redeliver(
+        &self,
+        by: &Actor,
+        site: &Site,
+        id: &str,
+        delivery_id: &str,
+    ) -> Result<Delivery> {
         let subscriptions = self.app.store.subscriptions(&site.site_id).await?;
         let subscription = subscriptions
             .iter()
@@ -233,11 +250,17 @@ impl Webhooks<'_> {
             return Err(pending());
         }
         self.app.jobs_enqueued.notify_one();
-        self.app
+        let delivery = self
+            .app
             .store
             .delivery(&site.site_id, &delivery.id)
             .await?
-            .ok_or(Error::NotFound { what: "delivery" })
+            .ok_or(Error::NotFound { what: "delivery" })?;
+        self.app
+            .audit()
+            .webhook_redelivered(by, site, &delivery)
+            .await?;
+        Ok(delivery)
     }
 
     /// Event types some enabled subscription of the site wants (cached).

@@ -107,6 +107,22 @@ async fn changes_through_the_api_are_audited_as_the_secret_key(backend: Backend)
         .await
         .unwrap();
     assert_eq!(rotated.status(), 200);
+    let hook = app
+        .server(reqwest::Method::POST, "/v1/webhooks")
+        .json(&serde_json::json!({"url": "https://crm.example/hook", "events": ["user.deleted"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status(), 201);
+    let hook: serde_json::Value = hook.json().await.unwrap();
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let unhooked = app
+        .server(reqwest::Method::DELETE, &format!("/v1/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unhooked.status(), 204);
 
     let entries = app.trickle.audit().list(None, 200).await.unwrap();
     let by_key: Vec<(&str, &str)> = entries
@@ -127,7 +143,14 @@ async fn changes_through_the_api_are_audited_as_the_secret_key(backend: Backend)
             "site.widget_settings",
             "site.origins",
             "site.rotate_keys",
+            "webhook.create",
+            "webhook.delete",
         ]
+    );
+    assert!(by_key[8].1.contains("https://crm.example/hook") && by_key[8].1.contains(&id));
+    assert!(
+        entries.iter().all(|e| !e.detail.contains(&secret)),
+        "never the secret"
     );
     assert_eq!(by_key[4].1, "v1 (was v2)");
     assert!(by_key[5].1.contains("\"delay_ms\":1500"), "{}", by_key[5].1);
