@@ -52,6 +52,7 @@ impl Dialect for Postgres {
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id COLLATE \"C\"";
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     // Delivered to listeners only if the transaction commits.
+    const LOGIN_WRITERS: usize = 4;
     const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
 
     async fn migrate(pool: &Pool<PgDb>) -> Result<(), StoreError> {

@@ -56,6 +56,7 @@ impl Dialect for Sqlite {
     // SQLite compares text with memcmp (BINARY) unless told otherwise.
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id";
     const CLAIM_LOCK: &'static str = "";
+    const LOGIN_WRITERS: usize = 1;
     const NOTIFY_INVALIDATION: Option<&'static str> = None;
 
     async fn migrate(pool: &Pool<SqliteDb>) -> Result<(), StoreError> {

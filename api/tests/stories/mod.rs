@@ -12,6 +12,7 @@ mod authoring;
 mod console;
 mod erasure;
 mod idp_profile;
+mod login_batches;
 mod profiles;
 mod prompting;
 mod queue;

@@ -6,6 +6,7 @@
 mod admins;
 mod audit;
 mod jobs;
+mod login_writer;
 mod logins;
 mod prompts;
 mod question_sets;
@@ -23,6 +24,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::INVALIDATION_CHANNEL;
@@ -35,6 +37,8 @@ use crate::model::{MetadataLimits, json_size};
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
     sealer: Sealer,
+    /// The queue to the login writers (group commit), shared by clones.
+    logins: Arc<OnceLock<login_writer::LoginQueue>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -42,6 +46,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
         SqlStore {
             pool: self.pool.clone(),
             sealer: self.sealer.clone(),
+            logins: self.logins.clone(),
         }
     }
 }
@@ -52,6 +57,7 @@ impl<D: Dialect> SqlStore<D> {
         SqlStore {
             pool,
             sealer: Sealer::default(),
+            logins: Arc::default(),
         }
     }
 
