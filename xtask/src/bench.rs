@@ -62,7 +62,10 @@ fn env_number(name: &str, default: usize) -> usize {
 
 pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
-    let users = env_number("TRICKLE_BENCH_USERS", if quick { 100_000 } else { 1_000_000 });
+    let users = env_number(
+        "TRICKLE_BENCH_USERS",
+        if quick { 100_000 } else { 1_000_000 },
+    );
     let seconds = env_number("TRICKLE_BENCH_SECONDS", if quick { 4 } else { 20 });
     let only = std::env::var("TRICKLE_BENCH_ONLY").unwrap_or_default();
     ensure_tool("wrk", "wrk")?;
@@ -106,7 +109,10 @@ pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
         psql(&admin, &format!("CREATE DATABASE {name}"))?;
         let url = replace_database(&server, &name);
         let result = bench.database("PostgreSQL", &url, Some(&url));
-        psql(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        psql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )?;
         rows.extend(result?);
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -142,12 +148,7 @@ struct Bench {
 }
 
 impl Bench {
-    fn database(
-        &self,
-        name: &str,
-        url: &str,
-        postgres: Option<&str>,
-    ) -> anyhow::Result<Vec<Row>> {
+    fn database(&self, name: &str, url: &str, postgres: Option<&str>) -> anyhow::Result<Vec<Row>> {
         eprintln!("bench: {name}: migrating, one site, the example question sets");
         self.trickle_cli(url, &["migrate"])?;
         let keys = self.create_site(url)?;
@@ -156,7 +157,13 @@ impl Bench {
             .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
             .map(|p| p.display().to_string())
             .collect();
-        let mut push = vec!["question-sets", "push", "--site", &keys.site_id, "--publish"];
+        let mut push = vec![
+            "question-sets",
+            "push",
+            "--site",
+            &keys.site_id,
+            "--publish",
+        ];
         push.extend(sets.iter().map(String::as_str));
         self.trickle_cli(url, &push)?;
         eprintln!("bench: {name}: {} users by bulk SQL", self.users);
@@ -166,7 +173,11 @@ impl Bench {
         run(populate)?;
         let hashed = self.work.join(format!("users-{name}.tsv"));
         // The lower half: the database-alone answer runs write to the upper half.
-        write_hashed_users(&hashed, &keys.identity_secret, (self.users / 2).min(HASHED_USERS))?;
+        write_hashed_users(
+            &hashed,
+            &keys.identity_secret,
+            (self.users / 2).min(HASHED_USERS),
+        )?;
 
         let mut database_rates = Vec::new();
         for what in WORKLOADS {

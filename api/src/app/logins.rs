@@ -252,10 +252,11 @@ impl Logins<'_> {
             let mut jobs = app.enrichment().enrichment_jobs(user);
             let data = serde_json::to_value(receipt).expect("receipts serialise");
             if receipt.signed_up {
-                jobs.extend(
-                    app.webhooks()
-                        .event_job(&wanted_there, "user.signed_up", data.clone()),
-                );
+                jobs.extend(app.webhooks().event_job(
+                    &wanted_there,
+                    "user.signed_up",
+                    data.clone(),
+                ));
             }
             jobs.extend(
                 app.webhooks()

@@ -86,7 +86,8 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
         sqlx::query("ANALYZE").execute(&pool).await?;
     } else {
         let pool = sqlx::PgPool::connect(url).await?;
-        let at = (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(SecondsFormat::Micros, true);
+        let at =
+            (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(SecondsFormat::Micros, true);
         sqlx::query(
             "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              created_at, updated_at) SELECT $2, 'u' || i, 1, $3::timestamptz, $3::timestamptz, \
@@ -108,7 +109,13 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
 
 /// Runs request `i` of `what`: the statements of `count_login`, `user_with_history`, or
 /// `record_answer`, one transaction each.
-async fn one(pool: &SqlitePool, site: &str, what: &str, i: usize, users: usize) -> anyhow::Result<()> {
+async fn one(
+    pool: &SqlitePool,
+    site: &str,
+    what: &str,
+    i: usize,
+    users: usize,
+) -> anyhow::Result<()> {
     let now = timestamp(Utc::now());
     match what {
         "logins" => {

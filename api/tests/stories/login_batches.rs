@@ -5,7 +5,7 @@ use futures::future::join_all;
 use serde_json::{Map, json};
 use std::sync::Arc;
 use trickle::model::{LoginReceipt, MetadataLimits, NewJob, NewLogin, User};
-use trickle::store::{LoginWrite, Store, StoreError};
+use trickle::store::{LoginFollowUps, LoginWrite, Store, StoreError};
 
 use super::{login_event, service};
 
@@ -38,7 +38,7 @@ fn too_large(user: &str, event: &str) -> NewLogin {
 }
 
 /// Follow-ups that queue one job per counted login, naming its user and count.
-fn one_job_each() -> Arc<dyn Fn(&LoginReceipt, &User) -> Vec<NewJob> + Send + Sync> {
+fn one_job_each() -> LoginFollowUps {
     Arc::new(|receipt: &LoginReceipt, _: &User| {
         let payload = json!({ "count": receipt.login_count });
         vec![NewJob::now("test.noop", payload, 1).about_user(Some(receipt.user_id.clone()))]
@@ -87,7 +87,11 @@ async fn a_batch_counts_like_one_login_at_a_time(store: Arc<dyn Store>) {
         "{:?}",
         outcomes[1]
     );
-    assert_eq!(ok(2), ok(0), "a retried event id in the batch: the first receipt");
+    assert_eq!(
+        ok(2),
+        ok(0),
+        "a retried event id in the batch: the first receipt"
+    );
     assert_eq!((ok(3).login_count, ok(3).signed_up), (1, true));
     assert_eq!((ok(4).login_count, ok(4).signed_up), (2, false));
     assert_eq!(
@@ -103,8 +107,14 @@ async fn a_batch_counts_like_one_login_at_a_time(store: Arc<dyn Store>) {
     };
     assert_eq!(user("ada").await.unwrap().login_count, 2);
     assert_eq!(user("cy").await.unwrap().login_count, 1);
-    assert!(user("bob").await.is_none(), "the refused login wrote nothing");
-    assert!(user("dee").await.is_none(), "a reused event id counts nobody");
+    assert!(
+        user("bob").await.is_none(),
+        "the refused login wrote nothing"
+    );
+    assert!(
+        user("dee").await.is_none(),
+        "a reused event id counts nobody"
+    );
     assert_eq!(
         store.jobs(id).await.unwrap().len(),
         3,

@@ -8,10 +8,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+use std::sync::Arc;
 
 use super::jobs::insert_jobs;
 use super::login_writer::{BatchOutcome, LoginBatches, LoginQueue, write_or_split};
@@ -163,36 +163,36 @@ where
     for<'r> &'r str: ColumnIndex<Row<D>>,
     usize: ColumnIndex<Row<D>>,
 {
-        let at = login.occurred_at;
-        // Claiming the event id first makes retries idempotent and takes the write lock.
-        let claimed = sqlx::query(
-            "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
+    let at = login.occurred_at;
+    // Claiming the event id first makes retries idempotent and takes the write lock.
+    let claimed = sqlx::query(
+        "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
              login_count, first_login_at, last_login_at, signed_up) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, $4, $4, FALSE) \
              ON CONFLICT (site_id, event_id) DO NOTHING",
+    )
+    .bind(site_id)
+    .bind(login.event_id.as_str())
+    .bind(login.user_id.as_str())
+    .bind(D::timestamp(at))
+    .bind(login.ip.as_deref())
+    .bind(login.user_agent.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    if D::rows_affected(&claimed) == 0 {
+        let row: ReceiptRow = sqlx::query_as(
+            "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
+                 FROM login_events WHERE site_id = $1 AND event_id = $2",
         )
         .bind(site_id)
         .bind(login.event_id.as_str())
-        .bind(login.user_id.as_str())
-        .bind(D::timestamp(at))
-        .bind(login.ip.as_deref())
-        .bind(login.user_agent.as_deref())
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-        if D::rows_affected(&claimed) == 0 {
-            let row: ReceiptRow = sqlx::query_as(
-                "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
-                 FROM login_events WHERE site_id = $1 AND event_id = $2",
-            )
-            .bind(site_id)
-            .bind(login.event_id.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
-            return Ok(row.into());
-        }
-        let (least, greatest) = (D::LEAST, D::GREATEST);
-        let sql = format!(
-            "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
+        return Ok(row.into());
+    }
+    let (least, greatest) = (D::LEAST, D::GREATEST);
+    let sql = format!(
+        "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              last_ip, last_user_agent, email, name, created_at, updated_at) \
              VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8, $8) \
              ON CONFLICT (site_id, user_id) DO UPDATE SET \
@@ -208,52 +208,52 @@ where
                name = coalesce(excluded.name, users.name), \
                updated_at = excluded.updated_at \
              RETURNING {USER_COLUMNS}"
-        );
-        let row: UserRow = sqlx::query_as(&sql)
+    );
+    let row: UserRow = sqlx::query_as(&sql)
+        .bind(site_id)
+        .bind(login.user_id.as_str())
+        .bind(D::timestamp(at))
+        .bind(login.ip.as_deref())
+        .bind(login.user_agent.as_deref())
+        .bind(login.email.as_deref())
+        .bind(login.name.as_deref())
+        .bind(D::timestamp(chrono::Utc::now()))
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut user = User::from(row);
+    let receipt = LoginReceipt {
+        user_id: login.user_id.clone(),
+        login_count: user.login_count,
+        first_login_at: user.first_login_at,
+        last_login_at: user.last_login_at,
+        signed_up: user.login_count == 1,
+    };
+    // Claims of a late event (older than the latest login) would overwrite newer ones.
+    if let Some(claims) = &login.profile
+        && at >= user.last_login_at
+    {
+        merge_claims(&mut user.app_metadata, claims, crate::model::now());
+        check_limits(&user.user_metadata, &user.app_metadata, limits)?;
+        sqlx::query("UPDATE users SET app_metadata = $1 WHERE site_id = $2 AND user_id = $3")
+            .bind(Json(&user.app_metadata))
             .bind(site_id)
             .bind(login.user_id.as_str())
-            .bind(D::timestamp(at))
-            .bind(login.ip.as_deref())
-            .bind(login.user_agent.as_deref())
-            .bind(login.email.as_deref())
-            .bind(login.name.as_deref())
-            .bind(D::timestamp(chrono::Utc::now()))
-            .fetch_one(&mut *conn)
+            .execute(&mut *conn)
             .await?;
-        let mut user = User::from(row);
-        let receipt = LoginReceipt {
-            user_id: login.user_id.clone(),
-            login_count: user.login_count,
-            first_login_at: user.first_login_at,
-            last_login_at: user.last_login_at,
-            signed_up: user.login_count == 1,
-        };
-        // Claims of a late event (older than the latest login) would overwrite newer ones.
-        if let Some(claims) = &login.profile
-            && at >= user.last_login_at
-        {
-            merge_claims(&mut user.app_metadata, claims, crate::model::now());
-            check_limits(&user.user_metadata, &user.app_metadata, limits)?;
-            sqlx::query("UPDATE users SET app_metadata = $1 WHERE site_id = $2 AND user_id = $3")
-                .bind(Json(&user.app_metadata))
-                .bind(site_id)
-                .bind(login.user_id.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
-        sqlx::query(
-            "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
+    }
+    sqlx::query(
+        "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
              signed_up = $4 WHERE site_id = $5 AND event_id = $6",
-        )
-        .bind(receipt.login_count)
-        .bind(D::timestamp(receipt.first_login_at))
-        .bind(D::timestamp(receipt.last_login_at))
-        .bind(receipt.signed_up)
-        .bind(site_id)
-        .bind(login.event_id.as_str())
-        .execute(&mut *conn)
-        .await?;
-        let jobs = follow_ups(&receipt, &user);
-        insert_jobs::<D>(conn, site_id, &jobs).await?;
-        Ok(receipt)
+    )
+    .bind(receipt.login_count)
+    .bind(D::timestamp(receipt.first_login_at))
+    .bind(D::timestamp(receipt.last_login_at))
+    .bind(receipt.signed_up)
+    .bind(site_id)
+    .bind(login.event_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let jobs = follow_ups(&receipt, &user);
+    insert_jobs::<D>(conn, site_id, &jobs).await?;
+    Ok(receipt)
 }
