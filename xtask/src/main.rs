@@ -13,22 +13,24 @@
 //!   schemathesis against the real binary, and drives it through a Python client
 //!   generated from the document (openapi-python-client); the tools are installed from
 //!   PyPI into `target/openapi-tools/`.
-//! - `bench`: every benchmark, printing tables: `bench-api` (login ingest and
-//!   next-question throughput and p50/p99 latency on SQLite and PostgreSQL, beside each
-//!   database's raw write rate) and `bench-widget` (widget bytes, gzip, and time to
-//!   first question in headless Chromium).
+//! - `bench [--quick]`: every benchmark, printing tables: `bench-api` (logins, `next`
+//!   and answers against the release `trickle serve` from `wrk` in its own process, on
+//!   SQLite and PostgreSQL, beside each database's own rate for the same statements; see
+//!   `bench.rs`) and `bench-widget` (widget bytes, gzip, and time to first question in
+//!   headless Chromium). `--quick` runs every API row briefly and skips the widget.
 
 use anyhow::{Context, bail};
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod bench;
 mod openapi;
 mod wasm_tests;
 mod widget;
 
 /// Where the test suite finds PostgreSQL unless told otherwise.
-const DEFAULT_TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const DEFAULT_TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -38,8 +40,9 @@ fn main() -> anyhow::Result<()> {
         Some("dist") => dist(),
         Some("build-widget") => widget::build().map(drop),
         Some("openapi") => openapi::check(),
-        Some("bench") => bench_api().and_then(|()| bench_widget()),
-        Some("bench-api") => bench_api(),
+        Some("bench") if args[1..].iter().any(|a| a == "--quick") => bench::bench_api(&args[1..]),
+        Some("bench") => bench::bench_api(&args[1..]).and_then(|()| bench_widget()),
+        Some("bench-api") => bench::bench_api(&args[1..]),
         Some("bench-widget") => bench_widget(),
         _ => {
             eprintln!(
@@ -60,9 +63,11 @@ fn main() -> anyhow::Result<()> {
             eprintln!(
                 "  openapi       validate /openapi.json and run schemathesis against the binary"
             );
-            eprintln!("  bench         bench-api, then bench-widget");
             eprintln!(
-                "  bench-api     login and next-question throughput and latency on SQLite and PostgreSQL"
+                "  bench         bench-api, then bench-widget (--quick: bench-api briefly, < 3 min)"
+            );
+            eprintln!(
+                "  bench-api     logins, next and answers on SQLite and PostgreSQL: release server, wrk, 64 connections"
             );
             eprintln!(
                 "  bench-widget  widget bytes (gzip) and time to first question in headless Chromium"
@@ -186,16 +191,6 @@ fn dist() -> anyhow::Result<()> {
         binary.display()
     );
     Ok(())
-}
-
-/// API throughput and latency on SQLite and PostgreSQL (`api/benches/api.rs`), in release.
-fn bench_api() -> anyhow::Result<()> {
-    let mut bench = cargo();
-    bench.args(["bench", "--package", "trickle", "--bench", "api"]);
-    if env::var_os("TRICKLE_TEST_POSTGRES_URL").is_none() {
-        bench.env("TRICKLE_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES);
-    }
-    run(bench)
 }
 
 /// Widget bytes (gzip) from the build, then time to first question from the browser

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Deserialize;
 use std::net::IpAddr;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use super::App;
@@ -245,27 +246,33 @@ impl Logins<'_> {
         let login = request.validate(self.app.limits.user_id_bytes)?;
         let wanted = self.app.webhooks().events_wanted(&site.site_id).await?;
         // Decided inside the login's transaction, so the jobs exist if and only if it commits.
-        let follow_ups = |receipt: &LoginReceipt, user: &User| {
-            let mut jobs = self.app.enrichment().enrichment_jobs(user);
+        let app = self.app.clone();
+        let wanted_there = wanted.clone();
+        let follow_ups = move |receipt: &LoginReceipt, user: &User| {
+            let mut jobs = app.enrichment().enrichment_jobs(user);
             let data = serde_json::to_value(receipt).expect("receipts serialise");
             if receipt.signed_up {
-                jobs.extend(
-                    self.app
-                        .webhooks()
-                        .event_job(&wanted, "user.signed_up", data.clone()),
-                );
+                jobs.extend(app.webhooks().event_job(
+                    &wanted_there,
+                    "user.signed_up",
+                    data.clone(),
+                ));
             }
             jobs.extend(
-                self.app
-                    .webhooks()
-                    .event_job(&wanted, "user.logged_in", data),
+                app.webhooks()
+                    .event_job(&wanted_there, "user.logged_in", data),
             );
             jobs
         };
         let receipt = self
             .app
             .store
-            .record_login(&site.site_id, &login, self.app.limits.metadata, &follow_ups)
+            .record_login(
+                &site.site_id,
+                &login,
+                self.app.limits.metadata,
+                Arc::new(follow_ups),
+            )
             .await
             .map_err(Error::metadata_too_large)?;
         if !self.app.providers.is_empty() || !wanted.is_empty() {

@@ -72,7 +72,18 @@ pub type MetadataEdit<'a> = &'a (dyn Fn(&mut Value, &mut Value) + Sync);
 
 /// The jobs a login causes, decided inside its transaction from the receipt and the
 /// user as the login left them (to see which enrichment results are stale or newly fed).
-pub type LoginFollowUps<'a> = &'a (dyn Fn(&LoginReceipt, &User) -> Vec<NewJob> + Sync);
+/// Owned, because the login writer task that runs it outlives the request's borrows.
+pub type LoginFollowUps = Arc<dyn Fn(&LoginReceipt, &User) -> Vec<NewJob> + Send + Sync>;
+
+/// One login to write in a batch ([`LoginStore::record_login_batch`]).
+#[derive(Clone)]
+pub struct LoginWrite {
+    pub site_id: String,
+    pub login: NewLogin,
+    /// Refuses the login's claims beyond these ([`StoreError::TooLarge`]).
+    pub limits: MetadataLimits,
+    pub follow_ups: LoginFollowUps,
+}
 
 /// Everything Trickle keeps, behind one interface. Methods that change a profile take the
 /// jobs the change causes (enrichment, webhook events) and write them in the same
@@ -146,7 +157,8 @@ pub trait SiteStore: Send + Sync {
 /// Login counting.
 #[async_trait]
 pub trait LoginStore: Send + Sync {
-    /// Counts a login exactly once per `event_id`, atomically; a newly counted login
+    /// Counts a login exactly once per `event_id`, atomically (group-committed with the
+    /// logins waiting at the same moment; `Ok` means committed); a newly counted login
     /// that is the user's latest also merges its `profile` into `app_metadata.idp`
     /// (refused with [`StoreError::TooLarge`] beyond `limits`).
     async fn record_login(
@@ -154,8 +166,18 @@ pub trait LoginStore: Send + Sync {
         site_id: &str,
         login: &NewLogin,
         limits: MetadataLimits,
-        follow_ups: LoginFollowUps<'_>,
+        follow_ups: LoginFollowUps,
     ) -> Result<LoginReceipt, StoreError>;
+
+    /// Writes the logins as one group commit, in the order given: one transaction, each
+    /// login under its own savepoint, so that a login refused on its own (over a limit)
+    /// fails alone; if the transaction fails as a whole, each login is written in a
+    /// transaction of its own. One outcome per login, in order. `record_login` hands
+    /// each login to a writer task that calls this with the logins waiting together.
+    async fn record_login_batch(
+        &self,
+        batch: &[LoginWrite],
+    ) -> Vec<Result<LoginReceipt, StoreError>>;
 }
 
 /// User profiles.

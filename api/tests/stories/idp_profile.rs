@@ -100,7 +100,12 @@ async fn idp_claims_over_the_metadata_limit_store_nothing(store: Arc<dyn Store>)
         app_metadata_bytes: 200,
     };
     let refused = store
-        .record_login(&site.site_id, &login, limits, &|_, _| Vec::new())
+        .record_login(
+            &site.site_id,
+            &login,
+            limits,
+            std::sync::Arc::new(|_, _| Vec::new()),
+        )
         .await;
     assert!(
         matches!(
@@ -118,7 +123,12 @@ async fn idp_claims_over_the_metadata_limit_store_nothing(store: Arc<dyn Store>)
         app_metadata_bytes: 1000,
     };
     let receipt = store
-        .record_login(&site.site_id, &login, roomy, &|_, _| Vec::new())
+        .record_login(
+            &site.site_id,
+            &login,
+            roomy,
+            std::sync::Arc::new(|_, _| Vec::new()),
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -13,6 +13,7 @@ mod console;
 mod enrichment_quotas;
 mod erasure;
 mod idp_profile;
+mod login_batches;
 mod profiles;
 mod prompting;
 mod queue;

@@ -1,18 +1,25 @@
 //! Login counting: one event, counted once, in one transaction with its jobs and the
 //! identity provider's claims.
+//!
+//! Logins are group-committed: `record_login` hands the login to a writer task
+//! ([`super::login_writer`]), which takes every login waiting at that moment, writes each
+//! under its own savepoint in one transaction, commits once and then answers each. The
+//! statements of one login are [`count_login`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+use std::sync::Arc;
 
 use super::jobs::insert_jobs;
+use super::login_writer::{BatchOutcome, LoginBatches, LoginQueue, write_or_split};
 use super::rows::{ReceiptRow, USER_COLUMNS, UserRow};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::idp::merge_claims;
 use crate::model::{LoginReceipt, MetadataLimits, NewLogin, User};
-use crate::store::{Dialect, LoginFollowUps, LoginStore, StoreError};
+use crate::store::{Dialect, LoginFollowUps, LoginStore, LoginWrite, StoreError};
 
 #[async_trait]
 impl<D> LoginStore for SqlStore<D>
@@ -37,40 +44,155 @@ where
         site_id: &str,
         login: &NewLogin,
         limits: MetadataLimits,
-        follow_ups: LoginFollowUps<'_>,
+        follow_ups: LoginFollowUps,
     ) -> Result<LoginReceipt, StoreError> {
+        self.login_writer()
+            .record(site_id, login, limits, follow_ups)
+            .await
+    }
+
+    async fn record_login_batch(&self, batch: &[LoginWrite]) -> BatchOutcome {
+        write_or_split(self, batch).await
+    }
+}
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    /// The queue to this store's login writers, started on first use.
+    fn login_writer(&self) -> &LoginQueue {
+        self.logins.get_or_init(|| {
+            // The writers' own handle on the database; it holds no queue, so the
+            // writers stop once the last handle of this store is dropped.
+            let writers = SqlStore::<D> {
+                pool: self.pool.clone(),
+                sealer: self.sealer.clone(),
+                logins: Arc::default(),
+            };
+            LoginQueue::start(Arc::new(writers), D::LOGIN_WRITERS)
+        })
+    }
+}
+
+#[async_trait]
+impl<D> LoginBatches for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    async fn write_batch(&self, batch: &[LoginWrite]) -> Result<BatchOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let at = login.occurred_at;
-        // Claiming the event id first makes retries idempotent and takes the write lock.
-        let claimed = sqlx::query(
-            "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for write in batch {
+            let mut savepoint = <Connection<D> as sqlx::Connection>::begin(&mut *tx).await?;
+            let counted = count_login::<D>(
+                &mut savepoint,
+                &write.site_id,
+                &write.login,
+                write.limits,
+                &write.follow_ups,
+            )
+            .await;
+            match counted {
+                Ok(receipt) => {
+                    savepoint.commit().await?;
+                    outcomes.push(Ok(receipt));
+                }
+                // Refused on its own: the others of the batch go on.
+                Err(refused @ StoreError::TooLarge { .. }) => {
+                    savepoint.rollback().await?;
+                    outcomes.push(Err(refused));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// The statements of one login, on a connection inside a transaction (or a savepoint of
+/// one): claims the event id, counts the login, merges the claims, writes the jobs.
+/// A retried event id returns the stored receipt and changes nothing.
+pub(super) async fn count_login<D>(
+    conn: &mut Connection<D>,
+    site_id: &str,
+    login: &NewLogin,
+    limits: MetadataLimits,
+    follow_ups: &LoginFollowUps,
+) -> Result<LoginReceipt, StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    let at = login.occurred_at;
+    // Claiming the event id first makes retries idempotent and takes the write lock.
+    let claimed = sqlx::query(
+        "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
              login_count, first_login_at, last_login_at, signed_up) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, $4, $4, FALSE) \
              ON CONFLICT (site_id, event_id) DO NOTHING",
+    )
+    .bind(site_id)
+    .bind(login.event_id.as_str())
+    .bind(login.user_id.as_str())
+    .bind(D::timestamp(at))
+    .bind(login.ip.as_deref())
+    .bind(login.user_agent.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    if D::rows_affected(&claimed) == 0 {
+        let row: ReceiptRow = sqlx::query_as(
+            "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
+                 FROM login_events WHERE site_id = $1 AND event_id = $2",
         )
         .bind(site_id)
         .bind(login.event_id.as_str())
-        .bind(login.user_id.as_str())
-        .bind(D::timestamp(at))
-        .bind(login.ip.as_deref())
-        .bind(login.user_agent.as_deref())
-        .execute(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
-        if D::rows_affected(&claimed) == 0 {
-            let row: ReceiptRow = sqlx::query_as(
-                "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
-                 FROM login_events WHERE site_id = $1 AND event_id = $2",
-            )
-            .bind(site_id)
-            .bind(login.event_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(row.into());
-        }
-        let (least, greatest) = (D::LEAST, D::GREATEST);
-        let sql = format!(
-            "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
+        return Ok(row.into());
+    }
+    let (least, greatest) = (D::LEAST, D::GREATEST);
+    let sql = format!(
+        "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              last_ip, last_user_agent, email, name, created_at, updated_at) \
              VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8, $8) \
              ON CONFLICT (site_id, user_id) DO UPDATE SET \
@@ -86,54 +208,52 @@ where
                name = coalesce(excluded.name, users.name), \
                updated_at = excluded.updated_at \
              RETURNING {USER_COLUMNS}"
-        );
-        let row: UserRow = sqlx::query_as(&sql)
+    );
+    let row: UserRow = sqlx::query_as(&sql)
+        .bind(site_id)
+        .bind(login.user_id.as_str())
+        .bind(D::timestamp(at))
+        .bind(login.ip.as_deref())
+        .bind(login.user_agent.as_deref())
+        .bind(login.email.as_deref())
+        .bind(login.name.as_deref())
+        .bind(D::timestamp(chrono::Utc::now()))
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut user = User::from(row);
+    let receipt = LoginReceipt {
+        user_id: login.user_id.clone(),
+        login_count: user.login_count,
+        first_login_at: user.first_login_at,
+        last_login_at: user.last_login_at,
+        signed_up: user.login_count == 1,
+    };
+    // Claims of a late event (older than the latest login) would overwrite newer ones.
+    if let Some(claims) = &login.profile
+        && at >= user.last_login_at
+    {
+        merge_claims(&mut user.app_metadata, claims, crate::model::now());
+        check_limits(&user.user_metadata, &user.app_metadata, limits)?;
+        sqlx::query("UPDATE users SET app_metadata = $1 WHERE site_id = $2 AND user_id = $3")
+            .bind(Json(&user.app_metadata))
             .bind(site_id)
             .bind(login.user_id.as_str())
-            .bind(D::timestamp(at))
-            .bind(login.ip.as_deref())
-            .bind(login.user_agent.as_deref())
-            .bind(login.email.as_deref())
-            .bind(login.name.as_deref())
-            .bind(Self::now())
-            .fetch_one(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        let mut user = User::from(row);
-        let receipt = LoginReceipt {
-            user_id: login.user_id.clone(),
-            login_count: user.login_count,
-            first_login_at: user.first_login_at,
-            last_login_at: user.last_login_at,
-            signed_up: user.login_count == 1,
-        };
-        // Claims of a late event (older than the latest login) would overwrite newer ones.
-        if let Some(claims) = &login.profile
-            && at >= user.last_login_at
-        {
-            merge_claims(&mut user.app_metadata, claims, crate::model::now());
-            check_limits(&user.user_metadata, &user.app_metadata, limits)?;
-            sqlx::query("UPDATE users SET app_metadata = $1 WHERE site_id = $2 AND user_id = $3")
-                .bind(Json(&user.app_metadata))
-                .bind(site_id)
-                .bind(login.user_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
-             signed_up = $4 WHERE site_id = $5 AND event_id = $6",
-        )
-        .bind(receipt.login_count)
-        .bind(D::timestamp(receipt.first_login_at))
-        .bind(D::timestamp(receipt.last_login_at))
-        .bind(receipt.signed_up)
-        .bind(site_id)
-        .bind(login.event_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let jobs = follow_ups(&receipt, &user);
-        insert_jobs::<D>(&mut tx, site_id, &jobs).await?;
-        tx.commit().await?;
-        Ok(receipt)
     }
+    sqlx::query(
+        "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
+             signed_up = $4 WHERE site_id = $5 AND event_id = $6",
+    )
+    .bind(receipt.login_count)
+    .bind(D::timestamp(receipt.first_login_at))
+    .bind(D::timestamp(receipt.last_login_at))
+    .bind(receipt.signed_up)
+    .bind(site_id)
+    .bind(login.event_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let jobs = follow_ups(&receipt, &user);
+    insert_jobs::<D>(conn, site_id, &jobs).await?;
+    Ok(receipt)
 }

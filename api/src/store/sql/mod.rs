@@ -8,6 +8,7 @@ mod audit;
 pub(crate) mod condition;
 mod enrichment;
 mod jobs;
+mod login_writer;
 mod logins;
 mod prompts;
 mod question_sets;
@@ -26,6 +27,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::INVALIDATION_CHANNEL;
@@ -38,6 +40,8 @@ use crate::model::{MetadataLimits, json_size};
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
     sealer: Sealer,
+    /// The queue to the login writers (group commit), shared by clones.
+    logins: Arc<OnceLock<login_writer::LoginQueue>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -45,6 +49,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
         SqlStore {
             pool: self.pool.clone(),
             sealer: self.sealer.clone(),
+            logins: self.logins.clone(),
         }
     }
 }
@@ -55,6 +60,7 @@ impl<D: Dialect> SqlStore<D> {
         SqlStore {
             pool,
             sealer: Sealer::default(),
+            logins: Arc::default(),
         }
     }
 

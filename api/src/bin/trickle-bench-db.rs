@@ -1,0 +1,272 @@
+//! `trickle-bench-db`: the database side of `cargo xtask bench` (not part of the product).
+//!
+//! - `populate URL SITE_ID USERS`: USERS users `u0`…, each with one login a day ago, in one
+//!   bulk statement (seconds for a million, where HTTP would take minutes).
+//! - `rate URL SITE_ID WHAT SECONDS MAX CONCURRENCY USERS`: the database's own rate for
+//!   the statements Trickle runs for one request of WHAT (`logins`, `next`, `answers`),
+//!   one transaction per request, from CONCURRENCY tasks in this one process, with the
+//!   store's connection settings; stops after SECONDS or MAX requests. Prints
+//!   `rate=<requests per second> requests=<n>`. Used for SQLite; PostgreSQL's own rate
+//!   comes from pgbench with the same statements.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlitePool};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| -> anyhow::Result<&str> {
+        args.get(i)
+            .map(String::as_str)
+            .with_context(|| format!("argument {i} missing; see the doc comment"))
+    };
+    match arg(0)? {
+        "populate" => populate(arg(1)?, arg(2)?, arg(3)?.parse()?).await,
+        "rate" => {
+            let pool = sqlite(arg(1)?).await?;
+            let started = Instant::now();
+            let done = rate(
+                pool,
+                arg(2)?.to_owned(),
+                arg(3)?,
+                Duration::from_secs_f64(arg(4)?.parse()?),
+                arg(5)?.parse()?,
+                arg(6)?.parse()?,
+                arg(7)?.parse()?,
+            )
+            .await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!("rate={:.0} requests={done}", done as f64 / seconds);
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}: populate or rate"),
+    }
+}
+
+/// The store's SQLite settings (`store/sqlite.rs`).
+async fn sqlite(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30))
+        .disable_statement_logging();
+    Ok(SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?)
+}
+
+fn timestamp(at: chrono::DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if url.starts_with("sqlite:") {
+        let pool = sqlite(url).await?;
+        let at = timestamp(Utc::now() - chrono::Duration::days(1));
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \
+             INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
+             created_at, updated_at) SELECT $2, 'u' || i, 1, $3, $3, $3, $3 FROM n",
+        )
+        .bind(users as i64)
+        .bind(site_id)
+        .bind(&at)
+        .execute(&pool)
+        .await?;
+        sqlx::query("ANALYZE").execute(&pool).await?;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        let at =
+            (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(SecondsFormat::Micros, true);
+        sqlx::query(
+            "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
+             created_at, updated_at) SELECT $2, 'u' || i, 1, $3::timestamptz, $3::timestamptz, \
+             $3::timestamptz, $3::timestamptz FROM generate_series(0, $1 - 1) AS i",
+        )
+        .bind(users as i64)
+        .bind(site_id)
+        .bind(&at)
+        .execute(&pool)
+        .await?;
+        sqlx::query("ANALYZE").execute(&pool).await?;
+    }
+    eprintln!(
+        "trickle-bench-db: {users} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs request `i` of `what`: the statements of `count_login`, `user_with_history`, or
+/// `record_answer`, one transaction each.
+async fn one(
+    pool: &SqlitePool,
+    site: &str,
+    what: &str,
+    i: usize,
+    users: usize,
+) -> anyhow::Result<()> {
+    let now = timestamp(Utc::now());
+    match what {
+        "logins" => {
+            let (user, event) = (format!("db-{i}"), format!("db-event-{i}"));
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
+                 login_count, first_login_at, last_login_at, signed_up) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, 0, $4, $4, FALSE) \
+                 ON CONFLICT (site_id, event_id) DO NOTHING",
+            )
+            .bind(site)
+            .bind(&event)
+            .bind(&user)
+            .bind(&now)
+            .bind("81.2.69.142")
+            .execute(&mut *tx)
+            .await?;
+            let (count, first, last): (i64, String, String) = sqlx::query_as(
+                "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
+                 last_ip, last_user_agent, email, name, created_at, updated_at) \
+                 VALUES ($1, $2, 1, $3, $3, $4, NULL, NULL, NULL, $3, $3) \
+                 ON CONFLICT (site_id, user_id) DO UPDATE SET \
+                 login_count = users.login_count + 1, \
+                 first_login_at = min(users.first_login_at, excluded.first_login_at), \
+                 last_login_at = max(users.last_login_at, excluded.last_login_at), \
+                 last_ip = coalesce(excluded.last_ip, users.last_ip), \
+                 updated_at = excluded.updated_at \
+                 RETURNING login_count, first_login_at, last_login_at",
+            )
+            .bind(site)
+            .bind(&user)
+            .bind(&now)
+            .bind("81.2.69.142")
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE login_events SET login_count = $1, first_login_at = $2, \
+                 last_login_at = $3, signed_up = $4 WHERE site_id = $5 AND event_id = $6",
+            )
+            .bind(count)
+            .bind(&first)
+            .bind(&last)
+            .bind(count == 1)
+            .bind(site)
+            .bind(&event)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        "next" => {
+            let user = format!("u{}", (i.wrapping_mul(2_654_435_761)) % users);
+            sqlx::query(
+                "SELECT user_id, login_count, first_login_at, last_login_at, last_ip, \
+                 last_user_agent, email, name, user_metadata, app_metadata, created_at, \
+                 updated_at, last_prompted_at FROM users WHERE site_id = $1 AND user_id = $2",
+            )
+            .bind(site)
+            .bind(&user)
+            .fetch_optional(pool)
+            .await?;
+            sqlx::query(
+                "SELECT question_set, key, kind, login_count FROM prompt_events \
+                 WHERE site_id = $1 AND user_id = $2 AND kind <> 'impression' ORDER BY id",
+            )
+            .bind(site)
+            .bind(&user)
+            .fetch_all(pool)
+            .await?;
+        }
+        "answers" => {
+            // Users of the upper half: the HTTP run answers from the lower one.
+            let user = format!("u{}", users - 1 - i % (users / 2));
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE users SET updated_at = $1 WHERE site_id = $2 AND user_id = $3 \
+                 RETURNING user_metadata, app_metadata, login_count",
+            )
+            .bind(&now)
+            .bind(site)
+            .bind(&user)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE users SET user_metadata = $1, app_metadata = $2 \
+                 WHERE site_id = $3 AND user_id = $4",
+            )
+            .bind(r#"{"role":"founder"}"#)
+            .bind("{}")
+            .bind(site)
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
+                 login_count, answered_at) VALUES ($1, $2, 'role', 'onboarding', 1, '\"founder\"', 1, $3) \
+                 ON CONFLICT (site_id, user_id, key) DO UPDATE SET value = excluded.value, \
+                 answered_at = excluded.answered_at",
+            )
+            .bind(site)
+            .bind(&user)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
+                 login_count, created_at) VALUES ($1, $2, 'onboarding', 1, 'role', 'answered', 1, $3)",
+            )
+            .bind(site)
+            .bind(&user)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        other => bail!("unknown workload {other:?}: logins, next or answers"),
+    }
+    Ok(())
+}
+
+/// Requests of `what` from `concurrency` tasks until `limit` passes or `max` are done.
+async fn rate(
+    pool: SqlitePool,
+    site: String,
+    what: &str,
+    limit: Duration,
+    max: usize,
+    concurrency: usize,
+    users: usize,
+) -> anyhow::Result<usize> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + limit;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (pool, site, what, next) = (pool.clone(), site.clone(), what.to_owned(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= max {
+                    break;
+                }
+                one(&pool, &site, &what, i, users).await?;
+                done += 1;
+            }
+            anyhow::Ok(done)
+        }));
+    }
+    let mut done = 0;
+    for task in tasks {
+        done += task.await??;
+    }
+    Ok(done)
+}

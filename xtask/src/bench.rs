@@ -1,0 +1,465 @@
+//! `cargo xtask bench-api [--quick]`: the release `trickle serve` as its own process on a
+//! fresh database (an SQLite file; a new database on the test PostgreSQL server), a
+//! population made by bulk SQL (`trickle-bench-db populate`), and load from a separate
+//! process: `wrk` (Debian's package, installed when missing) with the Lua scripts in
+//! `xtask/bench/`, 64 connections, every run bounded by time and by count. Beside each
+//! row, the database's own rate for the same statements in the same run: pgbench with a
+//! custom script on PostgreSQL, `trickle-bench-db rate` (sqlx, one process) on SQLite.
+//!
+//! Environment: `TRICKLE_TEST_POSTGRES_URL` (the server; default the test one),
+//! `TRICKLE_BENCH_USERS` (population; default 1,000,000, `--quick` 100,000),
+//! `TRICKLE_BENCH_SECONDS` (per run; default 20, `--quick` 4),
+//! `TRICKLE_BENCH_ONLY` (`sqlite` or `postgres`), `TRICKLE_BENCH_SERVER` (another
+//! `trickle` binary to serve, e.g. one built from an older commit, for before/after pairs).
+
+use anyhow::{Context, bail};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{DEFAULT_TEST_POSTGRES, cargo, run, target_dir, workspace_root};
+
+/// Connections the load generator keeps open.
+const CONNECTIONS: usize = 64;
+/// Requests one run makes at most (the other bound is time).
+const MAX_REQUESTS: usize = 2_000_000;
+/// Users in the file the widget scripts read (user id and hash per line).
+const HASHED_USERS: usize = 200_000;
+const ORIGIN: &str = "https://shop.example.com";
+const WORKLOADS: [&str; 3] = ["logins", "next", "answers"];
+
+/// One row of the table.
+struct Row {
+    what: String,
+    requests: u64,
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    errors: u64,
+    database_rate: Option<f64>,
+}
+
+/// The keys `trickle site create` prints.
+struct Keys {
+    site_id: String,
+    publishable_key: String,
+    secret_key: String,
+    identity_secret: String,
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let users = env_number(
+        "TRICKLE_BENCH_USERS",
+        if quick { 100_000 } else { 1_000_000 },
+    );
+    let seconds = env_number("TRICKLE_BENCH_SECONDS", if quick { 4 } else { 20 });
+    let only = std::env::var("TRICKLE_BENCH_ONLY").unwrap_or_default();
+    ensure_tool("wrk", "wrk")?;
+    ensure_tool("pgbench", "postgresql-client")?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--package",
+        "trickle",
+        "--bin",
+        "trickle",
+        "--bin",
+        "trickle-bench-db",
+    ]);
+    run(build)?;
+    let release = target_dir().join("release");
+    let work = target_dir().join("bench");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let trickle = std::env::var_os("TRICKLE_BENCH_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| release.join("trickle"));
+    let bench = Bench {
+        trickle,
+        bench_db: release.join("trickle-bench-db"),
+        work: work.clone(),
+        users,
+        seconds,
+    };
+    let mut rows = Vec::new();
+    if only.is_empty() || only == "sqlite" {
+        let url = format!("sqlite://{}", work.join("bench.db").display());
+        rows.extend(bench.database("SQLite", &url, None)?);
+    }
+    if only.is_empty() || only == "postgres" {
+        let server = std::env::var("TRICKLE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES.into());
+        let name = format!("trickle_bench_{}", std::process::id());
+        let admin = replace_database(&server, "postgres");
+        psql(&admin, &format!("CREATE DATABASE {name}"))?;
+        let url = replace_database(&server, &name);
+        let result = bench.database("PostgreSQL", &url, Some(&url));
+        psql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )?;
+        rows.extend(result?);
+    }
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "\n{users} users; {CONNECTIONS} connections from wrk (2 threads, its own process); \
+         {seconds} s or {MAX_REQUESTS} requests per run; {cpus} CPUs shared by server, \
+         database and load\n"
+    );
+    println!(
+        "| row | requests | rate /s | p50 ms | p99 ms | p99.9 ms | errors | database alone /s | Trickle / database |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for row in rows {
+        let (database, share) = match row.database_rate {
+            Some(r) => (format!("{r:.0}"), format!("{:.0} %", 100.0 * row.rate / r)),
+            None => ("—".into(), "—".into()),
+        };
+        println!(
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {database} | {share} |",
+            row.what, row.requests, row.rate, row.p50_ms, row.p99_ms, row.p999_ms, row.errors
+        );
+    }
+    Ok(())
+}
+
+/// What a database's rows share.
+struct Bench {
+    trickle: PathBuf,
+    bench_db: PathBuf,
+    work: PathBuf,
+    users: usize,
+    seconds: usize,
+}
+
+impl Bench {
+    fn database(&self, name: &str, url: &str, postgres: Option<&str>) -> anyhow::Result<Vec<Row>> {
+        eprintln!("bench: {name}: migrating, one site, the example question sets");
+        self.trickle_cli(url, &["migrate"])?;
+        let keys = self.create_site(url)?;
+        let sets: Vec<String> = std::fs::read_dir(workspace_root().join("question-sets"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut push = vec![
+            "question-sets",
+            "push",
+            "--site",
+            &keys.site_id,
+            "--publish",
+        ];
+        push.extend(sets.iter().map(String::as_str));
+        self.trickle_cli(url, &push)?;
+        eprintln!("bench: {name}: {} users by bulk SQL", self.users);
+        let users = self.users.to_string();
+        let mut populate = Command::new(&self.bench_db);
+        populate.args(["populate", url, &keys.site_id, &users]);
+        run(populate)?;
+        let hashed = self.work.join(format!("users-{name}.tsv"));
+        // The lower half: the database-alone answer runs write to the upper half.
+        write_hashed_users(
+            &hashed,
+            &keys.identity_secret,
+            (self.users / 2).min(HASHED_USERS),
+        )?;
+
+        let mut database_rates = Vec::new();
+        for what in WORKLOADS {
+            eprintln!("bench: {name}: the database alone, {what}");
+            let rate = match postgres {
+                Some(url) => self.pgbench(url, &keys.site_id, what)?,
+                None => self.sqlite_rate(url, &keys.site_id, what)?,
+            };
+            database_rates.push(rate);
+        }
+
+        let port = free_port()?;
+        let mut server = self.serve(url, port)?;
+        let result = (|| {
+            let mut rows = Vec::new();
+            for (what, database_rate) in WORKLOADS.iter().zip(database_rates) {
+                eprintln!("bench: {name}: Trickle, {what}");
+                let mut row = self.wrk(port, what, &keys, &hashed)?;
+                row.what = format!("{name} {}", describe(what));
+                row.database_rate = Some(database_rate);
+                rows.push(row);
+            }
+            Ok(rows)
+        })();
+        let _ = server.kill();
+        let _ = server.wait();
+        result
+    }
+
+    fn trickle_cli(&self, url: &str, args: &[&str]) -> anyhow::Result<String> {
+        let output = Command::new(&self.trickle)
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .current_dir(&self.work)
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("running trickle {args:?}"))?;
+        if !output.status.success() {
+            bail!("trickle {args:?} failed: {}", output.status);
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    }
+
+    fn create_site(&self, url: &str) -> anyhow::Result<Keys> {
+        let printed = self.trickle_cli(
+            url,
+            &["site", "create", "--name", "Bench shop", "--origin", ORIGIN],
+        )?;
+        let keys: serde_json::Value = serde_json::from_str(&printed)?;
+        let field = |name: &str| -> anyhow::Result<String> {
+            keys[name]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("no {name} in {printed}"))
+        };
+        Ok(Keys {
+            site_id: field("site_id")?,
+            publishable_key: field("publishable_key")?,
+            secret_key: field("secret_key")?,
+            identity_secret: field("identity_secret")?,
+        })
+    }
+
+    /// `trickle serve` on `port`, rate limits lifted, once it accepts connections.
+    fn serve(&self, url: &str, port: u16) -> anyhow::Result<Child> {
+        let mut server = Command::new(&self.trickle)
+            .args(["--database-url", url, "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .current_dir(&self.work)
+            .env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "1000000000")
+            .env("TRICKLE_RATE_LIMIT__WIDGET_BURST", "1000000")
+            .env("TRICKLE_RATE_LIMIT__IP_PER_MINUTE", "1000000000")
+            .env("TRICKLE_RATE_LIMIT__IP_BURST", "1000000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting trickle serve")?;
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) || server.try_wait()?.is_some() {
+                let _ = server.kill();
+                bail!("trickle serve did not start listening on {port}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(server)
+    }
+
+    fn wrk(&self, port: u16, what: &str, keys: &Keys, users: &Path) -> anyhow::Result<Row> {
+        let script = workspace_root().join(format!("xtask/bench/{what}.lua"));
+        let threads = 2;
+        let output = Command::new("wrk")
+            .args(["-t", &threads.to_string(), "-c", &CONNECTIONS.to_string()])
+            .arg("-d")
+            .arg(format!("{}s", self.seconds))
+            .args(["--timeout", "10s", "-s"])
+            .arg(&script)
+            .arg(format!("http://127.0.0.1:{port}"))
+            .env("BENCH_MAX_PER_THREAD", (MAX_REQUESTS / threads).to_string())
+            .env("BENCH_THREADS", threads.to_string())
+            .env("BENCH_RUN", std::process::id().to_string())
+            .env("BENCH_SECRET", &keys.secret_key)
+            .env("BENCH_KEY", &keys.publishable_key)
+            .env("BENCH_ORIGIN", ORIGIN)
+            .env("BENCH_USERS_FILE", users)
+            .output()
+            .context("running wrk")?;
+        let printed = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "wrk failed: {printed}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let line = printed
+            .lines()
+            .find(|l| l.starts_with("BENCH "))
+            .with_context(|| format!("no summary from wrk: {printed}"))?;
+        let field = |name: &str| -> anyhow::Result<f64> {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                .with_context(|| format!("no {name} in {line}"))?
+                .parse::<f64>()
+                .context(name.to_owned())
+        };
+        let requests = field("requests")?;
+        Ok(Row {
+            what: what.into(),
+            requests: requests as u64,
+            rate: requests / (field("duration_us")? / 1e6),
+            p50_ms: field("p50_us")? / 1e3,
+            p99_ms: field("p99_us")? / 1e3,
+            p999_ms: field("p999_us")? / 1e3,
+            errors: field("errors")? as u64,
+            database_rate: None,
+        })
+    }
+
+    fn sqlite_rate(&self, url: &str, site_id: &str, what: &str) -> anyhow::Result<f64> {
+        let output = Command::new(&self.bench_db)
+            .args(["rate", url, site_id, what])
+            .arg(self.seconds.to_string())
+            .arg(MAX_REQUESTS.to_string())
+            .arg(CONNECTIONS.to_string())
+            .arg(self.users.to_string())
+            .stderr(Stdio::inherit())
+            .output()?;
+        let printed = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!("trickle-bench-db rate {what} failed: {printed}");
+        }
+        printed
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("rate="))
+            .context("no rate= from trickle-bench-db")?
+            .parse()
+            .context("rate")
+    }
+
+    fn pgbench(&self, url: &str, site_id: &str, what: &str) -> anyhow::Result<f64> {
+        let script = self.work.join(format!("pgbench-{what}.sql"));
+        std::fs::write(&script, pgbench_script(what, site_id, self.users))?;
+        let output = Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-j", "2"])
+            .args(["-c", &CONNECTIONS.to_string()])
+            .args(["-T", &self.seconds.to_string(), "-f"])
+            .arg(&script)
+            .arg(url)
+            .output()
+            .context("running pgbench")?;
+        let printed = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "pgbench failed: {printed}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix("tps = "))
+            .and_then(|l| l.split_whitespace().next())
+            .with_context(|| format!("no tps from pgbench: {printed}"))?
+            .parse()
+            .context("tps")
+    }
+}
+
+fn describe(what: &str) -> &'static str {
+    match what {
+        "logins" => "`POST /v1/logins` (new users)",
+        "next" => "`GET /v1/widget/next`",
+        _ => "`POST /v1/widget/answers`",
+    }
+}
+
+/// The statements Trickle runs for one request (`store/sql/`), for pgbench.
+fn pgbench_script(what: &str, site: &str, users: usize) -> String {
+    match what {
+        "logins" => format!(
+            "\\set n random(1, 1000000000000)\n\
+             BEGIN;\n\
+             INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, login_count, first_login_at, last_login_at, signed_up) VALUES ('{site}', 'pg-' || :client_id || '-' || :n, 'pg-' || :client_id || '-' || :n, now(), '81.2.69.142', NULL, 0, now(), now(), FALSE) ON CONFLICT (site_id, event_id) DO NOTHING;\n\
+             INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, last_ip, last_user_agent, email, name, created_at, updated_at) VALUES ('{site}', 'pg-' || :client_id || '-' || :n, 1, now(), now(), '81.2.69.142', NULL, NULL, NULL, now(), now()) ON CONFLICT (site_id, user_id) DO UPDATE SET login_count = users.login_count + 1, first_login_at = LEAST(users.first_login_at, excluded.first_login_at), last_login_at = GREATEST(users.last_login_at, excluded.last_login_at), last_ip = coalesce(excluded.last_ip, users.last_ip), updated_at = excluded.updated_at RETURNING login_count, first_login_at, last_login_at;\n\
+             UPDATE login_events SET login_count = 1, first_login_at = now(), last_login_at = now(), signed_up = TRUE WHERE site_id = '{site}' AND event_id = 'pg-' || :client_id || '-' || :n;\n\
+             END;\n"
+        ),
+        "next" => format!(
+            "\\set u random(0, {})\n\
+             SELECT user_id, login_count, first_login_at, last_login_at, last_ip, last_user_agent, email, name, user_metadata, app_metadata, created_at, updated_at, last_prompted_at FROM users WHERE site_id = '{site}' AND user_id = 'u' || :u;\n\
+             SELECT question_set, key, kind, login_count FROM prompt_events WHERE site_id = '{site}' AND user_id = 'u' || :u AND kind <> 'impression' ORDER BY id;\n",
+            users - 1
+        ),
+        _ => format!(
+            "\\set u random({}, {})\n\
+             BEGIN;\n\
+             UPDATE users SET updated_at = now() WHERE site_id = '{site}' AND user_id = 'u' || :u RETURNING user_metadata, app_metadata, login_count;\n\
+             UPDATE users SET user_metadata = '{{\"role\":\"founder\"}}', app_metadata = '{{}}' WHERE site_id = '{site}' AND user_id = 'u' || :u;\n\
+             INSERT INTO answers (site_id, user_id, key, question_set, version, value, login_count, answered_at) VALUES ('{site}', 'u' || :u, 'role', 'onboarding', 1, '\"founder\"', 1, now()) ON CONFLICT (site_id, user_id, key) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at;\n\
+             INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, login_count, created_at) VALUES ('{site}', 'u' || :u, 'onboarding', 1, 'role', 'answered', 1, now());\n\
+             END;\n",
+            users / 2,
+            users - 1
+        ),
+    }
+}
+
+/// `u<i>\t<user hash>` for the first `count` users, for the widget scripts.
+fn write_hashed_users(path: &Path, identity_secret: &str, count: usize) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..count {
+        let user = format!("u{i}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(identity_secret.as_bytes())?;
+        mac.update(user.as_bytes());
+        let mut hash = String::with_capacity(64);
+        for byte in mac.finalize().into_bytes() {
+            write!(hash, "{byte:02x}")?;
+        }
+        writeln!(out, "{user}\t{hash}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The same server URL naming another database.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap_or((url, ""));
+    format!("{base}/{database}")
+}
+
+fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    let status = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .status()
+        .context("running psql")?;
+    if !status.success() {
+        bail!("psql {sql:?} failed");
+    }
+    Ok(())
+}
+
+/// Installs Debian's `package` when `tool` is not on the PATH (as `.ci/run` does).
+fn ensure_tool(tool: &str, package: &str) -> anyhow::Result<()> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()?
+        .success();
+    if found {
+        return Ok(());
+    }
+    eprintln!("bench: installing {package} (for {tool})");
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    run(update)?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "-qq", package]);
+    run(install)
+}
