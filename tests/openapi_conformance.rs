@@ -23,6 +23,10 @@
 //!   send the YAML as it is). Only that operation, only those statuses.
 //! - `GET /v1/users` gets one valid `where`: the condition language is a grammar over
 //!   profile keys, not a schema; its refusals are tested in `api/tests/http/users.rs`.
+//! - `PUT /v1/segments/{name}` may answer a schema-valid body with its documented 400
+//!   `invalid_where`: the document can only say `where` is an object; the condition
+//!   language's refusals are tested in `api/tests/http/segments.rs`. Only that
+//!   operation, only that added status.
 //! - `POST /v1/site/rotate-keys` is left out of the backend run: a generated request
 //!   may retire the very key schemathesis authenticates with (`grace_seconds: 0`),
 //!   after which every later request is rightly refused. Its documentation is checked

@@ -15,6 +15,7 @@ mod preview;
 mod sign_in;
 mod simulate;
 mod sites;
+mod timings;
 mod versions;
 mod webhooks;
 
