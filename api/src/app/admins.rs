@@ -168,13 +168,11 @@ impl Admins<'_> {
             .grant_site(&admin.admin_id, &site.site_id)
             .await?;
         if granted {
-            let change = Change {
-                action: "admin.grant",
-                site_id: Some(&site.site_id),
-                subject: &admin.email,
-                detail: &format!("may manage {}", site.name),
-            };
-            self.app.audit().record(by, change).await?;
+            let detail = format!("may manage {}", site.name);
+            self.app
+                .audit()
+                .record_on(by, "admin.grant", &site, &admin.email, &detail)
+                .await?;
         }
         Ok(granted)
     }
@@ -236,13 +234,11 @@ impl Admins<'_> {
             .revoke_site(&admin.admin_id, &site.site_id)
             .await?;
         if revoked {
-            let change = Change {
-                action: "admin.revoke",
-                site_id: Some(&site.site_id),
-                subject: &admin.email,
-                detail: &format!("may no longer manage {}", site.name),
-            };
-            self.app.audit().record(by, change).await?;
+            let detail = format!("may no longer manage {}", site.name);
+            self.app
+                .audit()
+                .record_on(by, "admin.revoke", &site, &admin.email, &detail)
+                .await?;
         }
         Ok(revoked)
     }

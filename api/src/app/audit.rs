@@ -70,6 +70,25 @@ impl Audit<'_> {
         Ok(self.app.store.record_audit(&entry).await?)
     }
 
+    /// Records `action` on `subject` (a set's slug, a segment's name, the site's name)
+    /// of `site`, with the new values in `detail`.
+    pub async fn record_on(
+        &self,
+        by: &Actor,
+        action: &str,
+        site: &Site,
+        subject: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let change = Change {
+            action,
+            site_id: Some(&site.site_id),
+            subject,
+            detail,
+        };
+        self.record(by, change).await
+    }
+
     /// A site was created (the keys are never written).
     pub async fn site_created(&self, by: &Actor, keys: &SiteKeys) -> Result<()> {
         let change = Change {
@@ -92,12 +111,12 @@ impl Audit<'_> {
     ) -> Result<()> {
         if origins {
             let detail = site.allowed_origins.join(" ");
-            self.record(by, site_change("site.origins", site, &detail))
+            self.record_on(by, "site.origins", site, &site.name, &detail)
                 .await?;
         }
         if settings {
             let detail = serde_json::to_string(&site.widget_settings).expect("settings serialise");
-            self.record(by, site_change("site.widget_settings", site, &detail))
+            self.record_on(by, "site.widget_settings", site, &site.name, &detail)
                 .await?;
         }
         Ok(())
@@ -112,7 +131,7 @@ impl Audit<'_> {
             names.join(", "),
             rotated.previous_valid_until.to_rfc3339()
         );
-        self.record(by, site_change("site.rotate_keys", site, &detail))
+        self.record_on(by, "site.rotate_keys", site, &site.name, &detail)
             .await
     }
 
@@ -124,7 +143,7 @@ impl Audit<'_> {
         hook: &Subscription,
     ) -> Result<()> {
         let detail = format!("{} ({}): {}", hook.url, hook.id, hook.events.join(", "));
-        self.record(by, site_change("webhook.create", site, &detail))
+        self.record_on(by, "webhook.create", site, &site.name, &detail)
             .await
     }
 
@@ -136,7 +155,7 @@ impl Audit<'_> {
         hook: &Subscription,
     ) -> Result<()> {
         let detail = format!("{} ({})", hook.url, hook.id);
-        self.record(by, site_change("webhook.delete", site, &detail))
+        self.record_on(by, "webhook.delete", site, &site.name, &detail)
             .await
     }
 
@@ -151,7 +170,7 @@ impl Audit<'_> {
             "{} ({}) to webhook {}",
             delivery.id, delivery.event_type, delivery.subscription_id
         );
-        self.record(by, site_change("webhook.redeliver", site, &detail))
+        self.record_on(by, "webhook.redeliver", site, &site.name, &detail)
             .await
     }
 
@@ -162,14 +181,5 @@ impl Audit<'_> {
             .store
             .audit_entries(before, limit.clamp(1, 200))
             .await?)
-    }
-}
-
-fn site_change<'a>(action: &'a str, site: &'a Site, detail: &'a str) -> Change<'a> {
-    Change {
-        action,
-        site_id: Some(&site.site_id),
-        subject: &site.name,
-        detail,
     }
 }

@@ -3,7 +3,7 @@
 //! audit log with who made it (an admin, the API's secret key, the command line).
 
 use super::App;
-use super::audit::{Actor, Change};
+use super::audit::Actor;
 use crate::error::{Error, Result};
 use crate::model::{
     PublishOutcome, QuestionSetHistory, QuestionSetSummary, QuestionSetVersion, Site,
@@ -84,7 +84,9 @@ impl Publishing<'_> {
             .insert_draft(&site.site_id, slug, &definition, source)
             .await?;
         let detail = format!("v{} ({} bytes)", saved.version, source.len());
-        self.record(by, "question_set.save_draft", site, slug, &detail)
+        self.app
+            .audit()
+            .record_on(by, "question_set.save_draft", site, slug, &detail)
             .await?;
         Ok(saved)
     }
@@ -118,7 +120,10 @@ impl Publishing<'_> {
             _ => ("question_set.publish", format!("v{version}")),
         };
         if live != Some(version) {
-            self.record(by, action, site, slug, &detail).await?;
+            self.app
+                .audit()
+                .record_on(by, action, site, slug, &detail)
+                .await?;
         }
         self.app
             .store
@@ -162,23 +167,6 @@ impl Publishing<'_> {
             .into_iter()
             .find(|s| s.slug == slug)
             .and_then(|s| s.live_version))
-    }
-
-    async fn record(
-        &self,
-        by: &Actor,
-        action: &str,
-        site: &Site,
-        slug: &str,
-        detail: &str,
-    ) -> Result<()> {
-        let change = Change {
-            action,
-            site_id: Some(&site.site_id),
-            subject: slug,
-            detail,
-        };
-        self.app.audit().record(by, change).await
     }
 }
 

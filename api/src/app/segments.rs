@@ -2,7 +2,7 @@
 //! database. Every save and delete is written to the audit log.
 
 use super::App;
-use super::audit::{Actor, Change};
+use super::audit::Actor;
 use crate::error::{Error, Result};
 use crate::model::segment::{
     MAX_SEGMENT_DESCRIPTION, MAX_SEGMENTS_PER_SITE, SEGMENT_NAME_PATTERN, Segment, SegmentCount,
@@ -58,7 +58,10 @@ impl Segments<'_> {
             }
         };
         let detail = serde_json::to_string(&input.r#where).expect("JSON serialises");
-        self.record(by, "segment.save", site, name, &detail).await?;
+        self.app
+            .audit()
+            .record_on(by, "segment.save", site, name, &detail)
+            .await?;
         Ok(saved)
     }
 
@@ -116,7 +119,10 @@ impl Segments<'_> {
         if !self.app.store.delete_segment(&site.site_id, name).await? {
             return Err(Error::NotFound { what: "segment" });
         }
-        self.record(by, "segment.delete", site, name, "").await
+        self.app
+            .audit()
+            .record_on(by, "segment.delete", site, name, "")
+            .await
     }
 
     async fn condition(&self, site: &Site, name: &str) -> Result<Condition> {
@@ -124,23 +130,6 @@ impl Segments<'_> {
         // Stored conditions were checked when saved; a stored one the current parser
         // refuses (a rule tightened since) is reported, not guessed at.
         parse_where(&segment.r#where)
-    }
-
-    async fn record(
-        &self,
-        by: &Actor,
-        action: &str,
-        site: &Site,
-        name: &str,
-        detail: &str,
-    ) -> Result<()> {
-        let change = Change {
-            action,
-            site_id: Some(&site.site_id),
-            subject: name,
-            detail,
-        };
-        self.app.audit().record(by, change).await
     }
 }
 

@@ -102,11 +102,8 @@ impl Compiler {
     }
 
     fn join(&mut self, list: &[Condition], with: &str, empty: &str) -> String {
-        if list.is_empty() {
-            return empty.to_owned();
-        }
-        let parts: Vec<String> = list.iter().map(|c| self.condition(c)).collect();
-        format!("({})", parts.join(with))
+        let parts = list.iter().map(|c| self.condition(c)).collect();
+        joined(parts, with, empty)
     }
 
     fn compare(&mut self, key: &str, since: Option<Since>, op: &Operator) -> String {
@@ -173,11 +170,8 @@ impl Compiler {
     }
 
     fn matches_any(&mut self, json: &Json, xs: &[Value]) -> String {
-        if xs.is_empty() {
-            return FALSE.to_owned();
-        }
-        let parts: Vec<String> = xs.iter().map(|x| self.matches(json, x)).collect();
-        format!("({})", parts.join(" OR "))
+        let parts = xs.iter().map(|x| self.matches(json, x)).collect();
+        joined(parts, " OR ", FALSE)
     }
 
     /// Equal to `x`, or a list with an element equal to it.
@@ -374,12 +368,8 @@ impl Compiler {
             Operator::Equals(x) => format!("({has} AND {})", equal(self, x)),
             Operator::NotEquals(x) => format!("(NOT ({has} AND {}))", equal(self, x)),
             Operator::In(xs) | Operator::NotIn(xs) => {
-                let parts: Vec<String> = xs.iter().map(|x| equal(self, x)).collect();
-                let any = if parts.is_empty() {
-                    FALSE.to_owned()
-                } else {
-                    format!("({})", parts.join(" OR "))
-                };
+                let parts = xs.iter().map(|x| equal(self, x)).collect();
+                let any = joined(parts, " OR ", FALSE);
                 let inside = format!("({has} AND {any})");
                 match op {
                     Operator::In(_) => inside,
@@ -421,15 +411,11 @@ impl Compiler {
                 format!("(NOT {})", self.in_days(column, ranges(x).map(|r| r.equal)))
             }
             Operator::In(xs) | Operator::NotIn(xs) => {
-                let parts: Vec<String> = xs
+                let parts = xs
                     .iter()
                     .map(|x| self.in_days(column, ranges(x).map(|r| r.equal)))
                     .collect();
-                let any = if parts.is_empty() {
-                    FALSE.to_owned()
-                } else {
-                    format!("({})", parts.join(" OR "))
-                };
+                let any = joined(parts, " OR ", FALSE);
                 match op {
                     Operator::In(_) => any,
                     _ => format!("(NOT {any})"),
@@ -474,6 +460,15 @@ impl Compiler {
     /// `now` minus whole days, if representable.
     fn cut_off(&self, days: i64) -> Option<DateTime<Utc>> {
         self.now.checked_sub_signed(Duration::try_days(days)?)
+    }
+}
+
+/// `parts` joined by `with` in parentheses, or `empty` when there are none.
+fn joined(parts: Vec<String>, with: &str, empty: &str) -> String {
+    if parts.is_empty() {
+        empty.to_owned()
+    } else {
+        format!("({})", parts.join(with))
     }
 }
 
