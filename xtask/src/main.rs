@@ -16,7 +16,7 @@
 //! - `bench [--quick]`: every benchmark, printing tables: `bench-api` (logins, `next`
 //!   and answers against the release `trickle serve` from `wrk` in its own process, on
 //!   SQLite and PostgreSQL, beside each database's own rate for the same statements; see
-//!   `bench.rs`) and `bench-widget` (widget bytes, gzip, and time to first question in
+//!   `bench/`) and `bench-widget` (widget bytes, gzip, and time to first question in
 //!   headless Chromium). `--quick` runs every API row briefly and skips the widget.
 
 use anyhow::{Context, bail};

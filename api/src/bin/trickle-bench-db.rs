@@ -1,7 +1,8 @@
 //! `trickle-bench-db`: the database side of `cargo xtask bench` (not part of the product).
 //!
-//! - `populate URL SITE_ID USERS`: USERS users `u0`…, each with one login a day ago, in one
-//!   bulk statement (seconds for a million, where HTTP would take minutes).
+//! - `populate URL SITE_ID USERS`: USERS users `u0`… of varied profiles (`PERSON`), half
+//!   of them with a `role` answer or skip and its prompt events, by bulk SQL in one
+//!   transaction (seconds for a million, where HTTP would take minutes).
 //! - `rate URL SITE_ID WHAT SECONDS MAX CONCURRENCY USERS`: the database's own rate for
 //!   the statements Trickle runs for one request of WHAT (`logins`, `next`, `answers`),
 //!   one transaction per request, from CONCURRENCY tasks in this one process, with the
@@ -68,36 +69,56 @@ fn timestamp(at: chrono::DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// How user `i` of the population looks, as SQL over the column `i` (same on both
+/// databases): 1–5 logins, the first 0–89 days ago, gender, a birthday between 1950 and
+/// 2004, one or two of four interests; the upper half's users at positions not divisible
+/// by 4 answered `role` at login 1, those divisible by 4 skipped it. The lower half holds
+/// no role, so Trickle's answer runs (which answer `role` for users of the lower half)
+/// find it due.
+const PERSON: &str = "SELECT i, \
+     1 + (i * 13) % 5 AS logins, \
+     (i * 31) % 90 AS first_days, \
+     CASE WHEN (i * 13) % 5 = 0 THEN (i * 31) % 90 \
+       ELSE ((i * 31) % 90) * ((i * 17) % 100) / 100 END AS last_days, \
+     CASE (i * 7) % 3 WHEN 0 THEN 'male' WHEN 1 THEN 'female' ELSE 'diverse' END AS gender, \
+     (i * 7919) % 20000 AS birthday_days, \
+     CASE i % 4 WHEN 0 THEN 'fitness' WHEN 1 THEN 'cooking' WHEN 2 THEN 'travel' ELSE 'music' END \
+       AS interest, \
+     CASE (i / 4) % 4 WHEN 0 THEN 'fitness' WHEN 1 THEN 'cooking' WHEN 2 THEN 'travel' \
+       ELSE 'music' END AS second_interest, \
+     CASE (i / 3) % 4 WHEN 0 THEN 'student' WHEN 1 THEN 'junior' WHEN 2 THEN 'senior' \
+       ELSE 'founder' END AS role, \
+     CASE WHEN i < $1 / 2 THEN 'none' WHEN i % 4 = 0 THEN 'skipped' ELSE 'answered' END \
+       AS role_prompt";
+
 async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
     let started = Instant::now();
+    let now = Utc::now();
     if url.starts_with("sqlite:") {
         let pool = sqlite(url).await?;
-        let at = timestamp(Utc::now() - chrono::Duration::days(1));
-        sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \
-             INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
-             created_at, updated_at) SELECT $2, 'u' || i, 1, $3, $3, $3, $3 FROM n",
-        )
-        .bind(users as i64)
-        .bind(site_id)
-        .bind(&at)
-        .execute(&pool)
-        .await?;
+        let mut tx = pool.begin().await?;
+        for statement in sqlite_population() {
+            sqlx::query(&statement)
+                .bind(users as i64)
+                .bind(site_id)
+                .bind(now.format("%Y-%m-%dT%H:%M:%S").to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         sqlx::query("ANALYZE").execute(&pool).await?;
     } else {
         let pool = sqlx::PgPool::connect(url).await?;
-        let at =
-            (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(SecondsFormat::Micros, true);
-        sqlx::query(
-            "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
-             created_at, updated_at) SELECT $2, 'u' || i, 1, $3::timestamptz, $3::timestamptz, \
-             $3::timestamptz, $3::timestamptz FROM generate_series(0, $1 - 1) AS i",
-        )
-        .bind(users as i64)
-        .bind(site_id)
-        .bind(&at)
-        .execute(&pool)
-        .await?;
+        let mut tx = pool.begin().await?;
+        for statement in postgres_population() {
+            sqlx::query(&statement)
+                .bind(users as i64)
+                .bind(site_id)
+                .bind(now.to_rfc3339_opts(SecondsFormat::Micros, true))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         sqlx::query("ANALYZE").execute(&pool).await?;
     }
     eprintln!(
@@ -105,6 +126,80 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Users, their role answers and prompt events, in SQLite's flavour (timestamps as the
+/// store writes them: RFC 3339 text with six fractional digits).
+fn sqlite_population() -> Vec<String> {
+    let people = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1), \
+         p AS ({PERSON} FROM n)"
+    );
+    let at = |days: &str| -> String {
+        format!("strftime('%Y-%m-%dT%H:%M:%S', $3, '-' || {days} || ' days') || '.000000Z'")
+    };
+    let first = at("first_days");
+    let last = at("last_days");
+    vec![
+        format!(
+            "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
+             last_login_at, user_metadata, created_at, updated_at) \
+             SELECT $2, 'u' || i, logins, {first}, {last}, \
+             CASE WHEN role_prompt = 'answered' THEN json_set(profile, '$.role', role) \
+               ELSE profile END, \
+             {first}, {last} FROM (SELECT *, json_object('gender', gender, \
+               'birthday', date('1950-01-01', '+' || birthday_days || ' days'), \
+               'interests', CASE WHEN interest = second_interest THEN json_array(interest) \
+                 ELSE json_array(interest, second_interest) END) AS profile FROM p)"
+        ),
+        format!(
+            "{people} INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
+             login_count, answered_at) SELECT $2, 'u' || i, 'role', 'onboarding', 1, \
+             json_quote(role), 1, {first} FROM p WHERE role_prompt = 'answered'"
+        ),
+        format!(
+            "{people} INSERT INTO prompt_events (site_id, user_id, question_set, version, key, \
+             kind, login_count, created_at) SELECT $2, 'u' || i, 'onboarding', 1, 'role', kind, \
+             1, {first} FROM p, (SELECT 'impression' AS kind UNION ALL SELECT 'answered' \
+             UNION ALL SELECT 'skipped') AS kinds \
+             WHERE role_prompt <> 'none' AND (kind = 'impression' OR \
+             (kind = 'answered') = (role_prompt = 'answered'))"
+        ),
+    ]
+}
+
+/// The same population in PostgreSQL's flavour.
+fn postgres_population() -> Vec<String> {
+    let people = format!("WITH p AS ({PERSON} FROM generate_series(0, $1 - 1) AS i)");
+    let at = |days: &str| format!("$3::timestamptz - make_interval(days => ({days})::int)");
+    let first = at("first_days");
+    let last = at("last_days");
+    vec![
+        format!(
+            "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
+             last_login_at, user_metadata, created_at, updated_at) \
+             SELECT $2, 'u' || i, logins, {first}, {last}, \
+             jsonb_build_object('gender', gender, \
+               'birthday', to_char(date '1950-01-01' + birthday_days::int, 'YYYY-MM-DD'), \
+               'interests', CASE WHEN interest = second_interest THEN jsonb_build_array(interest) \
+                 ELSE jsonb_build_array(interest, second_interest) END) \
+             || CASE WHEN role_prompt = 'answered' THEN jsonb_build_object('role', role) \
+                ELSE '{{}}'::jsonb END, \
+             {first}, {last} FROM p"
+        ),
+        format!(
+            "{people} INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
+             login_count, answered_at) SELECT $2, 'u' || i, 'role', 'onboarding', 1, \
+             to_jsonb(role), 1, {first} FROM p WHERE role_prompt = 'answered'"
+        ),
+        format!(
+            "{people} INSERT INTO prompt_events (site_id, user_id, question_set, version, key, \
+             kind, login_count, created_at) SELECT $2, 'u' || i, 'onboarding', 1, 'role', kind, \
+             1, {first} FROM p, (VALUES ('impression'), ('answered'), ('skipped')) AS kinds (kind) \
+             WHERE role_prompt <> 'none' AND (kind = 'impression' OR \
+             (kind = 'answered') = (role_prompt = 'answered'))"
+        ),
+    ]
 }
 
 /// Runs request `i` of `what`: the statements of `count_login`, `user_with_history`, or

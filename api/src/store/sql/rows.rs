@@ -116,6 +116,36 @@ impl HistoryRow {
     }
 }
 
+/// A user's row with their prompt outcomes (`user_with_history`'s one query).
+#[derive(sqlx::FromRow)]
+pub struct UserWithHistoryRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    /// `[question_set, key, kind, login_count]` per outcome, oldest first.
+    history: Json<Value>,
+}
+
+impl UserWithHistoryRow {
+    pub fn into_parts(self) -> Result<(User, Vec<PromptRecord>), StoreError> {
+        let outcomes: Vec<(String, String, String, i64)> =
+            serde_json::from_value(self.history.0)
+                .map_err(|e| StoreError::Corrupt(format!("prompt history: {e}")))?;
+        let history = outcomes
+            .into_iter()
+            .filter_map(|(question_set, key, kind, login_count)| {
+                HistoryRow {
+                    question_set,
+                    key,
+                    kind,
+                    login_count,
+                }
+                .into_record()
+            })
+            .collect();
+        Ok((self.user.into(), history))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct AnswerRow {
     key: String,

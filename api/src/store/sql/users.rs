@@ -8,11 +8,12 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::condition::{Arg, Predicate, compile};
 use super::jobs::insert_jobs;
-use super::rows::{AnswerRow, HistoryRow, USER_COLUMNS, UserRow};
+use super::rows::{AnswerRow, HistoryRow, USER_COLUMNS, UserRow, UserWithHistoryRow};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::{AnswerRecord, MetadataLimits, NewJob, User};
 use crate::questions::Condition;
 use crate::questions::PromptRecord;
+use crate::store::dialect::Flavour;
 use crate::store::{Dialect, MetadataEdit, StoreError, UserStore};
 
 /// Binds a compiled predicate's values, in order, to a query of any kind.
@@ -120,11 +121,29 @@ where
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError> {
-        let Some(user) = self.user(site_id, user_id).await? else {
-            return Ok(None);
+        // One round trip: the row and its outcomes, aggregated as a JSON array of
+        // `[question_set, key, kind, login_count]` in the order they happened.
+        let outcomes = match D::FLAVOUR {
+            Flavour::Sqlite => {
+                "json_group_array(json_array(question_set, key, kind, login_count) ORDER BY id)"
+            }
+            Flavour::Postgres => {
+                "coalesce(json_agg(json_build_array(question_set, key, kind, login_count) \
+                 ORDER BY id), '[]'::json)"
+            }
         };
-        let history = self.prompt_history(site_id, user_id).await?;
-        Ok(Some((user, history)))
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, (SELECT {outcomes} FROM prompt_events \
+             WHERE prompt_events.site_id = users.site_id \
+             AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history \
+             FROM users WHERE site_id = $1 AND user_id = $2"
+        );
+        let row: Option<UserWithHistoryRow> = sqlx::query_as(&sql)
+            .bind(site_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(UserWithHistoryRow::into_parts).transpose()
     }
 
     async fn prompt_history(

@@ -5,6 +5,8 @@
 //! `xtask/bench/`, 64 connections, every run bounded by time and by count. Beside each
 //! row, the database's own rate for the same statements in the same run: pgbench with a
 //! custom script on PostgreSQL, `trickle-bench-db rate` (sqlx, one process) on SQLite.
+//! Then the query rows (`queries.rs`): the two classic segments' counts, a filtered page
+//! of users and a CSV export, each from one connection; and the server's resident memory.
 //!
 //! Environment: `TRICKLE_TEST_POSTGRES_URL` (the server; default the test one),
 //! `TRICKLE_BENCH_USERS` (population; default 1,000,000, `--quick` 100,000),
@@ -24,10 +26,14 @@ use std::time::{Duration, Instant};
 
 use crate::{DEFAULT_TEST_POSTGRES, cargo, run, target_dir, workspace_root};
 
+mod queries;
+
 /// Connections the load generator keeps open.
 const CONNECTIONS: usize = 64;
 /// Requests one run makes at most (the other bound is time).
 const MAX_REQUESTS: usize = 2_000_000;
+/// Requests one query row makes at most (each scans the population).
+const QUERY_REQUESTS: usize = 500;
 /// Users in the file the widget scripts read (user id and hash per line).
 const HASHED_USERS: usize = 200_000;
 const ORIGIN: &str = "https://shop.example.com";
@@ -43,6 +49,25 @@ struct Row {
     p999_ms: f64,
     errors: u64,
     database_rate: Option<f64>,
+}
+
+/// How `wrk` drives one row.
+struct Load<'a> {
+    /// `xtask/bench/<script>.lua`.
+    script: &'a str,
+    connections: usize,
+    threads: usize,
+    seconds: usize,
+    max_requests: usize,
+    /// `BENCH_PATH` for the query script.
+    path: &'a str,
+}
+
+/// The server's memory after a database's rows, in MiB.
+struct Memory {
+    database: String,
+    peak_mib: f64,
+    now_mib: f64,
 }
 
 /// The keys `trickle site create` prints.
@@ -97,9 +122,12 @@ pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
         seconds,
     };
     let mut rows = Vec::new();
+    let mut memory = Vec::new();
     if only.is_empty() || only == "sqlite" {
         let url = format!("sqlite://{}", work.join("bench.db").display());
-        rows.extend(bench.database("SQLite", &url, None)?);
+        let (these, used) = bench.database("SQLite", &url, None)?;
+        rows.extend(these);
+        memory.push(used);
     }
     if only.is_empty() || only == "postgres" {
         let server = std::env::var("TRICKLE_TEST_POSTGRES_URL")
@@ -113,7 +141,9 @@ pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
             &admin,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         )?;
-        rows.extend(result?);
+        let (these, used) = result?;
+        rows.extend(these);
+        memory.push(used);
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
@@ -135,6 +165,13 @@ pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
             row.what, row.requests, row.rate, row.p50_ms, row.p99_ms, row.p999_ms, row.errors
         );
     }
+    println!();
+    for used in memory {
+        println!(
+            "{}: server resident memory {:.0} MiB at its peak, {:.0} MiB after the last row",
+            used.database, used.peak_mib, used.now_mib
+        );
+    }
     Ok(())
 }
 
@@ -148,7 +185,12 @@ struct Bench {
 }
 
 impl Bench {
-    fn database(&self, name: &str, url: &str, postgres: Option<&str>) -> anyhow::Result<Vec<Row>> {
+    fn database(
+        &self,
+        name: &str,
+        url: &str,
+        postgres: Option<&str>,
+    ) -> anyhow::Result<(Vec<Row>, Memory)> {
         eprintln!("bench: {name}: migrating, one site, the example question sets");
         self.trickle_cli(url, &["migrate"])?;
         let keys = self.create_site(url)?;
@@ -195,12 +237,40 @@ impl Bench {
             let mut rows = Vec::new();
             for (what, database_rate) in WORKLOADS.iter().zip(database_rates) {
                 eprintln!("bench: {name}: Trickle, {what}");
-                let mut row = self.wrk(port, what, &keys, &hashed)?;
+                let load = Load {
+                    script: what,
+                    connections: CONNECTIONS,
+                    threads: 2,
+                    seconds: self.seconds,
+                    max_requests: MAX_REQUESTS,
+                    path: "",
+                };
+                let mut row = self.wrk(port, &load, &keys, &hashed)?;
                 row.what = format!("{name} {}", describe(what));
                 row.database_rate = Some(database_rate);
                 rows.push(row);
             }
-            Ok(rows)
+            for query in queries::prepare(port, &keys.secret_key)? {
+                eprintln!("bench: {name}: Trickle, {}", query.label);
+                let load = Load {
+                    script: "query",
+                    connections: 1,
+                    threads: 1,
+                    seconds: self.seconds.min(10),
+                    max_requests: QUERY_REQUESTS,
+                    path: &query.path,
+                };
+                let mut row = self.wrk(port, &load, &keys, &hashed)?;
+                row.what = format!("{name} {}, 1 connection", query.label);
+                rows.push(row);
+            }
+            let (peak_mib, now_mib) = queries::memory_mib(server.id())?;
+            let memory = Memory {
+                database: name.to_owned(),
+                peak_mib,
+                now_mib,
+            };
+            Ok((rows, memory))
         })();
         let _ = server.kill();
         let _ = server.wait();
@@ -267,17 +337,26 @@ impl Bench {
         Ok(server)
     }
 
-    fn wrk(&self, port: u16, what: &str, keys: &Keys, users: &Path) -> anyhow::Result<Row> {
-        let script = workspace_root().join(format!("xtask/bench/{what}.lua"));
-        let threads = 2;
+    fn wrk(&self, port: u16, load: &Load, keys: &Keys, users: &Path) -> anyhow::Result<Row> {
+        let script = workspace_root().join(format!("xtask/bench/{}.lua", load.script));
+        let threads = load.threads;
         let output = Command::new("wrk")
-            .args(["-t", &threads.to_string(), "-c", &CONNECTIONS.to_string()])
+            .args([
+                "-t",
+                &threads.to_string(),
+                "-c",
+                &load.connections.to_string(),
+            ])
             .arg("-d")
-            .arg(format!("{}s", self.seconds))
+            .arg(format!("{}s", load.seconds))
             .args(["--timeout", "10s", "-s"])
             .arg(&script)
             .arg(format!("http://127.0.0.1:{port}"))
-            .env("BENCH_MAX_PER_THREAD", (MAX_REQUESTS / threads).to_string())
+            .env(
+                "BENCH_MAX_PER_THREAD",
+                (load.max_requests / threads).to_string(),
+            )
+            .env("BENCH_PATH", load.path)
             .env("BENCH_THREADS", threads.to_string())
             .env("BENCH_RUN", std::process::id().to_string())
             .env("BENCH_SECRET", &keys.secret_key)
@@ -306,7 +385,7 @@ impl Bench {
         };
         let requests = field("requests")?;
         Ok(Row {
-            what: what.into(),
+            what: load.script.into(),
             requests: requests as u64,
             rate: requests / (field("duration_us")? / 1e6),
             p50_ms: field("p50_us")? / 1e3,

@@ -1,0 +1,117 @@
+//! The query rows of `cargo xtask bench-api`: reads that scan the population (segment
+//! counts, filtered user pages, CSV export), each timed from one connection, and the
+//! server's memory after all rows.
+
+use anyhow::{Context, bail};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// The two classic segments (issue 11, target 5), as the README writes them.
+pub(super) const SEGMENTS: [(&str, &str); 2] = [
+    (
+        "never-came-back",
+        r#"{"all": [{"key": "login_count", "equals": 1}, {"key": "days_since_first_login", "gte": 7}]}"#,
+    ),
+    (
+        "fitness-20-40",
+        r#"{"all": [{"key": "gender", "equals": "male"}, {"key": "interests", "contains": "fitness"}, {"key": "birthday", "since": "years", "gte": 20}, {"key": "birthday", "since": "years", "lte": 40}]}"#,
+    ),
+];
+
+/// One read to time: its label for the table and the request path.
+pub(super) struct Query {
+    pub label: String,
+    pub path: String,
+}
+
+/// Saves the classic segments on the running server and lists the reads to time, each
+/// labelled with what it answered once (so a wrong, empty answer shows in the table).
+pub(super) fn prepare(port: u16, secret: &str) -> anyhow::Result<Vec<Query>> {
+    let mut queries = Vec::new();
+    for (name, condition) in SEGMENTS {
+        let body = format!(r#"{{"where": {condition}}}"#);
+        let (status, answer) = http(port, "PUT", &format!("/v1/segments/{name}"), secret, &body)?;
+        if !(200..300).contains(&status) {
+            bail!("saving segment {name}: {status} {answer}");
+        }
+        let path = format!("/v1/segments/{name}/count");
+        let (status, answer) = http(port, "GET", &path, secret, "")?;
+        let counted: serde_json::Value = serde_json::from_str(&answer)
+            .with_context(|| format!("{path} answered {status} {answer}"))?;
+        queries.push(Query {
+            label: format!("`{path}` ({} users)", counted["users"]),
+            path,
+        });
+    }
+    let (_, never_came_back) = SEGMENTS[0];
+    queries.push(Query {
+        label: "`GET /v1/users?where=…never came back…&limit=100`".into(),
+        path: format!(
+            "/v1/users?limit=100&where={}",
+            percent_encode(never_came_back)
+        ),
+    });
+    queries.push(Query {
+        label: "`GET /v1/segments/fitness-20-40/users?format=csv&limit=1000`".into(),
+        path: "/v1/segments/fitness-20-40/users?format=csv&limit=1000".into(),
+    });
+    Ok(queries)
+}
+
+/// The server's peak and current resident memory in MiB (`VmHWM`, `VmRSS` of
+/// `/proc/PID/status`).
+pub(super) fn memory_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .with_context(|| format!("no {name} in /proc/{pid}/status"))?
+            .parse()?;
+        Ok(kib / 1024.0)
+    };
+    Ok((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// One HTTP/1.1 request with the secret key; the status and the body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    secret: &str,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("no HTTP response: {response}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no status in {head}"))?;
+    Ok((status, body.to_owned()))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
