@@ -95,12 +95,14 @@ impl Node {
     /// The builder's form of a condition.
     pub fn from_condition(condition: &Condition) -> Node {
         match condition {
-            Condition::All { all } => {
-                Node::Group(GroupKind::All, all.iter().map(Node::from_condition).collect())
-            }
-            Condition::Any { any } => {
-                Node::Group(GroupKind::Any, any.iter().map(Node::from_condition).collect())
-            }
+            Condition::All { all } => Node::Group(
+                GroupKind::All,
+                all.iter().map(Node::from_condition).collect(),
+            ),
+            Condition::Any { any } => Node::Group(
+                GroupKind::Any,
+                any.iter().map(Node::from_condition).collect(),
+            ),
             Condition::Not { not } => Node::Group(GroupKind::Not, vec![Node::from_condition(not)]),
             Condition::Compare { key, since, op } => {
                 let since = since
@@ -134,7 +136,9 @@ impl Node {
             Node::Row(row) => row.to_json(),
             Node::Group(GroupKind::Not, children) => match children.as_slice() {
                 [only] => json!({ "not": only.to_json() }),
-                many => json!({ "not": { "all": many.iter().map(Node::to_json).collect::<Vec<_>>() } }),
+                many => {
+                    json!({ "not": { "all": many.iter().map(Node::to_json).collect::<Vec<_>>() } })
+                }
             },
             Node::Group(kind, children) => {
                 json!({ kind.name(): children.iter().map(Node::to_json).collect::<Vec<_>>() })
@@ -236,7 +240,11 @@ impl Row {
             "exists" if self.value.trim().is_empty() => Value::Bool(true),
             _ => read_scalar(&self.value),
         };
-        let op = if self.op.is_empty() { "equals" } else { self.op.as_str() };
+        let op = if self.op.is_empty() {
+            "equals"
+        } else {
+            self.op.as_str()
+        };
         map.insert(op.to_owned(), operand);
         Value::Object(map)
     }
@@ -353,14 +361,23 @@ mod tests {
             }
             .to_json()
         };
-        assert_eq!(row("equals", " male "), json!({"key": "k", "equals": "male"}));
+        assert_eq!(
+            row("equals", " male "),
+            json!({"key": "k", "equals": "male"})
+        );
         assert_eq!(row("gte", "20"), json!({"key": "k", "gte": 20}));
         assert_eq!(row("equals", "\"20\""), json!({"key": "k", "equals": "20"}));
-        assert_eq!(row("in", "a, 2 ,true"), json!({"key": "k", "in": ["a", 2, true]}));
+        assert_eq!(
+            row("in", "a, 2 ,true"),
+            json!({"key": "k", "in": ["a", 2, true]})
+        );
         assert_eq!(row("in", r#"["a,b"]"#), json!({"key": "k", "in": ["a,b"]}));
         assert_eq!(row("exists", ""), json!({"key": "k", "exists": true}));
         assert_eq!(row("exists", "false"), json!({"key": "k", "exists": false}));
-        assert_eq!(row("exists", "maybe"), json!({"key": "k", "exists": "maybe"}));
+        assert_eq!(
+            row("exists", "maybe"),
+            json!({"key": "k", "exists": "maybe"})
+        );
         assert!(parse_condition_json(&row("exists", "maybe")).is_err());
         assert_eq!(row("in", "[oops"), json!({"key": "k", "in": "[oops"}));
     }
@@ -401,7 +418,13 @@ mod tests {
         assert_eq!(inner.len(), 3);
         assert!(matches!(inner[2], Node::Group(GroupKind::Not, _)));
         let before = node.clone();
-        for nonsense in ["remove:c", "remove:c-9", "add-row:c-0-0", "add-group-xor:c", "x"] {
+        for nonsense in [
+            "remove:c",
+            "remove:c-9",
+            "add-row:c-0-0",
+            "add-group-xor:c",
+            "x",
+        ] {
             node.apply(nonsense);
         }
         assert_eq!(node, before, "nonsense changes nothing");

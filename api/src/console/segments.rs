@@ -326,7 +326,11 @@ async fn new_segment(
     let (name, description, node) = match example {
         Some((name, title, _, json)) => {
             let condition = parse_condition_json(&json).expect("the examples are valid");
-            (name.to_owned(), title.to_owned(), Node::from_condition(&condition))
+            (
+                name.to_owned(),
+                title.to_owned(),
+                Node::from_condition(&condition),
+            )
         }
         None => (String::new(), String::new(), Node::starter()),
     };
@@ -404,8 +408,7 @@ async fn builder(
     } else {
         node.apply(&action);
     }
-    let mut builder =
-        builder_for(&state, site.clone(), original, name, description, &node).await?;
+    let mut builder = builder_for(&state, site.clone(), original, name, description, &node).await?;
     if let Some((typed, message)) = json_error {
         builder.json = typed;
         builder.json_error = Some(message);

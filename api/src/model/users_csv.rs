@@ -84,4 +84,3 @@ pub fn users_csv(users: &[User]) -> Vec<u8> {
     }
     writer.into_inner().expect("flushing to memory")
 }
-

@@ -58,11 +58,41 @@ async fn population(app: &TestApp) {
     let corp = json!({"enrichment": {"email": {"corporate": true}}});
     let free = json!({"enrichment": {"email": {"corporate": false}}});
     let people = [
-        ("ann", 30, 3, json!({"gender": "female", "interests": ["fitness"], "birthday": born(25, 0)}), corp.clone()),
-        ("bob", 10, 1, json!({"gender": "male", "interests": ["fitness", "golf"], "birthday": born(20, 0)}), free.clone()),
-        ("cem", 2, 1, json!({"gender": "male", "interests": ["fitness"], "birthday": born(41, 0), "score": 7}), corp),
-        ("dan", 40, 1, json!({"gender": "male", "interests": ["chess"], "birthday": born(30, 0), "score": 9.5}), json!({})),
-        ("eve", 8, 1, json!({"gender": "male", "interests": ["fitness"], "birthday": born(40, -1)}), free),
+        (
+            "ann",
+            30,
+            3,
+            json!({"gender": "female", "interests": ["fitness"], "birthday": born(25, 0)}),
+            corp.clone(),
+        ),
+        (
+            "bob",
+            10,
+            1,
+            json!({"gender": "male", "interests": ["fitness", "golf"], "birthday": born(20, 0)}),
+            free.clone(),
+        ),
+        (
+            "cem",
+            2,
+            1,
+            json!({"gender": "male", "interests": ["fitness"], "birthday": born(41, 0), "score": 7}),
+            corp,
+        ),
+        (
+            "dan",
+            40,
+            1,
+            json!({"gender": "male", "interests": ["chess"], "birthday": born(30, 0), "score": 9.5}),
+            json!({}),
+        ),
+        (
+            "eve",
+            8,
+            1,
+            json!({"gender": "male", "interests": ["fitness"], "birthday": born(40, -1)}),
+            free,
+        ),
         ("fay", 1, 5, json!({"note": "a,b"}), json!({})),
     ];
     for (id, days, logins, user, app_md) in people {
@@ -105,7 +135,10 @@ async fn api_users(app: &TestApp, condition: &Value) -> Vec<String> {
     let text = condition.to_string();
     let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
     let response = app
-        .server(Method::GET, &format!("/v1/users?limit=1000&where={encoded}"))
+        .server(
+            Method::GET,
+            &format!("/v1/users?limit=1000&where={encoded}"),
+        )
         .send()
         .await
         .unwrap();
@@ -132,7 +165,12 @@ async fn post_builder(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> (
 }
 
 /// The fields of a root `all` group of one row.
-fn one_row<'a>(key: &'a str, since: &'a str, op: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
+fn one_row<'a>(
+    key: &'a str,
+    since: &'a str,
+    op: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("c.kind", "all"),
         ("c-0.kind", "row"),
@@ -149,23 +187,70 @@ async fn each_field_and_operator_gives_the_apis_json_and_count(backend: Backend)
     let cookie = sign_in(&app, "ann@example.com").await;
     population(&app).await;
     let cases = [
-        (("gender", "", "equals", "male"), json!({"key": "gender", "equals": "male"})),
-        (("gender", "", "not_equals", "male"), json!({"key": "gender", "not_equals": "male"})),
-        (("gender", "", "in", "male, female"), json!({"key": "gender", "in": ["male", "female"]})),
-        (("interests", "", "not_in", "chess,golf"), json!({"key": "interests", "not_in": ["chess", "golf"]})),
-        (("interests", "", "contains", "fitness"), json!({"key": "interests", "contains": "fitness"})),
-        (("score", "", "gte", "7"), json!({"key": "score", "gte": 7})),
-        (("score", "", "lte", "9.5"), json!({"key": "score", "lte": 9.5})),
-        (("score", "", "exists", "false"), json!({"key": "score", "exists": false})),
-        (("note", "", "equals", "\"a,b\""), json!({"key": "note", "equals": "a,b"})),
-        (("birthday", "years", "gte", "25"), json!({"key": "birthday", "since": "years", "gte": 25})),
-        (("birthday", "years", "in", "20, 40"), json!({"key": "birthday", "since": "years", "in": [20, 40]})),
-        (("birthday", "days", "exists", "true"), json!({"key": "birthday", "since": "days", "exists": true})),
-        (("login_count", "", "equals", "1"), json!({"key": "login_count", "equals": 1})),
-        (("days_since_first_login", "", "gte", "8"), json!({"key": "days_since_first_login", "gte": 8})),
-        (("days_since_last_login", "", "lte", "2"), json!({"key": "days_since_last_login", "lte": 2})),
         (
-            ("app_metadata.enrichment.email.corporate", "", "equals", "true"),
+            ("gender", "", "equals", "male"),
+            json!({"key": "gender", "equals": "male"}),
+        ),
+        (
+            ("gender", "", "not_equals", "male"),
+            json!({"key": "gender", "not_equals": "male"}),
+        ),
+        (
+            ("gender", "", "in", "male, female"),
+            json!({"key": "gender", "in": ["male", "female"]}),
+        ),
+        (
+            ("interests", "", "not_in", "chess,golf"),
+            json!({"key": "interests", "not_in": ["chess", "golf"]}),
+        ),
+        (
+            ("interests", "", "contains", "fitness"),
+            json!({"key": "interests", "contains": "fitness"}),
+        ),
+        (("score", "", "gte", "7"), json!({"key": "score", "gte": 7})),
+        (
+            ("score", "", "lte", "9.5"),
+            json!({"key": "score", "lte": 9.5}),
+        ),
+        (
+            ("score", "", "exists", "false"),
+            json!({"key": "score", "exists": false}),
+        ),
+        (
+            ("note", "", "equals", "\"a,b\""),
+            json!({"key": "note", "equals": "a,b"}),
+        ),
+        (
+            ("birthday", "years", "gte", "25"),
+            json!({"key": "birthday", "since": "years", "gte": 25}),
+        ),
+        (
+            ("birthday", "years", "in", "20, 40"),
+            json!({"key": "birthday", "since": "years", "in": [20, 40]}),
+        ),
+        (
+            ("birthday", "days", "exists", "true"),
+            json!({"key": "birthday", "since": "days", "exists": true}),
+        ),
+        (
+            ("login_count", "", "equals", "1"),
+            json!({"key": "login_count", "equals": 1}),
+        ),
+        (
+            ("days_since_first_login", "", "gte", "8"),
+            json!({"key": "days_since_first_login", "gte": 8}),
+        ),
+        (
+            ("days_since_last_login", "", "lte", "2"),
+            json!({"key": "days_since_last_login", "lte": 2}),
+        ),
+        (
+            (
+                "app_metadata.enrichment.email.corporate",
+                "",
+                "equals",
+                "true",
+            ),
             json!({"key": "app_metadata.enrichment.email.corporate", "equals": true}),
         ),
     ];
@@ -175,7 +260,11 @@ async fn each_field_and_operator_gives_the_apis_json_and_count(backend: Backend)
         let condition = json!({"all": [expected]});
         assert_eq!(shown_json(&html), condition, "{key} {op} {value}");
         let listed = api_users(&app, &condition).await;
-        assert_eq!(shown_count(&html), Some(listed.len() as i64), "{condition}: {listed:?}");
+        assert_eq!(
+            shown_count(&html),
+            Some(listed.len() as i64),
+            "{condition}: {listed:?}"
+        );
         assert!(!html.contains("seg-refused"), "{html}");
     }
     // A key the site's live sets ask is offered with its type.
@@ -185,8 +274,14 @@ async fn each_field_and_operator_gives_the_apis_json_and_count(backend: Backend)
     )
     .await;
     let (_, html) = post_builder(&app, &cookie, &one_row("gender", "", "equals", "male")).await;
-    assert!(html.contains(r#"<option value="gender">single_choice · profile</option>"#), "{html}");
-    assert!(html.contains("single_choice from profile: male, female"), "{html}");
+    assert!(
+        html.contains(r#"<option value="gender">single_choice · profile</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("single_choice from profile: male, female"),
+        "{html}"
+    );
     assert!(html.contains(r#"<option value="login_count">number · logins</option>"#));
 }
 
@@ -222,17 +317,26 @@ async fn groups_nest_and_buttons_change_the_tree(backend: Backend) {
     let listed = api_users(&app, &expected).await;
     assert_eq!(listed, ["ann", "dan", "fay"]);
     assert_eq!(shown_count(&html), Some(3));
-    assert!(html.contains(r#"<select id="c-1-1-kind" name="c-1-1.kind">"#), "{html}");
+    assert!(
+        html.contains(r#"<select id="c-1-1-kind" name="c-1-1.kind">"#),
+        "{html}"
+    );
 
     // Buttons: add a row to the inner `not`, an `any` group to the root, remove the first row.
     let mut more = fields.to_vec();
     more.push(("action", "add-row:c-1-1"));
     let (_, html) = post_builder(&app, &cookie, &more).await;
-    assert!(html.contains(r#"name="c-1-1-1.kind" value="row""#), "{html}");
+    assert!(
+        html.contains(r#"name="c-1-1-1.kind" value="row""#),
+        "{html}"
+    );
     let mut more = fields.to_vec();
     more.push(("action", "add-group-any:c"));
     let (_, html) = post_builder(&app, &cookie, &more).await;
-    assert!(html.contains(r#"<select id="c-2-kind" name="c-2.kind">"#), "{html}");
+    assert!(
+        html.contains(r#"<select id="c-2-kind" name="c-2.kind">"#),
+        "{html}"
+    );
     let mut more = fields.to_vec();
     more.push(("action", "remove:c-0"));
     let (_, html) = post_builder(&app, &cookie, &more).await;
@@ -242,22 +346,53 @@ async fn groups_nest_and_buttons_change_the_tree(backend: Backend) {
     );
 
     // JSON typed in is applied to the form, and a refused one is not.
-    let typed = json!({"not": {"any": [{"key": "score", "gte": 8}, {"key": "gender", "in": ["female"]}]}});
+    let typed =
+        json!({"not": {"any": [{"key": "score", "gte": 8}, {"key": "gender", "in": ["female"]}]}});
     let text = typed.to_string();
-    let (status, html) = post_builder(&app, &cookie, &[("action", "apply-json"), ("where_json", &text)]).await;
+    let (status, html) = post_builder(
+        &app,
+        &cookie,
+        &[("action", "apply-json"), ("where_json", &text)],
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(shown_json(&html), typed);
-    assert!(html.contains(r#"name="c-0-1.value" type="text" autocomplete="off" spellcheck="false" value="female""#), "{html}");
-    assert_eq!(shown_count(&html), Some(api_users(&app, &typed).await.len() as i64));
-    let (_, html) = post_builder(&app, &cookie, &[("action", "apply-json"), ("where_json", r#"{"key": "a"}"#)]).await;
-    assert!(html.contains("Not applied: condition needs one operator"), "{html}");
-    assert!(html.contains(r#"{&#34;key&#34;: &#34;a&#34;}"#), "the JSON as typed stays: {html}");
+    assert!(
+        html.contains(
+            r#"name="c-0-1.value" type="text" autocomplete="off" spellcheck="false" value="female""#
+        ),
+        "{html}"
+    );
+    assert_eq!(
+        shown_count(&html),
+        Some(api_users(&app, &typed).await.len() as i64)
+    );
+    let (_, html) = post_builder(
+        &app,
+        &cookie,
+        &[("action", "apply-json"), ("where_json", r#"{"key": "a"}"#)],
+    )
+    .await;
+    assert!(
+        html.contains("Not applied: condition needs one operator"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"{&#34;key&#34;: &#34;a&#34;}"#),
+        "the JSON as typed stays: {html}"
+    );
 
     // Without htmx, a button answers the whole page.
-    let whole = post_form(&app, &builder_path(&app), Some(&cookie), &more).send().await.unwrap();
+    let whole = post_form(&app, &builder_path(&app), Some(&cookie), &more)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(whole.status(), 200);
     let html = whole.text().await.unwrap();
-    assert!(html.contains("<h1>New segment</h1>") && html.contains(r#"id="builder""#), "{html}");
+    assert!(
+        html.contains("<h1>New segment</h1>") && html.contains(r#"id="builder""#),
+        "{html}"
+    );
 }
 
 async fn a_refused_condition_is_shown_beside_its_row_and_stores_nothing(backend: Backend) {
@@ -306,37 +441,89 @@ async fn segments_are_saved_replaced_exported_and_deleted(backend: Backend) {
     population(&app).await;
     let empty = page_html(&app, &segments_path(&app), Some(&cookie)).await;
     assert!(empty.contains("No segments yet"), "{empty}");
-    let settings = page_html(&app, &format!("/console/sites/{}", app.keys.site_id), Some(&cookie)).await;
+    let settings = page_html(
+        &app,
+        &format!("/console/sites/{}", app.keys.site_id),
+        Some(&cookie),
+    )
+    .await;
     assert!(settings.contains(&format!(r#"href="{}""#, segments_path(&app))));
 
     let mut fields = one_row("login_count", "", "equals", "1");
-    fields.extend([("name", "once"), ("description", "Came once"), ("action", "save")]);
-    let saved = post_form(&app, &builder_path(&app), Some(&cookie), &fields).send().await.unwrap();
+    fields.extend([
+        ("name", "once"),
+        ("description", "Came once"),
+        ("action", "save"),
+    ]);
+    let saved = post_form(&app, &builder_path(&app), Some(&cookie), &fields)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(saved.status(), 303);
-    assert_eq!(location(&saved), format!("{}/once?saved=1", segments_path(&app)));
-    let api: Value = app.server(Method::GET, "/v1/segments/once").send().await.unwrap().json().await.unwrap();
-    assert_eq!(api["where"], json!({"all": [{"key": "login_count", "equals": 1}]}));
+    assert_eq!(
+        location(&saved),
+        format!("{}/once?saved=1", segments_path(&app))
+    );
+    let api: Value = app
+        .server(Method::GET, "/v1/segments/once")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        api["where"],
+        json!({"all": [{"key": "login_count", "equals": 1}]})
+    );
     assert_eq!(api["description"], "Came once");
     let entry = &app.trickle.audit().list(None, 1).await.unwrap()[0];
-    assert_eq!((entry.action.as_str(), entry.actor.as_str()), ("segment.save", "ann@example.com"));
+    assert_eq!(
+        (entry.action.as_str(), entry.actor.as_str()),
+        ("segment.save", "ann@example.com")
+    );
 
     // Through htmx a save redirects the whole page.
     let (status, _) = post_builder(&app, &cookie, &fields).await;
     assert_eq!(status, 200);
-    let opened = page_html(&app, &format!("{}/once?saved=1", segments_path(&app)), Some(&cookie)).await;
-    assert!(opened.contains("Saved.") && opened.contains(r#"name="original" value="once""#), "{opened}");
+    let opened = page_html(
+        &app,
+        &format!("{}/once?saved=1", segments_path(&app)),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        opened.contains("Saved.") && opened.contains(r#"name="original" value="once""#),
+        "{opened}"
+    );
     assert_eq!(shown_json(&opened), api["where"]);
 
     // Replaced from its page; the list shows the API's count.
     let mut replace = one_row("gender", "", "equals", "male");
     replace.extend([("name", "once"), ("original", "once"), ("action", "save")]);
-    let replaced = post_form(&app, &builder_path(&app), Some(&cookie), &replace).send().await.unwrap();
+    let replaced = post_form(&app, &builder_path(&app), Some(&cookie), &replace)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replaced.status(), 303);
-    let counted: Value = app.server(Method::GET, "/v1/segments/once/count").send().await.unwrap().json().await.unwrap();
+    let counted: Value = app
+        .server(Method::GET, "/v1/segments/once/count")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(counted["users"], 4);
     let listed = page_html(&app, &segments_path(&app), Some(&cookie)).await;
-    assert!(listed.contains(r#"<span class="seg-users">4</span>"#), "{listed}");
-    assert!(listed.contains(r#"<span class="muted">none</span>"#), "no set reads gender yet");
+    assert!(
+        listed.contains(r#"<span class="seg-users">4</span>"#),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(r#"<span class="muted">none</span>"#),
+        "no set reads gender yet"
+    );
     app.publish_yaml(
         "gym",
         "slug: gym\ntitle: G\ndefault_locale: en\nstages:\n  - at_login: 1\n    questions:\n      - { key: beard, type: boolean, title: B, when: { key: user_metadata.gender, equals: male } }\n      - { key: city, type: text, title: C, when: { key: login_count, gte: 2 } }\n",
@@ -354,24 +541,43 @@ async fn segments_are_saved_replaced_exported_and_deleted(backend: Backend) {
     // The same refusals as the API, beside the form.
     for (name, description, status, message) in [
         ("Bad Name", "", 400, "a segment name matches"),
-        ("fine", &"x".repeat(501) as &str, 400, "description is over 500 characters"),
+        (
+            "fine",
+            &"x".repeat(501) as &str,
+            400,
+            "description is over 500 characters",
+        ),
     ] {
         let mut bad = one_row("gender", "", "equals", "male");
-        bad.extend([("name", name), ("description", description), ("action", "save")]);
+        bad.extend([
+            ("name", name),
+            ("description", description),
+            ("action", "save"),
+        ]);
         let (got, html) = post_builder(&app, &cookie, &bad).await;
         assert_eq!(got, status, "{html}");
         assert!(html.contains(message), "{html}");
     }
     let site = app.trickle.sites().get(&app.keys.site_id).await.unwrap();
     for n in 1..200 {
-        let input = SegmentInput { description: String::new(), r#where: json!({"key": "a", "exists": true}) };
-        app.trickle.segments().save(&Actor::command_line(), &site, &format!("s{n}"), input).await.unwrap();
+        let input = SegmentInput {
+            description: String::new(),
+            r#where: json!({"key": "a", "exists": true}),
+        };
+        app.trickle
+            .segments()
+            .save(&Actor::command_line(), &site, &format!("s{n}"), input)
+            .await
+            .unwrap();
     }
     let mut one_more = one_row("gender", "", "equals", "male");
     one_more.extend([("name", "extra"), ("action", "save")]);
     let (status, html) = post_builder(&app, &cookie, &one_more).await;
     assert_eq!(status, 409);
-    assert!(html.contains("Not saved: a site keeps at most 200 segments"), "{html}");
+    assert!(
+        html.contains("Not saved: a site keeps at most 200 segments"),
+        "{html}"
+    );
 
     // The export is the API's CSV.
     let csv_path = format!("{}/once/users.csv", segments_path(&app));
@@ -379,28 +585,80 @@ async fn segments_are_saved_replaced_exported_and_deleted(backend: Backend) {
     assert_eq!(csv.status(), 200);
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let ours = csv.text().await.unwrap();
-    let theirs = app.server(Method::GET, "/v1/segments/once/users?format=csv&limit=1000").send().await.unwrap().text().await.unwrap();
+    let theirs = app
+        .server(Method::GET, "/v1/segments/once/users?format=csv&limit=1000")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(ours, theirs);
     assert_eq!(ours.lines().count(), 5, "{ours}");
-    let first = page(&app, &format!("{csv_path}?limit=2"), Some(&cookie)).send().await.unwrap();
+    let first = page(&app, &format!("{csv_path}?limit=2"), Some(&cookie))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.headers()["x-next-cursor"], "cem");
-    let theirs = app.server(Method::GET, "/v1/segments/once/users?format=csv&limit=2&after=cem").send().await.unwrap().text().await.unwrap();
-    let ours = page(&app, &format!("{csv_path}?limit=2&after=cem"), Some(&cookie)).send().await.unwrap().text().await.unwrap();
+    let theirs = app
+        .server(
+            Method::GET,
+            "/v1/segments/once/users?format=csv&limit=2&after=cem",
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ours = page(
+        &app,
+        &format!("{csv_path}?limit=2&after=cem"),
+        Some(&cookie),
+    )
+    .send()
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
     assert_eq!(ours, theirs);
 
     // Delete after a confirmation.
     let confirm_path = format!("{}/once/delete", segments_path(&app));
     let confirm = page_html(&app, &confirm_path, Some(&cookie)).await;
-    assert!(confirm.contains(&format!(r#"<form method="post" action="{confirm_path}">"#)), "{confirm}");
-    assert!(app.trickle.segments().get(&site, "once").await.is_ok(), "asking deletes nothing");
-    let deleted = post_form(&app, &confirm_path, Some(&cookie), &[]).send().await.unwrap();
+    assert!(
+        confirm.contains(&format!(r#"<form method="post" action="{confirm_path}">"#)),
+        "{confirm}"
+    );
+    assert!(
+        app.trickle.segments().get(&site, "once").await.is_ok(),
+        "asking deletes nothing"
+    );
+    let deleted = post_form(&app, &confirm_path, Some(&cookie), &[])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 303);
-    assert_eq!(location(&deleted), format!("{}?deleted=once", segments_path(&app)));
-    let gone = app.server(Method::GET, "/v1/segments/once").send().await.unwrap();
+    assert_eq!(
+        location(&deleted),
+        format!("{}?deleted=once", segments_path(&app))
+    );
+    let gone = app
+        .server(Method::GET, "/v1/segments/once")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 404);
     let entry = &app.trickle.audit().list(None, 1).await.unwrap()[0];
-    assert_eq!((entry.action.as_str(), entry.subject.as_str()), ("segment.delete", "once"));
-    let missing = page(&app, &confirm_path, Some(&cookie)).send().await.unwrap();
+    assert_eq!(
+        (entry.action.as_str(), entry.subject.as_str()),
+        ("segment.delete", "once")
+    );
+    let missing = page(&app, &confirm_path, Some(&cookie))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }
 
@@ -421,7 +679,12 @@ async fn the_classic_examples_find_the_right_users(backend: Backend) {
         let condition = shown_json(&html);
         assert_eq!(api_users(&app, &condition).await, users, "{example}");
         assert_eq!(shown_count(&html), Some(users.len() as i64));
-        assert!(html.contains(&format!(r#"name="name" type="text" maxlength="64" autocomplete="off" value="{example}""#)), "{html}");
+        assert!(
+            html.contains(&format!(
+                r#"name="name" type="text" maxlength="64" autocomplete="off" value="{example}""#
+            )),
+            "{html}"
+        );
     }
 }
 
@@ -431,10 +694,21 @@ async fn strangers_cannot_reach_a_sites_segments(backend: Backend) {
     admin(&app, "mia@example.com", Role::Member).await;
     let owner = sign_in(&app, "ann@example.com").await;
     let site = app.trickle.sites().get(&app.keys.site_id).await.unwrap();
-    let input = SegmentInput { description: String::new(), r#where: json!({"key": "a", "exists": true}) };
-    app.trickle.segments().save(&Actor::command_line(), &site, "kept", input).await.unwrap();
+    let input = SegmentInput {
+        description: String::new(),
+        r#where: json!({"key": "a", "exists": true}),
+    };
+    app.trickle
+        .segments()
+        .save(&Actor::command_line(), &site, "kept", input)
+        .await
+        .unwrap();
     let other = app.trickle.sites().create("Other", vec![]).await.unwrap();
-    app.trickle.admins().grant(&Actor::command_line(), "mia@example.com", &other.site_id).await.unwrap();
+    app.trickle
+        .admins()
+        .grant(&Actor::command_line(), "mia@example.com", &other.site_id)
+        .await
+        .unwrap();
     let member = sign_in(&app, "mia@example.com").await;
     let base = segments_path(&app);
     let pages = [
@@ -454,23 +728,47 @@ async fn strangers_cannot_reach_a_sites_segments(backend: Backend) {
     }
     let mut save = one_row("gender", "", "equals", "male");
     save.extend([("name", "kept"), ("action", "save")]);
-    let forms = [(format!("{base}/builder"), save), (format!("{base}/kept/delete"), vec![])];
+    let forms = [
+        (format!("{base}/builder"), save),
+        (format!("{base}/kept/delete"), vec![]),
+    ];
     for (path, fields) in &forms {
-        let hidden = post_form(&app, path, Some(&member), fields).send().await.unwrap();
+        let hidden = post_form(&app, path, Some(&member), fields)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(hidden.status(), 404, "member without the site: {path}");
         for origin in [Some("https://evil.example"), None] {
-            let mut call = app.request(Method::POST, path).header("Cookie", &owner).form(fields);
+            let mut call = app
+                .request(Method::POST, path)
+                .header("Cookie", &owner)
+                .form(fields);
             if let Some(origin) = origin {
                 call = call.header("Origin", origin);
             }
-            assert_eq!(call.send().await.unwrap().status(), 403, "{path} from {origin:?}");
+            assert_eq!(
+                call.send().await.unwrap().status(),
+                403,
+                "{path} from {origin:?}"
+            );
         }
     }
     let kept = app.trickle.segments().get(&site, "kept").await.unwrap();
-    assert_eq!(kept.r#where, json!({"key": "a", "exists": true}), "nothing replaced or deleted");
+    assert_eq!(
+        kept.r#where,
+        json!({"key": "a", "exists": true}),
+        "nothing replaced or deleted"
+    );
     // Another site's segment is not found, even for an owner.
     let other_path = format!("/console/sites/{}/segments/kept", other.site_id);
-    assert_eq!(page(&app, &other_path, Some(&owner)).send().await.unwrap().status(), 404);
+    assert_eq!(
+        page(&app, &other_path, Some(&owner))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 on_both_databases!(
