@@ -9,8 +9,31 @@ use crate::model::segment::{
     SegmentInput, is_segment_name,
 };
 use crate::model::{Site, UserPage, UserQuery, now};
-use crate::questions::{Condition, parse_condition_json};
+use crate::questions::{Condition, ProfilePath, QuestionType, parse_condition_json};
 use crate::store::SegmentWrite;
+
+/// A profile path a segment's condition may test, as the console's builder offers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The path as conditions write it (`role`, `app_metadata.enrichment.geoip.`).
+    pub key: String,
+    /// What it holds: a question type (`date`, `multi_choice`, …), `number` for the
+    /// login history, `enrichment` for a provider's results (a prefix to complete).
+    pub kind: &'static str,
+    /// Where it comes from: a question set's slug, a provider's name, or `logins`.
+    pub source: String,
+    /// The options of a choice question, as stored.
+    pub options: Vec<String>,
+}
+
+/// A live question set whose `when` conditions read some of a segment's keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelatedSet {
+    pub slug: String,
+    pub version: i64,
+    /// The shared keys, in full (`user_metadata.role`).
+    pub keys: Vec<String>,
+}
 
 /// Whether a save made a new segment or replaced one.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +148,108 @@ impl Segments<'_> {
             .await
     }
 
+    /// How many users of the site the unsaved condition `where` holds for now: the
+    /// count `GET /v1/users?where=` pages through, refused as it refuses it (400
+    /// `invalid_where`).
+    pub async fn count_where(&self, site: &Site, r#where: &serde_json::Value) -> Result<i64> {
+        let condition = parse_where(r#where)?;
+        Ok(self
+            .app
+            .store
+            .count_users(&site.site_id, Some(&condition), now())
+            .await?)
+    }
+
+    /// What a condition can test on this site: the login history, the answer keys of
+    /// the live question sets (with their types), and each configured provider's
+    /// results (`app_metadata.enrichment.<name>.`).
+    pub async fn fields(&self, site: &Site) -> Result<Vec<Field>> {
+        let built_in = |key: &str| Field {
+            key: key.to_owned(),
+            kind: "number",
+            source: "logins".into(),
+            options: Vec::new(),
+        };
+        let mut fields: Vec<Field> = crate::questions::paths::BUILT_IN_PATHS
+            .iter()
+            .copied()
+            .map(built_in)
+            .collect();
+        let sets = self.app.live_sets(&site.site_id).await?;
+        for live in sets.as_slice() {
+            for question in live.set.stages.iter().flat_map(|s| &s.questions) {
+                if fields.iter().any(|f| f.key == question.key) {
+                    continue;
+                }
+                let options = match &question.kind {
+                    QuestionType::SingleChoice(r) => {
+                        r.options.iter().map(|o| o.value.clone()).collect()
+                    }
+                    QuestionType::MultiChoice(r) => {
+                        r.options.iter().map(|o| o.value.clone()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                fields.push(Field {
+                    key: question.key.clone(),
+                    kind: question.kind.name(),
+                    source: live.set.slug.clone(),
+                    options,
+                });
+            }
+        }
+        fields.extend(self.app.providers.iter().map(|p| Field {
+            key: format!("app_metadata.enrichment.{}.", p.name()),
+            kind: "enrichment",
+            source: p.name().to_owned(),
+            options: Vec::new(),
+        }));
+        Ok(fields)
+    }
+
+    /// The live question sets whose questions' `when` conditions read a key the
+    /// condition `where` reads. Question sets cannot refer to a segment by name; this
+    /// is what they share with it.
+    pub async fn related_sets(
+        &self,
+        site: &Site,
+        r#where: &serde_json::Value,
+    ) -> Result<Vec<RelatedSet>> {
+        let Ok(condition) = parse_condition_json(r#where) else {
+            return Ok(Vec::new());
+        };
+        let mut wanted = Vec::new();
+        condition.for_each_key(&mut |k| wanted.extend(full_path(k)));
+        let sets = self.app.live_sets(&site.site_id).await?;
+        let mut related = Vec::new();
+        for live in sets.as_slice() {
+            let mut keys = Vec::new();
+            let whens = live
+                .set
+                .stages
+                .iter()
+                .flat_map(|s| &s.questions)
+                .filter_map(|q| q.when.as_ref());
+            for when in whens {
+                when.for_each_key(&mut |k| {
+                    if let Some(full) = full_path(k).filter(|f| wanted.contains(f))
+                        && !keys.contains(&full)
+                    {
+                        keys.push(full);
+                    }
+                });
+            }
+            if !keys.is_empty() {
+                related.push(RelatedSet {
+                    slug: live.set.slug.clone(),
+                    version: live.version,
+                    keys,
+                });
+            }
+        }
+        Ok(related)
+    }
+
     async fn condition(&self, site: &Site, name: &str) -> Result<Condition> {
         let segment = self.get(site, name).await?;
         // Stored conditions were checked when saved; a stored one the current parser
@@ -143,6 +268,10 @@ fn check_name(name: &str) -> Result<()> {
             format!("a segment name matches {SEGMENT_NAME_PATTERN}"),
         ))
     }
+}
+
+fn full_path(key: &str) -> Option<String> {
+    ProfilePath::parse(key).map(ProfilePath::full)
 }
 
 fn parse_where(value: &serde_json::Value) -> Result<Condition> {

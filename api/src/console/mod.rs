@@ -18,6 +18,8 @@ mod error;
 mod page;
 mod preview;
 mod question_sets;
+mod segment_builder;
+mod segments;
 mod session;
 mod sign_in;
 mod simulate;
@@ -65,6 +67,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(versions::router())
         .merge(enrichment::router())
         .merge(webhooks::router())
+        .merge(segments::router())
         .merge(admins::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(

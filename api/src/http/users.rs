@@ -6,7 +6,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -16,6 +15,7 @@ use super::extract::{JsonBody, QueryParams, ServerSite, UserIdPath};
 use crate::app::prompts::Explanation;
 use crate::error::Error;
 use crate::model::user::MAX_PAGE;
+use crate::model::users_csv::users_csv;
 use crate::model::{ProfileView, User, UserPage, UserPatch, UserQuery};
 use crate::questions::parse_condition_json;
 
@@ -122,84 +122,6 @@ pub(super) fn page_response(page: UserPage, format: Option<&str>) -> Result<Resp
             Err(Error::invalid("invalid_format", "format", "format must be json or csv").into())
         }
     }
-}
-
-/// A text cell a spreadsheet cannot run: one that starts with `=`, `+`, `-`, `@`, a tab
-/// or a carriage return gets a leading `'` (OWASP's rule against CSV injection). Only
-/// text is passed through here: JSON numbers are written as numbers, so `-5` stays `-5`
-/// (a number cannot hold a formula), while the text answer `"-5"` becomes `'-5`.
-fn text_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// Flattens nested objects into dotted columns; arrays and scalars stay one cell.
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                flatten(&format!("{prefix}.{k}"), v, out);
-            }
-        }
-        Value::String(s) => {
-            out.insert(prefix.to_owned(), text_cell(s));
-        }
-        Value::Null => {}
-        other => {
-            out.insert(prefix.to_owned(), other.to_string());
-        }
-    }
-}
-
-/// One row per user: fixed columns, then every metadata path found in the page.
-fn users_csv(users: &[User]) -> Vec<u8> {
-    let rows: Vec<BTreeMap<String, String>> = users
-        .iter()
-        .map(|u| {
-            let mut cells = BTreeMap::new();
-            flatten("user_metadata", &u.user_metadata, &mut cells);
-            flatten("app_metadata", &u.app_metadata, &mut cells);
-            cells
-        })
-        .collect();
-    let mut dynamic: Vec<&String> = rows.iter().flat_map(|r| r.keys()).collect();
-    dynamic.sort();
-    dynamic.dedup();
-    let fixed = [
-        "user_id",
-        "email",
-        "name",
-        "login_count",
-        "first_login_at",
-        "last_login_at",
-    ];
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header: Vec<&str> = fixed
-        .iter()
-        .copied()
-        .chain(dynamic.iter().map(|s| s.as_str()))
-        .collect();
-    writer.write_record(&header).expect("writing to memory");
-    for (user, cells) in users.iter().zip(&rows) {
-        let mut record = vec![
-            text_cell(&user.user_id),
-            text_cell(user.email.as_deref().unwrap_or_default()),
-            text_cell(user.name.as_deref().unwrap_or_default()),
-            user.login_count.to_string(),
-            user.first_login_at.to_rfc3339(),
-            user.last_login_at.to_rfc3339(),
-        ];
-        record.extend(
-            dynamic
-                .iter()
-                .map(|k| cells.get(*k).cloned().unwrap_or_default()),
-        );
-        writer.write_record(&record).expect("writing to memory");
-    }
-    writer.into_inner().expect("flushing to memory")
 }
 
 /// The whole profile: metadata, answers with their question set and version, enrichment.

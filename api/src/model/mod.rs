@@ -14,6 +14,7 @@ pub mod segment;
 pub mod site;
 pub mod stats;
 pub mod user;
+pub mod users_csv;
 pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -3,7 +3,8 @@
 //! (`audit.rs`), the question-set list and editor (`editor.rs`), simulation
 //! (`simulate.rs`), versions, diffs and publishing (`versions.rs`), the live widget
 //! preview (`preview.rs`), key rotation (`keys.rs`), webhooks with their delivery
-//! log and redelivery (`webhooks.rs`), admin management (`admins.rs`). Helpers to sign in and post forms
+//! log and redelivery (`webhooks.rs`), admin management (`admins.rs`), segments and
+//! their builder (`segments.rs`). Helpers to sign in and post forms
 //! as a browser on our own origin.
 
 mod admins;
@@ -12,6 +13,7 @@ mod editor;
 mod enrichment;
 mod keys;
 mod preview;
+mod segments;
 mod sign_in;
 mod simulate;
 mod sites;
