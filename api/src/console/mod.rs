@@ -22,6 +22,7 @@ mod session;
 mod sign_in;
 mod simulate;
 mod sites;
+mod users;
 mod versions;
 mod webhooks;
 mod workbench;
@@ -66,6 +67,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(enrichment::router())
         .merge(webhooks::router())
         .merge(admins::router())
+        .merge(users::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod enrichment;
+pub mod history;
 pub mod idp;
 pub mod job;
 pub mod login;
@@ -14,6 +15,7 @@ pub mod segment;
 pub mod site;
 pub mod stats;
 pub mod user;
+pub mod value_sources;
 pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};

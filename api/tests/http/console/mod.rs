@@ -16,6 +16,7 @@ mod sign_in;
 mod simulate;
 mod sites;
 mod timings;
+mod users;
 mod versions;
 mod webhooks;
 
