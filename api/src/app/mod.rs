@@ -19,6 +19,7 @@ pub mod segments;
 pub mod sessions;
 pub mod sites;
 pub mod stats;
+pub mod user_history;
 pub mod webhooks;
 
 use moka::future::Cache;

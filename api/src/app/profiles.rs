@@ -6,6 +6,7 @@ use super::App;
 use super::logins::check_user_id;
 use crate::error::{Error, Result};
 use crate::model::user::{MAX_PAGE, enrichment_records};
+use crate::model::value_sources::value_sources;
 use crate::model::{ProfileView, Site, User, UserPage, UserPatch, UserQuery, now};
 use crate::questions::Condition;
 
@@ -30,10 +31,12 @@ impl Profiles<'_> {
             .ok_or_else(user_not_found)?;
         let answers = self.app.store.answers(&site.site_id, user_id).await?;
         let enrichment = enrichment_records(&user.app_metadata);
+        let sources = value_sources(&user.user_metadata, &user.app_metadata, &answers);
         Ok(ProfileView {
             user,
             answers,
             enrichment,
+            sources,
         })
     }
 

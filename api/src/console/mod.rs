@@ -24,6 +24,7 @@ mod session;
 mod sign_in;
 mod simulate;
 mod sites;
+mod users;
 mod versions;
 mod webhooks;
 mod workbench;
@@ -69,6 +70,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(webhooks::router())
         .merge(segments::router())
         .merge(admins::router())
+        .merge(users::router())
         .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -75,26 +75,31 @@ impl Simulation {
 
     /// The engine's verdict in words.
     fn reason(&self, decision: &Decision) -> String {
-        match &decision.verdict {
-            Verdict::Due => "due".to_owned(),
-            Verdict::StageNotReached { at_login } => {
-                format!("its stage starts at login {at_login}")
-            }
-            Verdict::AfterDaysNotMet { after_days, days } => {
-                format!("its stage needs {after_days} days since the first login ({days} so far)")
-            }
-            Verdict::Known => "already known: the key has a value".to_owned(),
-            Verdict::KnownViaSkipIfKnown { path } => {
-                format!("skip_if_known: {path} has a value")
-            }
-            Verdict::Dismissed => "dismissed (don't ask again)".to_owned(),
-            Verdict::SkippedRecently { due_again_at_login } => {
-                format!("skipped recently; due again at login {due_again_at_login}")
-            }
-            Verdict::ConditionFalse => "its when condition does not hold".to_owned(),
-            Verdict::CapReached { max } => {
-                format!("the set's {max} prompts for this login are used up")
-            }
+        verdict_in_words(&decision.verdict)
+    }
+}
+
+/// The engine's verdict in words (the simulation and a user's profile page).
+pub(super) fn verdict_in_words(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Due => "due".to_owned(),
+        Verdict::StageNotReached { at_login } => {
+            format!("its stage starts at login {at_login}")
+        }
+        Verdict::AfterDaysNotMet { after_days, days } => {
+            format!("its stage needs {after_days} days since the first login ({days} so far)")
+        }
+        Verdict::Known => "already known: the key has a value".to_owned(),
+        Verdict::KnownViaSkipIfKnown { path } => {
+            format!("skip_if_known: {path} has a value")
+        }
+        Verdict::Dismissed => "dismissed (don't ask again)".to_owned(),
+        Verdict::SkippedRecently { due_again_at_login } => {
+            format!("skipped recently; due again at login {due_again_at_login}")
+        }
+        Verdict::ConditionFalse => "its when condition does not hold".to_owned(),
+        Verdict::CapReached { max } => {
+            format!("the set's {max} prompts for this login are used up")
         }
     }
 }

@@ -13,6 +13,7 @@ mod question_sets;
 mod rate_limit;
 mod segments;
 mod sites;
+mod user_history;
 mod users;
 mod webhooks;
 mod widget;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(logins::router())
         .merge(users::router())
+        .merge(user_history::router())
         .merge(segments::router())
         .merge(question_sets::router())
         .merge(sites::router())

@@ -154,7 +154,8 @@ async fn patch_user(
 }
 
 /// Erases the user, their answers, events and enrichment, and every job and webhook
-/// delivery about them; emits `user.deleted`.
+/// delivery about them; emits `user.deleted`; the audit log records that a user was
+/// erased (`user.erase`), not which.
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", operation_id = "delete_user", params(UserId),
     security(("secret_key" = [])),
     responses((status = 204, description = "Erased."), (status = 400, description = "`invalid_user_id`."),
@@ -164,7 +165,8 @@ async fn delete_user(
     ServerSite(site): ServerSite,
     UserIdPath(id): UserIdPath,
 ) -> Result<StatusCode, ApiError> {
-    state.app.profiles().delete(&site, &id).await?;
+    let by = crate::app::Actor::secret_key();
+    state.app.profiles().erase(&by, &site, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,7 +174,7 @@ async fn delete_user(
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)] // documentation only: `UserIdPath` reads it
-struct UserId {
+pub(super) struct UserId {
     /// 1 to 255 bytes of UTF-8 without control characters, percent-encoded in the path.
     #[param(
         min_length = 1,

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod enrichment;
+pub mod history;
 pub mod idp;
 pub mod job;
 pub mod login;
@@ -15,6 +16,7 @@ pub mod site;
 pub mod stats;
 pub mod user;
 pub mod users_csv;
+pub mod value_sources;
 pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};

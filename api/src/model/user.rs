@@ -70,7 +70,8 @@ pub struct EnrichmentRecord {
 
 /// `GET /v1/users/{id}`: the profile with where each value came from: answers (in
 /// `user_metadata`) with their question set and version, enrichment (in
-/// `app_metadata.enrichment`) with its provider and time. Enrichment never writes
+/// `app_metadata.enrichment`) with its provider and time, and every value's source
+/// (`sources`, including values set over the API). Enrichment never writes
 /// `user_metadata`, so an answer always wins over enrichment for the same fact.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProfileView {
@@ -78,6 +79,9 @@ pub struct ProfileView {
     pub user: User,
     pub answers: Vec<AnswerRecord>,
     pub enrichment: Vec<EnrichmentRecord>,
+    /// Every value of `user_metadata` and `app_metadata` with where it came from: an
+    /// answer, an enrichment provider, the identity provider, or the API.
+    pub sources: Vec<super::value_sources::ValueSource>,
 }
 
 /// The provider entries of `app_metadata.enrichment`, by provider name.

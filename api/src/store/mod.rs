@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
+use crate::model::history::{HistoryEvent, HistoryPosition};
 use crate::model::segment::Segment;
 use crate::model::site::KeyRotation;
 use crate::model::{
@@ -103,6 +104,7 @@ pub trait Store:
     + AuditStore
     + SegmentStore
     + EnrichmentStore
+    + HistoryStore
     + Send
     + Sync
     + 'static
@@ -645,4 +647,18 @@ pub async fn connect_with_secrets(
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
+}
+
+/// A user's history: logins and prompt events.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Up to `limit` of the user's logins and prompt events, newest first (in
+    /// [`HistoryPosition`] order), older than `before` (from the newest without it).
+    async fn user_history(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        before: Option<&HistoryPosition>,
+        limit: u32,
+    ) -> Result<Vec<HistoryEvent>, StoreError>;
 }

@@ -36,6 +36,7 @@ mod question_sets;
 mod rate_limits;
 mod segments;
 mod site;
+mod user_history;
 mod user_ids;
 mod users;
 mod webhooks;

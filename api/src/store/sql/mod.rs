@@ -18,6 +18,7 @@ mod secrets;
 mod segments;
 mod sites;
 mod stats;
+mod user_history;
 mod users;
 mod webhooks;
 

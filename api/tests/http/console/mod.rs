@@ -18,6 +18,7 @@ mod sign_in;
 mod simulate;
 mod sites;
 mod timings;
+mod users;
 mod versions;
 mod webhooks;
 
