@@ -11,6 +11,7 @@ mod audit;
 mod editor;
 mod enrichment;
 mod keys;
+mod overview;
 mod preview;
 mod sign_in;
 mod simulate;
