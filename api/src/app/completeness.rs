@@ -12,7 +12,6 @@ use crate::error::Result;
 use crate::model::Site;
 use crate::model::insights::HeldCount;
 use crate::model::question_set::questions_by_stage;
-use crate::providers::Provider as _;
 
 /// Login numbers reported at most.
 pub const MAX_LOGINS: u32 = 10;
