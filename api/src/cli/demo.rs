@@ -87,6 +87,9 @@ pub async fn run(
         .record(&site, demo_login())
         .await
         .context("recording the demo login")?;
+    let shoppers = super::demo_seed::seed_shoppers(&app, &site, crate::model::now())
+        .await
+        .context("making the demo shoppers")?;
     let admin_password = generate_password();
     let created = app
         .admins()
@@ -109,12 +112,13 @@ pub async fn run(
          site_id          {site_id}\n\
          publishable key  {pk}\n\
          secret key       {sk}\n\
-         demo user        {DEMO_USER} (hash {hash})\n\n\
+         demo user        {DEMO_USER} (hash {hash})\n\
+         shoppers         {shoppers} made-up users over the last 30 days, for the insights\n\n\
          console          {origin}/console\n\
          admin            {DEMO_ADMIN}\n\
          admin password   {admin_password}\n\n\
          Open {origin}/demo in a browser: the widget asks the stage-1 question; \"Log in again\" unlocks the next stage.\n\
-         Open {origin}/console and sign in as the admin above: sites, settings with a live preview, question sets in the editor, the audit log.\n\n\
+         Open {origin}/console and sign in as the admin above: sites, the overview and profile completeness, settings with a live preview, question sets in the editor, the audit log.\n\n\
          Try:\n\
          curl -s {origin}/v1/widget/next -H 'X-Trickle-Key: {pk}' -H 'X-Trickle-User: {DEMO_USER}' -H 'X-Trickle-User-Hash: {hash}'\n\
          curl -s {origin}/v1/logins -H 'Authorization: Bearer {sk}' -H 'Content-Type: application/json' -d '{{\"user_id\":\"{DEMO_USER}\"}}'\n\

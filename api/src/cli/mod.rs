@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod demo;
+pub mod demo_seed;
 mod enrich;
 mod serve;
 

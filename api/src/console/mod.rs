@@ -11,10 +11,12 @@
 mod admins;
 mod assets;
 mod audit;
+mod completeness;
 mod csrf;
 mod editor;
 mod enrichment;
 mod error;
+mod overview;
 mod page;
 mod preview;
 mod question_sets;
@@ -67,6 +69,8 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(simulate::router())
         .merge(versions::router())
         .merge(enrichment::router())
+        .merge(overview::router())
+        .merge(completeness::router())
         .merge(webhooks::router())
         .merge(segments::router())
         .merge(admins::router())

@@ -6,6 +6,7 @@ mod assets;
 mod enrichment;
 mod error;
 mod extract;
+mod insights;
 mod logins;
 mod openapi;
 mod ops;
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sites::router())
         .merge(webhooks::router())
         .merge(enrichment::router())
+        .merge(insights::router())
         .merge(
             widget::router(state.app.clone()).layer(middleware::from_fn_with_state(
                 state.clone(),

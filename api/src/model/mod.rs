@@ -7,6 +7,7 @@ pub mod admin;
 pub mod enrichment;
 pub mod history;
 pub mod idp;
+pub mod insights;
 pub mod job;
 pub mod login;
 pub mod prompt_event;

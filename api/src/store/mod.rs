@@ -12,6 +12,7 @@
 //! Imports only the model and the engine's records.
 
 mod dialect;
+mod insights;
 mod postgres;
 mod secrets;
 mod sql;
@@ -35,6 +36,7 @@ use crate::model::{
 use crate::questions::{Condition, PromptRecord};
 
 pub use dialect::Dialect;
+pub use insights::{HistoryImport, InsightsStore};
 pub use postgres::{Postgres, PostgresStore};
 pub use secrets::{SEALED_PREFIX, SecretsKey};
 pub use sql::SqlStore;
@@ -105,6 +107,8 @@ pub trait Store:
     + SegmentStore
     + EnrichmentStore
     + HistoryStore
+    + InsightsStore
+    + HistoryImport
     + Send
     + Sync
     + 'static

@@ -25,6 +25,7 @@ macro_rules! on_both_databases {
 
 mod auth;
 mod console;
+mod demo_seed;
 mod enrichment;
 mod enrichment_chains;
 mod enrichment_examples;
@@ -32,6 +33,7 @@ mod enrichment_quotas;
 mod logins;
 mod openapi;
 mod ops;
+pub mod overview;
 mod question_sets;
 mod rate_limits;
 mod segments;

@@ -7,6 +7,7 @@ mod admins;
 mod audit;
 pub(crate) mod condition;
 mod enrichment;
+mod insights;
 mod jobs;
 mod login_writer;
 mod logins;

@@ -12,6 +12,7 @@ mod audit;
 mod editor;
 mod enrichment;
 mod keys;
+mod overview;
 mod preview;
 mod segments;
 mod sign_in;
