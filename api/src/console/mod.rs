@@ -18,6 +18,7 @@ mod error;
 mod page;
 mod preview;
 mod question_sets;
+mod results;
 mod session;
 mod sign_in;
 mod simulate;
@@ -60,6 +61,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(sites::router())
         .merge(audit::router())
         .merge(question_sets::router())
+        .merge(results::router())
         .merge(editor::router())
         .merge(simulate::router())
         .merge(versions::router())

@@ -11,6 +11,7 @@ mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limit;
+mod results;
 mod segments;
 mod sites;
 mod users;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(segments::router())
         .merge(question_sets::router())
+        .merge(results::router())
         .merge(sites::router())
         .merge(webhooks::router())
         .merge(enrichment::router())

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite, UserIdPath};
 use crate::app::prompts::Explanation;
 use crate::error::Error;
+use crate::model::spreadsheet::text_cell;
 use crate::model::user::MAX_PAGE;
 use crate::model::{ProfileView, User, UserPage, UserPatch, UserQuery};
 use crate::questions::parse_condition_json;
@@ -121,18 +122,6 @@ pub(super) fn page_response(page: UserPage, format: Option<&str>) -> Result<Resp
         Some(_) => {
             Err(Error::invalid("invalid_format", "format", "format must be json or csv").into())
         }
-    }
-}
-
-/// A text cell a spreadsheet cannot run: one that starts with `=`, `+`, `-`, `@`, a tab
-/// or a carriage return gets a leading `'` (OWASP's rule against CSV injection). Only
-/// text is passed through here: JSON numbers are written as numbers, so `-5` stays `-5`
-/// (a number cannot hold a formula), while the text answer `"-5"` becomes `'-5`.
-fn text_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
     }
 }
 

@@ -34,6 +34,7 @@ mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limits;
+mod results;
 mod segments;
 mod site;
 mod user_ids;

@@ -12,6 +12,7 @@ mod editor;
 mod enrichment;
 mod keys;
 mod preview;
+mod results;
 mod sign_in;
 mod simulate;
 mod sites;
