@@ -10,13 +10,14 @@ use super::App;
 use crate::error::{Error, Result};
 use crate::model::results::{
     AnswerPage, Bar, DayCount, EventGroup, FunnelStage, GroupedUsers, Headline, Outcomes,
-    QuestionResults, ResultAnswer, ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes,
-    parse_day,
+    QuestionResults, ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes, parse_day,
 };
 use crate::model::spreadsheet::text_cell;
 use crate::model::{Site, now};
 use crate::questions::format::{ChoiceOption, QuestionType};
-use crate::questions::{Condition, Operator, Question, QuestionSet, localize, parse_condition_json};
+use crate::questions::{
+    Condition, Operator, Question, QuestionSet, localize, parse_condition_json,
+};
 
 /// Free-text answers shown per page on a question's card.
 pub const TEXT_PAGE: u32 = 20;
@@ -59,13 +60,18 @@ impl Results<'_> {
         };
         let stages = stages_of(&checked.set);
         let total = store.results_event_users(scope, &EventGroup::Total).await?;
-        let by_version = store.results_event_users(scope, &EventGroup::Version).await?;
+        let by_version = store
+            .results_event_users(scope, &EventGroup::Version)
+            .await?;
         let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
         let by_stage = store
             .results_event_users(scope, &EventGroup::Stage(stages.clone()))
             .await?;
-        let answer_totals: HashMap<String, i64> =
-            store.results_answer_totals(scope).await?.into_iter().collect();
+        let answer_totals: HashMap<String, i64> = store
+            .results_answer_totals(scope)
+            .await?
+            .into_iter()
+            .collect();
 
         let mut versions: Vec<i64> = by_version
             .iter()
@@ -333,7 +339,9 @@ impl Results<'_> {
             .into_iter()
             .find(|s| s.slug == slug)
             .and_then(|s| s.live_version);
-        let shown = version.or(live).unwrap_or(*versions.iter().max().expect("not empty"));
+        let shown = version
+            .or(live)
+            .unwrap_or(*versions.iter().max().expect("not empty"));
         let definition = stored
             .into_iter()
             .find(|v| v.version == shown)
@@ -370,7 +378,9 @@ impl Results<'_> {
                 site_id: site.site_id.clone(),
                 question_set: slug.to_owned(),
                 from: from.map(midnight),
-                until: to.and_then(|d| d.checked_add_days(Days::new(1))).map(midnight),
+                until: to
+                    .and_then(|d| d.checked_add_days(Days::new(1)))
+                    .map(midnight),
                 version,
                 users,
                 now: now(),
@@ -391,7 +401,11 @@ fn day(text: &Option<String>, field: &str) -> Result<Option<chrono::NaiveDate>> 
     given(text)
         .map(|t| {
             parse_day(t).ok_or_else(|| {
-                Error::invalid("invalid_date", field, format!("{field} must be a YYYY-MM-DD date"))
+                Error::invalid(
+                    "invalid_date",
+                    field,
+                    format!("{field} must be a YYYY-MM-DD date"),
+                )
             })
         })
         .transpose()
@@ -459,7 +473,10 @@ fn questions_of(set: &QuestionSet) -> impl Iterator<Item = (u32, &Question)> {
 fn stages_of(set: &QuestionSet) -> Vec<(u32, Vec<String>)> {
     let mut stages: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for (at_login, question) in questions_of(set) {
-        stages.entry(at_login).or_default().push(question.key.clone());
+        stages
+            .entry(at_login)
+            .or_default()
+            .push(question.key.clone());
     }
     stages.into_iter().collect()
 }
@@ -550,11 +567,17 @@ fn choice_bars(
         QuestionType::Boolean(rules) => vec![
             (
                 "true".into(),
-                rules.true_label.as_ref().map_or("Yes".into(), |t| text(t, set)),
+                rules
+                    .true_label
+                    .as_ref()
+                    .map_or("Yes".into(), |t| text(t, set)),
             ),
             (
                 "false".into(),
-                rules.false_label.as_ref().map_or("No".into(), |t| text(t, set)),
+                rules
+                    .false_label
+                    .as_ref()
+                    .map_or("No".into(), |t| text(t, set)),
             ),
         ],
         _ => Vec::new(),
@@ -593,8 +616,12 @@ fn scale_bars(
             *counts.entry(number.round() as i64).or_default() += count;
         }
     }
-    let low = rules.min.min(counts.keys().next().copied().unwrap_or(rules.min));
-    let high = rules.max.max(counts.keys().last().copied().unwrap_or(rules.max));
+    let low = rules
+        .min
+        .min(counts.keys().next().copied().unwrap_or(rules.min));
+    let high = rules
+        .max
+        .max(counts.keys().last().copied().unwrap_or(rules.max));
     let bars = (low..=high)
         .map(|point| {
             let count = counts.get(&point).copied().unwrap_or(0);

@@ -23,7 +23,10 @@ use crate::model::results::{QuestionResults, ResultsFilterInput, SetResults};
 pub(super) fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/sites/{site_id}/question-sets/{slug}/results", get(page))
-        .route("/sites/{site_id}/question-sets/{slug}/results.csv", get(export))
+        .route(
+            "/sites/{site_id}/question-sets/{slug}/results.csv",
+            get(export),
+        )
 }
 
 /// The page's query: the filters, and which free-text list to page on.
@@ -61,7 +64,7 @@ impl PageQuery {
     }
 
     /// Whether the version filter is `version`.
-    fn is_version(&self, version: i64) -> bool {
+    fn is_version(&self, version: &i64) -> bool {
         self.version.as_deref().map(str::trim) == Some(version.to_string().as_str())
     }
 
@@ -165,12 +168,13 @@ async fn page(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     let site = state.app.access(&current.admin).site(&site_id).await?;
-    let Query(form) = query.map_err(|e| Error::invalid("malformed_query", "query", e.body_text()))?;
-    let base = format!("/console/sites/{}/question-sets/{slug}/results", site.site_id);
-    let text_page = form
-        .texts_key
-        .as_deref()
-        .zip(form.texts_after.as_deref());
+    let Query(form) =
+        query.map_err(|e| Error::invalid("malformed_query", "query", e.body_text()))?;
+    let base = format!(
+        "/console/sites/{}/question-sets/{slug}/results",
+        site.site_id
+    );
+    let text_page = form.texts_key.as_deref().zip(form.texts_after.as_deref());
     let outcome = state
         .app
         .results()
@@ -239,7 +243,10 @@ fn card(question: &QuestionResults, form: &PageQuery, base: &str) -> Card {
         .as_ref()
         .and_then(|t| t.next_cursor.as_ref())
         .map(|cursor| {
-            let extra = [("texts_key", question.key.as_str()), ("texts_after", cursor)];
+            let extra = [
+                ("texts_key", question.key.as_str()),
+                ("texts_after", cursor),
+            ];
             format!("{base}?{}#q-{}", form.query(&extra, true), question.key)
         });
     Card {
@@ -286,7 +293,8 @@ async fn export(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     let site = state.app.access(&current.admin).site(&site_id).await?;
-    let Query(form) = query.map_err(|e| Error::invalid("malformed_query", "query", e.body_text()))?;
+    let Query(form) =
+        query.map_err(|e| Error::invalid("malformed_query", "query", e.body_text()))?;
     let csv = state
         .app
         .results()

@@ -62,7 +62,12 @@ async fn prompt(app: &TestApp, user: &str, version: i64, key: &str, outcome: Out
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "{user} {key}: {}", response.text().await.unwrap());
+    assert_eq!(
+        response.status(),
+        200,
+        "{user} {key}: {}",
+        response.text().await.unwrap()
+    );
 }
 
 /// The population every test counts (v1: u1, u2; v2: u3, u4; u5 never prompted):
@@ -193,11 +198,18 @@ async fn the_results_count_the_population_exactly(backend: Backend) {
     assert_eq!(funnel(&all), [(1, 5, 4, 3), (2, 2, 2, 2)]);
 
     let role = card(&all, "role");
-    assert_eq!((role["chart"].as_str(), role["answers"].as_i64()), (Some("choice"), Some(3)));
+    assert_eq!(
+        (role["chart"].as_str(), role["answers"].as_i64()),
+        (Some("choice"), Some(3))
+    );
     assert_eq!(outcomes(role), (4, 3, 0, 1));
     assert_eq!(
         bars(&all, "role"),
-        [("dev".into(), 1, 33.3), ("pm".into(), 1, 33.3), ("other".into(), 1, 33.3)]
+        [
+            ("dev".into(), 1, 33.3),
+            ("pm".into(), 1, 33.3),
+            ("other".into(), 1, 33.3)
+        ]
     );
     let labels: Vec<&str> = role["bars"]
         .as_array()
@@ -205,23 +217,40 @@ async fn the_results_count_the_population_exactly(backend: Backend) {
         .iter()
         .map(|b| b["filter"].as_str().unwrap())
         .collect();
-    assert_eq!(labels, ["dev", "pm", "student", "other"], "every option, in order");
+    assert_eq!(
+        labels,
+        ["dev", "pm", "student", "other"],
+        "every option, in order"
+    );
 
     let score = card(&all, "score");
     assert_eq!(score["chart"], "scale");
     assert_eq!(outcomes(score), (3, 2, 1, 0));
     assert_eq!(score["mean"], 8.0);
     assert_eq!(score["bars"].as_array().unwrap().len(), 11, "0 to 10");
-    assert_eq!(bars(&all, "score"), [("7".into(), 1, 50.0), ("9".into(), 1, 50.0)]);
+    assert_eq!(
+        bars(&all, "score"),
+        [("7".into(), 1, 50.0), ("9".into(), 1, 50.0)]
+    );
     assert_eq!(
         bars(&all, "topics"),
         [("a".into(), 1, 50.0), ("b".into(), 2, 100.0)],
         "a multi-choice answer counts once per option"
     );
     let age = card(&all, "age");
-    assert_eq!((age["chart"].as_str(), age["mean"].as_f64()), (Some("number"), Some(37.5)));
-    assert_eq!(bars(&all, "age"), [("30".into(), 1, 50.0), ("45".into(), 1, 50.0)]);
-    assert_eq!(age["bars"].as_array().unwrap().len(), 16, "one bucket per year, 30 to 45");
+    assert_eq!(
+        (age["chart"].as_str(), age["mean"].as_f64()),
+        (Some("number"), Some(37.5))
+    );
+    assert_eq!(
+        bars(&all, "age"),
+        [("30".into(), 1, 50.0), ("45".into(), 1, 50.0)]
+    );
+    assert_eq!(
+        age["bars"].as_array().unwrap().len(),
+        16,
+        "one bucket per year, 30 to 45"
+    );
     assert_eq!(bars(&all, "birthday"), [("1990".into(), 1, 100.0)]);
     let nickname = card(&all, "nickname");
     assert_eq!(nickname["chart"], "text");
@@ -230,27 +259,46 @@ async fn the_results_count_the_population_exactly(backend: Backend) {
     assert_eq!(nickname["texts"]["answers"][0]["value"], "=ada");
     assert_eq!(nickname["texts"]["next_cursor"], Value::Null);
     assert_eq!(answers_per_day(&all), 11);
-    assert_eq!(all["answers_per_day"].as_array().unwrap().len(), 1, "all today");
+    assert_eq!(
+        all["answers_per_day"].as_array().unwrap().len(),
+        1,
+        "all today"
+    );
 }
 
 async fn each_filter_changes_every_number(backend: Backend) {
     let app = population(backend).await;
 
     let v1 = results(&app, &[("version", "1")]).await;
-    assert_eq!((v1["users"].as_i64(), v1["questions_version"].as_i64()), (Some(5), Some(1)));
+    assert_eq!(
+        (v1["users"].as_i64(), v1["questions_version"].as_i64()),
+        (Some(5), Some(1))
+    );
     assert_eq!(outcomes(&v1["headline"]), (2, 2, 1, 0));
     assert_eq!(v1["headline"]["by_version"].as_array().unwrap().len(), 1);
     assert_eq!(funnel(&v1), [(1, 5, 2, 2), (2, 2, 1, 1)]);
-    assert_eq!(bars(&v1, "role"), [("dev".into(), 1, 50.0), ("pm".into(), 1, 50.0)]);
+    assert_eq!(
+        bars(&v1, "role"),
+        [("dev".into(), 1, 50.0), ("pm".into(), 1, 50.0)]
+    );
     assert_eq!(outcomes(card(&v1, "nickname")), (1, 1, 0, 0));
     assert_eq!(answers_per_day(&v1), 7);
 
     let returning = r#"{"key": "login_count", "gte": 2}"#;
     let some = results(&app, &[("where", returning)]).await;
-    assert_eq!((some["users"].as_i64(), some["headline"]["eligible"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(
+        (
+            some["users"].as_i64(),
+            some["headline"]["eligible"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
     assert_eq!(outcomes(&some["headline"]), (2, 2, 0, 1));
     assert_eq!(funnel(&some), [(1, 2, 2, 2), (2, 2, 2, 2)]);
-    assert_eq!(bars(&some, "role"), [("dev".into(), 1, 50.0), ("other".into(), 1, 50.0)]);
+    assert_eq!(
+        bars(&some, "role"),
+        [("dev".into(), 1, 50.0), ("other".into(), 1, 50.0)]
+    );
     assert_eq!(answers_per_day(&some), 10);
 
     let dev = results(&app, &[("answer", "role=dev")]).await;
@@ -259,13 +307,28 @@ async fn each_filter_changes_every_number(backend: Backend) {
     assert_eq!(bars(&dev, "role"), [("dev".into(), 1, 100.0)]);
     assert_eq!(card(&dev, "score")["mean"], 9.0);
     assert_eq!(answers_per_day(&dev), 6);
-    for (answer, users) in [("role=other", 1), ("topics=b", 2), ("score=7", 1), ("role=student", 0)] {
+    for (answer, users) in [
+        ("role=other", 1),
+        ("topics=b", 2),
+        ("score=7", 1),
+        ("role=student", 0),
+    ] {
         let filtered = results(&app, &[("answer", answer)]).await;
         assert_eq!(filtered["users"], users, "{answer}");
         let role_answers: i64 = bars(&filtered, "role").iter().map(|b| b.1).sum();
-        assert_eq!(role_answers, users, "{answer}: one role answer per user here");
+        assert_eq!(
+            role_answers, users,
+            "{answer}: one role answer per user here"
+        );
     }
-    let both = results(&app, &[("answer", "topics=b"), ("where", r#"{"key": "role", "equals": "dev"}"#)]).await;
+    let both = results(
+        &app,
+        &[
+            ("answer", "topics=b"),
+            ("where", r#"{"key": "role", "equals": "dev"}"#),
+        ],
+    )
+    .await;
     assert_eq!(both["users"], 1, "where and answer together");
 
     // u3's prompts and answers move to 5 January 2026.
@@ -292,7 +355,10 @@ async fn each_filter_changes_every_number(backend: Backend) {
     assert_eq!(outcomes(&day["headline"]), (1, 1, 0, 1));
     assert_eq!(funnel(&day), [(1, 5, 1, 1), (2, 2, 1, 1)]);
     assert_eq!(bars(&day, "role"), [("other".into(), 1, 100.0)]);
-    assert_eq!(day["answers_per_day"], json!([{"day": "2026-01-05", "answers": 4}]));
+    assert_eq!(
+        day["answers_per_day"],
+        json!([{"day": "2026-01-05", "answers": 4}])
+    );
     let before = results(&app, &[("to", "2026-01-04")]).await;
     assert_eq!(outcomes(&before["headline"]), (0, 0, 0, 0));
     assert_eq!(card(&before, "role")["answers"], 0);
@@ -322,7 +388,13 @@ async fn answers_page_and_export_what_is_filtered(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| format!("{}/{}", a["key"].as_str().unwrap(), a["user_id"].as_str().unwrap()))
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["key"].as_str().unwrap(),
+                    a["user_id"].as_str().unwrap()
+                )
+            })
             .collect()
     };
     assert_eq!(keys(&first), ["age/u1", "age/u3"]);
@@ -335,7 +407,11 @@ async fn answers_page_and_export_what_is_filtered(backend: Backend) {
     let nicknames = page(vec![("key", "nickname".into())]).await;
     assert_eq!(keys(&nicknames), ["nickname/u1"]);
     let v2 = page(vec![("version", "2".into())]).await;
-    assert_eq!(v2["answers"].as_array().unwrap().len(), 4, "u3's four answers");
+    assert_eq!(
+        v2["answers"].as_array().unwrap().len(),
+        4,
+        "u3's four answers"
+    );
 
     let csv = app
         .server(Method::GET, "/v1/question-sets/survey/results/answers")
@@ -351,10 +427,16 @@ async fn answers_page_and_export_what_is_filtered(backend: Backend) {
     assert_eq!(lines.len(), 7, "u1's six answers: {text}");
     assert!(lines.iter().skip(1).all(|l| l.starts_with("u1,")), "{text}");
     assert!(text.contains("u1,age,30,1,"), "{text}");
-    assert!(text.contains("u1,nickname,'=ada,1,"), "formula guarded: {text}");
+    assert!(
+        text.contains("u1,nickname,'=ada,1,"),
+        "formula guarded: {text}"
+    );
     assert!(text.contains(r#"u1,topics,"[""a"",""b""]",1,"#), "{text}");
     let everything = app
-        .server(Method::GET, "/v1/question-sets/survey/results/answers?format=csv")
+        .server(
+            Method::GET,
+            "/v1/question-sets/survey/results/answers?format=csv",
+        )
         .send()
         .await
         .unwrap()
@@ -369,22 +451,50 @@ async fn bad_filters_are_refused_naming_the_field(backend: Backend) {
     let cases: &[(&[(&str, &str)], &str, &str)] = &[
         (&[("from", "2026-13-01")], "invalid_date", "from"),
         (&[("to", "yesterday")], "invalid_date", "to"),
-        (&[("from", "2026-02-01"), ("to", "2026-01-01")], "invalid_date", "to"),
+        (
+            &[("from", "2026-02-01"), ("to", "2026-01-01")],
+            "invalid_date",
+            "to",
+        ),
         (&[("version", "9")], "invalid_version", "version"),
         (&[("version", "one")], "invalid_version", "version"),
         (&[("where", "{not json")], "invalid_where", "where"),
-        (&[("where", r#"{"key": "role", "bogus": 1}"#)], "invalid_where", "where"),
+        (
+            &[("where", r#"{"key": "role", "bogus": 1}"#)],
+            "invalid_where",
+            "where",
+        ),
         (&[("answer", "role")], "invalid_answer_filter", "answer"),
         (&[("answer", "nope=x")], "invalid_answer_filter", "answer"),
-        (&[("answer", "score=high")], "invalid_answer_filter", "answer"),
+        (
+            &[("answer", "score=high")],
+            "invalid_answer_filter",
+            "answer",
+        ),
     ];
-    for path in ["/v1/question-sets/survey/results", "/v1/question-sets/survey/results/answers"] {
+    for path in [
+        "/v1/question-sets/survey/results",
+        "/v1/question-sets/survey/results/answers",
+    ] {
         for (query, code, field) in cases {
-            let response = app.server(Method::GET, path).query(query).send().await.unwrap();
+            let response = app
+                .server(Method::GET, path)
+                .query(query)
+                .send()
+                .await
+                .unwrap();
             let body = expect_error(response, 400, code).await;
-            assert_eq!(body["error"]["details"]["field"], *field, "{path} {query:?}");
+            assert_eq!(
+                body["error"]["details"]["field"], *field,
+                "{path} {query:?}"
+            );
         }
-        let unknown = app.server(Method::GET, path).query(&[("colour", "red")]).send().await.unwrap();
+        let unknown = app
+            .server(Method::GET, path)
+            .query(&[("colour", "red")])
+            .send()
+            .await
+            .unwrap();
         expect_error(unknown, 400, "malformed_query").await;
         let no_key = app.get(path).send().await.unwrap();
         assert_eq!(no_key.status(), 401);
@@ -395,7 +505,12 @@ async fn bad_filters_are_refused_naming_the_field(backend: Backend) {
         (("limit", "0"), "invalid_limit", "limit"),
         (("after", "no-colon"), "invalid_cursor", "after"),
     ] {
-        let response = app.server(Method::GET, answers).query(&[query]).send().await.unwrap();
+        let response = app
+            .server(Method::GET, answers)
+            .query(&[query])
+            .send()
+            .await
+            .unwrap();
         let body = expect_error(response, 400, code).await;
         assert_eq!(body["error"]["details"]["field"], field);
     }
@@ -403,12 +518,23 @@ async fn bad_filters_are_refused_naming_the_field(backend: Backend) {
 
 async fn unknown_and_other_sites_sets_are_404(backend: Backend) {
     let app = population(backend).await;
-    for path in ["/v1/question-sets/nope/results", "/v1/question-sets/nope/results/answers"] {
+    for path in [
+        "/v1/question-sets/nope/results",
+        "/v1/question-sets/nope/results/answers",
+    ] {
         let response = app.server(Method::GET, path).send().await.unwrap();
         expect_error(response, 404, "question_set_not_found").await;
     }
-    let other = app.trickle.sites().create("Other shop", vec![]).await.unwrap();
-    for path in ["/v1/question-sets/survey/results", "/v1/question-sets/survey/results/answers?format=csv"] {
+    let other = app
+        .trickle
+        .sites()
+        .create("Other shop", vec![])
+        .await
+        .unwrap();
+    for path in [
+        "/v1/question-sets/survey/results",
+        "/v1/question-sets/survey/results/answers?format=csv",
+    ] {
         let response = app
             .request(Method::GET, path)
             .bearer_auth(&other.secret_key)

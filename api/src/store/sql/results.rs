@@ -12,9 +12,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::condition::{Arg, compile};
 use super::{Connection, Db, Row, SqlStore};
-use crate::model::results::{
-    EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope,
-};
+use crate::model::results::{EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope};
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
 
@@ -69,13 +67,22 @@ fn scope_sql<D: Dialect>(
         format!("{alias}.question_set = {}", binds.text(&scope.question_set)),
     ];
     if let Some(version) = scope.version {
-        parts.push(format!("{alias}.version = {}", binds.push(Bind::Int(version))));
+        parts.push(format!(
+            "{alias}.version = {}",
+            binds.push(Bind::Int(version))
+        ));
     }
     if let Some(from) = scope.from {
-        parts.push(format!("{alias}.{time} >= {}", binds.push(Bind::Time(from))));
+        parts.push(format!(
+            "{alias}.{time} >= {}",
+            binds.push(Bind::Time(from))
+        ));
     }
     if let Some(until) = scope.until {
-        parts.push(format!("{alias}.{time} < {}", binds.push(Bind::Time(until))));
+        parts.push(format!(
+            "{alias}.{time} < {}",
+            binds.push(Bind::Time(until))
+        ));
     }
     if let Some(users) = &scope.users {
         let predicate = users_predicate::<D>(scope, users, binds);
@@ -212,7 +219,13 @@ where
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(group, kind, users)| Some(GroupedUsers { group: group?, kind, users }))
+            .filter_map(|(group, kind, users)| {
+                Some(GroupedUsers {
+                    group: group?,
+                    kind,
+                    users,
+                })
+            })
             .collect())
     }
 
