@@ -628,7 +628,7 @@ fn scale_bars(
             bar(point.to_string(), Some(point.to_string()), count, answers)
         })
         .collect();
-    (bars, (n > 0).then(|| sum / n as f64))
+    (bars, (n > 0).then_some(sum / n as f64))
 }
 
 /// Buckets of a histogram from `min` to `max`: `(start, width, how many)`. Whole

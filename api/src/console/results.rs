@@ -43,8 +43,8 @@ struct PageQuery {
 }
 
 impl PageQuery {
-    /// The `from` filter as typed.
-    fn from_text(&self) -> &str {
+    /// The `from` filter (the first day) as typed.
+    fn start_text(&self) -> &str {
         self.from.as_deref().unwrap_or_default()
     }
 

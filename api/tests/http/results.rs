@@ -446,9 +446,12 @@ async fn answers_page_and_export_what_is_filtered(backend: Backend) {
     assert_eq!(everything.lines().count(), 12);
 }
 
+/// Query parameters of one request.
+type Query = &'static [(&'static str, &'static str)];
+
 async fn bad_filters_are_refused_naming_the_field(backend: Backend) {
     let app = population(backend).await;
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let cases: &[(Query, &str, &str)] = &[
         (&[("from", "2026-13-01")], "invalid_date", "from"),
         (&[("to", "yesterday")], "invalid_date", "to"),
         (
