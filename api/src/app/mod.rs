@@ -16,6 +16,7 @@ pub mod overview;
 pub mod profiles;
 pub mod prompts;
 pub mod publishing;
+pub mod results;
 pub mod retention;
 pub mod segments;
 pub mod sessions;
@@ -50,6 +51,7 @@ pub use logins::Logins;
 pub use profiles::Profiles;
 pub use prompts::Prompts;
 pub use publishing::Publishing;
+pub use results::Results;
 pub use retention::Retention;
 pub use segments::Segments;
 pub use sessions::{Sessions, SignInLimiter};
@@ -299,6 +301,11 @@ impl App {
     /// What a signed-in admin may do with sites.
     pub fn access<'a>(&'a self, admin: &'a Admin) -> Access<'a> {
         Access { app: self, admin }
+    }
+
+    /// A question set's results under filters.
+    pub fn results(&self) -> Results<'_> {
+        Results { app: self }
     }
 
     /// A signed-in admin's question-set authoring (the console's editor).

@@ -22,6 +22,7 @@ mod preview;
 mod question_sets;
 mod segment_builder;
 mod segments;
+mod results;
 mod session;
 mod sign_in;
 mod simulate;
@@ -65,6 +66,7 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(sites::router())
         .merge(audit::router())
         .merge(question_sets::router())
+        .merge(results::router())
         .merge(editor::router())
         .merge(simulate::router())
         .merge(versions::router())

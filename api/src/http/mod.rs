@@ -12,6 +12,7 @@ mod openapi;
 mod ops;
 mod question_sets;
 mod rate_limit;
+mod results;
 mod segments;
 mod sites;
 mod user_history;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(user_history::router())
         .merge(segments::router())
         .merge(question_sets::router())
+        .merge(results::router())
         .merge(sites::router())
         .merge(webhooks::router())
         .merge(enrichment::router())

@@ -6,18 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::User;
-
-/// A text cell a spreadsheet cannot run: one that starts with `=`, `+`, `-`, `@`, a tab
-/// or a carriage return gets a leading `'` (OWASP's rule against CSV injection). Only
-/// text is passed through here: JSON numbers are written as numbers, so `-5` stays `-5`
-/// (a number cannot hold a formula), while the text answer `"-5"` becomes `'-5`.
-fn text_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
+use super::spreadsheet::text_cell;
 
 /// Flattens nested objects into dotted columns; arrays and scalars stay one cell.
 fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {

@@ -36,6 +36,7 @@ mod ops;
 pub mod overview;
 mod question_sets;
 mod rate_limits;
+mod results;
 mod segments;
 mod site;
 mod user_history;

@@ -13,6 +13,7 @@ mod login_writer;
 mod logins;
 mod prompts;
 mod question_sets;
+mod results;
 mod retention;
 mod rows;
 mod secrets;
@@ -96,7 +97,7 @@ where
     for<'q> Option<i64>: Encode<'q, Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
-    for<'q> f64: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> f64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,

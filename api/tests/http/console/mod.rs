@@ -15,6 +15,7 @@ mod keys;
 mod overview;
 mod preview;
 mod segments;
+mod results;
 mod sign_in;
 mod simulate;
 mod sites;

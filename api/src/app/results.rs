@@ -1,0 +1,686 @@
+//! A question set's results (`GET /v1/question-sets/{slug}/results` and the console's
+//! results page): the headline, the funnel by stage, a chart per question and answers
+//! per day, every number under the same filters and aggregated in the database.
+
+use chrono::{Days, NaiveTime};
+use serde_json::{Number, Value};
+use std::collections::{BTreeMap, HashMap};
+
+use super::App;
+use crate::error::{Error, Result};
+use crate::model::results::{
+    AnswerPage, Bar, DayCount, EventGroup, FunnelStage, GroupedUsers, Headline, Outcomes,
+    QuestionResults, ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes, parse_day,
+};
+use crate::model::spreadsheet::text_cell;
+use crate::model::{Site, now};
+use crate::questions::format::{ChoiceOption, QuestionType};
+use crate::questions::{
+    Condition, Operator, Question, QuestionSet, localize, parse_condition_json,
+};
+
+/// Free-text answers shown per page on a question's card.
+pub const TEXT_PAGE: u32 = 20;
+/// Rows read per query while exporting.
+const EXPORT_PAGE: u32 = 1000;
+
+/// The results of a site's question sets.
+pub struct Results<'a> {
+    pub(crate) app: &'a App,
+}
+
+/// The filters checked against the set: the scope and the definition read.
+struct Checked {
+    scope: ResultsScope,
+    set: QuestionSet,
+    questions_version: i64,
+    versions: Vec<i64>,
+}
+
+impl Results<'_> {
+    /// Every number of the results page under `filter`; `text_page` = (key, cursor)
+    /// starts that free-text question's list after the cursor.
+    pub async fn results(
+        &self,
+        site: &Site,
+        slug: &str,
+        filter: &ResultsFilterInput,
+        text_page: Option<(&str, &str)>,
+    ) -> Result<SetResults> {
+        let checked = self.check(site, slug, filter).await?;
+        let store = &self.app.store;
+        let scope = &checked.scope;
+        let histogram = store.results_login_histogram(scope).await?;
+        let reached = |at_login: u32| -> i64 {
+            histogram
+                .iter()
+                .filter(|(count, _)| *count >= i64::from(at_login))
+                .map(|(_, users)| users)
+                .sum()
+        };
+        let stages = stages_of(&checked.set);
+        let total = store.results_event_users(scope, &EventGroup::Total).await?;
+        let by_version = store
+            .results_event_users(scope, &EventGroup::Version)
+            .await?;
+        let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
+        let by_stage = store
+            .results_event_users(scope, &EventGroup::Stage(stages.clone()))
+            .await?;
+        let answer_totals: HashMap<String, i64> = store
+            .results_answer_totals(scope)
+            .await?
+            .into_iter()
+            .collect();
+
+        let mut versions: Vec<i64> = by_version
+            .iter()
+            .filter_map(|g| g.group.parse().ok())
+            .collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let headline = Headline {
+            eligible: stages.first().map_or(0, |(at, _)| reached(*at)),
+            total: outcomes(&total, ""),
+            by_version: versions
+                .iter()
+                .map(|v| VersionOutcomes {
+                    version: *v,
+                    outcomes: outcomes(&by_version, &v.to_string()),
+                })
+                .collect(),
+        };
+        let funnel = stages
+            .iter()
+            .map(|(at_login, _)| {
+                let stage = outcomes(&by_stage, &at_login.to_string());
+                FunnelStage {
+                    at_login: *at_login,
+                    reached: reached(*at_login),
+                    shown: stage.shown,
+                    answered: stage.answered,
+                }
+            })
+            .collect();
+
+        let closed: Vec<String> = questions_of(&checked.set)
+            .filter(|(_, q)| chart_of(q) == "choice" || chart_of(q) == "scale")
+            .map(|(_, q)| q.key.clone())
+            .collect();
+        let mut values: HashMap<String, Vec<(Value, i64)>> = HashMap::new();
+        for (key, value, count) in store.results_value_counts(scope, &closed).await? {
+            values.entry(key).or_default().push((value, count));
+        }
+        let mut questions = Vec::new();
+        for (at_login, question) in questions_of(&checked.set) {
+            let answers = answer_totals.get(&question.key).copied().unwrap_or(0);
+            let mut card = QuestionResults {
+                key: question.key.clone(),
+                question_type: question.kind.name().to_owned(),
+                chart: chart_of(question).to_owned(),
+                title: text(&question.title, &checked.set),
+                at_login,
+                outcomes: outcomes(&by_key, &question.key),
+                answers,
+                bars: Vec::new(),
+                mean: None,
+                texts: None,
+            };
+            let counted = values.remove(&question.key).unwrap_or_default();
+            match card.chart.as_str() {
+                "choice" => card.bars = choice_bars(question, &checked.set, &counted, answers),
+                "scale" => (card.bars, card.mean) = scale_bars(question, &counted, answers),
+                "number" => (card.bars, card.mean) = self.histogram(scope, question).await?,
+                "date" => card.bars = self.years(scope, &question.key, answers).await?,
+                _ => {
+                    let after = text_page.filter(|(key, _)| *key == question.key);
+                    let after = after.map(|(_, cursor)| cursor);
+                    card.texts = Some(
+                        self.page(scope, Some(&question.key), after, TEXT_PAGE)
+                            .await?,
+                    );
+                }
+            }
+            questions.push(card);
+        }
+        let answers_per_day = store
+            .results_answers_per_day(scope)
+            .await?
+            .into_iter()
+            .map(|(day, answers)| DayCount { day, answers })
+            .collect();
+        Ok(SetResults {
+            question_set: slug.to_owned(),
+            questions_version: checked.questions_version,
+            versions: checked.versions,
+            users: histogram.iter().map(|(_, users)| users).sum(),
+            headline,
+            funnel,
+            questions,
+            answers_per_day,
+        })
+    }
+
+    /// A page of the filtered current answers (of `key`, or of every question), in
+    /// (key, user id) order after the cursor `after`.
+    pub async fn answers(
+        &self,
+        site: &Site,
+        slug: &str,
+        filter: &ResultsFilterInput,
+        key: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<AnswerPage> {
+        let checked = self.check(site, slug, filter).await?;
+        self.page(&checked.scope, key, after, limit).await
+    }
+
+    /// Every filtered current answer (of `key`, or of every question) as CSV:
+    /// `user_id,key,value,version,answered_at`, text cells guarded against formulas.
+    pub async fn export_csv(
+        &self,
+        site: &Site,
+        slug: &str,
+        filter: &ResultsFilterInput,
+        key: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        let checked = self.check(site, slug, filter).await?;
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer
+            .write_record(["user_id", "key", "value", "version", "answered_at"])
+            .expect("writing to memory");
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let rows = self
+                .app
+                .store
+                .results_answers(
+                    &checked.scope,
+                    key,
+                    after.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
+                    EXPORT_PAGE,
+                )
+                .await?;
+            for row in &rows {
+                let value = match &row.value {
+                    Value::String(s) => text_cell(s),
+                    other => text_cell(&other.to_string()),
+                };
+                writer
+                    .write_record([
+                        text_cell(&row.user_id),
+                        row.key.clone(),
+                        value,
+                        row.version.to_string(),
+                        row.answered_at.to_rfc3339(),
+                    ])
+                    .expect("writing to memory");
+            }
+            match rows.last() {
+                Some(last) if rows.len() == EXPORT_PAGE as usize => {
+                    after = Some((last.key.clone(), last.user_id.clone()));
+                }
+                _ => break,
+            }
+        }
+        Ok(writer.into_inner().expect("flushing to memory"))
+    }
+
+    async fn page(
+        &self,
+        scope: &ResultsScope,
+        key: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<AnswerPage> {
+        let after = after
+            .filter(|c| !c.is_empty())
+            .map(|cursor| {
+                cursor.split_once(':').ok_or_else(|| {
+                    Error::invalid("invalid_cursor", "after", "after is not a next_cursor")
+                })
+            })
+            .transpose()?;
+        let answers = self
+            .app
+            .store
+            .results_answers(scope, key, after, limit)
+            .await?;
+        let next_cursor = match answers.last() {
+            Some(last) if answers.len() == limit as usize => {
+                Some(format!("{}:{}", last.key, last.user_id))
+            }
+            _ => None,
+        };
+        Ok(AnswerPage {
+            answers,
+            next_cursor,
+        })
+    }
+
+    async fn histogram(
+        &self,
+        scope: &ResultsScope,
+        question: &Question,
+    ) -> Result<(Vec<Bar>, Option<f64>)> {
+        let store = &self.app.store;
+        let Some(summary) = store.results_number_summary(scope, &question.key).await? else {
+            return Ok((Vec::new(), None));
+        };
+        let integer = matches!(&question.kind, QuestionType::Number(rules) if rules.integer);
+        let (start, width, buckets) = buckets_for(summary.min, summary.max, integer);
+        let mut counts = vec![0_i64; buckets];
+        for (bucket, count) in store
+            .results_number_buckets(scope, &question.key, start, width)
+            .await?
+        {
+            let index = usize::try_from(bucket).unwrap_or(0).min(buckets - 1);
+            counts[index] += count;
+        }
+        let bars = counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| {
+                let low = start + width * i as f64;
+                let label = if width == 1.0 && integer {
+                    number_text(low)
+                } else {
+                    format!("{}–{}", number_text(low), number_text(low + width))
+                };
+                bar(label, None, count, summary.count)
+            })
+            .collect();
+        Ok((bars, Some(summary.sum / summary.count as f64)))
+    }
+
+    async fn years(&self, scope: &ResultsScope, key: &str, answers: i64) -> Result<Vec<Bar>> {
+        Ok(self
+            .app
+            .store
+            .results_years(scope, key)
+            .await?
+            .into_iter()
+            .map(|(year, count)| bar(year, None, count, answers))
+            .collect())
+    }
+
+    /// Reads the set and checks every filter, naming the field of the first bad one.
+    async fn check(&self, site: &Site, slug: &str, filter: &ResultsFilterInput) -> Result<Checked> {
+        let stored = self
+            .app
+            .store
+            .question_set_versions(&site.site_id, slug)
+            .await?;
+        if stored.is_empty() {
+            return Err(Error::NotFound {
+                what: "question set",
+            });
+        }
+        let versions: Vec<i64> = stored.iter().map(|v| v.version).collect();
+        let version = match given(&filter.version) {
+            None => None,
+            Some(text) => match text.parse::<i64>() {
+                Ok(v) if versions.contains(&v) => Some(v),
+                _ => {
+                    return Err(Error::invalid(
+                        "invalid_version",
+                        "version",
+                        format!("version must be one of the set's versions, not {text:?}"),
+                    ));
+                }
+            },
+        };
+        let live = self
+            .app
+            .store
+            .question_sets(&site.site_id)
+            .await?
+            .into_iter()
+            .find(|s| s.slug == slug)
+            .and_then(|s| s.live_version);
+        let shown = version
+            .or(live)
+            .unwrap_or(*versions.iter().max().expect("not empty"));
+        let definition = stored
+            .into_iter()
+            .find(|v| v.version == shown)
+            .expect("a stored version")
+            .into_published()?;
+        let from = day(&filter.from, "from")?;
+        let to = day(&filter.to, "to")?;
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            return Err(Error::invalid("invalid_date", "to", "to is before from"));
+        }
+        let mut users = Vec::new();
+        if let Some(text) = given(&filter.r#where) {
+            let json: Value = serde_json::from_str(text).map_err(|e| {
+                Error::invalid("invalid_where", "where", format!("where is not JSON: {e}"))
+            })?;
+            users.push(
+                parse_condition_json(&json)
+                    .map_err(|m| Error::invalid("invalid_where", "where", m))?,
+            );
+        }
+        if let Some(text) = given(&filter.answer) {
+            users.push(answer_condition(&definition.set, text)?);
+        }
+        let users = match users.len() {
+            0 => None,
+            1 => users.pop(),
+            _ => Some(Condition::All { all: users }),
+        };
+        let midnight = |d: chrono::NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+        Ok(Checked {
+            scope: ResultsScope {
+                site_id: site.site_id.clone(),
+                question_set: slug.to_owned(),
+                from: from.map(midnight),
+                until: to
+                    .and_then(|d| d.checked_add_days(Days::new(1)))
+                    .map(midnight),
+                version,
+                users,
+                now: now(),
+            },
+            set: definition.set,
+            questions_version: shown,
+            versions,
+        })
+    }
+}
+
+/// A filter's text, unless absent or empty.
+fn given(text: &Option<String>) -> Option<&str> {
+    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+fn day(text: &Option<String>, field: &str) -> Result<Option<chrono::NaiveDate>> {
+    given(text)
+        .map(|t| {
+            parse_day(t).ok_or_else(|| {
+                Error::invalid(
+                    "invalid_date",
+                    field,
+                    format!("{field} must be a YYYY-MM-DD date"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The `answer` filter (`key=value`) as a condition on the user's current answer: the
+/// value typed as the question stores it; `other` also matches a free "other" answer.
+fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
+    let refuse = |m: String| Error::invalid("invalid_answer_filter", "answer", m);
+    let (key, raw) = text
+        .split_once('=')
+        .ok_or_else(|| refuse("answer must be key=value".into()))?;
+    let question = questions_of(set)
+        .map(|(_, q)| q)
+        .find(|q| q.key == key)
+        .ok_or_else(|| refuse(format!("{key:?} is not a question of this set")))?;
+    let value = match &question.kind {
+        QuestionType::Scale(_) | QuestionType::Number(_) => {
+            let number = raw
+                .parse::<i64>()
+                .map(Number::from)
+                .ok()
+                .or_else(|| raw.parse::<f64>().ok().and_then(Number::from_f64))
+                .ok_or_else(|| refuse(format!("{key} takes a number, not {raw:?}")))?;
+            Value::Number(number)
+        }
+        QuestionType::Boolean(_) => match raw {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(refuse(format!("{key} takes true or false, not {raw:?}"))),
+        },
+        _ => Value::String(raw.to_owned()),
+    };
+    let equals = Condition::Compare {
+        key: key.to_owned(),
+        since: None,
+        op: Operator::Equals(value),
+    };
+    let allows_other = match &question.kind {
+        QuestionType::SingleChoice(rules) => rules.allow_other,
+        QuestionType::MultiChoice(rules) => rules.allow_other,
+        _ => false,
+    };
+    if allows_other && raw == "other" {
+        let other = Condition::Compare {
+            key: format!("{key}.other"),
+            since: None,
+            op: Operator::Exists(true),
+        };
+        return Ok(Condition::Any {
+            any: vec![equals, other],
+        });
+    }
+    Ok(equals)
+}
+
+/// Every question with its stage's login number, in asking order.
+fn questions_of(set: &QuestionSet) -> impl Iterator<Item = (u32, &Question)> {
+    set.stages
+        .iter()
+        .flat_map(|s| s.questions.iter().map(move |q| (s.at_login, q)))
+}
+
+/// The stages by login number with their question keys.
+fn stages_of(set: &QuestionSet) -> Vec<(u32, Vec<String>)> {
+    let mut stages: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for (at_login, question) in questions_of(set) {
+        stages
+            .entry(at_login)
+            .or_default()
+            .push(question.key.clone());
+    }
+    stages.into_iter().collect()
+}
+
+/// How a question's answers are drawn.
+fn chart_of(question: &Question) -> &'static str {
+    match question.kind {
+        QuestionType::SingleChoice(_)
+        | QuestionType::MultiChoice(_)
+        | QuestionType::Boolean(_)
+        | QuestionType::Country => "choice",
+        QuestionType::Scale(_) => "scale",
+        QuestionType::Number(_) => "number",
+        QuestionType::Date(_) => "date",
+        _ => "text",
+    }
+}
+
+fn outcomes(groups: &[GroupedUsers], group: &str) -> Outcomes {
+    let mut outcomes = Outcomes::default();
+    for g in groups.iter().filter(|g| g.group == group) {
+        match g.kind.as_str() {
+            "impression" => outcomes.shown = g.users,
+            "answered" => outcomes.answered = g.users,
+            "skipped" => outcomes.skipped = g.users,
+            "dismissed" => outcomes.dismissed = g.users,
+            _ => {}
+        }
+    }
+    outcomes
+}
+
+fn text(text: &crate::questions::format::Text, set: &QuestionSet) -> String {
+    localize(text, None, &set.default_locale).0.to_owned()
+}
+
+fn bar(label: String, filter: Option<String>, count: i64, of: i64) -> Bar {
+    let percent = if of > 0 {
+        (count as f64 * 1000.0 / of as f64).round() / 10.0
+    } else {
+        0.0
+    };
+    Bar {
+        label,
+        filter,
+        count,
+        percent,
+    }
+}
+
+/// The value a bar stands for: a string as it is, a free "other" answer as `other`.
+fn value_key(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Object(o) if o.contains_key("other") => "other".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Counts per value, a multi-choice answer once per option it holds.
+fn per_value(counted: &[(Value, i64)]) -> BTreeMap<String, i64> {
+    let mut per_value = BTreeMap::new();
+    for (value, count) in counted {
+        let values = match value {
+            Value::Array(items) => items.clone(),
+            single => vec![single.clone()],
+        };
+        for value in values {
+            *per_value.entry(value_key(&value)).or_default() += count;
+        }
+    }
+    per_value
+}
+
+/// One bar per option in the set's order (labels in its default locale), then any other
+/// value answered (an "other" answer, an option since removed), most answered first.
+fn choice_bars(
+    question: &Question,
+    set: &QuestionSet,
+    counted: &[(Value, i64)],
+    answers: i64,
+) -> Vec<Bar> {
+    let mut counts = per_value(counted);
+    let labelled = |o: &ChoiceOption| (o.value.clone(), text(&o.label, set));
+    let known: Vec<(String, String)> = match &question.kind {
+        QuestionType::SingleChoice(rules) => rules.options.iter().map(labelled).collect(),
+        QuestionType::MultiChoice(rules) => rules.options.iter().map(labelled).collect(),
+        QuestionType::Boolean(rules) => vec![
+            (
+                "true".into(),
+                rules
+                    .true_label
+                    .as_ref()
+                    .map_or("Yes".into(), |t| text(t, set)),
+            ),
+            (
+                "false".into(),
+                rules
+                    .false_label
+                    .as_ref()
+                    .map_or("No".into(), |t| text(t, set)),
+            ),
+        ],
+        _ => Vec::new(),
+    };
+    let mut bars: Vec<Bar> = known
+        .into_iter()
+        .map(|(value, label)| {
+            let count = counts.remove(&value).unwrap_or(0);
+            bar(label, Some(value), count, answers)
+        })
+        .collect();
+    let mut rest: Vec<(String, i64)> = counts.into_iter().collect();
+    rest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    bars.extend(
+        rest.into_iter()
+            .map(|(value, count)| bar(value.clone(), Some(value), count, answers)),
+    );
+    bars
+}
+
+/// One bar per point of the scale, and the mean answer.
+fn scale_bars(
+    question: &Question,
+    counted: &[(Value, i64)],
+    answers: i64,
+) -> (Vec<Bar>, Option<f64>) {
+    let QuestionType::Scale(rules) = &question.kind else {
+        return (Vec::new(), None);
+    };
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    let (mut sum, mut n) = (0.0, 0_i64);
+    for (value, count) in counted {
+        if let Some(number) = value.as_f64() {
+            sum += number * *count as f64;
+            n += count;
+            *counts.entry(number.round() as i64).or_default() += count;
+        }
+    }
+    let low = rules
+        .min
+        .min(counts.keys().next().copied().unwrap_or(rules.min));
+    let high = rules
+        .max
+        .max(counts.keys().last().copied().unwrap_or(rules.max));
+    let bars = (low..=high)
+        .map(|point| {
+            let count = counts.get(&point).copied().unwrap_or(0);
+            bar(point.to_string(), Some(point.to_string()), count, answers)
+        })
+        .collect();
+    (bars, (n > 0).then_some(sum / n as f64))
+}
+
+/// Buckets of a histogram from `min` to `max`: `(start, width, how many)`. Whole
+/// numbers over a short range get one bucket each; otherwise about ten of a round width.
+fn buckets_for(min: f64, max: f64, integer: bool) -> (f64, f64, usize) {
+    if max <= min {
+        return (min, 1.0, 1);
+    }
+    if integer && max - min < 20.0 {
+        return (min, 1.0, (max - min) as usize + 1);
+    }
+    let raw = (max - min) / 10.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let width = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|w| *w >= raw)
+        .unwrap_or(10.0 * magnitude);
+    let start = (min / width).floor() * width;
+    let buckets = ((max - start) / width).floor() as usize + 1;
+    (start, width, buckets.clamp(1, 12))
+}
+
+/// A number without a needless `.0`.
+fn number_text(number: f64) -> String {
+    let rounded = (number * 1e6).round() / 1e6;
+    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
+        format!("{}", rounded as i64)
+    } else {
+        format!("{rounded}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_round_and_cover_the_range() {
+        assert_eq!(buckets_for(3.0, 3.0, false), (3.0, 1.0, 1));
+        assert_eq!(buckets_for(1.0, 5.0, true), (1.0, 1.0, 5));
+        let (start, width, n) = buckets_for(12.0, 97.0, false);
+        assert_eq!((start, width), (10.0, 10.0));
+        assert!(start + width * n as f64 > 97.0 && n <= 12, "{n}");
+        let (start, width, n) = buckets_for(0.5, 2.2, false);
+        assert!((start - 0.4).abs() < 1e-9 && (width - 0.2).abs() < 1e-9);
+        assert!(start + width * n as f64 > 2.2);
+    }
+
+    #[test]
+    fn bars_round_percentages_to_one_decimal() {
+        assert_eq!(bar("a".into(), None, 1, 3).percent, 33.3);
+        assert_eq!(bar("a".into(), None, 0, 0).percent, 0.0);
+    }
+}

@@ -1,0 +1,202 @@
+//! The results of a question set: what the store aggregates (by a [`ResultsScope`]) and
+//! what `GET /v1/question-sets/{slug}/results` and the console's results page show.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::questions::Condition;
+
+/// The filters of a results page as typed (query parameters of the API and the console);
+/// an empty text is no filter.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ResultsFilterInput {
+    /// First day counted (`YYYY-MM-DD`, UTC), on the event or answer time.
+    pub from: Option<String>,
+    /// Last day counted (`YYYY-MM-DD`, UTC, inclusive).
+    pub to: Option<String>,
+    /// Only this version's events and answers.
+    pub version: Option<String>,
+    /// Only users matching this JSON condition (as `GET /v1/users?where=` takes it).
+    pub r#where: Option<String>,
+    /// `key=value`: only users whose current answer to `key` is, or contains, `value`.
+    pub answer: Option<String>,
+}
+
+/// The filters, checked: the answers and events a results page counts.
+#[derive(Debug, Clone)]
+pub struct ResultsScope {
+    pub site_id: String,
+    pub question_set: String,
+    /// Events and answers at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Events and answers before this time.
+    pub until: Option<DateTime<Utc>>,
+    pub version: Option<i64>,
+    /// Only users matching this (the `where` and `answer` filters together).
+    pub users: Option<Condition>,
+    /// When relative conditions (`days_since_…`, `since`) are evaluated.
+    pub now: DateTime<Utc>,
+}
+
+/// How prompt events are grouped when their users are counted.
+#[derive(Debug, Clone)]
+pub enum EventGroup {
+    /// All together (group `""`).
+    Total,
+    /// By version (group: the version number as text).
+    Version,
+    /// By question key.
+    Key,
+    /// By stage: each stage's `at_login` (as text) with its question keys.
+    Stage(Vec<(u32, Vec<String>)>),
+}
+
+/// Distinct users with a prompt event of one kind in one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupedUsers {
+    pub group: String,
+    pub kind: String,
+    pub users: i64,
+}
+
+/// Count, smallest, largest and sum of the numeric answers to a question.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumberSummary {
+    pub count: i64,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+}
+
+/// One current answer, as listed and exported.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ResultAnswer {
+    pub user_id: String,
+    pub key: String,
+    #[schema(value_type = Object)]
+    pub value: Value,
+    pub version: i64,
+    pub answered_at: DateTime<Utc>,
+}
+
+impl ResultAnswer {
+    /// The answer as one line of text (a string as it is, anything else as JSON).
+    pub fn text(&self) -> String {
+        match &self.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A page of answers; `next_cursor` (for `after`) is null on the last page.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AnswerPage {
+    pub answers: Vec<ResultAnswer>,
+    pub next_cursor: Option<String>,
+}
+
+/// Users who were shown, answered, skipped or dismissed (distinct users with such an event).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, ToSchema)]
+pub struct Outcomes {
+    pub shown: i64,
+    pub answered: i64,
+    pub skipped: i64,
+    pub dismissed: i64,
+}
+
+/// The outcomes of one version.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VersionOutcomes {
+    pub version: i64,
+    #[serde(flatten)]
+    pub outcomes: Outcomes,
+}
+
+/// The headline: eligible users, then what happened, in total and per version.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Headline {
+    /// Users (of the filtered ones) whose login count reached the set's first stage.
+    pub eligible: i64,
+    #[serde(flatten)]
+    pub total: Outcomes,
+    pub by_version: Vec<VersionOutcomes>,
+}
+
+/// One stage of the funnel.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelStage {
+    /// The stage's login number.
+    pub at_login: u32,
+    /// Users whose login count reached it.
+    pub reached: i64,
+    /// Users shown one of its questions.
+    pub shown: i64,
+    /// Users who answered one of its questions.
+    pub answered: i64,
+}
+
+/// One bar of a question's chart.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Bar {
+    pub label: String,
+    /// The value for the `answer` filter (`key=value`), where the bar is one answer.
+    pub filter: Option<String>,
+    pub count: i64,
+    /// Of the question's answers (a multi-choice answer counts once per option).
+    pub percent: f64,
+}
+
+/// A question's results: its outcomes and its chart, by type (`chart`): `choice` and
+/// `scale` bars per value (scale with `mean`), `number` a histogram (with `mean`),
+/// `date` bars per year, `text` the first page of answers.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct QuestionResults {
+    pub key: String,
+    /// The question's `type`.
+    pub question_type: String,
+    /// `choice`, `scale`, `number`, `date` or `text`.
+    pub chart: String,
+    /// The title in the set's default locale.
+    pub title: String,
+    pub at_login: u32,
+    #[serde(flatten)]
+    pub outcomes: Outcomes,
+    /// Current answers.
+    pub answers: i64,
+    pub bars: Vec<Bar>,
+    pub mean: Option<f64>,
+    pub texts: Option<AnswerPage>,
+}
+
+/// Answers given per day (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DayCount {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub answers: i64,
+}
+
+/// Everything on a question set's results page, under one set of filters.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SetResults {
+    pub question_set: String,
+    /// The version whose questions are shown: the `version` filter, else the live
+    /// version, else the latest.
+    pub questions_version: i64,
+    /// Every version of the set.
+    pub versions: Vec<i64>,
+    /// Users matching the `where` and `answer` filters.
+    pub users: i64,
+    pub headline: Headline,
+    pub funnel: Vec<FunnelStage>,
+    pub questions: Vec<QuestionResults>,
+    pub answers_per_day: Vec<DayCount>,
+}
+
+/// A checked `YYYY-MM-DD` day of a filter.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    crate::questions::format::parse_iso_date(text)
+}

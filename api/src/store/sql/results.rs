@@ -1,0 +1,390 @@
+//! A question set's results, aggregated in the database: every query is a `GROUP BY`
+//! over `answers` (alias `a`) or `prompt_events` (alias `e`) restricted by one
+//! [`ResultsScope`] — site, set, version, time range, and the users filter compiled by
+//! `condition.rs` into an `EXISTS` over the user's row (so its unqualified columns read
+//! `users`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::condition::{Arg, compile};
+use super::{Connection, Db, Row, SqlStore};
+use crate::model::results::{EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope};
+use crate::store::dialect::Flavour;
+use crate::store::{Dialect, ResultsStore, StoreError};
+
+/// A value bound to a placeholder.
+enum Bind {
+    Text(String),
+    Int(i64),
+    Real(f64),
+    Time(DateTime<Utc>),
+}
+
+/// The placeholders' values of a statement being written, in order.
+#[derive(Default)]
+struct Binds(Vec<Bind>);
+
+impl Binds {
+    fn push(&mut self, bind: Bind) -> String {
+        self.0.push(bind);
+        format!("${}", self.0.len())
+    }
+
+    fn text(&mut self, text: &str) -> String {
+        self.push(Bind::Text(text.to_owned()))
+    }
+}
+
+macro_rules! bind_all {
+    ($dialect:ty, $query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds.0 {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+                Bind::Real(real) => query.bind(real),
+                Bind::Time(at) => query.bind(<$dialect>::timestamp(at)),
+            };
+        }
+        query
+    }};
+}
+
+/// The scope as a predicate over `alias` (`a` answers, `e` prompt events), whose time
+/// column is `time`.
+fn scope_sql<D: Dialect>(
+    scope: &ResultsScope,
+    alias: &str,
+    time: &str,
+    binds: &mut Binds,
+) -> String {
+    let mut parts = vec![
+        format!("{alias}.site_id = {}", binds.text(&scope.site_id)),
+        format!("{alias}.question_set = {}", binds.text(&scope.question_set)),
+    ];
+    if let Some(version) = scope.version {
+        parts.push(format!(
+            "{alias}.version = {}",
+            binds.push(Bind::Int(version))
+        ));
+    }
+    if let Some(from) = scope.from {
+        parts.push(format!(
+            "{alias}.{time} >= {}",
+            binds.push(Bind::Time(from))
+        ));
+    }
+    if let Some(until) = scope.until {
+        parts.push(format!(
+            "{alias}.{time} < {}",
+            binds.push(Bind::Time(until))
+        ));
+    }
+    if let Some(users) = &scope.users {
+        let predicate = users_predicate::<D>(scope, users, binds);
+        parts.push(format!(
+            "EXISTS (SELECT 1 FROM users u WHERE u.site_id = {alias}.site_id \
+             AND u.user_id = {alias}.user_id AND {predicate})"
+        ));
+    }
+    parts.join(" AND ")
+}
+
+/// The users filter compiled with placeholders after those already bound.
+fn users_predicate<D: Dialect>(
+    scope: &ResultsScope,
+    users: &crate::questions::Condition,
+    binds: &mut Binds,
+) -> String {
+    let predicate = compile(users, D::FLAVOUR, scope.now, binds.0.len() + 1);
+    for arg in predicate.args {
+        binds.0.push(match arg {
+            Arg::Text(text) => Bind::Text(text),
+            Arg::Real(real) => Bind::Real(real),
+            Arg::Time(at) => Bind::Time(at),
+        });
+    }
+    predicate.sql
+}
+
+/// An answer's value as a number (`NULL` when it is not one).
+fn number_of<D: Dialect>() -> &'static str {
+    match D::FLAVOUR {
+        Flavour::Sqlite => {
+            "CASE WHEN json_type(a.value) IN ('integer', 'real') \
+             THEN CAST(json_extract(a.value, '$') AS REAL) END"
+        }
+        Flavour::Postgres => {
+            "CASE WHEN jsonb_typeof(a.value) = 'number' THEN (a.value #>> '{}')::float8 END"
+        }
+    }
+}
+
+/// An answer's value as text (`NULL` when it is not a string).
+fn text_of<D: Dialect>() -> &'static str {
+    match D::FLAVOUR {
+        Flavour::Sqlite => {
+            "CASE WHEN json_type(a.value) = 'text' THEN json_extract(a.value, '$') END"
+        }
+        Flavour::Postgres => "CASE WHEN jsonb_typeof(a.value) = 'string' THEN a.value #>> '{}' END",
+    }
+}
+
+/// An event's UTC day as `YYYY-MM-DD`.
+fn day_of<D: Dialect>() -> &'static str {
+    match D::FLAVOUR {
+        Flavour::Sqlite => "substr(e.created_at, 1, 10)",
+        Flavour::Postgres => "to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    }
+}
+
+/// A text column in byte order.
+fn in_byte_order<D: Dialect>(column: &str) -> String {
+    match D::FLAVOUR {
+        Flavour::Sqlite => column.to_owned(),
+        Flavour::Postgres => format!("{column} COLLATE \"C\""),
+    }
+}
+
+#[async_trait]
+impl<D> ResultsStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> f64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    async fn results_login_histogram(
+        &self,
+        scope: &ResultsScope,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut binds = Binds::default();
+        let site = binds.text(&scope.site_id);
+        let filter = match &scope.users {
+            Some(users) => users_predicate::<D>(scope, users, &mut binds),
+            None => "(1=1)".to_owned(),
+        };
+        let sql = format!(
+            "SELECT login_count, COUNT(*) FROM users WHERE site_id = {site} AND {filter} \
+             GROUP BY login_count ORDER BY login_count"
+        );
+        let query = sqlx::query_as(&sql);
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+
+    async fn results_event_users(
+        &self,
+        scope: &ResultsScope,
+        group: &EventGroup,
+    ) -> Result<Vec<GroupedUsers>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
+        let (expression, grouped) = match group {
+            EventGroup::Total => ("''".to_owned(), "e.kind".to_owned()),
+            EventGroup::Version => ("CAST(e.version AS TEXT)".to_owned(), "1, 2".to_owned()),
+            EventGroup::Key => ("e.key".to_owned(), "1, 2".to_owned()),
+            EventGroup::Stage(stages) => {
+                let mut cases = String::from("CASE");
+                for (at_login, keys) in stages {
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    let keys: Vec<String> = keys.iter().map(|k| binds.text(k)).collect();
+                    cases.push_str(&format!(
+                        " WHEN e.key IN ({}) THEN '{at_login}'",
+                        keys.join(", ")
+                    ));
+                }
+                cases.push_str(" END");
+                (cases, "1, 2".to_owned())
+            }
+        };
+        let sql = format!(
+            "SELECT {expression} AS grp, e.kind, COUNT(DISTINCT e.user_id) FROM prompt_events e \
+             WHERE {filter} GROUP BY {grouped}"
+        );
+        let query = sqlx::query_as(&sql);
+        let rows: Vec<(Option<String>, String, i64)> =
+            bind_all!(D, query, binds).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(group, kind, users)| {
+                Some(GroupedUsers {
+                    group: group?,
+                    kind,
+                    users,
+                })
+            })
+            .collect())
+    }
+
+    async fn results_answer_totals(
+        &self,
+        scope: &ResultsScope,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
+        let sql = format!("SELECT a.key, COUNT(*) FROM answers a WHERE {filter} GROUP BY a.key");
+        let query = sqlx::query_as(&sql);
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+
+    async fn results_value_counts(
+        &self,
+        scope: &ResultsScope,
+        keys: &[String],
+    ) -> Result<Vec<(String, Value, i64)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
+        let keys: Vec<String> = keys.iter().map(|k| binds.text(k)).collect();
+        let sql = format!(
+            "SELECT a.key, a.value, COUNT(*) FROM answers a WHERE {filter} \
+             AND a.key IN ({}) GROUP BY a.key, a.value",
+            keys.join(", ")
+        );
+        let query = sqlx::query_as(&sql);
+        let rows: Vec<(String, Json<Value>, i64)> =
+            bind_all!(D, query, binds).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(k, v, n)| (k, v.0, n)).collect())
+    }
+
+    async fn results_number_summary(
+        &self,
+        scope: &ResultsScope,
+        key: &str,
+    ) -> Result<Option<NumberSummary>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
+        let key = binds.text(key);
+        let number = number_of::<D>();
+        let sql = format!(
+            "SELECT COUNT({number}), MIN({number}), MAX({number}), SUM({number}) \
+             FROM answers a WHERE {filter} AND a.key = {key}"
+        );
+        let query = sqlx::query_as(&sql);
+        let (count, min, max, sum): (i64, Option<f64>, Option<f64>, Option<f64>) =
+            bind_all!(D, query, binds).fetch_one(&self.pool).await?;
+        Ok(match (min, max, sum) {
+            (Some(min), Some(max), Some(sum)) if count > 0 => Some(NumberSummary {
+                count,
+                min,
+                max,
+                sum,
+            }),
+            _ => None,
+        })
+    }
+
+    async fn results_number_buckets(
+        &self,
+        scope: &ResultsScope,
+        key: &str,
+        start: f64,
+        width: f64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
+        let key = binds.text(key);
+        let start = binds.push(Bind::Real(start));
+        let width = binds.push(Bind::Real(width));
+        let number = number_of::<D>();
+        let bucket = match D::FLAVOUR {
+            Flavour::Sqlite => format!("CAST(({number} - {start}) / {width} AS INTEGER)"),
+            Flavour::Postgres => format!("CAST(FLOOR(({number} - {start}) / {width}) AS BIGINT)"),
+        };
+        let sql = format!(
+            "SELECT {bucket} AS bucket, COUNT(*) FROM answers a WHERE {filter} AND a.key = {key} \
+             AND {number} IS NOT NULL GROUP BY 1 ORDER BY 1"
+        );
+        let query = sqlx::query_as(&sql);
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+
+    async fn results_years(
+        &self,
+        scope: &ResultsScope,
+        key: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
+        let key = binds.text(key);
+        let text = text_of::<D>();
+        let sql = format!(
+            "SELECT substr({text}, 1, 4) AS year, COUNT(*) FROM answers a WHERE {filter} \
+             AND a.key = {key} AND {text} IS NOT NULL GROUP BY 1 ORDER BY 1"
+        );
+        let query = sqlx::query_as(&sql);
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+
+    async fn results_answers(
+        &self,
+        scope: &ResultsScope,
+        key: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<ResultAnswer>, StoreError> {
+        let mut binds = Binds::default();
+        let mut filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
+        let key_order = in_byte_order::<D>("a.key");
+        let user_order = in_byte_order::<D>("a.user_id");
+        if let Some(key) = key {
+            filter.push_str(&format!(" AND a.key = {}", binds.text(key)));
+        }
+        if let Some((after_key, after_user)) = after {
+            let k1 = binds.text(after_key);
+            let k2 = binds.text(after_key);
+            let user = binds.text(after_user);
+            filter.push_str(&format!(
+                " AND ({key_order} > {k1} OR (a.key = {k2} AND {user_order} > {user}))"
+            ));
+        }
+        let limit = binds.push(Bind::Int(i64::from(limit)));
+        let sql = format!(
+            "SELECT a.user_id, a.key, a.value, a.version, a.answered_at FROM answers a \
+             WHERE {filter} ORDER BY {key_order}, {user_order} LIMIT {limit}"
+        );
+        let query = sqlx::query_as(&sql);
+        let rows: Vec<(String, String, Json<Value>, i64, DateTime<Utc>)> =
+            bind_all!(D, query, binds).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, key, value, version, answered_at)| ResultAnswer {
+                user_id,
+                key,
+                value: value.0,
+                version,
+                answered_at,
+            })
+            .collect())
+    }
+
+    async fn results_answers_per_day(
+        &self,
+        scope: &ResultsScope,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut binds = Binds::default();
+        let filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
+        let day = day_of::<D>();
+        let sql = format!(
+            "SELECT {day} AS day, COUNT(*) FROM prompt_events e WHERE {filter} \
+             AND e.kind = 'answered' GROUP BY 1 ORDER BY 1"
+        );
+        let query = sqlx::query_as(&sql);
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+}
