@@ -1,6 +1,7 @@
 //! The query rows of `cargo xtask bench-api`: reads that scan the population (segment
-//! counts, filtered user pages, CSV export), each timed from one connection, and the
-//! server's memory after all rows.
+//! counts, filtered user pages, CSV export, the insights figures: overview,
+//! completeness, question stats, a set's results with and without a filter), each timed
+//! from one connection, and the server's memory after all rows.
 
 use anyhow::{Context, bail};
 use std::io::{Read, Write};
@@ -55,6 +56,26 @@ pub(super) fn prepare(port: u16, secret: &str) -> anyhow::Result<Vec<Query>> {
     queries.push(Query {
         label: "`GET /v1/segments/fitness-20-40/users?format=csv&limit=1000`".into(),
         path: "/v1/segments/fitness-20-40/users?format=csv&limit=1000".into(),
+    });
+    // The insights pages' figures (issue 12: ≤ 1 s at 1 M users).
+    for path in [
+        "/v1/stats/overview",
+        "/v1/stats/completeness",
+        "/v1/stats/questions",
+        "/v1/question-sets/onboarding/results",
+    ] {
+        queries.push(Query {
+            label: format!("`GET {path}`"),
+            path: path.into(),
+        });
+    }
+    let (_, fitness) = SEGMENTS[1];
+    queries.push(Query {
+        label: "`GET /v1/question-sets/onboarding/results?where=…fitness 20–40…`".into(),
+        path: format!(
+            "/v1/question-sets/onboarding/results?where={}",
+            percent_encode(fitness)
+        ),
     });
     Ok(queries)
 }
