@@ -9,6 +9,7 @@ use serde_json::{Number, Value};
 use std::collections::{BTreeMap, HashMap};
 
 use super::App;
+use super::segments::parse_where_text;
 use crate::error::{Error, Result};
 use crate::model::results::{
     AnswerPage, Bar, DayCount, EventGroup, FunnelStage, GroupedUsers, Headline, Outcomes,
@@ -17,9 +18,7 @@ use crate::model::results::{
 use crate::model::spreadsheet::text_cell;
 use crate::model::{Site, now};
 use crate::questions::format::QuestionType;
-use crate::questions::{
-    Condition, Operator, Question, QuestionSet, localize, parse_condition_json,
-};
+use crate::questions::{Condition, Operator, Question, QuestionSet, localize};
 use cards::{bar, buckets_for, choice_bars, number_text, scale_bars};
 
 /// Free-text answers shown per page on a question's card.
@@ -359,13 +358,7 @@ impl Results<'_> {
         }
         let mut users = Vec::new();
         if let Some(text) = given(&filter.r#where) {
-            let json: Value = serde_json::from_str(text).map_err(|e| {
-                Error::invalid("invalid_where", "where", format!("where is not JSON: {e}"))
-            })?;
-            users.push(
-                parse_condition_json(&json)
-                    .map_err(|m| Error::invalid("invalid_where", "where", m))?,
-            );
+            users.push(parse_where_text(text)?);
         }
         if let Some(text) = given(&filter.answer) {
             users.push(answer_condition(&definition.set, text)?);
