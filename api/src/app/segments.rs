@@ -277,3 +277,11 @@ fn full_path(key: &str) -> Option<String> {
 fn parse_where(value: &serde_json::Value) -> Result<Condition> {
     parse_condition_json(value).map_err(|m| Error::invalid("invalid_where", "where", m))
 }
+
+/// A users filter as its JSON text (the `where` of `GET /v1/users` and of a question
+/// set's results), refused as `invalid_where` when it is not JSON or not a condition.
+pub fn parse_where_text(text: &str) -> Result<Condition> {
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::invalid("invalid_where", "where", format!("where is not JSON: {e}")))?;
+    parse_where(&json)
+}

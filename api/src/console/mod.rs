@@ -21,6 +21,7 @@ mod page;
 mod preview;
 mod question_sets;
 mod results;
+mod segment_actions;
 mod segment_builder;
 mod segments;
 mod session;

@@ -1,12 +1,12 @@
 //! A site's segments: the saved ones with their live counts, the builder (groups and
 //! rows beside the JSON condition `GET /v1/users?where=` takes, and the live count),
-//! saving and deleting through the same use case as `/v1/segments` (audited), and the
-//! CSV export of `GET /v1/segments/{name}/users?format=csv`.
+//! and saving through the same use case as `/v1/segments` (audited); deleting and the
+//! CSV export are in `segment_actions.rs`.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,14 +16,13 @@ use std::collections::BTreeMap;
 use super::ConsoleState;
 use super::error::ConsoleError;
 use super::page::{Layout, render};
+use super::segment_actions::{confirm_delete, delete, export};
 use super::segment_builder::{Node, OPERATORS, Row};
 use super::session::CurrentAdmin;
 use crate::app::Actor;
 use crate::app::segments::{Field, RelatedSet};
 use crate::error::Error;
 use crate::model::segment::{MAX_SEGMENT_DESCRIPTION, Segment, SegmentInput};
-use crate::model::user::MAX_PAGE;
-use crate::model::users_csv::users_csv;
 use crate::model::{Admin, Site};
 use crate::questions::parse_condition_json;
 
@@ -461,77 +460,4 @@ fn redirect(headers: &HeaderMap, to: &str) -> Response {
         return response;
     }
     Redirect::to(to).into_response()
-}
-
-#[derive(Template)]
-#[template(path = "console/segment_delete.html")]
-struct ConfirmDeletePage {
-    layout: Layout,
-    site: Site,
-    segment: Segment,
-    json: String,
-}
-
-async fn confirm_delete(
-    State(state): State<ConsoleState>,
-    current: CurrentAdmin,
-    Path((site_id, name)): Path<(String, String)>,
-) -> Result<Response, ConsoleError> {
-    let site = state.app.access(&current.admin).site(&site_id).await?;
-    let segment = state.app.segments().get(&site, &name).await?;
-    let page = ConfirmDeletePage {
-        layout: Layout::for_admin(&current.admin, "sites"),
-        json: serde_json::to_string(&segment.r#where).expect("JSON serialises"),
-        site,
-        segment,
-    };
-    render(StatusCode::OK, &page)
-}
-
-async fn delete(
-    State(state): State<ConsoleState>,
-    current: CurrentAdmin,
-    Path((site_id, name)): Path<(String, String)>,
-) -> Result<Response, ConsoleError> {
-    let site = state.app.access(&current.admin).site(&site_id).await?;
-    let by = Actor::admin(&current.admin);
-    state.app.segments().delete(&by, &site, &name).await?;
-    Ok(Redirect::to(&format!("/console/sites/{site_id}/segments?deleted={name}")).into_response())
-}
-
-#[derive(Deserialize)]
-struct ExportQuery {
-    limit: Option<u32>,
-    after: Option<String>,
-}
-
-/// The segment's users as CSV, a page of up to 1000 (the API's most) at a time, as
-/// `GET /v1/segments/{name}/users?format=csv` writes them (the next page's cursor in
-/// `X-Next-Cursor`).
-async fn export(
-    State(state): State<ConsoleState>,
-    current: CurrentAdmin,
-    Path((site_id, name)): Path<(String, String)>,
-    Query(query): Query<ExportQuery>,
-) -> Result<Response, ConsoleError> {
-    let site = state.app.access(&current.admin).site(&site_id).await?;
-    let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-    let page = state
-        .app
-        .segments()
-        .users(&site, &name, query.after, limit)
-        .await?;
-    let disposition = format!("attachment; filename=\"{name}.csv\"");
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        users_csv(&page.users),
-    )
-        .into_response();
-    if let Some(cursor) = page.next_cursor.and_then(|c| c.parse().ok()) {
-        response.headers_mut().insert("x-next-cursor", cursor);
-    }
-    Ok(response)
 }

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -13,11 +12,11 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, ServerSite, UserIdPath};
 use crate::app::prompts::Explanation;
+use crate::app::segments::parse_where_text;
 use crate::error::Error;
 use crate::model::user::MAX_PAGE;
 use crate::model::users_csv::users_csv;
 use crate::model::{ProfileView, User, UserPage, UserPatch, UserQuery};
-use crate::questions::parse_condition_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,15 +82,7 @@ async fn list_users(
 ) -> Result<Response, ApiError> {
     let filter = match params.r#where.as_deref() {
         None | Some("") => None,
-        Some(text) => {
-            let json: Value = serde_json::from_str(text).map_err(|e| {
-                Error::invalid("invalid_where", "where", format!("where is not JSON: {e}"))
-            })?;
-            Some(
-                parse_condition_json(&json)
-                    .map_err(|m| Error::invalid("invalid_where", "where", m))?,
-            )
-        }
+        Some(text) => Some(parse_where_text(text)?),
     };
     let query = UserQuery {
         filter,

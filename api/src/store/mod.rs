@@ -12,8 +12,10 @@
 //! Imports only the model and the engine's records.
 
 mod dialect;
+mod history;
 mod insights;
 mod postgres;
+mod results;
 mod secrets;
 mod sql;
 mod sqlite;
@@ -23,7 +25,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
-use crate::model::history::{HistoryEvent, HistoryPosition};
 use crate::model::segment::Segment;
 use crate::model::site::KeyRotation;
 use crate::model::{
@@ -36,8 +37,10 @@ use crate::model::{
 use crate::questions::{Condition, PromptRecord};
 
 pub use dialect::Dialect;
+pub use history::HistoryStore;
 pub use insights::{HistoryImport, InsightsStore};
 pub use postgres::{Postgres, PostgresStore};
+pub use results::ResultsStore;
 pub use secrets::{SEALED_PREFIX, SecretsKey};
 pub use sql::SqlStore;
 pub use sqlite::{Sqlite, SqliteStore};
@@ -652,80 +655,4 @@ pub async fn connect_with_secrets(
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
-}
-
-/// A user's history: logins and prompt events.
-#[async_trait]
-pub trait HistoryStore: Send + Sync {
-    /// Up to `limit` of the user's logins and prompt events, newest first (in
-    /// [`HistoryPosition`] order), older than `before` (from the newest without it).
-    async fn user_history(
-        &self,
-        site_id: &str,
-        user_id: &str,
-        before: Option<&HistoryPosition>,
-        limit: u32,
-    ) -> Result<Vec<HistoryEvent>, StoreError>;
-}
-
-/// Aggregates of a question set's results page, every one restricted by a
-/// [`ResultsScope`](crate::model::results::ResultsScope) and computed in the database.
-#[async_trait]
-pub trait ResultsStore: Send + Sync {
-    /// How many of the scope's users have each login count: `(login_count, users)`.
-    async fn results_login_histogram(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-    ) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// Distinct users per group and kind of the set's prompt events.
-    async fn results_event_users(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-        group: &crate::model::results::EventGroup,
-    ) -> Result<Vec<crate::model::results::GroupedUsers>, StoreError>;
-    /// Current answers per key.
-    async fn results_answer_totals(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-    ) -> Result<Vec<(String, i64)>, StoreError>;
-    /// Current answers of the given keys counted per key and value.
-    async fn results_value_counts(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-        keys: &[String],
-    ) -> Result<Vec<(String, Value, i64)>, StoreError>;
-    /// Count, min, max and sum of the numeric answers to `key`; `None` when none.
-    async fn results_number_summary(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-        key: &str,
-    ) -> Result<Option<crate::model::results::NumberSummary>, StoreError>;
-    /// Numeric answers to `key` per bucket `floor((value - start) / width)`.
-    async fn results_number_buckets(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-        key: &str,
-        start: f64,
-        width: f64,
-    ) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// Text answers to `key` per their first four characters (a date's year).
-    async fn results_years(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-        key: &str,
-    ) -> Result<Vec<(String, i64)>, StoreError>;
-    /// Current answers (of `key`, or every key) in (key, user id) byte order after
-    /// `after` = (key, user id).
-    async fn results_answers(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-        key: Option<&str>,
-        after: Option<(&str, &str)>,
-        limit: u32,
-    ) -> Result<Vec<crate::model::results::ResultAnswer>, StoreError>;
-    /// Answers given (answered events) per UTC day, `YYYY-MM-DD`, in day order.
-    async fn results_answers_per_day(
-        &self,
-        scope: &crate::model::results::ResultsScope,
-    ) -> Result<Vec<(String, i64)>, StoreError>;
 }

@@ -7,19 +7,10 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{Connection, Db, Row, SqlStore};
+use super::{Connection, Db, Row, SqlStore, utc_day};
 use crate::model::insights::{DailyLogins, DailyPromptEvents, HeldCount, PastPrompts};
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, HistoryImport, InsightsStore, StoreError};
-
-/// The UTC day of a timestamp column as `YYYY-MM-DD` text. SQLite keeps timestamps as
-/// fixed-width RFC 3339 text in UTC, so the day is its first ten characters.
-fn utc_day(flavour: Flavour, column: &str) -> String {
-    match flavour {
-        Flavour::Sqlite => format!("substr({column}, 1, 10)"),
-        Flavour::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-    }
-}
 
 fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")

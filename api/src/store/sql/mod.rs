@@ -33,10 +33,19 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::dialect::INVALIDATION_CHANNEL;
+use super::dialect::{Flavour, INVALIDATION_CHANNEL};
 use super::secrets::Sealer;
 use super::{Dialect, Store, StoreError};
 use crate::model::{MetadataLimits, json_size};
+
+/// The UTC day of a timestamp column as `YYYY-MM-DD` text. SQLite keeps timestamps as
+/// fixed-width RFC 3339 text in UTC, so the day is its first ten characters.
+pub(super) fn utc_day(flavour: Flavour, column: &str) -> String {
+    match flavour {
+        Flavour::Sqlite => format!("substr({column}, 1, 10)"),
+        Flavour::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+    }
+}
 
 /// The store on one database: a connection pool, the dialect's fragments, and what
 /// seals secrets at rest.

@@ -11,7 +11,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::condition::{Arg, compile};
-use super::{Connection, Db, Row, SqlStore};
+use super::{Connection, Db, Row, SqlStore, utc_day};
 use crate::model::results::{EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope};
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
@@ -131,14 +131,6 @@ fn text_of<D: Dialect>() -> &'static str {
             "CASE WHEN json_type(a.value) = 'text' THEN json_extract(a.value, '$') END"
         }
         Flavour::Postgres => "CASE WHEN jsonb_typeof(a.value) = 'string' THEN a.value #>> '{}' END",
-    }
-}
-
-/// An event's UTC day as `YYYY-MM-DD`.
-fn day_of<D: Dialect>() -> &'static str {
-    match D::FLAVOUR {
-        Flavour::Sqlite => "substr(e.created_at, 1, 10)",
-        Flavour::Postgres => "to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
     }
 }
 
@@ -379,7 +371,7 @@ where
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut binds = Binds::default();
         let filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
-        let day = day_of::<D>();
+        let day = utc_day(D::FLAVOUR, "e.created_at");
         let sql = format!(
             "SELECT {day} AS day, COUNT(*) FROM prompt_events e WHERE {filter} \
              AND e.kind = 'answered' GROUP BY 1 ORDER BY 1"

@@ -1,0 +1,70 @@
+//! Aggregates of a question set's results page, each computed in the database under a
+//! [`ResultsScope`] (implemented once in `sql/results.rs`).
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::StoreError;
+use crate::model::results::{EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope};
+
+/// Aggregates of a question set's results page, every one restricted by a
+/// [`ResultsScope`] and computed in the database.
+#[async_trait]
+pub trait ResultsStore: Send + Sync {
+    /// How many of the scope's users have each login count: `(login_count, users)`.
+    async fn results_login_histogram(
+        &self,
+        scope: &ResultsScope,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Distinct users per group and kind of the set's prompt events.
+    async fn results_event_users(
+        &self,
+        scope: &ResultsScope,
+        group: &EventGroup,
+    ) -> Result<Vec<GroupedUsers>, StoreError>;
+    /// Current answers per key.
+    async fn results_answer_totals(
+        &self,
+        scope: &ResultsScope,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Current answers of the given keys counted per key and value.
+    async fn results_value_counts(
+        &self,
+        scope: &ResultsScope,
+        keys: &[String],
+    ) -> Result<Vec<(String, Value, i64)>, StoreError>;
+    /// Count, min, max and sum of the numeric answers to `key`; `None` when none.
+    async fn results_number_summary(
+        &self,
+        scope: &ResultsScope,
+        key: &str,
+    ) -> Result<Option<NumberSummary>, StoreError>;
+    /// Numeric answers to `key` per bucket `floor((value - start) / width)`.
+    async fn results_number_buckets(
+        &self,
+        scope: &ResultsScope,
+        key: &str,
+        start: f64,
+        width: f64,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Text answers to `key` per their first four characters (a date's year).
+    async fn results_years(
+        &self,
+        scope: &ResultsScope,
+        key: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Current answers (of `key`, or every key) in (key, user id) byte order after
+    /// `after` = (key, user id).
+    async fn results_answers(
+        &self,
+        scope: &ResultsScope,
+        key: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<ResultAnswer>, StoreError>;
+    /// Answers given (answered events) per UTC day, `YYYY-MM-DD`, in day order.
+    async fn results_answers_per_day(
+        &self,
+        scope: &ResultsScope,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+}
