@@ -27,6 +27,10 @@
 //!   `invalid_where`: the document can only say `where` is an object; the condition
 //!   language's refusals are tested in `api/tests/http/segments.rs`. Only that
 //!   operation, only that added status.
+//! - `GET /v1/users/{id}/history` may answer a schema-valid `after` with its documented
+//!   400 `invalid_cursor`: the cursor is opaque (only a `next_cursor` of that endpoint is
+//!   one), which no schema states; tested in `api/tests/http/user_history.rs`. Only that
+//!   operation, only that added status.
 //! - `POST /v1/site/rotate-keys` is left out of the backend run: a generated request
 //!   may retire the very key schemathesis authenticates with (`grace_seconds: 0`),
 //!   after which every later request is rightly refused. Its documentation is checked
