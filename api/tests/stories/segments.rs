@@ -46,11 +46,11 @@ const CONDITION_KEYS: &[&str] = &[
 fn date_text(rng: &mut StdRng, now: DateTime<Utc>) -> String {
     let today = now.date_naive();
     match rng.random_range(0..8) {
-        0 => (today - Duration::days(rng.random_range(-2..800)))
+        0 => (today - Duration::days(near_a_bound(rng).into()))
             .format("%Y-%m-%d")
             .to_string(),
         1 => {
-            let years = rng.random_range(0..60);
+            let years = near_a_bound(rng);
             let shift = rng.random_range(-1..=1);
             let anniversary = today
                 .with_year(today.year() - years)
@@ -69,6 +69,13 @@ fn date_text(rng: &mut StdRng, now: DateTime<Utc>) -> String {
         6 => "2024-13-01".into(),
         _ => "1990-1-01x".into(),
     }
+}
+
+/// A whole number of days or years on or beside one of the bounds [`number`] draws, so
+/// that every comparison meets values on both sides of its cut-off.
+fn near_a_bound(rng: &mut StdRng) -> i32 {
+    let bound = [0, 1, 2, 7, 20, 30, 31, 40][rng.random_range(0..8)];
+    bound + rng.random_range(-1..=1)
 }
 
 fn scalar(rng: &mut StdRng, now: DateTime<Utc>) -> Value {

@@ -4,26 +4,33 @@
 //! - A metadata value is read by its JSON type: `json_type`/`json_extract`/`json_each`
 //!   on SQLite, `jsonb_typeof`/`->`/`jsonb_array_elements` on PostgreSQL (walked key by
 //!   key with `->`, so a segment such as `0` never indexes an array, as in Rust).
+//!   On PostgreSQL, `equals`/`in`/`contains` on strings and booleans are containment of
+//!   the whole column instead (`user_metadata @> '{"a":{"b":"x"}}'`), a tenth of the
+//!   cost at a million users (`docs/performance.md`).
 //! - Numbers compare as 64-bit floats, strings in byte order (`COLLATE "C"`), booleans
 //!   by JSON type, never across types. Missing, `null` and `""` are "no value".
-//! - `days_since_first_login` / `days_since_last_login` become ranges of the stored
-//!   timestamps around bound cut-offs (`now` minus whole days), so an index can serve
-//!   them; `login_count` is compared as a number.
-//! - `since` reads a `YYYY-MM-DD…` text with integer arithmetic only (a day number by
-//!   the civil-calendar formula), so an invalid date has no value and nothing can
-//!   raise a SQL error whatever the data.
+//! - Whole numbers of days or years become ranges of what they count from
+//!   (`whole_numbers.rs`): `days_since_first_login` / `days_since_last_login` ranges of
+//!   the stored timestamps around bound cut-offs (`now` minus whole days), so an index
+//!   can serve them; `since` ranges of the value's leading `YYYY-MM-DD`, compared as
+//!   text with cut-off dates worked out in Rust, after a validity test on text alone (no
+//!   date arithmetic per row; an invalid or future date has no value, and nothing can
+//!   raise a SQL error whatever the data). `login_count` is compared as a number.
 //!
 //! Every predicate is true or false, never NULL, so `NOT` is exact. Paths are
 //! validated profile paths (`[A-Za-z0-9_-]` segments) and are written into the SQL;
 //! every operand is bound.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::questions::condition::{Condition, Operator};
 use crate::questions::dates::Since;
 use crate::questions::paths::{ProfilePath, is_key_path};
 use crate::store::dialect::Flavour;
+
+mod containment;
+mod whole_numbers;
 
 /// A value bound to a placeholder of a compiled predicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,11 +150,14 @@ impl Compiler {
             }
         };
         match since {
-            None => self.json_operator(&json, op),
-            Some(unit) => {
-                let measured = self.measured(&json, unit);
-                self.integer_operator(&measured, op)
-            }
+            None => match self.flavour {
+                Flavour::Postgres => match self.contained(column, key, op) {
+                    Some(containment) => containment,
+                    None => self.json_operator(&json, op),
+                },
+                Flavour::Sqlite => self.json_operator(&json, op),
+            },
+            Some(unit) => self.since_date(&json, unit, op),
         }
     }
 
@@ -312,44 +322,10 @@ impl Compiler {
         }
     }
 
-    // ---- whole years or days since a date value ----------------------------------------
+    // ---- built-in numbers ---------------------------------------------------------------
 
-    /// An integer expression: whole units from the value's leading `YYYY-MM-DD` until
-    /// today, or NULL (no string, no valid date, a date after today).
-    fn measured(&mut self, json: &Json, unit: Since) -> String {
-        let text = self.text(json);
-        let pattern = match self.flavour {
-            Flavour::Sqlite => {
-                format!("{text} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'")
-            }
-            Flavour::Postgres => format!("{text} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'"),
-        };
-        let part =
-            |from: usize, len: usize| format!("CAST(substr({text}, {from}, {len}) AS INTEGER)");
-        let (y, m, d) = (part(1, 4), part(6, 2), part(9, 2));
-        let leap = format!("(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)");
-        let days_in_month = format!(
-            "(CASE WHEN {m} = 2 THEN (CASE WHEN {leap} THEN 29 ELSE 28 END) \
-             WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END)"
-        );
-        let today = self.now.date_naive();
-        let today_number = today.year() * 10_000 + today.month() as i32 * 100 + today.day() as i32;
-        let value = match unit {
-            Since::Years => {
-                let anniversary = today.month() as i32 * 100 + today.day() as i32;
-                format!(
-                    "({} - {y} - (CASE WHEN {anniversary} < {m} * 100 + {d} THEN 1 ELSE 0 END))",
-                    today.year()
-                )
-            }
-            Since::Days => format!("({} - {})", day_number(today), day_number_sql(&y, &m, &d)),
-        };
-        format!(
-            "(CASE WHEN {} AND {pattern} THEN (CASE WHEN {m} BETWEEN 1 AND 12 AND {d} >= 1 \
-             AND {d} <= {days_in_month} AND {y} * 10000 + {m} * 100 + {d} <= {today_number} \
-             THEN {value} END) END)",
-            self.is_type(json, "string")
-        )
+    fn number_column(&mut self, column: &str, op: &Operator) -> String {
+        self.integer_operator(&format!("CAST({column} AS REAL)"), op)
     }
 
     /// An operator on an integer expression that is NULL when there is no value.
@@ -391,76 +367,6 @@ impl Compiler {
             Operator::Contains(_) => FALSE.to_owned(),
         }
     }
-
-    // ---- built-in numbers ---------------------------------------------------------------
-
-    fn number_column(&mut self, column: &str, op: &Operator) -> String {
-        self.integer_operator(&format!("CAST({column} AS REAL)"), op)
-    }
-
-    /// Whole days since a stored timestamp, never negative: each comparison becomes a
-    /// range of the timestamp around bound cut-offs, so the column is never computed on.
-    fn days_since(&mut self, column: &str, op: &Operator) -> String {
-        let ranges = |x: &Value| -> Option<DayRange> {
-            x.as_f64().filter(|_| x.is_number()).map(DayRange::from)
-        };
-        match op {
-            Operator::Exists(b) => (if *b { TRUE } else { FALSE }).to_owned(),
-            Operator::Equals(x) => self.in_days(column, ranges(x).map(|r| r.equal)),
-            Operator::NotEquals(x) => {
-                format!("(NOT {})", self.in_days(column, ranges(x).map(|r| r.equal)))
-            }
-            Operator::In(xs) | Operator::NotIn(xs) => {
-                let parts = xs
-                    .iter()
-                    .map(|x| self.in_days(column, ranges(x).map(|r| r.equal)))
-                    .collect();
-                let any = joined(parts, " OR ", FALSE);
-                match op {
-                    Operator::In(_) => any,
-                    _ => format!("(NOT {any})"),
-                }
-            }
-            Operator::Gte(x) => self.in_days(column, ranges(x).map(|r| r.at_least)),
-            Operator::Lte(x) => self.in_days(column, ranges(x).map(|r| r.at_most)),
-            Operator::Contains(_) => FALSE.to_owned(),
-        }
-    }
-
-    /// The stored time lies where the whole days since it are within `days`
-    /// (inclusive bounds; `None` bounds are open; `None` range: nothing).
-    fn in_days(&mut self, column: &str, days: Option<(Option<i64>, Option<i64>)>) -> String {
-        let Some((low, high)) = days else {
-            return FALSE.to_owned();
-        };
-        // days >= low  <=>  column <= now - low days   (low >= 1; below that always true)
-        // days <= high <=>  column >  now - (high + 1) days  (high >= 0; else never)
-        let mut parts = Vec::new();
-        if let Some(low) = low.filter(|l| *l >= 1) {
-            match self.cut_off(low) {
-                Some(at) => parts.push(format!("{column} <= {}", self.bind(Arg::Time(at)))),
-                None => return FALSE.to_owned(),
-            }
-        }
-        if let Some(high) = high {
-            if high < 0 {
-                return FALSE.to_owned();
-            }
-            if let Some(at) = self.cut_off(high.saturating_add(1)) {
-                parts.push(format!("{column} > {}", self.bind(Arg::Time(at))));
-            }
-        }
-        if parts.is_empty() {
-            TRUE.to_owned()
-        } else {
-            format!("({})", parts.join(" AND "))
-        }
-    }
-
-    /// `now` minus whole days, if representable.
-    fn cut_off(&self, days: i64) -> Option<DateTime<Utc>> {
-        self.now.checked_sub_signed(Duration::try_days(days)?)
-    }
 }
 
 /// `parts` joined by `with` in parentheses, or `empty` when there are none.
@@ -472,96 +378,45 @@ fn joined(parts: Vec<String>, with: &str, empty: &str) -> String {
     }
 }
 
-/// Whole-day ranges (inclusive, open when `None`) for the comparisons of an integer
-/// day count with a number `r`, as floats compare.
-struct DayRange {
-    equal: (Option<i64>, Option<i64>),
-    at_least: (Option<i64>, Option<i64>),
-    at_most: (Option<i64>, Option<i64>),
-}
-
-impl From<f64> for DayRange {
-    fn from(r: f64) -> DayRange {
-        // Beyond ±2^62 no whole day count can reach it; clamp to keep i64 arithmetic.
-        let limit = 4.0e18;
-        let clamp = |v: f64| v.clamp(-limit, limit) as i64;
-        let equal = if r.fract() == 0.0 && r.abs() < limit {
-            (Some(r as i64), Some(r as i64))
-        } else {
-            (Some(1), Some(0)) // empty
-        };
-        DayRange {
-            equal,
-            at_least: (Some(clamp(r.ceil())), None),
-            at_most: (None, Some(clamp(r.floor()))),
-        }
-    }
-}
-
-/// The day number of a date by the civil-calendar formula below (only differences
-/// matter).
-fn day_number(date: NaiveDate) -> i64 {
-    let (y, m, d) = (
-        i64::from(date.year()),
-        i64::from(date.month()),
-        i64::from(date.day()),
-    );
-    let yy = y + 400 - i64::from(m <= 2);
-    let era = yy / 400;
-    let yoe = yy - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe
-}
-
-/// [`day_number`] in SQL over integer expressions (years 0 to 9999).
-fn day_number_sql(y: &str, m: &str, d: &str) -> String {
-    let yy = format!("({y} + 400 - (CASE WHEN {m} <= 2 THEN 1 ELSE 0 END))");
-    let era = format!("({yy} / 400)");
-    let yoe = format!("({yy} - {era} * 400)");
-    let doy = format!("((153 * (({m} + 9) % 12) + 2) / 5 + {d} - 1)");
-    format!("({era} * 146097 + {yoe} * 365 + {yoe} / 4 - {yoe} / 100 + {doy})")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn day_numbers_count_days() {
-        let day = |y, m, d| day_number(NaiveDate::from_ymd_opt(y, m, d).unwrap());
-        for (a, b) in [
-            ((2024, 2, 28), (2024, 3, 1)),
-            ((1999, 12, 31), (2000, 1, 1)),
-            ((0, 1, 1), (9999, 12, 31)),
-            ((1900, 2, 28), (1900, 3, 1)),
-        ] {
-            let (da, db) = (
-                NaiveDate::from_ymd_opt(a.0, a.1, a.2).unwrap(),
-                NaiveDate::from_ymd_opt(b.0, b.1, b.2).unwrap(),
-            );
-            assert_eq!(
-                day(b.0, b.1, b.2) - day(a.0, a.1, a.2),
-                (db - da).num_days()
-            );
-        }
-    }
-
-    #[test]
-    fn day_ranges_follow_float_comparison() {
-        let r = DayRange::from(2.5);
-        assert_eq!(r.equal, (Some(1), Some(0)));
-        assert_eq!(r.at_least, (Some(3), None));
-        assert_eq!(r.at_most, (None, Some(2)));
-        assert_eq!(DayRange::from(-1.0).equal, (Some(-1), Some(-1)));
+    fn postgres_reads_strings_and_booleans_by_containment() {
+        let c = crate::questions::parse_condition_json(&serde_json::json!(
+            {"all": [{"key": "prefs.sport", "equals": "run"},
+                     {"key": "interests", "contains": "fitness"},
+                     {"key": "nick", "not_in": ["", true]},
+                     {"key": "age", "equals": 3}]}
+        ))
+        .unwrap();
+        let p = compile(&c, Flavour::Postgres, Utc::now(), 1);
+        let documents: Vec<&Arg> = p.args.iter().take(5).collect();
+        let text = |s: &str| Arg::Text(s.to_owned());
+        assert_eq!(
+            documents,
+            [
+                &text(r#"{"prefs":{"sport":"run"}}"#),
+                &text(r#"{"prefs":{"sport":["run"]}}"#),
+                &text(r#"{"interests":["fitness"]}"#),
+                &text(r#"{"nick":[""]}"#),
+                &text(r#"{"nick":true}"#),
+            ]
+        );
+        assert_eq!(p.sql.matches("user_metadata @> ").count(), 6);
+        // A number keeps the general form (floats, not jsonb's numeric equality).
+        assert!(p.sql.contains("jsonb_typeof(user_metadata -> 'age')"));
     }
 
     #[test]
     fn operands_are_bound_and_placeholders_numbered() {
         let c = crate::questions::parse_condition_json(&serde_json::json!(
             {"all": [{"key": "role", "equals": "x'); DROP TABLE users; --"},
-                     {"key": "age", "gte": 3}]}
+                     {"key": "age", "gte": 3},
+                     {"key": "born", "since": "days", "equals": -1},
+                     {"key": "born", "since": "years", "gte": 5000},
+                     {"key": "born", "since": "years", "lte": 40}]}
         ))
         .unwrap();
         let p = compile(&c, Flavour::Postgres, Utc::now(), 4);
