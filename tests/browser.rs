@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 mod console;
 #[path = "browser/editor.rs"]
 mod editor;
+#[path = "browser/insights.rs"]
+mod insights;
 #[path = "browser/spa.rs"]
 mod spa;
 
@@ -545,6 +547,7 @@ async fn the_widget_in_a_real_browser() {
     spa::the_framework_examples_identify_and_log_out(&browser, &service, &host).await;
     console::the_settings_page_previews_the_real_widget(&browser, &service).await;
     editor::the_editor_lints_previews_simulates_publishes_and_rolls_back(&browser, &service).await;
+    insights::results_segment_export_and_erasure(&browser, &service).await;
     browser.client.close().await.unwrap();
 }
 

@@ -35,7 +35,7 @@ fn create_admin(service: &Service) {
     assert!(child.wait().unwrap().success(), "trickle admin create");
 }
 
-async fn sign_in(browser: &Browser, service: &Service) {
+pub(super) async fn sign_in(browser: &Browser, service: &Service) {
     let client = &browser.client;
     client
         .goto(&format!("{}/console/sign-in", service.api))
