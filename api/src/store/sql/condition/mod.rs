@@ -80,7 +80,8 @@ struct Compiler {
 
 /// Where a JSON value is read from.
 enum Json {
-    /// A metadata column and a key path (SQLite: `json_type(col, '$."a"."b"')`).
+    /// A metadata column and a key path (SQLite: `'$."a"."b"'`), read once by
+    /// [`read_once`] as `j.t` (its JSON type) and `j.v` (its SQL value).
     At { column: &'static str, path: String },
     /// The current element of `json_each` (SQLite) aliased `e`.
     SqliteElement,
@@ -149,7 +150,7 @@ impl Compiler {
                 Json::Jsonb(format!("{column}{steps}"))
             }
         };
-        match since {
+        let leaf = match since {
             None => match self.flavour {
                 Flavour::Postgres => match self.contained(column, key, op) {
                     Some(containment) => containment,
@@ -158,6 +159,10 @@ impl Compiler {
                 Flavour::Sqlite => self.json_operator(&json, op),
             },
             Some(unit) => self.since_date(&json, unit, op),
+        };
+        match json {
+            Json::At { column, path } => read_once(column, &path, &leaf),
+            _ => leaf,
         }
     }
 
@@ -271,7 +276,7 @@ impl Compiler {
     /// The JSON type name as the database writes it (`NULL` when missing).
     fn type_of(&self, json: &Json) -> String {
         match json {
-            Json::At { column, path } => format!("json_type({column}, '{path}')"),
+            Json::At { .. } => "j.t".into(),
             Json::SqliteElement => "e.type".into(),
             Json::Jsonb(expr) => format!("jsonb_typeof({expr})"),
         }
@@ -304,7 +309,7 @@ impl Compiler {
     /// The value as SQL text (meaningful for JSON strings).
     fn text(&self, json: &Json) -> String {
         match json {
-            Json::At { column, path } => format!("json_extract({column}, '{path}')"),
+            Json::At { .. } => "j.v".into(),
             Json::SqliteElement => "e.value".into(),
             Json::Jsonb(expr) => format!("({expr} #>> '{{}}')"),
         }
@@ -367,6 +372,16 @@ impl Compiler {
             Operator::Contains(_) => FALSE.to_owned(),
         }
     }
+}
+
+/// SQLite: `leaf`, which reads the value at `path` of `column` as `j.t` and `j.v`, with
+/// that value read once per row (a leaf tests its type and text up to twenty times;
+/// each `json_type`/`json_extract` finds the path again).
+fn read_once(column: &str, path: &str, leaf: &str) -> String {
+    format!(
+        "(SELECT {leaf} FROM (SELECT json_type({column}, '{path}') AS t, \
+         json_extract({column}, '{path}') AS v) AS j)"
+    )
 }
 
 /// `parts` joined by `with` in parentheses, or `empty` when there are none.
