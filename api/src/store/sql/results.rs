@@ -1,7 +1,7 @@
 //! A question set's results, aggregated in the database: every query is a `GROUP BY`
 //! over `answers` (alias `a`) or `prompt_events` (alias `e`) restricted by one
 //! [`ResultsScope`] — site, set, version, time range, and the users filter compiled by
-//! `condition.rs` into an `EXISTS` over the user's row (so its unqualified columns read
+//! `condition/` into an `EXISTS` over the user's row (so its unqualified columns read
 //! `users`).
 
 use async_trait::async_trait;
