@@ -142,7 +142,8 @@ pub struct FunnelStage {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Bar {
     pub label: String,
-    /// The value for the `answer` filter (`key=value`), where the bar is one answer.
+    /// The value for the `answer` filter (`key=value`), where the bar is one answer (a
+    /// date card's bar: its year).
     pub filter: Option<String>,
     pub count: i64,
     /// Of the question's answers (a multi-choice answer counts once per option).

@@ -252,6 +252,7 @@ async fn the_results_count_the_population_exactly(backend: Backend) {
         "one bucket per year, 30 to 45"
     );
     assert_eq!(bars(&all, "birthday"), [("1990".into(), 1, 100.0)]);
+    assert_eq!(card(&all, "birthday")["bars"][0]["filter"], "1990");
     let nickname = card(&all, "nickname");
     assert_eq!(nickname["chart"], "text");
     assert_eq!(outcomes(nickname), (2, 1, 0, 1));
@@ -312,6 +313,10 @@ async fn each_filter_changes_every_number(backend: Backend) {
         ("topics=b", 2),
         ("score=7", 1),
         ("role=student", 0),
+        ("birthday=1990", 1),
+        ("birthday=1990-05-01", 1),
+        ("birthday=1991", 0),
+        ("birthday=1989", 0),
     ] {
         let filtered = results(&app, &[("answer", answer)]).await;
         assert_eq!(filtered["users"], users, "{answer}");

@@ -303,7 +303,7 @@ impl Results<'_> {
             .results_years(scope, key)
             .await?
             .into_iter()
-            .map(|(year, count)| bar(year, None, count, answers))
+            .map(|(year, count)| bar(year.clone(), Some(year), count, answers))
             .collect())
     }
 
@@ -408,7 +408,8 @@ fn day(text: &Option<String>, field: &str) -> Result<Option<chrono::NaiveDate>> 
 }
 
 /// The `answer` filter (`key=value`) as a condition on the user's current answer: the
-/// value typed as the question stores it; `other` also matches a free "other" answer.
+/// value typed as the question stores it; `other` also matches a free "other" answer;
+/// a date question also takes a year (`birthday=1990`), as its card's bars are.
 fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
     let refuse = |m: String| Error::invalid("invalid_answer_filter", "answer", m);
     let (key, raw) = text
@@ -418,6 +419,9 @@ fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
         .map(|(_, q)| q)
         .find(|q| q.key == key)
         .ok_or_else(|| refuse(format!("{key:?} is not a question of this set")))?;
+    if let (QuestionType::Date(_), Some(year)) = (&question.kind, year_of(raw)) {
+        return Ok(within_year(key, year));
+    }
     let value = match &question.kind {
         QuestionType::Scale(_) | QuestionType::Number(_) => {
             let number = raw
@@ -456,6 +460,26 @@ fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
         });
     }
     Ok(equals)
+}
+
+/// `raw` as a year (four ASCII digits), the label of a date card's bar.
+fn year_of(raw: &str) -> Option<&str> {
+    (raw.len() == 4 && raw.bytes().all(|b| b.is_ascii_digit())).then_some(raw)
+}
+
+/// A date answer (stored as `YYYY-MM-DD`) within `year`: a range in byte order.
+fn within_year(key: &str, year: &str) -> Condition {
+    let bound = |op: Operator| Condition::Compare {
+        key: key.to_owned(),
+        since: None,
+        op,
+    };
+    Condition::All {
+        all: vec![
+            bound(Operator::Gte(Value::String(format!("{year}-01-01")))),
+            bound(Operator::Lte(Value::String(format!("{year}-12-31")))),
+        ],
+    }
 }
 
 /// Every question with its stage's login number, in asking order.
