@@ -80,6 +80,14 @@ pub enum Node {
 }
 
 impl Node {
+    /// Whether some row has no key yet (a condition still being written).
+    pub fn has_a_row_without_key(&self) -> bool {
+        match self {
+            Node::Row(row) => row.key.trim().is_empty(),
+            Node::Group(_, children) => children.iter().any(Node::has_a_row_without_key),
+        }
+    }
+
     /// What a new segment starts from: every one of one empty row.
     pub fn starter() -> Node {
         Node::Group(GroupKind::All, vec![Node::Row(empty_row())])

@@ -181,7 +181,12 @@ fn lines(node: &Node, path: &str, fields: &[Field], out: &mut Vec<Line>) {
     };
     match node {
         Node::Row(row) => {
-            let error = parse_condition_json(&row.to_json()).err();
+            // A row without a key yet is unfinished, not wrong.
+            let error = if row.key.trim().is_empty() {
+                None
+            } else {
+                parse_condition_json(&row.to_json()).err()
+            };
             let hint = fields.iter().find(|f| f.key == row.key).map(|f| {
                 let options = if f.options.is_empty() {
                     String::new()
@@ -217,6 +222,8 @@ struct Builder {
     json: String,
     /// Why the condition as a whole is refused (the parser's message).
     refusal: Option<String>,
+    /// A row has no key yet: nothing to count, and nothing refused either.
+    unfinished: bool,
     /// Why the JSON as typed could not be applied.
     json_error: Option<String>,
     users: Option<i64>,
@@ -270,8 +277,10 @@ async fn builder_for(
     let mut drawn = Vec::new();
     lines(node, "c", &fields, &mut drawn);
     let condition = node.to_json();
+    let unfinished = node.has_a_row_without_key();
     let (users, refusal) = match segments.count_where(&site, &condition).await {
         Ok(users) => (Some(users), None),
+        Err(Error::Invalid { .. }) if unfinished => (None, None),
         Err(Error::Invalid { message, .. }) => (None, Some(message)),
         Err(other) => return Err(other),
     };
@@ -284,6 +293,7 @@ async fn builder_for(
         fields,
         json: serde_json::to_string_pretty(&condition).expect("JSON serialises"),
         refusal,
+        unfinished,
         json_error: None,
         users,
         save_error: None,

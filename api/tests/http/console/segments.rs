@@ -423,6 +423,16 @@ async fn a_refused_condition_is_shown_beside_its_row_and_stores_nothing(backend:
     );
     assert!(!html.contains("c-0-error"), "the good row is not marked");
     assert!(html.contains(&format!("Refused: {message}")), "{html}");
+    // A row without a key yet (as a new segment starts) is unfinished, not refused.
+    let (status, unfinished) = post_builder(&app, &cookie, &one_row("", "", "equals", "")).await;
+    assert_eq!(status, 200);
+    assert!(!unfinished.contains("Refused"), "{unfinished}");
+    assert!(!unfinished.contains("c-0-error"), "{unfinished}");
+    assert!(
+        unfinished.contains("Choose a key for each condition"),
+        "{unfinished}"
+    );
+    assert_eq!(shown_count(&unfinished), None);
     assert_eq!(shown_count(&html), None);
     fields.push(("action", "save"));
     let (status, html) = post_builder(&app, &cookie, &fields).await;
