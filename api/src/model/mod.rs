@@ -10,6 +10,7 @@ pub mod idp;
 pub mod insights;
 pub mod job;
 pub mod login;
+pub mod profile_view;
 pub mod prompt_event;
 pub mod question_set;
 pub mod results;
@@ -28,6 +29,7 @@ pub use admin::{Admin, AdminChange, AdminOverview, AdminSession, AuditEntry, New
 pub use enrichment::{BackfillState, CachedResult, ProviderUsage, UsageEvent};
 pub use job::{Job, JobState, NewJob};
 pub use login::{LoginReceipt, NewLogin};
+pub use profile_view::ProfileView;
 pub use prompt_event::{NewAnswer, PromptEventKind};
 pub use question_set::{
     AnswerProbe, PublishOutcome, PublishedSets, QuestionSetHistory, QuestionSetSummary,
@@ -36,8 +38,7 @@ pub use question_set::{
 pub use site::{Site, SiteKeys, SitePatch, SiteView, Theme, WidgetSettings};
 pub use stats::{AnswerCount, PromptEventCount};
 pub use user::{
-    AnswerRecord, EnrichmentRecord, MetadataLimits, ProfileView, User, UserPage, UserPatch,
-    UserQuery,
+    AnswerRecord, EnrichmentRecord, MetadataLimits, User, UserPage, UserPatch, UserQuery,
 };
 pub use webhook::{AttemptOutcome, CreatedSubscription, Delivery, NewSubscription, Subscription};
 
