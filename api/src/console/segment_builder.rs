@@ -72,6 +72,13 @@ pub struct Row {
     pub value: String,
 }
 
+impl Row {
+    /// No key typed yet: a condition still being written, not a wrong one.
+    pub fn has_no_key(&self) -> bool {
+        self.key.trim().is_empty()
+    }
+}
+
 /// A node of the builder's tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -83,7 +90,7 @@ impl Node {
     /// Whether some row has no key yet (a condition still being written).
     pub fn has_a_row_without_key(&self) -> bool {
         match self {
-            Node::Row(row) => row.key.trim().is_empty(),
+            Node::Row(row) => row.has_no_key(),
             Node::Group(_, children) => children.iter().any(Node::has_a_row_without_key),
         }
     }

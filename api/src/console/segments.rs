@@ -181,8 +181,7 @@ fn lines(node: &Node, path: &str, fields: &[Field], out: &mut Vec<Line>) {
     };
     match node {
         Node::Row(row) => {
-            // A row without a key yet is unfinished, not wrong.
-            let error = if row.key.trim().is_empty() {
+            let error = if row.has_no_key() {
                 None
             } else {
                 parse_condition_json(&row.to_json()).err()

@@ -15,6 +15,17 @@ pub enum Flavour {
     Postgres,
 }
 
+impl Flavour {
+    /// A text expression compared byte by byte (SQLite's default; PostgreSQL's
+    /// `COLLATE "C"`, whatever the database's collation).
+    pub fn in_byte_order(self, text: &str) -> String {
+        match self {
+            Flavour::Sqlite => text.to_owned(),
+            Flavour::Postgres => format!("{text} COLLATE \"C\""),
+        }
+    }
+}
+
 /// One database's own part of the shared SQL. Every query of [`super::SqlStore`] is
 /// written once with `$N` placeholders (sqlx binds them on SQLite too) and splices in
 /// these fragments where the databases disagree.

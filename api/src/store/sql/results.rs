@@ -134,14 +134,6 @@ fn text_of<D: Dialect>() -> &'static str {
     }
 }
 
-/// A text column in byte order.
-fn in_byte_order<D: Dialect>(column: &str) -> String {
-    match D::FLAVOUR {
-        Flavour::Sqlite => column.to_owned(),
-        Flavour::Postgres => format!("{column} COLLATE \"C\""),
-    }
-}
-
 #[async_trait]
 impl<D> ResultsStore for SqlStore<D>
 where
@@ -332,8 +324,8 @@ where
     ) -> Result<Vec<ResultAnswer>, StoreError> {
         let mut binds = Binds::default();
         let mut filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
-        let key_order = in_byte_order::<D>("a.key");
-        let user_order = in_byte_order::<D>("a.user_id");
+        let key_order = D::FLAVOUR.in_byte_order("a.key");
+        let user_order = D::FLAVOUR.in_byte_order("a.user_id");
         if let Some(key) = key {
             filter.push_str(&format!(" AND a.key = {}", binds.text(key)));
         }

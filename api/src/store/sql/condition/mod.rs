@@ -250,15 +250,8 @@ impl Compiler {
             }
             Value::String(s) => {
                 let arg = self.bind(Arg::Text(s.clone()));
-                let text = self.text(json);
-                let collate = match self.flavour {
-                    Flavour::Sqlite => "",
-                    Flavour::Postgres => " COLLATE \"C\"",
-                };
-                format!(
-                    "({} AND {text}{collate} {cmp} {arg})",
-                    self.is_type(json, "string")
-                )
+                let text = self.flavour.in_byte_order(&self.text(json));
+                format!("({} AND {text} {cmp} {arg})", self.is_type(json, "string"))
             }
             _ => FALSE.to_owned(),
         }

@@ -64,31 +64,17 @@ impl Compiler {
 
     /// The stored time lies where the whole days since it are within `days`.
     fn in_days(&mut self, column: &str, days: Option<Bounds>) -> String {
-        let Some((low, high)) = days else {
+        let Some(cuts) = cut_offs(days, |d| self.cut_off(d)) else {
             return FALSE.to_owned();
         };
-        // days >= low  <=>  column <= now - low days   (low >= 1; below that always true)
-        // days <= high <=>  column >  now - (high + 1) days  (high >= 0; else never)
-        let mut parts = Vec::new();
-        if let Some(low) = low.filter(|l| *l >= 1) {
-            match self.cut_off(low) {
-                Some(at) => parts.push(format!("{column} <= {}", self.bind(Arg::Time(at)))),
-                None => return FALSE.to_owned(),
-            }
+        if cuts.is_empty() {
+            return TRUE.to_owned();
         }
-        if let Some(high) = high {
-            if high < 0 {
-                return FALSE.to_owned();
-            }
-            if let Some(at) = self.cut_off(high.saturating_add(1)) {
-                parts.push(format!("{column} > {}", self.bind(Arg::Time(at))));
-            }
-        }
-        if parts.is_empty() {
-            TRUE.to_owned()
-        } else {
-            format!("({})", parts.join(" AND "))
-        }
+        let parts: Vec<String> = cuts
+            .into_iter()
+            .map(|(cmp, at)| format!("{column} {cmp} {}", self.bind(Arg::Time(at))))
+            .collect();
+        format!("({})", parts.join(" AND "))
     }
 
     /// `now` minus whole days, if representable.
@@ -100,30 +86,15 @@ impl Compiler {
     /// within `bounds`: its first ten characters compared as text (dates of this form
     /// sort as text) with the latest dates that measure at least so many.
     fn dated(&mut self, json: &Json, unit: Since, bounds: Option<Bounds>) -> String {
-        let Some((low, high)) = bounds else {
+        let today = self.now.date_naive();
+        let Some(mut cuts) = cut_offs(bounds, |units| units_back(today, unit, units)) else {
             return FALSE.to_owned();
         };
-        let today = self.now.date_naive();
-        // Cut-offs first, bound only once the predicate is known not to be false:
-        // units >= low  <=>  date <= the latest date `low` units back (low >= 1)
-        // units <= high <=>  date >  the latest date `high + 1` units back
-        let mut cut_offs = vec![("<=", day_text(today))];
-        if let Some(low) = low.filter(|l| *l >= 1) {
-            match units_back(today, unit, low) {
-                Some(day) => cut_offs.push(("<=", day)),
-                None => return FALSE.to_owned(),
-            }
-        }
-        if let Some(high) = high {
-            if high < 0 {
-                return FALSE.to_owned();
-            }
-            if let Some(day) = units_back(today, unit, high.saturating_add(1)) {
-                cut_offs.push((">", day));
-            }
-        }
-        let date = self.in_byte_order(&format!("substr({}, 1, 10)", self.text(json)));
-        let parts: Vec<String> = cut_offs
+        cuts.insert(0, ("<=", day_text(today)));
+        let date = self
+            .flavour
+            .in_byte_order(&format!("substr({}, 1, 10)", self.text(json)));
+        let parts: Vec<String> = cuts
             .into_iter()
             .map(|(cmp, day)| format!("{date} {cmp} {}", self.bind(Arg::Text(day))))
             .collect();
@@ -141,8 +112,8 @@ impl Compiler {
             }
             Flavour::Postgres => format!("{text} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'"),
         };
-        let month = self.in_byte_order(&format!("substr({text}, 6, 2)"));
-        let day = self.in_byte_order(&format!("substr({text}, 9, 2)"));
+        let month = self.flavour.in_byte_order(&format!("substr({text}, 6, 2)"));
+        let day = self.flavour.in_byte_order(&format!("substr({text}, 9, 2)"));
         let year = format!("CAST(substr({text}, 1, 4) AS INTEGER)");
         let leap = format!("(({year} % 4 = 0 AND {year} % 100 <> 0) OR {year} % 400 = 0)");
         let last_day = format!(
@@ -156,14 +127,31 @@ impl Compiler {
             self.is_type(json, "string")
         )
     }
+}
 
-    /// A text expression compared byte by byte.
-    fn in_byte_order(&self, text: &str) -> String {
-        match self.flavour {
-            Flavour::Sqlite => text.to_owned(),
-            Flavour::Postgres => format!("{text} COLLATE \"C\""),
+/// The cut-offs within which a whole count of units back from now lies in `bounds`, as
+/// `(comparison, cut-off)` for the stored value (`back(n)`: the latest stored value at
+/// least `n` units back, `None` when there is none); `None`: no value is within them.
+/// Counts are never negative: `units >= low` is `stored <= back(low)` (always true
+/// below 1), `units <= high` is `stored > back(high + 1)` (never true below 0).
+fn cut_offs<T>(
+    bounds: Option<Bounds>,
+    back: impl Fn(i64) -> Option<T>,
+) -> Option<Vec<(&'static str, T)>> {
+    let (low, high) = bounds?;
+    let mut cuts = Vec::new();
+    if let Some(low) = low.filter(|l| *l >= 1) {
+        cuts.push(("<=", back(low)?));
+    }
+    if let Some(high) = high {
+        if high < 0 {
+            return None;
+        }
+        if let Some(cut) = back(high.saturating_add(1)) {
+            cuts.push((">", cut));
         }
     }
+    Some(cuts)
 }
 
 /// The latest day (as `YYYY-MM-DD`, possibly not a calendar date, such as 29 February of
