@@ -3,6 +3,7 @@
 //! per day, every number under the same filters and aggregated in the database.
 
 mod cards;
+mod groups;
 
 use chrono::{Days, NaiveTime};
 use serde_json::{Number, Value};
@@ -12,14 +13,15 @@ use super::App;
 use super::segments::parse_where_text;
 use crate::error::{Error, Result};
 use crate::model::results::{
-    AnswerPage, Bar, DayCount, EventGroup, FunnelStage, GroupedUsers, Headline, Outcomes,
-    QuestionResults, ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes, parse_day,
+    AnswerPage, Bar, DayCount, EventGroup, FunnelStage, Headline, QuestionResults,
+    ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes, parse_day,
 };
 use crate::model::spreadsheet::text_cell;
 use crate::model::{Site, now};
 use crate::questions::format::QuestionType;
 use crate::questions::{Condition, Operator, Question, QuestionSet, localize};
 use cards::{bar, buckets_for, choice_bars, number_text, scale_bars};
+use groups::{as_version, only_version, outcomes, stages_from_keys};
 
 /// Free-text answers shown per page on a question's card.
 pub const TEXT_PAGE: u32 = 20;
@@ -52,7 +54,46 @@ impl Results<'_> {
         let checked = self.check(site, slug, filter).await?;
         let store = &self.app.store;
         let scope = &checked.scope;
-        let histogram = store.results_login_histogram(scope).await?;
+        let stages = stages_of(&checked.set);
+        let closed: Vec<String> = questions_of(&checked.set)
+            .filter(|(_, q)| chart_of(q) == "choice" || chart_of(q) == "scale")
+            .map(|(_, q)| q.key.clone())
+            .collect();
+        let stage_group = EventGroup::Stage(stages.clone());
+        // The aggregates are independent reads, run as two sequences at once: the page
+        // takes about the longer of the two rather than their sum, and holds at most two
+        // of the pool's connections (the widget's reads share the pool). The distinct
+        // user counts dominate, so each sequence has one or two.
+        let only_version = only_version(scope.version, &checked.versions);
+        let first = async {
+            let total = store.results_event_users(scope, &EventGroup::Total).await?;
+            let by_version = match only_version {
+                Some(version) => as_version(&total, version),
+                None => {
+                    store
+                        .results_event_users(scope, &EventGroup::Version)
+                        .await?
+                }
+            };
+            let histogram = store.results_login_histogram(scope).await?;
+            Ok::<_, crate::store::StoreError>((total, by_version, histogram))
+        };
+        let second = async {
+            let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
+            let by_stage = match stages_from_keys(&by_key, &stage_group) {
+                Some(by_stage) => by_stage,
+                None => store.results_event_users(scope, &stage_group).await?,
+            };
+            Ok::<_, crate::store::StoreError>((
+                by_key,
+                by_stage,
+                store.results_answer_totals(scope).await?,
+                store.results_value_counts(scope, &closed).await?,
+                store.results_answers_per_day(scope).await?,
+            ))
+        };
+        let ((total, by_version, histogram), (by_key, by_stage, answer_totals, counted, per_day)) =
+            tokio::try_join!(first, second)?;
         let reached = |at_login: u32| -> i64 {
             histogram
                 .iter()
@@ -60,20 +101,7 @@ impl Results<'_> {
                 .map(|(_, users)| users)
                 .sum()
         };
-        let stages = stages_of(&checked.set);
-        let total = store.results_event_users(scope, &EventGroup::Total).await?;
-        let by_version = store
-            .results_event_users(scope, &EventGroup::Version)
-            .await?;
-        let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
-        let by_stage = store
-            .results_event_users(scope, &EventGroup::Stage(stages.clone()))
-            .await?;
-        let answer_totals: HashMap<String, i64> = store
-            .results_answer_totals(scope)
-            .await?
-            .into_iter()
-            .collect();
+        let answer_totals: HashMap<String, i64> = answer_totals.into_iter().collect();
 
         let mut versions: Vec<i64> = by_version
             .iter()
@@ -105,12 +133,8 @@ impl Results<'_> {
             })
             .collect();
 
-        let closed: Vec<String> = questions_of(&checked.set)
-            .filter(|(_, q)| chart_of(q) == "choice" || chart_of(q) == "scale")
-            .map(|(_, q)| q.key.clone())
-            .collect();
         let mut values: HashMap<String, Vec<(Value, i64)>> = HashMap::new();
-        for (key, value, count) in store.results_value_counts(scope, &closed).await? {
+        for (key, value, count) in counted {
             values.entry(key).or_default().push((value, count));
         }
         let mut questions = Vec::new();
@@ -145,9 +169,7 @@ impl Results<'_> {
             }
             questions.push(card);
         }
-        let answers_per_day = store
-            .results_answers_per_day(scope)
-            .await?
+        let answers_per_day = per_day
             .into_iter()
             .map(|(day, answers)| DayCount { day, answers })
             .collect();
@@ -513,20 +535,6 @@ fn chart_of(question: &Question) -> &'static str {
         QuestionType::Date(_) => "date",
         _ => "text",
     }
-}
-
-fn outcomes(groups: &[GroupedUsers], group: &str) -> Outcomes {
-    let mut outcomes = Outcomes::default();
-    for g in groups.iter().filter(|g| g.group == group) {
-        match g.kind.as_str() {
-            "impression" => outcomes.shown = g.users,
-            "answered" => outcomes.answered = g.users,
-            "skipped" => outcomes.skipped = g.users,
-            "dismissed" => outcomes.dismissed = g.users,
-            _ => {}
-        }
-    }
-    outcomes
 }
 
 fn text(text: &crate::questions::format::Text, set: &QuestionSet) -> String {
