@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::questions::Condition;
@@ -34,10 +35,20 @@ pub struct ResultsScope {
     /// Events and answers before this time.
     pub until: Option<DateTime<Utc>>,
     pub version: Option<i64>,
-    /// Only users matching this (the `where` and `answer` filters together).
-    pub users: Option<Condition>,
+    /// Only these users (the `where` and `answer` filters together).
+    pub users: Option<UsersFilter>,
     /// When relative conditions (`days_since_…`, `since`) are evaluated.
     pub now: DateTime<Utc>,
+}
+
+/// The users a [`ResultsScope`] counts.
+#[derive(Debug, Clone)]
+pub enum UsersFilter {
+    /// Those matching the condition, evaluated within each query.
+    Matching(Condition),
+    /// These user ids: a condition's matches, found once for a whole page so that its
+    /// queries do not each evaluate the condition again.
+    Listed(Arc<[String]>),
 }
 
 /// How prompt events are grouped when their users are counted.

@@ -17,6 +17,7 @@ mod login_batches;
 mod profiles;
 mod prompting;
 mod queue;
+mod results;
 mod secrets;
 mod segments;
 mod sites;

@@ -14,7 +14,7 @@ use super::segments::parse_where_text;
 use crate::error::{Error, Result};
 use crate::model::results::{
     AnswerPage, Bar, DayCount, EventGroup, FunnelStage, Headline, QuestionResults,
-    ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes, parse_day,
+    ResultsFilterInput, ResultsScope, SetResults, UsersFilter, VersionOutcomes, parse_day,
 };
 use crate::model::spreadsheet::text_cell;
 use crate::model::{Site, now};
@@ -27,6 +27,10 @@ use groups::{as_version, only_version, outcomes, stages_from_keys};
 pub const TEXT_PAGE: u32 = 20;
 /// Rows read per query while exporting.
 const EXPORT_PAGE: u32 = 1000;
+/// The most users a filter may match and still be found once and listed for all of a
+/// page's queries; a filter matching more is evaluated within each query instead, so a
+/// page never holds or sends a list longer than this (about 2.5 MB of ids).
+const LISTED_USERS: usize = 100_000;
 
 /// The results of a site's question sets.
 pub struct Results<'a> {
@@ -329,6 +333,24 @@ impl Results<'_> {
             .collect())
     }
 
+    /// The scope with its users condition replaced by the users it matches, when there
+    /// are at most [`LISTED_USERS`]: the condition is then evaluated once for the page
+    /// instead of once in each of its queries (nine on a results page).
+    async fn listed(&self, mut scope: ResultsScope) -> Result<ResultsScope> {
+        if let Some(UsersFilter::Matching(condition)) = &scope.users {
+            let limit = u32::try_from(LISTED_USERS + 1).expect("a small limit");
+            let ids = self
+                .app
+                .store
+                .results_matching_users(&scope, condition, limit)
+                .await?;
+            if ids.len() <= LISTED_USERS {
+                scope.users = Some(UsersFilter::Listed(ids.into()));
+            }
+        }
+        Ok(scope)
+    }
+
     /// Reads the set and checks every filter, naming the field of the first bad one.
     async fn check(&self, site: &Site, slug: &str, filter: &ResultsFilterInput) -> Result<Checked> {
         let stored = self
@@ -391,18 +413,19 @@ impl Results<'_> {
             _ => Some(Condition::All { all: users }),
         };
         let midnight = |d: chrono::NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+        let scope = ResultsScope {
+            site_id: site.site_id.clone(),
+            question_set: slug.to_owned(),
+            from: from.map(midnight),
+            until: to
+                .and_then(|d| d.checked_add_days(Days::new(1)))
+                .map(midnight),
+            version,
+            users: users.map(UsersFilter::Matching),
+            now: now(),
+        };
         Ok(Checked {
-            scope: ResultsScope {
-                site_id: site.site_id.clone(),
-                question_set: slug.to_owned(),
-                from: from.map(midnight),
-                until: to
-                    .and_then(|d| d.checked_add_days(Days::new(1)))
-                    .map(midnight),
-                version,
-                users,
-                now: now(),
-            },
+            scope: self.listed(scope).await?,
             set: definition.set,
             questions_version: shown,
             versions,

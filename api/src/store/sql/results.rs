@@ -2,7 +2,7 @@
 //! over `answers` (alias `a`) or `prompt_events` (alias `e`) restricted by one
 //! [`ResultsScope`] — site, set, version, time range, and the users filter compiled by
 //! `condition/` into a semi-join on the site's matching users (so its unqualified columns
-//! read `users`).
+//! read `users`), or those users listed once found.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,9 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::condition::{Arg, compile};
 use super::{Connection, Db, Row, SqlStore, utc_day};
-use crate::model::results::{EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope};
+use crate::model::results::{
+    EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope, UsersFilter,
+};
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
 
@@ -85,25 +87,51 @@ fn scope_sql<D: Dialect>(
         ));
     }
     if let Some(users) = &scope.users {
-        // The filter's users are found once per query (a semi-join), not once per row:
-        // `EXISTS` per row cost 1.6–1.8 times as much on both databases.
-        let site = binds.text(&scope.site_id);
-        let predicate = users_predicate::<D>(scope, users, binds);
         parts.push(format!(
-            "{alias}.user_id IN (SELECT u.user_id FROM users u WHERE u.site_id = {site} \
-             AND {predicate})"
+            "{alias}.user_id IN ({})",
+            users_subquery::<D>(scope, users, binds)
         ));
     }
     parts.join(" AND ")
 }
 
-/// The users filter compiled with placeholders after those already bound.
-fn users_predicate<D: Dialect>(
+/// The scope's users as a subquery of user ids. A condition's users are found once per
+/// query (a semi-join), not once per row: `EXISTS` per row cost 1.6–1.8 times as much on
+/// both databases. A list is bound as one JSON array, so its length meets no limit on
+/// placeholders.
+fn users_subquery<D: Dialect>(
     scope: &ResultsScope,
-    users: &crate::questions::Condition,
+    users: &UsersFilter,
     binds: &mut Binds,
 ) -> String {
-    let predicate = compile(users, D::FLAVOUR, scope.now, binds.0.len() + 1);
+    match users {
+        UsersFilter::Matching(condition) => {
+            let site = binds.text(&scope.site_id);
+            let predicate = condition_sql::<D>(scope, condition, binds);
+            format!("SELECT u.user_id FROM users u WHERE u.site_id = {site} AND {predicate}")
+        }
+        UsersFilter::Listed(ids) => {
+            let ids = binds.push(Bind::Text(
+                serde_json::to_string(ids).expect("strings serialize"),
+            ));
+            match D::FLAVOUR {
+                Flavour::Sqlite => format!("SELECT value FROM json_each({ids})"),
+                Flavour::Postgres => {
+                    format!("SELECT jsonb_array_elements_text(CAST({ids} AS jsonb))")
+                }
+            }
+        }
+    }
+}
+
+/// A users condition compiled with placeholders after those already bound; its
+/// unqualified columns read `users`.
+fn condition_sql<D: Dialect>(
+    scope: &ResultsScope,
+    condition: &crate::questions::Condition,
+    binds: &mut Binds,
+) -> String {
+    let predicate = compile(condition, D::FLAVOUR, scope.now, binds.0.len() + 1);
     for arg in predicate.args {
         binds.0.push(match arg {
             Arg::Text(text) => Bind::Text(text),
@@ -159,7 +187,13 @@ where
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
         let filter = match &scope.users {
-            Some(users) => users_predicate::<D>(scope, users, &mut binds),
+            Some(UsersFilter::Matching(condition)) => {
+                condition_sql::<D>(scope, condition, &mut binds)
+            }
+            Some(listed) => format!(
+                "user_id IN ({})",
+                users_subquery::<D>(scope, listed, &mut binds)
+            ),
             None => "(1=1)".to_owned(),
         };
         let sql = format!(
@@ -167,6 +201,23 @@ where
              GROUP BY login_count ORDER BY login_count"
         );
         let query = sqlx::query_as(&sql);
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+
+    async fn results_matching_users(
+        &self,
+        scope: &ResultsScope,
+        condition: &crate::questions::Condition,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut binds = Binds::default();
+        let site = binds.text(&scope.site_id);
+        let predicate = condition_sql::<D>(scope, condition, &mut binds);
+        let limit = binds.push(Bind::Int(i64::from(limit)));
+        let sql = format!(
+            "SELECT user_id FROM users WHERE site_id = {site} AND {predicate} LIMIT {limit}"
+        );
+        let query = sqlx::query_scalar(&sql);
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
 
