@@ -3,7 +3,7 @@
 //! the set — the results page's dearest queries — so a grouping that follows exactly
 //! from another is derived instead of counted.
 
-use crate::model::results::{EventGroup, GroupedUsers, Outcomes};
+use crate::model::results::{GroupedUsers, Outcomes};
 
 /// The one version every counted event has, when that is known without counting: the
 /// version filtered on, or the set's only version.
@@ -25,34 +25,37 @@ pub(super) fn as_version(total: &[GroupedUsers], version: i64) -> Vec<GroupedUse
         .collect()
 }
 
-/// The grouping per stage, derived from the one per key when no stage has two keys
-/// (a user then counts in a stage exactly when they count for its key); `None` when
-/// some stage has two or more and must be counted.
+/// The grouping per stage, derived from the one per key for each stage in which at most
+/// one key has events (a user then counts in the stage exactly when they count for that
+/// key), and the stages left to count: those in which two or more keys have events.
 pub(super) fn stages_from_keys(
     by_key: &[GroupedUsers],
-    stage: &EventGroup,
-) -> Option<Vec<GroupedUsers>> {
-    let EventGroup::Stage(stages) = stage else {
-        return None;
-    };
-    if stages.iter().any(|(_, keys)| keys.len() > 1) {
-        return None;
-    }
-    Some(
-        stages
+    stages: &[(u32, Vec<String>)],
+) -> (Vec<GroupedUsers>, Vec<(u32, Vec<String>)>) {
+    let mut derived = Vec::new();
+    let mut to_count = Vec::new();
+    for (at_login, keys) in stages {
+        let asked: Vec<&String> = keys
             .iter()
-            .filter_map(|(at_login, keys)| Some((at_login, keys.first()?)))
-            .flat_map(|(at_login, key)| {
-                by_key
-                    .iter()
-                    .filter(move |g| &g.group == key)
-                    .map(move |g| GroupedUsers {
-                        group: at_login.to_string(),
-                        ..g.clone()
-                    })
-            })
-            .collect(),
-    )
+            .filter(|key| by_key.iter().any(|g| &g.group == *key))
+            .collect();
+        match asked.as_slice() {
+            [] => {}
+            [key] => {
+                derived.extend(
+                    by_key
+                        .iter()
+                        .filter(|g| &g.group == *key)
+                        .map(|g| GroupedUsers {
+                            group: at_login.to_string(),
+                            ..g.clone()
+                        }),
+                )
+            }
+            _ => to_count.push((*at_login, keys.clone())),
+        }
+    }
+    (derived, to_count)
 }
 
 /// The outcomes of `group`: its users per kind.
@@ -90,33 +93,35 @@ mod tests {
     }
 
     #[test]
-    fn single_key_stages_take_their_keys_counts() {
+    fn stages_with_events_of_one_key_take_its_counts() {
         let by_key = vec![
             users("role", "impression", 5),
             users("role", "answered", 3),
             users("phone", "impression", 2),
         ];
-        let stages = EventGroup::Stage(vec![
+        let stages = vec![
             (1, vec!["role".into()]),
-            (2, vec!["phone".into()]),
+            (2, vec!["phone".into(), "city".into()]),
             (3, vec![]),
-        ]);
+            (4, vec!["company".into(), "size".into()]),
+        ];
         assert_eq!(
             stages_from_keys(&by_key, &stages),
-            Some(vec![
-                users("1", "impression", 5),
-                users("1", "answered", 3),
-                users("2", "impression", 2),
-            ])
+            (
+                vec![
+                    users("1", "impression", 5),
+                    users("1", "answered", 3),
+                    users("2", "impression", 2),
+                ],
+                vec![]
+            )
         );
     }
 
     #[test]
-    fn a_stage_of_two_keys_must_be_counted() {
-        let stages = EventGroup::Stage(vec![(1, vec!["a".into(), "b".into()])]);
-        assert_eq!(
-            stages_from_keys(&[users("a", "impression", 1)], &stages),
-            None
-        );
+    fn a_stage_with_events_of_two_keys_is_counted() {
+        let by_key = vec![users("a", "impression", 1), users("b", "skipped", 1)];
+        let stages = vec![(1, vec!["a".into(), "b".into(), "c".into()])];
+        assert_eq!(stages_from_keys(&by_key, &stages), (vec![], stages));
     }
 }

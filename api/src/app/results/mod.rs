@@ -63,7 +63,6 @@ impl Results<'_> {
             .filter(|(_, q)| chart_of(q) == "choice" || chart_of(q) == "scale")
             .map(|(_, q)| q.key.clone())
             .collect();
-        let stage_group = EventGroup::Stage(stages.clone());
         // The aggregates are independent reads, run as two sequences at once: the page
         // takes about the longer of the two rather than their sum, and holds at most two
         // of the pool's connections (the widget's reads share the pool). The distinct
@@ -84,10 +83,11 @@ impl Results<'_> {
         };
         let second = async {
             let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
-            let by_stage = match stages_from_keys(&by_key, &stage_group) {
-                Some(by_stage) => by_stage,
-                None => store.results_event_users(scope, &stage_group).await?,
-            };
+            let (mut by_stage, to_count) = stages_from_keys(&by_key, &stages);
+            if !to_count.is_empty() {
+                let counted = EventGroup::Stage(to_count);
+                by_stage.extend(store.results_event_users(scope, &counted).await?);
+            }
             Ok::<_, crate::store::StoreError>((
                 by_key,
                 by_stage,

@@ -227,7 +227,7 @@ where
         group: &EventGroup,
     ) -> Result<Vec<GroupedUsers>, StoreError> {
         let mut binds = Binds::default();
-        let filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
+        let mut filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
         let (expression, grouped) = match group {
             EventGroup::Total => ("''".to_owned(), "e.kind".to_owned()),
             // Grouped by the columns themselves, which SQLite's indexes on (set, version,
@@ -250,6 +250,15 @@ where
                     ));
                 }
                 cases.push_str(" END");
+                // Only the stages' own events are read (a range of the key index each).
+                let keys: Vec<String> = stages
+                    .iter()
+                    .flat_map(|(_, keys)| keys)
+                    .map(|k| binds.text(k))
+                    .collect();
+                if !keys.is_empty() {
+                    filter.push_str(&format!(" AND e.key IN ({})", keys.join(", ")));
+                }
                 (cases, "1, 2".to_owned())
             }
         };
