@@ -3,23 +3,22 @@
 //! per day, every number under the same filters and aggregated in the database.
 
 mod cards;
+mod filters;
 mod groups;
 
-use chrono::{Days, NaiveTime};
-use serde_json::{Number, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 use super::App;
-use super::segments::parse_where_text;
 use crate::error::{Error, Result};
+use crate::model::Site;
 use crate::model::results::{
     AnswerPage, Bar, DayCount, EventGroup, FunnelStage, Headline, QuestionResults,
-    ResultsFilterInput, ResultsScope, SetResults, UsersFilter, VersionOutcomes, parse_day,
+    ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes,
 };
 use crate::model::spreadsheet::text_cell;
-use crate::model::{Site, now};
 use crate::questions::format::QuestionType;
-use crate::questions::{Condition, Operator, Question, QuestionSet, localize};
+use crate::questions::{Question, QuestionSet, localize};
 use cards::{bar, buckets_for, choice_bars, number_text, scale_bars};
 use groups::{as_version, only_version, outcomes, stages_from_keys};
 
@@ -27,10 +26,6 @@ use groups::{as_version, only_version, outcomes, stages_from_keys};
 pub const TEXT_PAGE: u32 = 20;
 /// Rows read per query while exporting.
 const EXPORT_PAGE: u32 = 1000;
-/// The most users a filter may match and still be found once and listed for all of a
-/// page's queries; a filter matching more is evaluated within each query instead, so a
-/// page never holds or sends a list longer than this (about 2.5 MB of ids).
-const LISTED_USERS: usize = 100_000;
 
 /// The results of a site's question sets.
 pub struct Results<'a> {
@@ -331,199 +326,6 @@ impl Results<'_> {
             .into_iter()
             .map(|(year, count)| bar(year.clone(), Some(year), count, answers))
             .collect())
-    }
-
-    /// The scope with its users condition replaced by the users it matches, when there
-    /// are at most [`LISTED_USERS`]: the condition is then evaluated once for the page
-    /// instead of once in each of its queries (nine on a results page).
-    async fn listed(&self, mut scope: ResultsScope) -> Result<ResultsScope> {
-        if let Some(UsersFilter::Matching(condition)) = &scope.users {
-            let limit = u32::try_from(LISTED_USERS + 1).expect("a small limit");
-            let ids = self
-                .app
-                .store
-                .results_matching_users(&scope, condition, limit)
-                .await?;
-            if ids.len() <= LISTED_USERS {
-                scope.users = Some(UsersFilter::Listed(ids.into()));
-            }
-        }
-        Ok(scope)
-    }
-
-    /// Reads the set and checks every filter, naming the field of the first bad one.
-    async fn check(&self, site: &Site, slug: &str, filter: &ResultsFilterInput) -> Result<Checked> {
-        let stored = self
-            .app
-            .store
-            .question_set_versions(&site.site_id, slug)
-            .await?;
-        if stored.is_empty() {
-            return Err(Error::NotFound {
-                what: "question set",
-            });
-        }
-        let versions: Vec<i64> = stored.iter().map(|v| v.version).collect();
-        let version = match given(&filter.version) {
-            None => None,
-            Some(text) => match text.parse::<i64>() {
-                Ok(v) if versions.contains(&v) => Some(v),
-                _ => {
-                    return Err(Error::invalid(
-                        "invalid_version",
-                        "version",
-                        format!("version must be one of the set's versions, not {text:?}"),
-                    ));
-                }
-            },
-        };
-        let live = self
-            .app
-            .store
-            .question_sets(&site.site_id)
-            .await?
-            .into_iter()
-            .find(|s| s.slug == slug)
-            .and_then(|s| s.live_version);
-        let shown = version
-            .or(live)
-            .unwrap_or(*versions.iter().max().expect("not empty"));
-        let definition = stored
-            .into_iter()
-            .find(|v| v.version == shown)
-            .expect("a stored version")
-            .into_published()?;
-        let from = day(&filter.from, "from")?;
-        let to = day(&filter.to, "to")?;
-        if let (Some(from), Some(to)) = (from, to)
-            && to < from
-        {
-            return Err(Error::invalid("invalid_date", "to", "to is before from"));
-        }
-        let mut users = Vec::new();
-        if let Some(text) = given(&filter.r#where) {
-            users.push(parse_where_text(text)?);
-        }
-        if let Some(text) = given(&filter.answer) {
-            users.push(answer_condition(&definition.set, text)?);
-        }
-        let users = match users.len() {
-            0 => None,
-            1 => users.pop(),
-            _ => Some(Condition::All { all: users }),
-        };
-        let midnight = |d: chrono::NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
-        let scope = ResultsScope {
-            site_id: site.site_id.clone(),
-            question_set: slug.to_owned(),
-            from: from.map(midnight),
-            until: to
-                .and_then(|d| d.checked_add_days(Days::new(1)))
-                .map(midnight),
-            version,
-            users: users.map(UsersFilter::Matching),
-            now: now(),
-        };
-        Ok(Checked {
-            scope: self.listed(scope).await?,
-            set: definition.set,
-            questions_version: shown,
-            versions,
-        })
-    }
-}
-
-/// A filter's text, unless absent or empty.
-fn given(text: &Option<String>) -> Option<&str> {
-    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
-}
-
-fn day(text: &Option<String>, field: &str) -> Result<Option<chrono::NaiveDate>> {
-    given(text)
-        .map(|t| {
-            parse_day(t).ok_or_else(|| {
-                Error::invalid(
-                    "invalid_date",
-                    field,
-                    format!("{field} must be a YYYY-MM-DD date"),
-                )
-            })
-        })
-        .transpose()
-}
-
-/// The `answer` filter (`key=value`) as a condition on the user's current answer: the
-/// value typed as the question stores it; `other` also matches a free "other" answer;
-/// a date question also takes a year (`birthday=1990`), as its card's bars are.
-fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
-    let refuse = |m: String| Error::invalid("invalid_answer_filter", "answer", m);
-    let (key, raw) = text
-        .split_once('=')
-        .ok_or_else(|| refuse("answer must be key=value".into()))?;
-    let question = questions_of(set)
-        .map(|(_, q)| q)
-        .find(|q| q.key == key)
-        .ok_or_else(|| refuse(format!("{key:?} is not a question of this set")))?;
-    if let (QuestionType::Date(_), Some(year)) = (&question.kind, year_of(raw)) {
-        return Ok(within_year(key, year));
-    }
-    let value = match &question.kind {
-        QuestionType::Scale(_) | QuestionType::Number(_) => {
-            let number = raw
-                .parse::<i64>()
-                .map(Number::from)
-                .ok()
-                .or_else(|| raw.parse::<f64>().ok().and_then(Number::from_f64))
-                .ok_or_else(|| refuse(format!("{key} takes a number, not {raw:?}")))?;
-            Value::Number(number)
-        }
-        QuestionType::Boolean(_) => match raw {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(refuse(format!("{key} takes true or false, not {raw:?}"))),
-        },
-        _ => Value::String(raw.to_owned()),
-    };
-    let equals = Condition::Compare {
-        key: key.to_owned(),
-        since: None,
-        op: Operator::Equals(value),
-    };
-    let allows_other = match &question.kind {
-        QuestionType::SingleChoice(rules) => rules.allow_other,
-        QuestionType::MultiChoice(rules) => rules.allow_other,
-        _ => false,
-    };
-    if allows_other && raw == "other" {
-        let other = Condition::Compare {
-            key: format!("{key}.other"),
-            since: None,
-            op: Operator::Exists(true),
-        };
-        return Ok(Condition::Any {
-            any: vec![equals, other],
-        });
-    }
-    Ok(equals)
-}
-
-/// `raw` as a year (four ASCII digits), the label of a date card's bar.
-fn year_of(raw: &str) -> Option<&str> {
-    (raw.len() == 4 && raw.bytes().all(|b| b.is_ascii_digit())).then_some(raw)
-}
-
-/// A date answer (stored as `YYYY-MM-DD`) within `year`: a range in byte order.
-fn within_year(key: &str, year: &str) -> Condition {
-    let bound = |op: Operator| Condition::Compare {
-        key: key.to_owned(),
-        since: None,
-        op,
-    };
-    Condition::All {
-        all: vec![
-            bound(Operator::Gte(Value::String(format!("{year}-01-01")))),
-            bound(Operator::Lte(Value::String(format!("{year}-12-31")))),
-        ],
     }
 }
 
