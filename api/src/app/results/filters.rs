@@ -46,16 +46,9 @@ impl Results<'_> {
         slug: &str,
         filter: &ResultsFilterInput,
     ) -> Result<Checked> {
-        let stored = self
-            .app
-            .store
-            .question_set_versions(&site.site_id, slug)
-            .await?;
-        if stored.is_empty() {
-            return Err(Error::NotFound {
-                what: "question set",
-            });
-        }
+        // The set's versions and live one, or 404, as the set's own history reads them.
+        let history = self.app.publishing().history(site, slug).await?;
+        let stored = history.versions;
         let versions: Vec<i64> = stored.iter().map(|v| v.version).collect();
         let version = match given(&filter.version) {
             None => None,
@@ -70,16 +63,8 @@ impl Results<'_> {
                 }
             },
         };
-        let live = self
-            .app
-            .store
-            .question_sets(&site.site_id)
-            .await?
-            .into_iter()
-            .find(|s| s.slug == slug)
-            .and_then(|s| s.live_version);
         let shown = version
-            .or(live)
+            .or(history.live_version)
             .unwrap_or(*versions.iter().max().expect("not empty"));
         let definition = stored
             .into_iter()
