@@ -454,13 +454,20 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
-    /// Polls `condition` (a JS expression) until true, for at most 10 s. A condition
-    /// that throws is not true yet: an element it reads may be between an htmx swap and
-    /// the widget's remount.
+    /// Polls `condition` (a JS expression) until true and htmx idle, for at most 10 s.
+    /// A condition that throws is not true yet: an element it reads may be between an
+    /// htmx swap and the widget's remount. htmx inserts swapped content at once but
+    /// binds its triggers only when it settles (20 ms later, longer under load), so an
+    /// event sent to new content before then is lost: wait until nothing is marked as
+    /// added, settling, swapping or in flight.
     async fn wait_for(&self, condition: &str) {
+        const HTMX_BUSY: &str = ".htmx-added,.htmx-settling,.htmx-swapping,.htmx-request";
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            let poll = format!("try {{ return !!({condition}) }} catch (e) {{ return false }}");
+            let poll = format!(
+                "try {{ return !!({condition}) && !document.querySelector('{HTMX_BUSY}') }} \
+                 catch (e) {{ return false }}"
+            );
             if self.js(&poll).await == json!(true) {
                 return;
             }
