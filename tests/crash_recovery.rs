@@ -207,12 +207,12 @@ impl Db {
         }
     }
 
-    /// Rows of one text column; `{json}` in `sql` becomes the dialect's cast of a JSON
-    /// column to text.
+    /// Rows of one text column; `{json:COLUMN}` in `sql` becomes the dialect's reading
+    /// of a JSON column as text (SQLite keeps metadata as JSONB).
     async fn texts(&self, sql: &str, bind: &str) -> Vec<String> {
         match self {
             Db::Sqlite(pool) => {
-                let sql = sql.replace("{json}", "");
+                let sql = json_as_text(sql, |column| format!("json({column})"));
                 sqlx::query_scalar(&sql)
                     .bind(bind)
                     .fetch_all(pool)
@@ -220,7 +220,7 @@ impl Db {
                     .unwrap()
             }
             Db::Postgres(pool) => {
-                let sql = sql.replace("{json}", "::text");
+                let sql = json_as_text(sql, |column| format!("{column}::text"));
                 sqlx::query_scalar(&sql)
                     .bind(bind)
                     .fetch_all(pool)
@@ -367,7 +367,7 @@ async fn survives_kill_9_under_load(db: &str) {
     }
     let delivered: BTreeSet<(String, i64)> = database
         .texts(
-            "SELECT payload{json} FROM webhook_deliveries WHERE event_type = 'user.logged_in' AND site_id = $1",
+            "SELECT {json:payload} FROM webhook_deliveries WHERE event_type = 'user.logged_in' AND site_id = $1",
             &site_id,
         )
         .await
@@ -424,7 +424,7 @@ async fn survives_kill_9_under_load(db: &str) {
         let metadata: Value = serde_json::from_str(
             &database
                 .texts(
-                    "SELECT user_metadata{json} FROM users WHERE user_id = $1",
+                    "SELECT {json:user_metadata} FROM users WHERE user_id = $1",
                     &user,
                 )
                 .await[0],
@@ -481,4 +481,18 @@ async fn postgres_survives_kill_9_under_load() {
     )
     .await
     .expect("bounded: done within 85 s");
+}
+
+/// `sql` with each `{json:COLUMN}` replaced by `read(COLUMN)`.
+fn json_as_text(sql: &str, read: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    let mut rest = sql;
+    while let Some(start) = rest.find("{json:") {
+        let end = start + rest[start..].find('}').expect("`{json:COLUMN}` is closed");
+        out.push_str(&rest[..start]);
+        out.push_str(&read(&rest[start + "{json:".len()..end]));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }

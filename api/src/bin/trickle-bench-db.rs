@@ -145,8 +145,8 @@ fn sqlite_population() -> Vec<String> {
             "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
              last_login_at, user_metadata, created_at, updated_at) \
              SELECT $2, 'u' || i, logins, {first}, {last}, \
-             CASE WHEN role_prompt = 'answered' THEN json_set(profile, '$.role', role) \
-               ELSE profile END, \
+             jsonb(CASE WHEN role_prompt = 'answered' THEN json_set(profile, '$.role', role) \
+               ELSE profile END), \
              {first}, {last} FROM (SELECT *, json_object('gender', gender, \
                'birthday', date('1950-01-01', '+' || birthday_days || ' days'), \
                'interests', CASE WHEN interest = second_interest THEN json_array(interest) \
@@ -231,8 +231,10 @@ async fn one(
             .await?;
             let (count, first, last): (i64, String, String) = sqlx::query_as(
                 "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
-                 last_ip, last_user_agent, email, name, created_at, updated_at) \
-                 VALUES ($1, $2, 1, $3, $3, $4, NULL, NULL, NULL, $3, $3) \
+                 last_ip, last_user_agent, email, name, user_metadata, app_metadata, \
+                 created_at, updated_at) \
+                 VALUES ($1, $2, 1, $3, $3, $4, NULL, NULL, NULL, jsonb('{}'), jsonb('{}'), \
+                 $3, $3) \
                  ON CONFLICT (site_id, user_id) DO UPDATE SET \
                  login_count = users.login_count + 1, \
                  first_login_at = min(users.first_login_at, excluded.first_login_at), \
@@ -265,8 +267,9 @@ async fn one(
             let user = format!("u{}", (i.wrapping_mul(2_654_435_761)) % users);
             sqlx::query(
                 "SELECT user_id, login_count, first_login_at, last_login_at, last_ip, \
-                 last_user_agent, email, name, user_metadata, app_metadata, created_at, \
-                 updated_at, last_prompted_at FROM users WHERE site_id = $1 AND user_id = $2",
+                 last_user_agent, email, name, json(user_metadata), json(app_metadata), \
+                 created_at, updated_at, last_prompted_at FROM users \
+                 WHERE site_id = $1 AND user_id = $2",
             )
             .bind(site)
             .bind(&user)
@@ -287,7 +290,7 @@ async fn one(
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE users SET updated_at = $1 WHERE site_id = $2 AND user_id = $3 \
-                 RETURNING user_metadata, app_metadata, login_count",
+                 RETURNING json(user_metadata), json(app_metadata), login_count",
             )
             .bind(&now)
             .bind(site)
@@ -295,7 +298,7 @@ async fn one(
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(
-                "UPDATE users SET user_metadata = $1, app_metadata = $2 \
+                "UPDATE users SET user_metadata = jsonb($1), app_metadata = jsonb($2) \
                  WHERE site_id = $3 AND user_id = $4",
             )
             .bind(r#"{"role":"founder"}"#)

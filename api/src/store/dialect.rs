@@ -24,6 +24,25 @@ impl Flavour {
             Flavour::Postgres => format!("{text} COLLATE \"C\""),
         }
     }
+
+    /// How a metadata column (`user_metadata`, `app_metadata`) is written from a
+    /// parameter bound as JSON text: SQLite stores its binary JSONB form (decision 0008:
+    /// conditions then read a key without parsing the whole document), PostgreSQL binds
+    /// `jsonb` as it is.
+    pub fn stored_metadata(self, parameter: &str) -> String {
+        match self {
+            Flavour::Sqlite => format!("jsonb({parameter})"),
+            Flavour::Postgres => parameter.to_owned(),
+        }
+    }
+
+    /// An empty metadata document in its stored form.
+    pub fn empty_metadata(self) -> &'static str {
+        match self {
+            Flavour::Sqlite => "jsonb('{}')",
+            Flavour::Postgres => "'{}'::jsonb",
+        }
+    }
 }
 
 /// One database's own part of the shared SQL. Every query of [`super::SqlStore`] is

@@ -67,10 +67,12 @@ async fn scan(url: &str, needle: &str) -> Vec<Hit> {
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         for (table, column) in columns {
-            let sql = format!(
-                "SELECT CAST(\"{column}\" AS TEXT) FROM \"{table}\" \
-                 WHERE instr(CAST(\"{column}\" AS TEXT), $1) > 0"
+            // A column holding JSONB (the metadata) is read as its JSON text.
+            let text = format!(
+                "CASE WHEN typeof(\"{column}\") = 'blob' AND json_valid(\"{column}\", 8) \
+                 THEN json(\"{column}\") ELSE CAST(\"{column}\" AS TEXT) END"
             );
+            let sql = format!("SELECT {text} FROM \"{table}\" WHERE instr({text}, $1) > 0");
             let found: Vec<(String,)> = sqlx::query_as(&sql)
                 .bind(needle)
                 .fetch_all(&pool)

@@ -14,6 +14,7 @@ mod enrichment_quotas;
 mod erasure;
 mod idp_profile;
 mod login_batches;
+mod metadata_storage;
 mod profiles;
 mod prompting;
 mod queue;

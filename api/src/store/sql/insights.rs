@@ -194,15 +194,17 @@ where
         users: &[PastPrompts],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        let stored = D::FLAVOUR.stored_metadata("$1");
+        let sql = format!(
+            "UPDATE users SET user_metadata = {stored} WHERE site_id = $2 AND user_id = $3"
+        );
         for user in users {
-            let updated = sqlx::query(
-                "UPDATE users SET user_metadata = $1 WHERE site_id = $2 AND user_id = $3",
-            )
-            .bind(Json(&user.user_metadata))
-            .bind(site_id)
-            .bind(user.user_id.as_str())
-            .execute(&mut *tx)
-            .await?;
+            let updated = sqlx::query(&sql)
+                .bind(Json(&user.user_metadata))
+                .bind(site_id)
+                .bind(user.user_id.as_str())
+                .execute(&mut *tx)
+                .await?;
             if D::rows_affected(&updated) == 0 {
                 continue;
             }

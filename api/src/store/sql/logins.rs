@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::jobs::insert_jobs;
 use super::login_writer::{BatchOutcome, LoginBatches, LoginQueue, write_or_split};
-use super::rows::{ReceiptRow, USER_COLUMNS, UserRow};
+use super::rows::{ReceiptRow, UserRow, user_columns};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::idp::merge_claims;
 use crate::model::{LoginReceipt, MetadataLimits, NewLogin, User};
@@ -191,10 +191,12 @@ where
         return Ok(row.into());
     }
     let (least, greatest) = (D::LEAST, D::GREATEST);
+    let (empty, columns) = (D::FLAVOUR.empty_metadata(), user_columns(D::FLAVOUR));
     let sql = format!(
         "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
-             last_ip, last_user_agent, email, name, created_at, updated_at) \
-             VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8, $8) \
+             last_ip, last_user_agent, email, name, user_metadata, app_metadata, created_at, \
+             updated_at) \
+             VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, {empty}, {empty}, $8, $8) \
              ON CONFLICT (site_id, user_id) DO UPDATE SET \
                login_count = users.login_count + 1, \
                first_login_at = {least}(users.first_login_at, excluded.first_login_at), \
@@ -207,7 +209,7 @@ where
                email = coalesce(excluded.email, users.email), \
                name = coalesce(excluded.name, users.name), \
                updated_at = excluded.updated_at \
-             RETURNING {USER_COLUMNS}"
+             RETURNING {columns}"
     );
     let row: UserRow = sqlx::query_as(&sql)
         .bind(site_id)
@@ -234,7 +236,10 @@ where
     {
         merge_claims(&mut user.app_metadata, claims, crate::model::now());
         check_limits(&user.user_metadata, &user.app_metadata, limits)?;
-        sqlx::query("UPDATE users SET app_metadata = $1 WHERE site_id = $2 AND user_id = $3")
+        let stored = D::FLAVOUR.stored_metadata("$1");
+        let sql =
+            format!("UPDATE users SET app_metadata = {stored} WHERE site_id = $2 AND user_id = $3");
+        sqlx::query(&sql)
             .bind(Json(&user.app_metadata))
             .bind(site_id)
             .bind(login.user_id.as_str())

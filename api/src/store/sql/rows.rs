@@ -13,6 +13,7 @@ use crate::model::{
 };
 use crate::questions::{Outcome, PromptRecord};
 use crate::store::StoreError;
+use crate::store::dialect::Flavour;
 
 /// A value as JSON, for binding: the shared SQL binds only `Json<&Value>`.
 pub fn to_json(value: &impl Serialize) -> Value {
@@ -24,10 +25,21 @@ pub fn from_json<T: DeserializeOwned>(column: &str, json: Json<Value>) -> Result
     serde_json::from_value(json.0).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-/// Columns selected for a user everywhere.
-pub const USER_COLUMNS: &str = "user_id, login_count, first_login_at, last_login_at, last_ip, \
-     last_user_agent, email, name, user_metadata, app_metadata, created_at, updated_at, \
-     last_prompted_at";
+/// Columns selected for a user everywhere, in `flavour`: SQLite's metadata columns
+/// hold JSONB, read back as JSON text with `json()`.
+pub const fn user_columns(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::Sqlite => {
+            "user_id, login_count, first_login_at, last_login_at, last_ip, last_user_agent, \
+             email, name, json(user_metadata) AS user_metadata, \
+             json(app_metadata) AS app_metadata, created_at, updated_at, last_prompted_at"
+        }
+        Flavour::Postgres => {
+            "user_id, login_count, first_login_at, last_login_at, last_ip, last_user_agent, \
+             email, name, user_metadata, app_metadata, created_at, updated_at, last_prompted_at"
+        }
+    }
+}
 /// Columns selected for a question-set version everywhere.
 pub const VERSION_COLUMNS: &str =
     "slug, version, status, definition, source, created_at, published_at";

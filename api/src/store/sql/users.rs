@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::condition::{Arg, Predicate, compile};
 use super::jobs::insert_jobs;
-use super::rows::{AnswerRow, HistoryRow, USER_COLUMNS, UserRow, UserWithHistoryRow};
+use super::rows::{AnswerRow, HistoryRow, UserRow, UserWithHistoryRow, user_columns};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::{AnswerRecord, MetadataLimits, NewJob, User};
 use crate::questions::Condition;
@@ -57,9 +57,10 @@ where
         edit: MetadataEdit<'_>,
         limits: MetadataLimits,
     ) -> Result<Option<User>, StoreError> {
+        let columns = user_columns(D::FLAVOUR);
         let sql = format!(
             "UPDATE users SET updated_at = $1 WHERE site_id = $2 AND user_id = $3 \
-             RETURNING {USER_COLUMNS}"
+             RETURNING {columns}"
         );
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(Self::now())
@@ -73,16 +74,21 @@ where
         let mut user = User::from(row);
         edit(&mut user.user_metadata, &mut user.app_metadata);
         check_limits(&user.user_metadata, &user.app_metadata, limits)?;
-        sqlx::query(
-            "UPDATE users SET user_metadata = $1, app_metadata = $2 \
-             WHERE site_id = $3 AND user_id = $4",
-        )
-        .bind(Json(&user.user_metadata))
-        .bind(Json(&user.app_metadata))
-        .bind(site_id)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+        let (user_metadata, app_metadata) = (
+            D::FLAVOUR.stored_metadata("$1"),
+            D::FLAVOUR.stored_metadata("$2"),
+        );
+        let sql = format!(
+            "UPDATE users SET user_metadata = {user_metadata}, app_metadata = {app_metadata} \
+             WHERE site_id = $3 AND user_id = $4"
+        );
+        sqlx::query(&sql)
+            .bind(Json(&user.user_metadata))
+            .bind(Json(&user.app_metadata))
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
         Ok(Some(user))
     }
 }
@@ -107,7 +113,8 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn user(&self, site_id: &str, user_id: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id = $2");
+        let columns = user_columns(D::FLAVOUR);
+        let sql = format!("SELECT {columns} FROM users WHERE site_id = $1 AND user_id = $2");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(site_id)
             .bind(user_id)
@@ -132,8 +139,9 @@ where
                  ORDER BY id), '[]'::json)"
             }
         };
+        let columns = user_columns(D::FLAVOUR);
         let sql = format!(
-            "SELECT {USER_COLUMNS}, (SELECT {outcomes} FROM prompt_events \
+            "SELECT {columns}, (SELECT {outcomes} FROM prompt_events \
              WHERE prompt_events.site_id = users.site_id \
              AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history \
              FROM users WHERE site_id = $1 AND user_id = $2"
@@ -187,8 +195,9 @@ where
     ) -> Result<Vec<User>, StoreError> {
         let user_id = D::USER_ID_IN_BYTE_ORDER;
         let predicate = filter_predicate::<D>(filter, now, 4);
+        let columns = user_columns(D::FLAVOUR);
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND {user_id} > $2 \
+            "SELECT {columns} FROM users WHERE site_id = $1 AND {user_id} > $2 \
              AND {} ORDER BY {user_id} LIMIT $3",
             predicate.sql
         );
