@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use crate::questions::{Condition, Operator};
 
 /// The operators of the language, as the builder offers them.
-pub const OPERATORS: [(&str, &str); 8] = [
+pub const OPERATORS: [(&str, &str); 9] = [
     ("equals", "equals"),
     ("not_equals", "does not equal"),
     ("in", "is one of"),
@@ -29,6 +29,7 @@ pub const OPERATORS: [(&str, &str); 8] = [
     ("gte", "≥ (at least)"),
     ("lte", "≤ (at most)"),
     ("exists", "has a value (true/false)"),
+    ("has_other", "answered “Other” (true/false)"),
 ];
 
 /// Most nodes a builder form may hold (the language's limits are lower).
@@ -133,6 +134,7 @@ impl Node {
                     Operator::Gte(v) => ("gte", scalar_text(v)),
                     Operator::Lte(v) => ("lte", scalar_text(v)),
                     Operator::Contains(v) => ("contains", scalar_text(v)),
+                    Operator::HasOther(b) => ("has_other", b.to_string()),
                 };
                 Node::Row(Row {
                     key: key.clone(),
@@ -252,7 +254,7 @@ impl Row {
         }
         let operand = match self.op.as_str() {
             "in" | "not_in" => read_list(&self.value),
-            "exists" if self.value.trim().is_empty() => Value::Bool(true),
+            "exists" | "has_other" if self.value.trim().is_empty() => Value::Bool(true),
             _ => read_scalar(&self.value),
         };
         let op = if self.op.is_empty() {
@@ -363,6 +365,8 @@ mod tests {
         round_trip(json!({"key": "first", "since": "days", "in": [1, 7]}));
         round_trip(json!({"key": "score", "gte": -1.5}));
         round_trip(json!({"key": "born", "lte": "2000-01-01"}));
+        round_trip(json!({"key": "interests", "has_other": true}));
+        round_trip(json!({"key": "interests", "has_other": false}));
     }
 
     #[test]
@@ -394,6 +398,11 @@ mod tests {
             json!({"key": "k", "exists": "maybe"})
         );
         assert!(parse_condition_json(&row("exists", "maybe")).is_err());
+        assert_eq!(row("has_other", ""), json!({"key": "k", "has_other": true}));
+        assert_eq!(
+            row("has_other", "false"),
+            json!({"key": "k", "has_other": false})
+        );
         assert_eq!(row("in", "[oops"), json!({"key": "k", "in": "[oops"}));
     }
 

@@ -231,7 +231,7 @@ struct Builder {
     save_error: Option<(String, String)>,
     /// Why a save was refused, as shown.
     save_message: Option<String>,
-    operators: [(&'static str, &'static str); 8],
+    operators: [(&'static str, &'static str); OPERATORS.len()],
     max_description: usize,
 }
 

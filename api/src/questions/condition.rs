@@ -15,6 +15,10 @@
 //! `YYYY-MM-DD`) and tests the whole years or days from it until today instead
 //! ([`Since`]): `{key: birthday, since: years, gte: 20}`. A value that is no date, or
 //! a date after today, counts as no value.
+//!
+//! `has_other: true` holds when the value is a free "Other" answer (`{"other": …}`, as
+//! a choice question with `allow_other` stores it) or a list holding one;
+//! `has_other: false` when it is not (no value included).
 
 use std::cmp::Ordering;
 
@@ -80,10 +84,13 @@ pub enum Operator {
     Lte(Value),
     /// The value is a list with an element equal to the operand.
     Contains(Value),
+    /// The value is (`true`) or is not (`false`) a free "Other" answer, or a list
+    /// holding one.
+    HasOther(bool),
 }
 
 /// Operator names, in the order they are documented.
-pub const OPERATORS: [&str; 8] = [
+pub const OPERATORS: [&str; 9] = [
     "equals",
     "not_equals",
     "in",
@@ -92,6 +99,7 @@ pub const OPERATORS: [&str; 8] = [
     "gte",
     "lte",
     "contains",
+    "has_other",
 ];
 
 impl Condition {
@@ -134,6 +142,7 @@ pub fn evaluate(condition: &Condition, profile: &Profile<'_>, now: DateTime<Utc>
 fn apply(op: &Operator, value: Option<&Value>) -> bool {
     match (op, value) {
         (Operator::Exists(want), v) => v.is_some() == *want,
+        (Operator::HasOther(want), v) => v.is_some_and(has_other) == *want,
         (Operator::NotEquals(x), v) => !v.is_some_and(|v| matches_value(v, x)),
         (Operator::NotIn(xs), v) => !v.is_some_and(|v| xs.iter().any(|x| matches_value(v, x))),
         (_, None) => false,
@@ -146,6 +155,12 @@ fn apply(op: &Operator, value: Option<&Value>) -> bool {
         }
         (Operator::Contains(_), Some(_)) => false,
     }
+}
+
+/// A free "Other" answer (an object with an `other` key), or a list holding one.
+pub fn has_other(value: &Value) -> bool {
+    let is_other = |v: &Value| matches!(v, Value::Object(o) if o.contains_key("other"));
+    is_other(value) || matches!(value, Value::Array(items) if items.iter().any(is_other))
 }
 
 /// Equality, or membership when the profile value is a list.
@@ -420,6 +435,31 @@ mod tests {
             "contains is for lists"
         );
         assert!(!check_at(json!({"key": "missing", "contains": "a"}), u));
+    }
+
+    #[test]
+    fn has_other_finds_free_other_answers_alone_or_listed() {
+        let u = json!({
+            "role": {"other": "ceo"},
+            "topics": ["a", {"other": "ml"}],
+            "tags": ["a", {"x": 1}],
+            "note": "other",
+        });
+        let holds =
+            |key: &str, want: bool| check_at(json!({"key": key, "has_other": want}), u.clone());
+        assert!(holds("role", true) && holds("topics", true));
+        for key in ["tags", "note", "missing", "login_count"] {
+            assert!(!holds(key, true) && holds(key, false), "{key}");
+        }
+        assert!(
+            parse_condition_json(&json!({"key": "role", "has_other": "yes"})).is_err(),
+            "a boolean operand"
+        );
+        assert!(
+            parse_condition_json(&json!({"key": "b", "since": "years", "has_other": true}))
+                .unwrap_err()
+                .contains("does not go with `since`")
+        );
     }
 
     #[test]

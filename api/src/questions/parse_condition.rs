@@ -116,7 +116,7 @@ fn parse_since(ctx: &mut Ctx, node: &Node, path: Option<ProfilePath<'_>>) -> Opt
 }
 
 /// An operator under `since`: it compares whole years or days, so its operands are
-/// numbers, and `contains` (for lists) does not apply.
+/// numbers, and `contains` and `has_other` (for answers) do not apply.
 fn parse_measured(ctx: &mut Ctx, name: &str, node: &Node) -> Option<Operator> {
     let number = |ctx: &mut Ctx, node: &Node| match node.kind {
         Kind::Int(_) | Kind::Float(_) => Some(node.to_json()),
@@ -165,6 +165,7 @@ fn parse_operator(ctx: &mut Ctx, name: &str, node: &Node) -> Option<Operator> {
         "exists" => ctx.boolean(node, name).map(Operator::Exists),
         "gte" => orderable(ctx, node, name).map(Operator::Gte),
         "lte" => orderable(ctx, node, name).map(Operator::Lte),
+        "has_other" => ctx.boolean(node, name).map(Operator::HasOther),
         _ => scalar(ctx, node, name).map(Operator::Contains),
     }
 }

@@ -96,14 +96,34 @@ fn scalar(rng: &mut StdRng, now: DateTime<Utc>) -> Value {
 }
 
 fn value(rng: &mut StdRng, now: DateTime<Utc>) -> Value {
-    match rng.random_range(0..10) {
+    match rng.random_range(0..12) {
         0 => Value::Array(
             (0..rng.random_range(0..4))
-                .map(|_| scalar(rng, now))
+                .map(|_| element(rng, now))
                 .collect(),
         ),
         1 => json!({"x": 1}),
+        2 => other_answer(rng),
         _ => scalar(rng, now),
+    }
+}
+
+/// A list element: mostly a scalar, sometimes a free "Other" answer or another object.
+fn element(rng: &mut StdRng, now: DateTime<Utc>) -> Value {
+    match rng.random_range(0..6) {
+        0 => other_answer(rng),
+        1 => json!({"x": 1}),
+        _ => scalar(rng, now),
+    }
+}
+
+/// A free "Other" answer as choice questions store it, or a near miss.
+fn other_answer(rng: &mut StdRng) -> Value {
+    match rng.random_range(0..4) {
+        0 => json!({"other": "yoga"}),
+        1 => json!({"other": ""}),
+        2 => json!({"other": null}),
+        _ => json!({"others": "x"}),
     }
 }
 
@@ -157,10 +177,11 @@ fn condition(rng: &mut StdRng, now: DateTime<Utc>, depth: u32) -> Value {
         "gte",
         "lte",
         "contains",
-    ][rng.random_range(0..8)];
+        "has_other",
+    ][rng.random_range(0..9)];
     let since = rng.random_bool(0.25);
     let argument = match op {
-        "exists" => json!(rng.random_bool(0.5)),
+        "exists" | "has_other" => json!(rng.random_bool(0.5)),
         "in" | "not_in" => Value::Array(
             (0..rng.random_range(0..3))
                 .map(|_| {
@@ -254,7 +275,7 @@ async fn conditions_in_the_database_agree_with_the_evaluator(store: Arc<dyn Stor
         .unwrap();
     assert_eq!(everyone.len(), USERS);
 
-    let (mut checked, mut nonempty, mut partial) = (0, 0, 0);
+    let (mut checked, mut nonempty, mut partial, mut others) = (0, 0, 0, 0);
     for _ in 0..CONDITIONS * 3 {
         if checked == CONDITIONS {
             break;
@@ -280,7 +301,9 @@ async fn conditions_in_the_database_agree_with_the_evaluator(store: Arc<dyn Stor
             .unwrap();
         assert_eq!(count, expected_ids.len() as i64, "{text}");
         nonempty += usize::from(!expected_ids.is_empty());
-        partial += usize::from(!expected_ids.is_empty() && expected_ids.len() < USERS);
+        let splits = !expected_ids.is_empty() && expected_ids.len() < USERS;
+        partial += usize::from(splits);
+        others += usize::from(splits && text.to_string().contains("has_other"));
     }
     assert_eq!(checked, CONDITIONS, "the generator makes valid conditions");
     // The comparison means something only if conditions pick some users, not all.
@@ -289,6 +312,10 @@ async fn conditions_in_the_database_agree_with_the_evaluator(store: Arc<dyn Stor
         "{partial} of {checked} split the users"
     );
     assert!(nonempty > CONDITIONS / 3);
+    assert!(
+        others >= 10,
+        "{others} `has_other` conditions split the users"
+    );
 }
 
 /// The classic segments, by hand: "signed up and never came back" and "aged 20–40,

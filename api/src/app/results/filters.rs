@@ -131,7 +131,8 @@ fn day(text: &Option<String>, field: &str) -> Result<Option<chrono::NaiveDate>> 
 }
 
 /// The `answer` filter (`key=value`) as a condition on the user's current answer: the
-/// value typed as the question stores it; `other` also matches a free "other" answer;
+/// value typed as the question stores it; `other` also matches a free "Other" answer
+/// (alone, or in a multi-choice list);
 /// a date question also takes a year (`birthday=1990`), as its card's bars are.
 fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
     let refuse = |m: String| Error::invalid("invalid_answer_filter", "answer", m);
@@ -173,10 +174,11 @@ fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
         _ => false,
     };
     if allows_other && raw == "other" {
+        // The card's `other` bar counts free "Other" answers, alone or in a list.
         let other = Condition::Compare {
-            key: format!("{key}.other"),
+            key: key.to_owned(),
             since: None,
-            op: Operator::Exists(true),
+            op: Operator::HasOther(true),
         };
         return Ok(Condition::Any {
             any: vec![equals, other],

@@ -19,6 +19,8 @@ fn metadata() -> impl Strategy<Value = Value> {
         3 => scalar(),
         1 => prop::collection::vec(scalar(), 0..3).prop_map(Value::Array),
         1 => Just(json!({"nested": 1})),
+        1 => Just(json!({"other": "x"})),
+        1 => Just(json!(["a", {"other": "x"}])),
     ];
     prop::collection::vec((prop::sample::select(KEYS), value), 0..6).prop_map(|entries| {
         let mut m = Map::new();
@@ -52,6 +54,7 @@ fn negation(op: &Operator) -> Option<Operator> {
         Operator::In(v) => Operator::NotIn(v),
         Operator::NotIn(v) => Operator::In(v),
         Operator::Exists(b) => Operator::Exists(!b),
+        Operator::HasOther(b) => Operator::HasOther(!b),
         Operator::Gte(_) | Operator::Lte(_) | Operator::Contains(_) => return None,
     })
 }

@@ -200,6 +200,7 @@ pub fn condition() -> impl Strategy<Value = Value> {
         "gte",
         "lte",
         "contains",
+        "has_other",
         "bogus",
     ];
     let since = prop_oneof![

@@ -181,6 +181,28 @@ impl Compiler {
                 let element = self.any_element(json, x);
                 format!("({has} AND {} AND {element})", self.is_type(json, "array"))
             }
+            Operator::HasOther(true) => self.has_other(json),
+            Operator::HasOther(false) => format!("(NOT {})", self.has_other(json)),
+        }
+    }
+
+    /// A free "Other" answer (an object with an `other` key) or a list holding one;
+    /// never NULL.
+    fn has_other(&self, json: &Json) -> String {
+        match json {
+            Json::At { column, path } => format!(
+                "(CASE j.t WHEN 'object' THEN json_type(j.v, '$.other') IS NOT NULL \
+                 WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each({column}, '{path}') AS e \
+                 WHERE e.type = 'object' AND json_type(e.value, '$.other') IS NOT NULL) \
+                 ELSE {FALSE} END)"
+            ),
+            Json::Jsonb(expr) => format!(
+                "(CASE jsonb_typeof({expr}) WHEN 'object' THEN ({expr} -> 'other') IS NOT NULL \
+                 WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({expr}) AS e(v) \
+                 WHERE jsonb_typeof(e.v) = 'object' AND (e.v -> 'other') IS NOT NULL) \
+                 ELSE {FALSE} END)"
+            ),
+            Json::SqliteElement => FALSE.to_owned(),
         }
     }
 
@@ -362,7 +384,8 @@ impl Compiler {
                 }
                 _ => FALSE.to_owned(),
             },
-            Operator::Contains(_) => FALSE.to_owned(),
+            Operator::Contains(_) | Operator::HasOther(true) => FALSE.to_owned(),
+            Operator::HasOther(false) => TRUE.to_owned(),
         }
     }
 }

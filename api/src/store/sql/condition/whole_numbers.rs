@@ -58,7 +58,8 @@ impl Compiler {
             }
             Operator::Gte(x) => within(self, ranges(x).map(|r| r.at_least)),
             Operator::Lte(x) => within(self, ranges(x).map(|r| r.at_most)),
-            Operator::Contains(_) => FALSE.to_owned(),
+            Operator::Contains(_) | Operator::HasOther(true) => FALSE.to_owned(),
+            Operator::HasOther(false) => TRUE.to_owned(),
         }
     }
 
