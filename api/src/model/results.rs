@@ -129,7 +129,8 @@ pub struct VersionOutcomes {
 /// The headline: eligible users, then what happened, in total and per version.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Headline {
-    /// Users (of the filtered ones) whose login count reached the set's first stage.
+    /// Users (of the filtered ones) whose login count reached the set's first stage
+    /// (within dates: at a login in them).
     pub eligible: i64,
     #[serde(flatten)]
     pub total: Outcomes,
@@ -141,7 +142,7 @@ pub struct Headline {
 pub struct FunnelStage {
     /// The stage's login number.
     pub at_login: u32,
-    /// Users whose login count reached it.
+    /// Users whose login count reached it (within dates: at a login in them).
     pub reached: i64,
     /// Users shown one of its questions.
     pub shown: i64,

@@ -19,7 +19,9 @@ pub trait ResultsStore: Send + Sync {
         condition: &Condition,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
-    /// How many of the scope's users have each login count: `(login_count, users)`.
+    /// How many of the scope's users have each login count: `(login_count, users)`;
+    /// within the scope's dates, the highest login number each reached in them (0 for
+    /// users with no login there).
     async fn results_login_histogram(
         &self,
         scope: &ResultsScope,

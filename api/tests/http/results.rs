@@ -7,7 +7,7 @@ use crate::common::{Backend, TestApp, expect_error};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Two stages: a choice with "other", a scale and a multi choice; a number, a date and
+/// Two stages: a choice with "other", a scale and a multi choice with "other"; a number, a date and
 /// free text.
 pub const SURVEY: &str = r#"
 slug: survey
@@ -23,7 +23,7 @@ stages:
         options: [dev, pm, student]
         allow_other: true
       - { key: score, type: scale, title: "How likely?", min: 0, max: 10 }
-      - { key: topics, type: multi_choice, title: "Topics?", options: [a, b, c] }
+      - { key: topics, type: multi_choice, title: "Topics?", options: [a, b, c], allow_other: true }
   - at_login: 2
     questions:
       - { key: age, type: number, title: "Age?", integer: true }
@@ -75,7 +75,7 @@ async fn prompt(app: &TestApp, user: &str, version: i64, key: &str, outcome: Out
 /// | user | logins | version | role | score | topics | age | birthday | nickname |
 /// | u1 | 2 | 1 | dev | 9 | a, b | 30 | 1990-05-01 | `=ada` |
 /// | u2 | 1 | 1 | pm | skipped | | | | |
-/// | u3 | 3 | 2 | other: ceo | 7 | b | 45 | | dismissed |
+/// | u3 | 3 | 2 | other: ceo | 7 | b, other: ml | 45 | | dismissed |
 /// | u4 | 1 | 2 | dismissed | | | | | |
 pub async fn population(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
@@ -105,7 +105,7 @@ pub async fn population(backend: Backend) -> TestApp {
     for (key, outcome) in [
         ("role", Answer(json!({"other": "ceo"}))),
         ("score", Answer(json!(7))),
-        ("topics", Answer(json!(["b"]))),
+        ("topics", Answer(json!(["b", {"other": "ml"}]))),
         ("age", Answer(json!(45))),
         ("nickname", Dismiss),
     ] {
@@ -234,7 +234,11 @@ async fn the_results_count_the_population_exactly(backend: Backend) {
     );
     assert_eq!(
         bars(&all, "topics"),
-        [("a".into(), 1, 50.0), ("b".into(), 2, 100.0)],
+        [
+            ("a".into(), 1, 50.0),
+            ("b".into(), 2, 100.0),
+            ("other".into(), 1, 50.0)
+        ],
         "a multi-choice answer counts once per option"
     );
     let age = card(&all, "age");
@@ -311,6 +315,7 @@ async fn each_filter_changes_every_number(backend: Backend) {
     for (answer, users) in [
         ("role=other", 1),
         ("topics=b", 2),
+        ("topics=other", 1),
         ("score=7", 1),
         ("role=student", 0),
         ("birthday=1990", 1),
@@ -336,8 +341,9 @@ async fn each_filter_changes_every_number(backend: Backend) {
     .await;
     assert_eq!(both["users"], 1, "where and answer together");
 
-    // u3's prompts and answers move to 5 January 2026.
+    // u3's logins, prompts and answers move to 5 January 2026.
     let moved = [
+        "UPDATE login_events SET occurred_at = '2026-01-05T09:00:00.000000Z' WHERE user_id = 'u3'",
         "UPDATE prompt_events SET created_at = '2026-01-05T10:00:00.000000Z' WHERE user_id = 'u3'",
         "UPDATE answers SET answered_at = '2026-01-05T10:00:00.000000Z' WHERE user_id = 'u3'",
     ];
@@ -358,7 +364,11 @@ async fn each_filter_changes_every_number(backend: Backend) {
     let day = results(&app, &[("from", "2026-01-05"), ("to", "2026-01-05")]).await;
     assert_eq!(day["users"], 5, "who the users are does not depend on time");
     assert_eq!(outcomes(&day["headline"]), (1, 1, 0, 1));
-    assert_eq!(funnel(&day), [(1, 5, 1, 1), (2, 2, 1, 1)]);
+    assert_eq!(
+        day["headline"]["eligible"], 1,
+        "within dates, eligible means a login in them"
+    );
+    assert_eq!(funnel(&day), [(1, 1, 1, 1), (2, 1, 1, 1)]);
     assert_eq!(bars(&day, "role"), [("other".into(), 1, 100.0)]);
     assert_eq!(
         day["answers_per_day"],
@@ -366,9 +376,28 @@ async fn each_filter_changes_every_number(backend: Backend) {
     );
     let before = results(&app, &[("to", "2026-01-04")]).await;
     assert_eq!(outcomes(&before["headline"]), (0, 0, 0, 0));
+    assert_eq!(before["headline"]["eligible"], 0, "no login before");
+    assert_eq!(funnel(&before), [(1, 0, 0, 0), (2, 0, 0, 0)]);
     assert_eq!(card(&before, "role")["answers"], 0);
     let after = results(&app, &[("from", "2026-01-06")]).await;
     assert_eq!(outcomes(&after["headline"]), (3, 2, 1, 1));
+    assert_eq!(
+        funnel(&after),
+        [(1, 4, 3, 2), (2, 1, 1, 1)],
+        "u1, u2, u4 and u5 logged in since; only u1 twice"
+    );
+    let after_returning = results(
+        &app,
+        &[
+            ("from", "2026-01-06"),
+            ("where", r#"{"key": "login_count", "gte": 2}"#),
+        ],
+    )
+    .await;
+    assert_eq!(
+        after_returning["headline"]["eligible"], 1,
+        "dates and users"
+    );
     assert_eq!(answers_per_day(&after), 7);
 }
 

@@ -191,16 +191,35 @@ where
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
+        // Within dates, a user counts at the highest login number they reached in them
+        // (0 without a login there), read from their login events.
+        let (users, reached) = if scope.from.is_some() || scope.until.is_some() {
+            let mut window = vec![format!("l.site_id = {site}")];
+            if let Some(from) = scope.from {
+                window.push(format!("l.occurred_at >= {}", binds.push(Bind::Time(from))));
+            }
+            if let Some(until) = scope.until {
+                window.push(format!("l.occurred_at < {}", binds.push(Bind::Time(until))));
+            }
+            let users = format!(
+                "users u LEFT JOIN (SELECT l.user_id, MAX(l.login_count) AS reached \
+                 FROM login_events l WHERE {} GROUP BY l.user_id) r ON r.user_id = u.user_id",
+                window.join(" AND ")
+            );
+            (users, "COALESCE(r.reached, 0)")
+        } else {
+            ("users u".to_owned(), "u.login_count")
+        };
         let filter = match &scope.users {
             Some(UsersFilter::Matching(condition)) => {
                 condition_sql::<D>(scope, condition, &mut binds)
             }
-            Some(listed) => users_predicate::<D>(scope, "user_id", listed, &mut binds),
+            Some(listed) => users_predicate::<D>(scope, "u.user_id", listed, &mut binds),
             None => "(1=1)".to_owned(),
         };
         let sql = format!(
-            "SELECT login_count, COUNT(*) FROM users WHERE site_id = {site} AND {filter} \
-             GROUP BY login_count ORDER BY login_count"
+            "SELECT {reached}, COUNT(*) FROM {users} WHERE u.site_id = {site} AND {filter} \
+             GROUP BY {reached} ORDER BY {reached}"
         );
         let query = sqlx::query_as(&sql);
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
