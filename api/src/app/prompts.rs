@@ -17,8 +17,9 @@ use crate::model::question_set::find_question;
 use crate::model::{NewAnswer, PromptEventKind, Site, User, WidgetSettings, now};
 use crate::questions::{
     Decision, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt, explain,
-    next_due, preview_prompt, sample_prompt, set_path, validate_answer,
+    next_due, preview_prompt, sample_prompt, validate_answer,
 };
+use crate::store::AnswerWrite;
 
 /// Names one question of one version of a set.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -253,27 +254,23 @@ impl Prompts<'_> {
                 .enrichment()
                 .jobs_after_answer(user_id, &answer.key),
         );
-        let edit = |user_metadata: &mut Value, _: &mut Value| {
-            if let Value::Object(map) = user_metadata {
-                set_path(map, &answer.key, answer.value.clone());
-            }
+        let has_jobs = !follow_ups.is_empty();
+        let write = AnswerWrite {
+            site_id: site.site_id.clone(),
+            user_id: user_id.to_owned(),
+            answer,
+            limits: self.app.limits.metadata,
+            follow_ups,
         };
         let user = self
             .app
             .store
-            .record_answer(
-                &site.site_id,
-                user_id,
-                &answer,
-                &edit,
-                self.app.limits.metadata,
-                &follow_ups,
-            )
+            .record_answer(write)
             .await
             .map_err(Error::metadata_too_large)?
             .ok_or(Error::NotFound { what: "user" })?;
         metrics::counter!("trickle_prompt_outcomes_total", "outcome" => "answered").increment(1);
-        if !follow_ups.is_empty() {
+        if has_jobs {
             self.app.jobs_enqueued.notify_one();
         }
         // The user as written comes back from the store; only the history is read.

@@ -74,10 +74,10 @@ pub trait Dialect: Send + Sync + 'static {
     /// rows of `jobs` (PostgreSQL); empty where one writer at a time already serialises claims.
     const CLAIM_LOCK: &'static str;
 
-    /// How many tasks write batches of logins side by side (group commit): one on
-    /// SQLite, where writers take turns at one lock anyway; a few on PostgreSQL, where
-    /// batches of different users run in parallel.
-    const LOGIN_WRITERS: usize;
+    /// How many tasks write batches of logins and answers side by side (group commit):
+    /// one on SQLite, where writers take turns at one lock anyway; a few on PostgreSQL,
+    /// where batches of different users run in parallel.
+    const WRITERS: usize;
 
     /// Applies this database's migrations (`migrations/<database>/`).
     async fn migrate(pool: &Pool<Self::Db>) -> Result<(), StoreError>;

@@ -91,6 +91,19 @@ pub struct LoginWrite {
     pub follow_ups: LoginFollowUps,
 }
 
+/// One answer to write: its value goes into `user_metadata` at its key, and it is kept
+/// with its source (set, version, time) beside an `answered` prompt event.
+#[derive(Clone)]
+pub struct AnswerWrite {
+    pub site_id: String,
+    pub user_id: String,
+    pub answer: NewAnswer,
+    /// Refuses the answer when the metadata it leaves is beyond these.
+    pub limits: MetadataLimits,
+    /// The jobs the answer causes (webhook events, enrichment).
+    pub follow_ups: Vec<NewJob>,
+}
+
 /// Everything Trickle keeps, behind one interface. Methods that change a profile take the
 /// jobs the change causes (enrichment, webhook events) and write them in the same
 /// transaction: the outbox.
@@ -247,18 +260,11 @@ pub trait UserStore: Send + Sync {
 /// What happens to prompts: answers, impressions, skips, dismissals.
 #[async_trait]
 pub trait PromptStore: Send + Sync {
-    /// Writes the answer into user_metadata (via `edit`), keeps it with its source, and
-    /// records the prompt outcome, in one transaction; returns the user as written,
-    /// `None` if no such user.
-    async fn record_answer(
-        &self,
-        site_id: &str,
-        user_id: &str,
-        answer: &NewAnswer,
-        edit: MetadataEdit<'_>,
-        limits: MetadataLimits,
-        follow_ups: &[NewJob],
-    ) -> Result<Option<User>, StoreError>;
+    /// Writes the answer's value into user_metadata at its key, keeps it with its source,
+    /// and records the prompt outcome and the follow-up jobs, all or nothing; returns
+    /// the user as written, `None` if no such user. Group-committed with other answers
+    /// and logins, as [`LoginStore::record_login`] is.
+    async fn record_answer(&self, write: AnswerWrite) -> Result<Option<User>, StoreError>;
     /// Records an impression, skip or dismissal at the user's current login count, once
     /// per user, question, login and kind (a repeat changes nothing); a new impression
     /// also sets the user's `last_prompted_at`. False if no such user.

@@ -29,7 +29,13 @@ async fn answer(
         value,
     };
     let stored = store
-        .record_answer(site_id, user, &answer, &|_, _| {}, LIMITS, &[])
+        .record_answer(trickle::store::AnswerWrite {
+            site_id: site_id.to_string(),
+            user_id: user.to_string(),
+            answer: answer.clone(),
+            limits: LIMITS,
+            follow_ups: Vec::new(),
+        })
         .await
         .unwrap();
     assert!(stored.is_some(), "{user} exists");

@@ -1,11 +1,12 @@
-//! Group commit: logins written together in one transaction, a savepoint each. A batch
-//! must mean exactly what the same logins one by one would.
+//! Group commit: logins and answers written together in one transaction, a savepoint
+//! each. A batch must mean exactly what the same writes one by one would.
 
 use futures::future::join_all;
 use serde_json::{Map, json};
 use std::sync::Arc;
-use trickle::model::{LoginReceipt, MetadataLimits, NewJob, NewLogin, User};
-use trickle::store::{LoginFollowUps, LoginWrite, Store, StoreError};
+use trickle::model::{LoginReceipt, MetadataLimits, NewAnswer, NewJob, NewLogin, User};
+use trickle::questions::Outcome;
+use trickle::store::{AnswerWrite, LoginFollowUps, LoginWrite, Store, StoreError};
 
 use super::{login_event, service};
 
@@ -184,7 +185,125 @@ async fn concurrent_logins_through_the_writer_answer_each(store: Arc<dyn Store>)
     assert_eq!(store.jobs(&site.site_id).await.unwrap().len(), 10 + 1 + 30);
 }
 
+/// Answers through the same writers, at once and mixed with logins of the same users:
+/// each answer lands whole (value in the metadata, the answer kept, an `answered` event
+/// at the login count it was given at, its job) or, refused alone, not at all; an answer
+/// of an unknown user is `None`.
+async fn concurrent_answers_and_logins_land_whole_or_not_at_all(store: Arc<dyn Store>) {
+    let (_, site) = service(&store).await;
+    const USERS: usize = 40;
+    for i in 0..USERS {
+        let receipt = store
+            .record_login(
+                &site.site_id,
+                &new_login(&format!("a{i}"), &format!("first{i}")),
+                LIMITS,
+                one_job_each(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(receipt.login_count, 1);
+    }
+    let answer = |i: usize| {
+        let store = store.clone();
+        let site_id = site.site_id.clone();
+        async move {
+            // Every fifth answer is over the metadata limit, refused on its own.
+            let value = if i.is_multiple_of(5) {
+                json!("x".repeat(2000))
+            } else {
+                json!(i)
+            };
+            let write = AnswerWrite {
+                site_id,
+                user_id: format!("a{i}"),
+                answer: NewAnswer {
+                    question_set: "onboarding".into(),
+                    version: 1,
+                    key: "k".into(),
+                    value,
+                },
+                limits: LIMITS,
+                follow_ups: vec![NewJob::now("test.answered", json!({ "i": i }), 1)],
+            };
+            store.record_answer(write).await
+        }
+    };
+    let login = |i: usize| {
+        let store = store.clone();
+        let site_id = site.site_id.clone();
+        async move {
+            let login = new_login(&format!("a{i}"), &format!("second{i}"));
+            store
+                .record_login(&site_id, &login, LIMITS, one_job_each())
+                .await
+                .map(|_| None)
+        }
+    };
+    let calls = (0..USERS).flat_map(|i| {
+        [
+            futures::future::Either::Left(answer(i)),
+            futures::future::Either::Right(login(i)),
+        ]
+    });
+    let outcomes = join_all(calls).await;
+    for (n, outcome) in outcomes.iter().enumerate() {
+        let (i, is_answer) = (n / 2, n % 2 == 0);
+        match outcome {
+            Err(StoreError::TooLarge { .. }) => assert!(is_answer && i.is_multiple_of(5), "{n}"),
+            Ok(Some(user)) => {
+                assert!(is_answer && !i.is_multiple_of(5), "{n}");
+                assert_eq!(user.user_metadata["k"], json!(i), "the user as written");
+            }
+            Ok(None) => assert!(!is_answer, "{n}: every user exists"),
+            Err(error) => panic!("{n}: {error}"),
+        }
+    }
+    for i in 0..USERS {
+        let user_id = format!("a{i}");
+        let user = store.user(&site.site_id, &user_id).await.unwrap().unwrap();
+        assert_eq!(user.login_count, 2);
+        let answers = store.answers(&site.site_id, &user_id).await.unwrap();
+        let history = store.prompt_history(&site.site_id, &user_id).await.unwrap();
+        if i.is_multiple_of(5) {
+            assert_eq!(
+                user.user_metadata.get("k"),
+                None,
+                "{user_id}: refused, nothing kept"
+            );
+            assert!(answers.is_empty() && history.is_empty(), "{user_id}");
+        } else {
+            assert_eq!(user.user_metadata["k"], json!(i), "{user_id}");
+            assert_eq!(answers.len(), 1, "{user_id}");
+            assert_eq!(history.len(), 1, "{user_id}");
+            assert_eq!(history[0].outcome, Outcome::Answered);
+            // Given before or after the second login: either way a count it had.
+            assert!([1, 2].contains(&history[0].login_count), "{user_id}");
+            assert_eq!(answers[0].login_count, history[0].login_count, "{user_id}");
+        }
+    }
+    let jobs = store.jobs(&site.site_id).await.unwrap();
+    let answered = jobs.iter().filter(|j| j.kind == "test.answered").count();
+    assert_eq!(answered, USERS - USERS / 5, "one job per answer kept");
+    assert_eq!(jobs.len() - answered, 2 * USERS, "one per login");
+
+    let nobody = AnswerWrite {
+        site_id: site.site_id.clone(),
+        user_id: "nobody".into(),
+        answer: NewAnswer {
+            question_set: "onboarding".into(),
+            version: 1,
+            key: "k".into(),
+            value: json!(1),
+        },
+        limits: LIMITS,
+        follow_ups: Vec::new(),
+    };
+    assert!(store.record_answer(nobody).await.unwrap().is_none());
+}
+
 conformance!(
     a_batch_counts_like_one_login_at_a_time,
     concurrent_logins_through_the_writer_answer_each,
+    concurrent_answers_and_logins_land_whole_or_not_at_all,
 );

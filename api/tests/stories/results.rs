@@ -103,7 +103,13 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         }
         for answer in answers {
             store
-                .record_answer(site_id, &user, &answer, &|_, _| {}, LIMITS, &[])
+                .record_answer(trickle::store::AnswerWrite {
+                    site_id: site_id.to_string(),
+                    user_id: user.to_string(),
+                    answer: answer.clone(),
+                    limits: LIMITS,
+                    follow_ups: Vec::new(),
+                })
                 .await
                 .unwrap()
                 .expect("the user exists");

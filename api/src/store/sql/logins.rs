@@ -2,7 +2,7 @@
 //! identity provider's claims.
 //!
 //! Logins are group-committed: `record_login` hands the login to a writer task
-//! ([`super::login_writer`]), which takes every login waiting at that moment, writes each
+//! ([`super::group_commit`]), which takes every write waiting at that moment, writes each
 //! under its own savepoint in one transaction, commits once and then answers each. The
 //! statements of one login are [`count_login`].
 
@@ -11,10 +11,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
-use std::sync::Arc;
 
+use super::group_commit::{Write, write_or_split};
 use super::jobs::insert_jobs;
-use super::login_writer::{BatchOutcome, LoginBatches, LoginQueue, write_or_split};
 use super::rows::{ReceiptRow, UserRow, user_columns};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::idp::merge_claims;
@@ -46,94 +45,25 @@ where
         limits: MetadataLimits,
         follow_ups: LoginFollowUps,
     ) -> Result<LoginReceipt, StoreError> {
-        self.login_writer()
-            .record(site_id, login, limits, follow_ups)
+        let write = Write::Login(LoginWrite {
+            site_id: site_id.to_owned(),
+            login: login.clone(),
+            limits,
+            follow_ups,
+        });
+        self.writer().write(write).await?.into_login()
+    }
+
+    async fn record_login_batch(
+        &self,
+        batch: &[LoginWrite],
+    ) -> Vec<Result<LoginReceipt, StoreError>> {
+        let writes: Vec<Write> = batch.iter().cloned().map(Write::Login).collect();
+        write_or_split(self, &writes)
             .await
-    }
-
-    async fn record_login_batch(&self, batch: &[LoginWrite]) -> BatchOutcome {
-        write_or_split(self, batch).await
-    }
-}
-
-impl<D> SqlStore<D>
-where
-    D: Dialect,
-    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
-    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
-    for<'q> Option<i64>: Encode<'q, Db<D>>,
-    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
-    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
-    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
-    for<'r> &'r str: ColumnIndex<Row<D>>,
-    usize: ColumnIndex<Row<D>>,
-{
-    /// The queue to this store's login writers, started on first use.
-    fn login_writer(&self) -> &LoginQueue {
-        self.logins.get_or_init(|| {
-            // The writers' own handle on the database; it holds no queue, so the
-            // writers stop once the last handle of this store is dropped.
-            let writers = SqlStore::<D> {
-                pool: self.pool.clone(),
-                sealer: self.sealer.clone(),
-                logins: Arc::default(),
-            };
-            LoginQueue::start(Arc::new(writers), D::LOGIN_WRITERS)
-        })
-    }
-}
-
-#[async_trait]
-impl<D> LoginBatches for SqlStore<D>
-where
-    D: Dialect,
-    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
-    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
-    for<'q> Option<i64>: Encode<'q, Db<D>>,
-    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
-    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
-    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
-    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
-    for<'r> &'r str: ColumnIndex<Row<D>>,
-    usize: ColumnIndex<Row<D>>,
-{
-    async fn write_batch(&self, batch: &[LoginWrite]) -> Result<BatchOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for write in batch {
-            let mut savepoint = <Connection<D> as sqlx::Connection>::begin(&mut *tx).await?;
-            let counted = count_login::<D>(
-                &mut savepoint,
-                &write.site_id,
-                &write.login,
-                write.limits,
-                &write.follow_ups,
-            )
-            .await;
-            match counted {
-                Ok(receipt) => {
-                    savepoint.commit().await?;
-                    outcomes.push(Ok(receipt));
-                }
-                // Refused on its own: the others of the batch go on.
-                Err(refused @ StoreError::TooLarge { .. }) => {
-                    savepoint.rollback().await?;
-                    outcomes.push(Err(refused));
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        tx.commit().await?;
-        Ok(outcomes)
+            .into_iter()
+            .map(|outcome| outcome.and_then(|w| w.into_login()))
+            .collect()
     }
 }
 

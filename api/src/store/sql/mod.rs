@@ -7,9 +7,9 @@ mod admins;
 mod audit;
 pub(crate) mod condition;
 mod enrichment;
+mod group_commit;
 mod insights;
 mod jobs;
-mod login_writer;
 mod logins;
 mod prompts;
 mod question_sets;
@@ -23,6 +23,7 @@ mod stats;
 mod user_history;
 mod users;
 mod webhooks;
+mod write_batch;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -72,8 +73,8 @@ pub(super) fn utc_day(flavour: Flavour, column: &str) -> UtcDay {
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
     sealer: Sealer,
-    /// The queue to the login writers (group commit), shared by clones.
-    logins: Arc<OnceLock<login_writer::LoginQueue>>,
+    /// The queue to the writers of logins and answers (group commit), shared by clones.
+    writes: Arc<OnceLock<group_commit::WriteQueue>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -81,7 +82,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
         SqlStore {
             pool: self.pool.clone(),
             sealer: self.sealer.clone(),
-            logins: self.logins.clone(),
+            writes: self.writes.clone(),
         }
     }
 }
@@ -92,7 +93,7 @@ impl<D: Dialect> SqlStore<D> {
         SqlStore {
             pool,
             sealer: Sealer::default(),
-            logins: Arc::default(),
+            writes: Arc::default(),
         }
     }
 

@@ -6,10 +6,12 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
+use super::group_commit::{PromptEventWrite, Write};
 use super::jobs::insert_jobs;
 use super::{Connection, Db, Row, SqlStore};
-use crate::model::{MetadataLimits, NewAnswer, NewJob, PromptEventKind, User};
-use crate::store::{Dialect, MetadataEdit, PromptStore, StoreError};
+use crate::model::{PromptEventKind, User};
+use crate::questions::set_path;
+use crate::store::{AnswerWrite, Dialect, PromptStore, StoreError};
 
 #[async_trait]
 impl<D> PromptStore for SqlStore<D>
@@ -29,54 +31,11 @@ where
     for<'r> &'r str: ColumnIndex<Row<D>>,
     usize: ColumnIndex<Row<D>>,
 {
-    async fn record_answer(
-        &self,
-        site_id: &str,
-        user_id: &str,
-        answer: &NewAnswer,
-        edit: MetadataEdit<'_>,
-        limits: MetadataLimits,
-        follow_ups: &[NewJob],
-    ) -> Result<Option<User>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let Some(user) = Self::edit_in(&mut tx, site_id, user_id, edit, limits).await? else {
-            return Ok(None);
-        };
-        let at = Utc::now();
-        sqlx::query(
-            "INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
-             login_count, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (site_id, user_id, key) DO UPDATE SET \
-             question_set = excluded.question_set, version = excluded.version, \
-             value = excluded.value, login_count = excluded.login_count, \
-             answered_at = excluded.answered_at",
-        )
-        .bind(site_id)
-        .bind(user_id)
-        .bind(answer.key.as_str())
-        .bind(answer.question_set.as_str())
-        .bind(answer.version)
-        .bind(Json(&answer.value))
-        .bind(user.login_count)
-        .bind(D::timestamp(at))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-             login_count, created_at) VALUES ($1, $2, $3, $4, $5, 'answered', $6, $7)",
-        )
-        .bind(site_id)
-        .bind(user_id)
-        .bind(answer.question_set.as_str())
-        .bind(answer.version)
-        .bind(answer.key.as_str())
-        .bind(user.login_count)
-        .bind(D::timestamp(at))
-        .execute(&mut *tx)
-        .await?;
-        insert_jobs::<D>(&mut tx, site_id, follow_ups).await?;
-        tx.commit().await?;
-        Ok(Some(user))
+    async fn record_answer(&self, write: AnswerWrite) -> Result<Option<User>, StoreError> {
+        self.writer()
+            .write(Write::Answer(write))
+            .await?
+            .into_answer()
     }
 
     async fn record_prompt_event(
@@ -88,46 +47,15 @@ where
         key: &str,
         kind: PromptEventKind,
     ) -> Result<bool, StoreError> {
-        let at = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        let login_count: Option<i64> =
-            sqlx::query_scalar("SELECT login_count FROM users WHERE site_id = $1 AND user_id = $2")
-                .bind(site_id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(login_count) = login_count else {
-            return Ok(false);
-        };
-        // Once per user, question, login and kind (`prompt_events_once_per_login`): a
-        // repeat is already recorded, and changes nothing.
-        let inserted = sqlx::query(
-            "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-             login_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(site_id)
-        .bind(user_id)
-        .bind(question_set)
-        .bind(version)
-        .bind(key)
-        .bind(kind.as_str())
-        .bind(login_count)
-        .bind(D::timestamp(at))
-        .execute(&mut *tx)
-        .await?;
-        if kind == PromptEventKind::Impression && D::rows_affected(&inserted) > 0 {
-            sqlx::query(
-                "UPDATE users SET last_prompted_at = $1 WHERE site_id = $2 AND user_id = $3",
-            )
-            .bind(D::timestamp(at))
-            .bind(site_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        let write = Write::PromptEvent(PromptEventWrite {
+            site_id: site_id.to_owned(),
+            user_id: user_id.to_owned(),
+            question_set: question_set.to_owned(),
+            version,
+            key: key.to_owned(),
+            kind,
+        });
+        self.writer().write(write).await?.into_prompt_event()
     }
 
     async fn shown_unanswered(
@@ -157,4 +85,130 @@ where
         .await?;
         Ok(found.is_some())
     }
+}
+
+/// The statements of one answer, on a connection inside a transaction (or a savepoint of
+/// one): the value into `user_metadata`, the answer with its source, the `answered`
+/// event at the user's login count, the follow-up jobs. `None` if no such user.
+pub(super) async fn write_answer<D>(
+    conn: &mut Connection<D>,
+    write: &AnswerWrite,
+) -> Result<Option<User>, StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Option<&'q str>: Encode<'q, Db<D>>,
+    for<'q> Option<i64>: Encode<'q, Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> bool: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> Json<Value>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
+    for<'r> &'r str: ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    let AnswerWrite {
+        site_id,
+        user_id,
+        answer,
+        limits,
+        follow_ups,
+    } = write;
+    let edit = |user_metadata: &mut Value, _: &mut Value| {
+        if let Value::Object(map) = user_metadata {
+            set_path(map, &answer.key, answer.value.clone());
+        }
+    };
+    let Some(user) = SqlStore::<D>::edit_in(conn, site_id, user_id, &edit, *limits).await? else {
+        return Ok(None);
+    };
+    let at = Utc::now();
+    sqlx::query(
+        "INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
+         login_count, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (site_id, user_id, key) DO UPDATE SET \
+         question_set = excluded.question_set, version = excluded.version, \
+         value = excluded.value, login_count = excluded.login_count, \
+         answered_at = excluded.answered_at",
+    )
+    .bind(site_id.as_str())
+    .bind(user_id.as_str())
+    .bind(answer.key.as_str())
+    .bind(answer.question_set.as_str())
+    .bind(answer.version)
+    .bind(Json(&answer.value))
+    .bind(user.login_count)
+    .bind(D::timestamp(at))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
+         login_count, created_at) VALUES ($1, $2, $3, $4, $5, 'answered', $6, $7)",
+    )
+    .bind(site_id.as_str())
+    .bind(user_id.as_str())
+    .bind(answer.question_set.as_str())
+    .bind(answer.version)
+    .bind(answer.key.as_str())
+    .bind(user.login_count)
+    .bind(D::timestamp(at))
+    .execute(&mut *conn)
+    .await?;
+    insert_jobs::<D>(conn, site_id, follow_ups).await?;
+    Ok(Some(user))
+}
+
+/// The statements of one prompt event, on a connection inside a transaction (or a
+/// savepoint of one): the event at the user's login count, once per user, question,
+/// login and kind (`prompt_events_once_per_login`: a repeat changes nothing), and for a
+/// new impression the user's `last_prompted_at`. False if no such user.
+pub(super) async fn write_prompt_event<D>(
+    conn: &mut Connection<D>,
+    event: &PromptEventWrite,
+) -> Result<bool, StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
+    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
+    for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    usize: ColumnIndex<Row<D>>,
+{
+    let at = Utc::now();
+    let login_count: Option<i64> =
+        sqlx::query_scalar("SELECT login_count FROM users WHERE site_id = $1 AND user_id = $2")
+            .bind(event.site_id.as_str())
+            .bind(event.user_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(login_count) = login_count else {
+        return Ok(false);
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
+         login_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(event.site_id.as_str())
+    .bind(event.user_id.as_str())
+    .bind(event.question_set.as_str())
+    .bind(event.version)
+    .bind(event.key.as_str())
+    .bind(event.kind.as_str())
+    .bind(login_count)
+    .bind(D::timestamp(at))
+    .execute(&mut *conn)
+    .await?;
+    if event.kind == PromptEventKind::Impression && D::rows_affected(&inserted) > 0 {
+        sqlx::query("UPDATE users SET last_prompted_at = $1 WHERE site_id = $2 AND user_id = $3")
+            .bind(D::timestamp(at))
+            .bind(event.site_id.as_str())
+            .bind(event.user_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(true)
 }

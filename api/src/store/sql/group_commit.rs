@@ -1,0 +1,207 @@
+//! Group commit for the writes every request path makes: logins, answers and prompt
+//! events (impressions, skips, dismissals). Every login of a site passes through here,
+//! so its latency is the site's login latency; every answer and every prompt shown too. Instead of one transaction (and, on SQLite, one fsync and one
+//! turn at the write lock) per write, a writer task takes every write waiting at that
+//! moment, writes each under its own savepoint in one transaction, commits once, and only
+//! then answers each. A write refused on its own (over a metadata limit) rolls back to
+//! its savepoint and fails alone; if the transaction as a whole fails, the batch is
+//! written again one write per transaction, so only a write at fault fails.
+//!
+//! Request tasks never wait on the database's lock: they wait on their answer. On
+//! SQLite one writer keeps writes from queueing on the lock against each other; on
+//! PostgreSQL a few writers run batches side by side ([`Dialect::WRITERS`]).
+//!
+//! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::model::{LoginReceipt, PromptEventKind, User};
+use crate::store::{AnswerWrite, LoginWrite, StoreError};
+
+/// The most writes one transaction takes; more waiting go into the next batch.
+const MAX_BATCH: usize = 256;
+/// Writes queued for the writers at most; a request beyond waits to queue.
+const QUEUE: usize = 4096;
+
+/// One write of a batch.
+#[derive(Clone)]
+pub(super) enum Write {
+    Login(LoginWrite),
+    Answer(AnswerWrite),
+    PromptEvent(PromptEventWrite),
+}
+
+/// An impression, skip or dismissal of one question.
+#[derive(Clone)]
+pub(super) struct PromptEventWrite {
+    pub site_id: String,
+    pub user_id: String,
+    pub question_set: String,
+    pub version: i64,
+    pub key: String,
+    pub kind: PromptEventKind,
+}
+
+impl Write {
+    /// The site and user the write is about: a batch is sorted by them.
+    fn user(&self) -> (&str, &str) {
+        match self {
+            Write::Login(w) => (&w.site_id, &w.login.user_id),
+            Write::Answer(w) => (&w.site_id, &w.user_id),
+            Write::PromptEvent(w) => (&w.site_id, &w.user_id),
+        }
+    }
+}
+
+/// What one write of a batch left: a login's receipt, the user an answer was written
+/// into (`None`: no such user), whether a prompt event's user exists.
+#[derive(Debug)]
+pub(super) enum Written {
+    Login(LoginReceipt),
+    Answer(Option<User>),
+    PromptEvent(bool),
+}
+
+impl Written {
+    /// The receipt of a login's write.
+    pub(super) fn into_login(self) -> Result<LoginReceipt, StoreError> {
+        match self {
+            Written::Login(receipt) => Ok(receipt),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// The user of an answer's write.
+    pub(super) fn into_answer(self) -> Result<Option<User>, StoreError> {
+        match self {
+            Written::Answer(user) => Ok(user),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Whether a prompt event's user exists.
+    pub(super) fn into_prompt_event(self) -> Result<bool, StoreError> {
+        match self {
+            Written::PromptEvent(user_exists) => Ok(user_exists),
+            _ => Err(mismatch()),
+        }
+    }
+}
+
+fn mismatch() -> StoreError {
+    StoreError::Shared("a write was answered with another kind's outcome".into())
+}
+
+/// The outcome of each write of a batch, in order, once the batch committed.
+pub(super) type BatchOutcome = Vec<Result<Written, StoreError>>;
+
+/// Writes batches (the store, behind a trait object so the writer tasks are not generic
+/// over the database).
+#[async_trait]
+pub(super) trait WriteBatches: Send + Sync + 'static {
+    /// Writes the batch in one transaction, each write under its own savepoint, and
+    /// commits. `Ok` holds each write's outcome (a write refused alone is an `Err` in
+    /// it); `Err` means the transaction failed and nothing of the batch was written.
+    async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError>;
+}
+
+/// A write waiting for a writer, and where its outcome goes.
+struct Pending {
+    write: Write,
+    reply: oneshot::Sender<Result<Written, StoreError>>,
+}
+
+/// The queue to a store's writers.
+pub(super) struct WriteQueue {
+    sender: mpsc::Sender<Pending>,
+}
+
+impl WriteQueue {
+    /// Starts `writers` writer tasks on `store` (at least one) and returns their queue.
+    /// The tasks stop when the queue is dropped.
+    pub(super) fn start(store: Arc<dyn WriteBatches>, writers: usize) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write_batches(store.clone(), receiver.clone()));
+        }
+        WriteQueue { sender }
+    }
+
+    /// Queues a write and waits until its batch is committed (or it failed).
+    pub(super) async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.sender
+            .send(Pending { write, reply })
+            .await
+            .map_err(|_| StoreError::Shared("the writer has stopped".into()))?;
+        outcome.await.map_err(|_| {
+            StoreError::Shared("the writer stopped before the write was done".into())
+        })?
+    }
+}
+
+/// One writer: takes what is waiting, writes it, answers, and again. Writers share the
+/// receiver; one waits for work while the others write.
+async fn write_batches(
+    store: Arc<dyn WriteBatches>,
+    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
+) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(pending) => batch.push(pending),
+                    Err(_) => break,
+                }
+            }
+        }
+        // A stable sort: one user's writes keep their order, and concurrent batches take
+        // users' row locks in the same order (no deadlock between writers on PostgreSQL).
+        batch.sort_by(|a, b| a.write.user().cmp(&b.write.user()));
+        let (writes, replies): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|p| (p.write, p.reply)).unzip();
+        // In a task of its own, so that a panic fails this batch's requests, not the writer.
+        let store = store.clone();
+        let written = tokio::spawn(async move {
+            let outcomes = write_or_split(store.as_ref(), &writes).await;
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // The caller may have gone; the write is done either way (a login's retry
+                // with the same event id gets the same receipt).
+                let _ = reply.send(outcome);
+            }
+        });
+        if let Err(error) = written.await {
+            tracing::error!(%error, "a batch of writes failed");
+        }
+    }
+}
+
+/// The batch in one transaction; if that fails as a whole, each write in its own, so
+/// that a failure belongs to the write that caused it.
+pub(super) async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
+    match store.write_batch(batch).await {
+        Ok(outcomes) => outcomes,
+        Err(error) if batch.len() == 1 => vec![Err(error)],
+        Err(error) => {
+            tracing::warn!(%error, writes = batch.len(), "a batch of writes failed; writing them one by one");
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for pending in batch {
+                let outcome = match store.write_batch(std::slice::from_ref(pending)).await {
+                    Ok(mut one) => one.pop().expect("one outcome per write"),
+                    Err(error) => Err(error),
+                };
+                outcomes.push(outcome);
+            }
+            outcomes
+        }
+    }
+}
