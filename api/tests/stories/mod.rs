@@ -9,6 +9,7 @@ use trickle::model::Site;
 use trickle::store::Store;
 
 mod authoring;
+mod concurrent_writes;
 mod console;
 mod enrichment_quotas;
 mod erasure;

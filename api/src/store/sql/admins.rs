@@ -154,7 +154,7 @@ where
     }
 
     async fn set_admin_role(&self, admin_id: &str, role: Role) -> Result<AdminChange, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let change = owners_kept::<D>(&mut tx, admin_id, role == Role::Owner).await?;
         if change == AdminChange::Done {
             sqlx::query("UPDATE admins SET role = $1 WHERE admin_id = $2")
@@ -168,7 +168,7 @@ where
     }
 
     async fn delete_admin(&self, admin_id: &str) -> Result<AdminChange, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let change = owners_kept::<D>(&mut tx, admin_id, false).await?;
         if change == AdminChange::Done {
             for table in ["admin_sessions", "admin_site_grants", "admins"] {

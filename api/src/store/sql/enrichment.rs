@@ -255,7 +255,7 @@ where
         state: &BackfillState,
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO enrichment_backfills (site_id, provider, filter_hash, resume_after, scanned, \
                queued, started_at, updated_at, finished_at) \

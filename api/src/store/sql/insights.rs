@@ -193,7 +193,7 @@ where
         site_id: &str,
         users: &[PastPrompts],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let stored = D::FLAVOUR.stored_metadata("$1");
         let sql = format!(
             "UPDATE users SET user_metadata = {stored} WHERE site_id = $2 AND user_id = $3"

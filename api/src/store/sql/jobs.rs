@@ -86,7 +86,7 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn enqueue(&self, site_id: &str, jobs: &[NewJob]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_jobs::<D>(&mut tx, site_id, jobs).await?;
         tx.commit().await?;
         Ok(())

@@ -103,6 +103,17 @@ impl<D: Dialect> SqlStore<D> {
         self
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it waits its turn under the busy timeout; a deferred
+    /// transaction that reads first fails with "database is locked", without waiting,
+    /// when another connection commits between its read and its first write.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, D::Db>, sqlx::Error> {
+        match D::FLAVOUR {
+            Flavour::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Flavour::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Now, bound the dialect's way.
     fn now() -> D::Timestamp {
         D::timestamp(Utc::now())

@@ -37,7 +37,7 @@ where
         definition: &Value,
         source: &str,
     ) -> Result<QuestionSetVersion, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let at = Utc::now();
         let version: i64 = sqlx::query_scalar(
             "INSERT INTO question_sets (site_id, slug, latest_version, live_version, created_at, \
@@ -82,7 +82,7 @@ where
         slug: &str,
         version: i64,
     ) -> Result<PublishOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let published = sqlx::query(
             "UPDATE question_set_versions SET status = 'published', published_at = $1 \
              WHERE site_id = $2 AND slug = $3 AND version = $4 AND status = 'draft'",

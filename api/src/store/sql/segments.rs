@@ -55,7 +55,7 @@ where
         description: &str,
         condition: &Value,
     ) -> Result<SegmentWrite, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<DateTime<Utc>> =
             sqlx::query_scalar("SELECT created_at FROM segments WHERE site_id = $1 AND name = $2")
                 .bind(site_id)

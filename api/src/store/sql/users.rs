@@ -236,7 +236,7 @@ where
         limits: MetadataLimits,
         follow_ups: &[NewJob],
     ) -> Result<Option<User>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(user) = Self::edit_in(&mut tx, site_id, user_id, edit, limits).await? else {
             return Ok(None);
         };
@@ -251,7 +251,7 @@ where
         user_id: &str,
         follow_ups: &[NewJob],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The user's row first: every write about a user locks it, so on PostgreSQL this
         // waits for a concurrent login or answer to commit, and the statements below
         // (each with a fresh snapshot) see the jobs it wrote. Jobs before deliveries: a

@@ -88,7 +88,7 @@ where
         deliveries: &[Delivery],
         jobs: &[NewJob],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The event is no longer needed once fanned out (each delivery carries a copy):
         // only its type is kept. No row: the user was erased meanwhile, or this claim
         // expired and another took the job over (`attempts` fences stale claims), so
@@ -155,7 +155,7 @@ where
             delivered,
         } = outcome.columns();
         let at = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_status = $2, last_error = $3, \
              updated_at = $4, delivered_at = CASE WHEN $5 THEN $6 ELSE delivered_at END WHERE site_id = $7 AND id = $8",
@@ -230,7 +230,7 @@ where
         delivery_id: &str,
         job: &NewJob,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let requeued = sqlx::query(
             "UPDATE webhook_deliveries SET status = 'pending', delivered_at = NULL, updated_at = $1 \
              WHERE site_id = $2 AND id = $3 AND status <> 'pending'",

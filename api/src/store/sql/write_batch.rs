@@ -85,7 +85,7 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for write in batch {
             let mut savepoint = <Connection<D> as sqlx::Connection>::begin(&mut *tx).await?;
