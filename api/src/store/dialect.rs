@@ -79,6 +79,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// where batches of different users run in parallel.
     const WRITERS: usize;
 
+    /// Whether answers and prompt events go through the group-commit writers too, or
+    /// only logins. SQLite: yes (one write lock: a transaction per answer queues on it and
+    /// costs an fsync). PostgreSQL: no; it commits concurrent transactions in parallel
+    /// and flushes their WAL together, and an answer's transaction of its own measured
+    /// faster than one in a batch (`docs/performance.md`).
+    const BATCHES_EVERY_WRITE: bool;
+
     /// Applies this database's migrations (`migrations/<database>/`).
     async fn migrate(pool: &Pool<Self::Db>) -> Result<(), StoreError>;
 

@@ -53,6 +53,7 @@ impl Dialect for Postgres {
     const FLAVOUR: Flavour = Flavour::Postgres;
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     // Delivered to listeners only if the transaction commits.
+    const BATCHES_EVERY_WRITE: bool = false;
     const WRITERS: usize = 4;
     const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
 

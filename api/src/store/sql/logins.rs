@@ -51,7 +51,7 @@ where
             limits,
             follow_ups,
         });
-        self.writer().write(write).await?.into_login()
+        self.write(write).await?.into_login()
     }
 
     async fn record_login_batch(

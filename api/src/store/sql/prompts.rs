@@ -32,10 +32,7 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn record_answer(&self, write: AnswerWrite) -> Result<Option<User>, StoreError> {
-        self.writer()
-            .write(Write::Answer(write))
-            .await?
-            .into_answer()
+        self.write(Write::Answer(write)).await?.into_answer()
     }
 
     async fn record_prompt_event(
@@ -55,7 +52,7 @@ where
             key: key.to_owned(),
             kind,
         });
-        self.writer().write(write).await?.into_prompt_event()
+        self.write(write).await?.into_prompt_event()
     }
 
     async fn shown_unanswered(

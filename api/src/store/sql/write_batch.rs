@@ -32,7 +32,7 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     /// The queue to this store's writers, started on first use.
-    pub(super) fn writer(&self) -> &WriteQueue {
+    fn writer(&self) -> &WriteQueue {
         self.writes.get_or_init(|| {
             // The writers' own handle on the database; it holds no queue, so the
             // writers stop once the last handle of this store is dropped.
@@ -43,6 +43,19 @@ where
             };
             WriteQueue::start(Arc::new(writers), D::WRITERS)
         })
+    }
+
+    /// Writes one login, answer or prompt event: through the group-commit writers, or
+    /// (answers and prompt events where [`Dialect::BATCHES_EVERY_WRITE`] is false) in a
+    /// transaction of its own.
+    pub(super) async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        if D::BATCHES_EVERY_WRITE || matches!(write, Write::Login(_)) {
+            return self.writer().write(write).await;
+        }
+        let mut tx = self.begin_write().await?;
+        let written = Self::write_one(&mut tx, &write).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 
     /// One write's statements on a savepoint.
