@@ -79,7 +79,7 @@ fn near_a_bound(rng: &mut StdRng) -> i32 {
 }
 
 fn scalar(rng: &mut StdRng, now: DateTime<Utc>) -> Value {
-    match rng.random_range(0..14) {
+    match rng.random_range(0..16) {
         0 => Value::Null,
         1 => json!(rng.random_bool(0.5)),
         2 => json!(rng.random_range(-3..40)),
@@ -91,6 +91,8 @@ fn scalar(rng: &mut StdRng, now: DateTime<Utc>) -> Value {
         8 => json!("ä"),
         9 => json!("30"),
         10 => json!("a"),
+        // Strings spelt as the JSON text SQLite reads a list or an object as.
+        11 => json!(["[\"dev\"]", "{\"x\":1}", "[]"][rng.random_range(0..3)]),
         _ => Value::String(date_text(rng, now)),
     }
 }

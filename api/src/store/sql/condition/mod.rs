@@ -6,7 +6,9 @@
 //!   key with `->`, so a segment such as `0` never indexes an array, as in Rust).
 //!   On PostgreSQL, `equals`/`in`/`contains` on strings and booleans are containment of
 //!   the whole column instead (`user_metadata @> '{"a":{"b":"x"}}'`), a tenth of the
-//!   cost at a million users (`docs/performance.md`).
+//!   cost at a million users (`docs/performance.md`). On SQLite, `exists` and
+//!   `equals`/`in`/`contains` on strings compare one `json_extract` with the operand and
+//!   read the type only where that leaves it open (`sqlite_short.rs`).
 //! - Numbers compare as 64-bit floats, strings in byte order (`COLLATE "C"`), booleans
 //!   by JSON type, never across types. Missing, `null` and `""` are "no value".
 //! - Whole numbers of days or years become ranges of what they count from
@@ -23,6 +25,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::cell::Cell;
 
 use crate::questions::condition::{Condition, Operator};
 use crate::questions::dates::Since;
@@ -30,6 +33,7 @@ use crate::questions::paths::{ProfilePath, is_key_path};
 use crate::store::dialect::Flavour;
 
 mod containment;
+mod sqlite_short;
 mod whole_numbers;
 
 /// A value bound to a placeholder of a compiled predicate.
@@ -60,6 +64,7 @@ pub fn compile(
         now,
         next: first_placeholder,
         args: Vec::new(),
+        reads_type: Cell::new(false),
     };
     let sql = compiler.condition(condition);
     Predicate {
@@ -76,12 +81,15 @@ struct Compiler {
     now: DateTime<Utc>,
     next: usize,
     args: Vec<Arg>,
+    /// Whether the leaf being compiled read `j.t` (SQLite), so [`read_once`] reads it.
+    reads_type: Cell<bool>,
 }
 
 /// Where a JSON value is read from.
 enum Json {
     /// A metadata column and a key path (SQLite: `'$."a"."b"'`), read once by
-    /// [`read_once`] as `j.t` (its JSON type) and `j.v` (its SQL value).
+    /// [`read_once`] as `j.v` (its SQL value) and, where a leaf tests it, `j.t` (its
+    /// JSON type).
     At { column: &'static str, path: String },
     /// The current element of `json_each` (SQLite) aliased `e`.
     SqliteElement,
@@ -150,6 +158,12 @@ impl Compiler {
                 Json::Jsonb(format!("{column}{steps}"))
             }
         };
+        if let (None, Json::At { column, path }) = (since, &json)
+            && let Some(short) = self.sqlite_short(column, path, op)
+        {
+            return short;
+        }
+        self.reads_type.set(false);
         let leaf = match since {
             None => match self.flavour {
                 Flavour::Postgres => match self.contained(column, key, op) {
@@ -161,7 +175,7 @@ impl Compiler {
             Some(unit) => self.since_date(&json, unit, op),
         };
         match json {
-            Json::At { column, path } => read_once(column, &path, &leaf),
+            Json::At { column, path } => read_once(column, &path, &leaf, self.reads_type.get()),
             _ => leaf,
         }
     }
@@ -191,10 +205,11 @@ impl Compiler {
     fn has_other(&self, json: &Json) -> String {
         match json {
             Json::At { column, path } => format!(
-                "(CASE j.t WHEN 'object' THEN json_type(j.v, '$.other') IS NOT NULL \
+                "(CASE {} WHEN 'object' THEN json_type(j.v, '$.other') IS NOT NULL \
                  WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each({column}, '{path}') AS e \
                  WHERE e.type = 'object' AND json_type(e.value, '$.other') IS NOT NULL) \
-                 ELSE {FALSE} END)"
+                 ELSE {FALSE} END)",
+                self.type_of(json)
             ),
             Json::Jsonb(expr) => format!(
                 "(CASE jsonb_typeof({expr}) WHEN 'object' THEN ({expr} -> 'other') IS NOT NULL \
@@ -291,7 +306,10 @@ impl Compiler {
     /// The JSON type name as the database writes it (`NULL` when missing).
     fn type_of(&self, json: &Json) -> String {
         match json {
-            Json::At { .. } => "j.t".into(),
+            Json::At { .. } => {
+                self.reads_type.set(true);
+                "j.t".into()
+            }
             Json::SqliteElement => "e.type".into(),
             Json::Jsonb(expr) => format!("jsonb_typeof({expr})"),
         }
@@ -390,14 +408,16 @@ impl Compiler {
     }
 }
 
-/// SQLite: `leaf`, which reads the value at `path` of `column` as `j.t` and `j.v`, with
-/// that value read once per row (a leaf tests its type and text up to twenty times;
-/// each `json_type`/`json_extract` finds the path again).
-fn read_once(column: &str, path: &str, leaf: &str) -> String {
-    format!(
-        "(SELECT {leaf} FROM (SELECT json_type({column}, '{path}') AS t, \
-         json_extract({column}, '{path}') AS v) AS j)"
-    )
+/// SQLite: `leaf`, which reads the value at `path` of `column` as `j.v` and, if
+/// `with_type`, `j.t`, with each read once per row (a leaf tests its type and text up to
+/// twenty times; each `json_type`/`json_extract` finds the path again).
+fn read_once(column: &str, path: &str, leaf: &str, with_type: bool) -> String {
+    let kind = if with_type {
+        format!("json_type({column}, '{path}') AS t, ")
+    } else {
+        String::new()
+    };
+    format!("(SELECT {leaf} FROM (SELECT {kind}json_extract({column}, '{path}') AS v) AS j)")
 }
 
 /// `parts` joined by `with` in parentheses, or `empty` when there are none.

@@ -104,7 +104,10 @@ impl Compiler {
 
     /// `then` where the value is a string starting with a valid `YYYY-MM-DD`, else false.
     /// Text tests only, in a `CASE` so that the year is read as a number only once it is
-    /// known to be four digits.
+    /// known to be four digits. `then` (text comparisons, safe on any text) comes before
+    /// the calendar, which then runs only for the values in range. On SQLite the pattern
+    /// alone proves a string: `json_extract` gives no other type text starting with
+    /// `dddd-dd-dd` (numbers have no such form, lists and objects start with `[`/`{`).
     fn if_valid_date(&self, json: &Json, then: &str) -> String {
         let text = self.text(json);
         let pattern = match self.flavour {
@@ -122,10 +125,13 @@ impl Compiler {
              WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' \
              ELSE '31' END)"
         );
+        let string = match json {
+            Json::At { .. } => String::new(),
+            _ => format!("{} AND ", self.is_type(json, "string")),
+        };
         format!(
-            "(CASE WHEN {} AND {pattern} THEN ({month} BETWEEN '01' AND '12' AND {day} >= '01' \
-             AND ({day} < '29' OR {day} <= {last_day}) AND {then}) ELSE {FALSE} END)",
-            self.is_type(json, "string")
+            "(CASE WHEN {string}{then} AND {pattern} THEN ({month} BETWEEN '01' AND '12' \
+             AND {day} >= '01' AND ({day} < '29' OR {day} <= {last_day})) ELSE {FALSE} END)"
         )
     }
 }
