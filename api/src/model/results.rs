@@ -46,9 +46,35 @@ pub struct ResultsScope {
 pub enum UsersFilter {
     /// Those matching the condition, evaluated within each query.
     Matching(Condition),
-    /// These user ids: a condition's matches, found once for a whole page so that its
+    /// These users: a condition's matches, found once for a whole page so that its
     /// queries do not each evaluate the condition again.
-    Listed(Arc<[String]>),
+    Listed(ListedUsers),
+}
+
+/// Users found once: how many, and their ids as one JSON array of strings, as the
+/// database wrote it (`json_group_array`, `json_agg`) and as each query binds it again,
+/// so a long list is neither read row by row nor parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedUsers {
+    pub count: usize,
+    pub ids_json: Arc<str>,
+}
+
+impl ListedUsers {
+    /// These ids.
+    pub fn of(ids: &[String]) -> ListedUsers {
+        ListedUsers {
+            count: ids.len(),
+            ids_json: serde_json::to_string(ids)
+                .expect("strings serialize")
+                .into(),
+        }
+    }
+
+    /// The ids, read back from the JSON array.
+    pub fn ids(&self) -> Vec<String> {
+        serde_json::from_str(&self.ids_json).unwrap_or_default()
+    }
 }
 
 /// How prompt events are grouped when their users are counted.

@@ -5,20 +5,22 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::StoreError;
-use crate::model::results::{EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope};
+use crate::model::results::{
+    EventGroup, GroupedUsers, ListedUsers, NumberSummary, ResultAnswer, ResultsScope,
+};
 use crate::questions::Condition;
 
 /// Aggregates of a question set's results page, every one restricted by a
 /// [`ResultsScope`] and computed in the database.
 #[async_trait]
 pub trait ResultsStore: Send + Sync {
-    /// The ids of the scope's site's users matching `condition`, at most `limit`.
+    /// The scope's site's users matching `condition`, at most `limit`.
     async fn results_matching_users(
         &self,
         scope: &ResultsScope,
         condition: &Condition,
         limit: u32,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<ListedUsers, StoreError>;
     /// How many of the scope's users have each login count: `(login_count, users)`;
     /// within the scope's dates, the highest login number each reached in them (0 for
     /// users with no login there).

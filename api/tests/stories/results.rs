@@ -6,7 +6,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::{login, publish_set, service};
-use trickle::model::results::{EventGroup, ResultsScope, UsersFilter};
+use trickle::model::results::{EventGroup, ListedUsers, ResultsScope, UsersFilter};
 use trickle::model::{MetadataLimits, NewAnswer, PromptEventKind};
 use trickle::questions::{Condition, parse_condition_json};
 use trickle::store::Store;
@@ -130,11 +130,13 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         parse_condition_json(&json!({"key": "login_count", "equals": 2})).unwrap();
     let nobody: Condition =
         parse_condition_json(&json!({"key": "login_count", "equals": 9})).unwrap();
-    let mut listed = store
+    let found = store
         .results_matching_users(&scope(None), &returning, 100)
         .await
         .unwrap();
+    let mut listed = found.ids();
     listed.sort();
+    assert_eq!(found.count, listed.len());
     let odd: Vec<String> = (0..12)
         .filter(|i| i % 2 == 1)
         .map(|i| format!("u{i:02}"))
@@ -144,17 +146,26 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         .results_matching_users(&scope(None), &returning, 2)
         .await
         .unwrap();
-    assert_eq!(first_two.len(), 2, "at most the limit");
+    assert_eq!(first_two.count, 2, "at most the limit");
+    assert_eq!(first_two.ids().len(), 2);
 
     let by_condition = figures(&store, &scope(Some(UsersFilter::Matching(returning)))).await;
-    let by_list = figures(&store, &scope(Some(UsersFilter::Listed(listed.into())))).await;
+    let by_list = figures(
+        &store,
+        &scope(Some(UsersFilter::Listed(ListedUsers::of(&listed)))),
+    )
+    .await;
     assert_eq!(by_condition, by_list);
     assert_ne!(by_condition, everyone, "the filter changes the figures");
     assert!(by_condition.contains("\"u01\""), "{by_condition}");
     assert!(!by_condition.contains("\"u00\""), "{by_condition}");
 
     let none_by_condition = figures(&store, &scope(Some(UsersFilter::Matching(nobody)))).await;
-    let none_by_list = figures(&store, &scope(Some(UsersFilter::Listed(Vec::new().into())))).await;
+    let none_by_list = figures(
+        &store,
+        &scope(Some(UsersFilter::Listed(ListedUsers::of(&[])))),
+    )
+    .await;
     assert_eq!(none_by_condition, none_by_list);
     assert!(!none_by_list.contains("\"u0"), "{none_by_list}");
 }

@@ -27,13 +27,13 @@ impl Results<'_> {
     async fn listed(&self, mut scope: ResultsScope) -> Result<ResultsScope> {
         if let Some(UsersFilter::Matching(condition)) = &scope.users {
             let limit = u32::try_from(LISTED_USERS + 1).expect("a small limit");
-            let ids = self
+            let listed = self
                 .app
                 .store
                 .results_matching_users(&scope, condition, limit)
                 .await?;
-            if ids.len() <= LISTED_USERS {
-                scope.users = Some(UsersFilter::Listed(ids.into()));
+            if listed.count <= LISTED_USERS {
+                scope.users = Some(UsersFilter::Listed(listed));
             }
         }
         Ok(scope)

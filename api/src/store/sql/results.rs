@@ -13,7 +13,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::condition::{Arg, compile};
 use super::{Connection, Db, Row, SqlStore, utc_day};
 use crate::model::results::{
-    EventGroup, GroupedUsers, NumberSummary, ResultAnswer, ResultsScope, UsersFilter,
+    EventGroup, GroupedUsers, ListedUsers, NumberSummary, ResultAnswer, ResultsScope, UsersFilter,
 };
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
@@ -112,10 +112,8 @@ fn users_predicate<D: Dialect>(
                  AND {predicate})"
             )
         }
-        UsersFilter::Listed(ids) => {
-            let ids = binds.push(Bind::Text(
-                serde_json::to_string(ids).expect("strings serialize"),
-            ));
+        UsersFilter::Listed(listed) => {
+            let ids = binds.push(Bind::Text(listed.ids_json.to_string()));
             match D::FLAVOUR {
                 Flavour::Sqlite => format!("{column} IN (SELECT value FROM json_each({ids}))"),
                 // An array made once per query (an init plan) that an index scan takes
@@ -230,16 +228,28 @@ where
         scope: &ResultsScope,
         condition: &crate::questions::Condition,
         limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<ListedUsers, StoreError> {
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
         let predicate = condition_sql::<D>(scope, condition, &mut binds);
         let limit = binds.push(Bind::Int(i64::from(limit)));
+        // One row: the ids as the JSON array each query binds. Read as rows, 50,000 ids
+        // took 0.2 s more than the scan on SQLite.
+        let array = match D::FLAVOUR {
+            Flavour::Sqlite => "json_group_array(user_id)",
+            Flavour::Postgres => "COALESCE(json_agg(user_id), '[]'::json)::text",
+        };
         let sql = format!(
-            "SELECT user_id FROM users WHERE site_id = {site} AND {predicate} LIMIT {limit}"
+            "SELECT COUNT(*), {array} FROM (SELECT user_id FROM users \
+             WHERE site_id = {site} AND {predicate} LIMIT {limit}) AS m"
         );
-        let query = sqlx::query_scalar(&sql);
-        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+        let query = sqlx::query_as(&sql);
+        let (count, ids_json): (i64, String) =
+            bind_all!(D, query, binds).fetch_one(&self.pool).await?;
+        Ok(ListedUsers {
+            count: usize::try_from(count).unwrap_or(0),
+            ids_json: ids_json.into(),
+        })
     }
 
     async fn results_event_users(
