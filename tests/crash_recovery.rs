@@ -213,7 +213,7 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 let sql = json_as_text(sql, |column| format!("json({column})"));
-                sqlx::query_scalar(&sql)
+                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql))
                     .bind(bind)
                     .fetch_all(pool)
                     .await
@@ -221,7 +221,7 @@ impl Db {
             }
             Db::Postgres(pool) => {
                 let sql = json_as_text(sql, |column| format!("{column}::text"));
-                sqlx::query_scalar(&sql)
+                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql))
                     .bind(bind)
                     .fetch_all(pool)
                     .await
@@ -232,12 +232,12 @@ impl Db {
 
     async fn number(&self, sql: &str, bind: &str) -> i64 {
         match self {
-            Db::Sqlite(pool) => sqlx::query_scalar(sql)
+            Db::Sqlite(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(bind)
                 .fetch_one(pool)
                 .await
                 .unwrap(),
-            Db::Postgres(pool) => sqlx::query_scalar(sql)
+            Db::Postgres(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(bind)
                 .fetch_one(pool)
                 .await

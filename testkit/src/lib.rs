@@ -47,7 +47,10 @@ impl PostgresDatabase {
             let create = format!("CREATE DATABASE {name}");
             let mut busy = 0;
             loop {
-                match sqlx::query(&create).execute(&mut admin).await {
+                match sqlx::query(sqlx::AssertSqlSafe(&*create))
+                    .execute(&mut admin)
+                    .await
+                {
                     Ok(_) => break,
                     // Another process is copying template1 right now.
                     Err(e) if is_object_in_use(&e) && busy < 100 => {
@@ -95,10 +98,12 @@ impl Drop for PostgresDatabase {
                 let mut admin = sqlx::PgConnection::connect(&admin_url)
                     .await
                     .map_err(|e| e.to_string())?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                sqlx::query(sqlx::AssertSqlSafe(&*format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await
+                .map_err(|e| e.to_string())?;
                 admin.close().await.ok();
                 Ok(())
             })

@@ -98,7 +98,7 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
         let pool = sqlite(url).await?;
         let mut tx = pool.begin().await?;
         for statement in sqlite_population() {
-            sqlx::query(&statement)
+            sqlx::query(sqlx::AssertSqlSafe(&*statement))
                 .bind(users as i64)
                 .bind(site_id)
                 .bind(now.format("%Y-%m-%dT%H:%M:%S").to_string())
@@ -111,7 +111,7 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
         let pool = sqlx::PgPool::connect(url).await?;
         let mut tx = pool.begin().await?;
         for statement in postgres_population() {
-            sqlx::query(&statement)
+            sqlx::query(sqlx::AssertSqlSafe(&*statement))
                 .bind(users as i64)
                 .bind(site_id)
                 .bind(now.to_rfc3339_opts(SecondsFormat::Micros, true))

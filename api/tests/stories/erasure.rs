@@ -73,7 +73,7 @@ async fn scan(url: &str, needle: &str) -> Vec<Hit> {
                  THEN json(\"{column}\") ELSE CAST(\"{column}\" AS TEXT) END"
             );
             let sql = format!("SELECT {text} FROM \"{table}\" WHERE instr({text}, $1) > 0");
-            let found: Vec<(String,)> = sqlx::query_as(&sql)
+            let found: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
                 .bind(needle)
                 .fetch_all(&pool)
                 .await
@@ -91,7 +91,7 @@ async fn scan(url: &str, needle: &str) -> Vec<Hit> {
             let sql = format!(
                 "SELECT \"{column}\"::text FROM \"{table}\" WHERE strpos(\"{column}\"::text, $1) > 0"
             );
-            let found: Vec<(String,)> = sqlx::query_as(&sql)
+            let found: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
                 .bind(needle)
                 .fetch_all(&pool)
                 .await
@@ -120,12 +120,18 @@ async fn count(url: &str, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         n
     } else {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         n
     }

@@ -23,10 +23,16 @@ const OTHER_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b
 async fn column(db: &TestStore, sql: &str) -> Vec<String> {
     if db.url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
     } else {
         let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
     }
 }
 

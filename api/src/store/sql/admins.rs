@@ -57,7 +57,7 @@ impl<D> AdminStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -87,7 +87,7 @@ where
 
     async fn admin(&self, admin_id: &str) -> Result<Option<Admin>, StoreError> {
         let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins a WHERE a.admin_id = $1");
-        let row: Option<AdminRow> = sqlx::query_as(&sql)
+        let row: Option<AdminRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(admin_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -97,7 +97,7 @@ where
     async fn admin_by_email(&self, email: &str) -> Result<Option<(Admin, String)>, StoreError> {
         let sql =
             format!("SELECT {ADMIN_COLUMNS}, a.password_hash FROM admins a WHERE a.email = $1");
-        let row: Option<AdminWithHashRow> = sqlx::query_as(&sql)
+        let row: Option<AdminWithHashRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -107,7 +107,9 @@ where
 
     async fn admins(&self) -> Result<Vec<Admin>, StoreError> {
         let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins a ORDER BY a.email");
-        let rows: Vec<AdminRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        let rows: Vec<AdminRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(Admin::try_from).collect()
     }
 
@@ -172,10 +174,12 @@ where
         let change = owners_kept::<D>(&mut tx, admin_id, false).await?;
         if change == AdminChange::Done {
             for table in ["admin_sessions", "admin_site_grants", "admins"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE admin_id = $1"))
-                    .bind(admin_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(&*format!(
+                    "DELETE FROM {table} WHERE admin_id = $1"
+                )))
+                .bind(admin_id)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
         }
@@ -211,7 +215,7 @@ where
              s.expires_at FROM admin_sessions s JOIN admins a ON a.admin_id = s.admin_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2"
         );
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
+        let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(token_hash)
             .bind(D::timestamp(now))
             .fetch_optional(&self.pool)
@@ -271,7 +275,7 @@ async fn owners_kept<D>(
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,

@@ -40,7 +40,7 @@ impl<D> EnrichmentStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,

@@ -63,7 +63,7 @@ impl<D> InsightsStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
@@ -82,7 +82,7 @@ where
              FROM login_events WHERE site_id = $1 AND occurred_at >= $2 GROUP BY {}",
             day.text, day.group,
         );
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(D::timestamp(since))
             .fetch_all(&self.pool)
@@ -109,7 +109,7 @@ where
              WHERE site_id = $1 AND created_at >= $2 GROUP BY {}, kind",
             day.text, day.group,
         );
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&sql)
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(D::timestamp(since))
             .fetch_all(&self.pool)
@@ -136,7 +136,7 @@ where
              WHERE a.site_id = $1 AND a.login_count <= $2 GROUP BY 1, 2, 3",
             least = D::LEAST,
         );
-        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(&sql)
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(up_to_login)
             .fetch_all(&self.pool)
@@ -181,7 +181,7 @@ impl<D> HistoryImport for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Json<&'q Value>: Encode<'q, Db<D>> + Type<Db<D>>,
@@ -199,7 +199,7 @@ where
             "UPDATE users SET user_metadata = {stored} WHERE site_id = $2 AND user_id = $3"
         );
         for user in users {
-            let updated = sqlx::query(&sql)
+            let updated = sqlx::query(sqlx::AssertSqlSafe(&*sql))
                 .bind(Json(&user.user_metadata))
                 .bind(site_id)
                 .bind(user.user_id.as_str())

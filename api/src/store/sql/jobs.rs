@@ -23,7 +23,7 @@ pub(super) async fn insert_jobs<D>(
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -72,7 +72,7 @@ impl<D> JobQueue for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -120,7 +120,7 @@ where
             due = due_condition("jobs."),
             candidate_due = due_condition("candidate."),
         );
-        let rows: Vec<JobRow> = sqlx::query_as(&sql)
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(D::timestamp(lease_until))
             .bind(D::timestamp(now))
             .bind(D::timestamp(now))

@@ -25,7 +25,7 @@ impl<D> LoginStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -80,7 +80,7 @@ pub(super) async fn count_login<D>(
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -141,7 +141,7 @@ where
                updated_at = excluded.updated_at \
              RETURNING {columns}"
     );
-    let row: UserRow = sqlx::query_as(&sql)
+    let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
         .bind(site_id)
         .bind(login.user_id.as_str())
         .bind(D::timestamp(at))
@@ -169,7 +169,7 @@ where
         let stored = D::FLAVOUR.stored_metadata("$1");
         let sql =
             format!("UPDATE users SET app_metadata = {stored} WHERE site_id = $2 AND user_id = $3");
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(&*sql))
             .bind(Json(&user.app_metadata))
             .bind(site_id)
             .bind(login.user_id.as_str())

@@ -17,7 +17,7 @@ impl<D> QuestionSetStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -66,7 +66,7 @@ where
             "SELECT {VERSION_COLUMNS} FROM question_set_versions \
              WHERE site_id = $1 AND slug = $2 AND version = $3"
         );
-        let row: VersionRow = sqlx::query_as(&sql)
+        let row: VersionRow = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(slug)
             .bind(version)
@@ -153,7 +153,7 @@ where
             "SELECT {VERSION_COLUMNS} FROM question_set_versions \
              WHERE site_id = $1 AND slug = $2 ORDER BY version"
         );
-        let rows: Vec<VersionRow> = sqlx::query_as(&sql)
+        let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(slug)
             .fetch_all(&self.pool)
@@ -171,7 +171,7 @@ where
             "SELECT {VERSION_COLUMNS} FROM question_set_versions \
              WHERE site_id = $1 AND slug = $2 AND version = $3"
         );
-        let row: Option<VersionRow> = sqlx::query_as(&sql)
+        let row: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(slug)
             .bind(version)

@@ -173,7 +173,7 @@ impl<D> ResultsStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> f64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
@@ -219,7 +219,7 @@ where
             "SELECT {reached}, COUNT(*) FROM {users} WHERE u.site_id = {site} AND {filter} \
              GROUP BY {reached} ORDER BY {reached}"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
 
@@ -243,7 +243,7 @@ where
             "SELECT COUNT(*), {array} FROM (SELECT user_id FROM users \
              WHERE site_id = {site} AND {predicate} LIMIT {limit}) AS m"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let (count, ids_json): (i64, String) =
             bind_all!(D, query, binds).fetch_one(&self.pool).await?;
         Ok(ListedUsers {
@@ -300,7 +300,7 @@ where
             "SELECT {expression} AS grp, e.kind, COUNT(DISTINCT {user}) FROM prompt_events e \
              WHERE {filter} GROUP BY {grouped}"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let rows: Vec<(Option<String>, String, i64)> =
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;
         Ok(rows
@@ -322,7 +322,7 @@ where
         let mut binds = Binds::default();
         let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
         let sql = format!("SELECT a.key, COUNT(*) FROM answers a WHERE {filter} GROUP BY a.key");
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
 
@@ -342,7 +342,7 @@ where
              AND a.key IN ({}) GROUP BY a.key, a.value",
             keys.join(", ")
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let rows: Vec<(String, Json<Value>, i64)> =
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|(k, v, n)| (k, v.0, n)).collect())
@@ -361,7 +361,7 @@ where
             "SELECT COUNT({number}), MIN({number}), MAX({number}), SUM({number}) \
              FROM answers a WHERE {filter} AND a.key = {key}"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let (count, min, max, sum): (i64, Option<f64>, Option<f64>, Option<f64>) =
             bind_all!(D, query, binds).fetch_one(&self.pool).await?;
         Ok(match (min, max, sum) {
@@ -396,7 +396,7 @@ where
             "SELECT {bucket} AS bucket, COUNT(*) FROM answers a WHERE {filter} AND a.key = {key} \
              AND {number} IS NOT NULL GROUP BY 1 ORDER BY 1"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
 
@@ -413,7 +413,7 @@ where
             "SELECT substr({text}, 1, 4) AS year, COUNT(*) FROM answers a WHERE {filter} \
              AND a.key = {key} AND {text} IS NOT NULL GROUP BY 1 ORDER BY 1"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
 
@@ -444,7 +444,7 @@ where
             "SELECT a.user_id, a.key, a.value, a.version, a.answered_at FROM answers a \
              WHERE {filter} ORDER BY {key_order}, {user_order} LIMIT {limit}"
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let rows: Vec<(String, String, Json<Value>, i64, DateTime<Utc>)> =
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;
         Ok(rows
@@ -471,7 +471,7 @@ where
              AND e.kind = 'answered' GROUP BY {} ORDER BY 1",
             day.text, day.group
         );
-        let query = sqlx::query_as(&sql);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
 }

@@ -14,7 +14,7 @@ impl<D> SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Type<Db<D>>,
 {
     /// Deletes up to `limit` rows of `table` (keyed by `(site_id, key)`) matching `old`,
@@ -31,7 +31,7 @@ where
             "DELETE FROM {table} WHERE (site_id, {key}) IN \
              (SELECT site_id, {key} FROM {table} WHERE {old} LIMIT $2)"
         );
-        let deleted = sqlx::query(&sql)
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(&*sql))
             .bind(D::timestamp(before))
             .bind(i64::from(limit))
             .execute(&self.pool)
@@ -45,7 +45,7 @@ impl<D> RetentionStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,

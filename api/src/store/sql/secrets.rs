@@ -24,7 +24,7 @@ impl<D> SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -46,8 +46,8 @@ where
                 continue;
             }
             // Only if unchanged since read: replicas starting together do not race.
-            let mut query =
-                sqlx::query(&secret.update).bind(self.sealer.seal(&secret.owner, &plain));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(&*secret.update))
+                .bind(self.sealer.seal(&secret.owner, &plain));
             for key in &secret.keys {
                 query = query.bind(key.as_str());
             }

@@ -38,7 +38,7 @@ impl<D> SegmentStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
@@ -77,7 +77,7 @@ where
              description = excluded.description, condition = excluded.condition, \
              updated_at = excluded.updated_at RETURNING {SEGMENT_COLUMNS}"
         );
-        let row: SegmentRow = sqlx::query_as(&sql)
+        let row: SegmentRow = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(name)
             .bind(description)
@@ -96,7 +96,7 @@ where
     async fn segments(&self, site_id: &str) -> Result<Vec<Segment>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE site_id = $1 ORDER BY name");
-        let rows: Vec<SegmentRow> = sqlx::query_as(&sql)
+        let rows: Vec<SegmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .fetch_all(&self.pool)
             .await?;
@@ -106,7 +106,7 @@ where
     async fn segment(&self, site_id: &str, name: &str) -> Result<Option<Segment>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE site_id = $1 AND name = $2");
-        let row: Option<SegmentRow> = sqlx::query_as(&sql)
+        let row: Option<SegmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(name)
             .fetch_optional(&self.pool)

@@ -89,7 +89,7 @@ impl<D> SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -113,7 +113,7 @@ where
             "SELECT {SITE_COLUMNS} FROM sites WHERE {column} = $1 OR {previous_column} = $1 \
              ORDER BY CASE WHEN {column} = $1 THEN 0 ELSE 1 END LIMIT 1"
         );
-        let row: Option<SiteRow> = sqlx::query_as(&sql)
+        let row: Option<SiteRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(value)
             .fetch_optional(&self.pool)
             .await?;
@@ -126,7 +126,7 @@ impl<D> SiteStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -164,7 +164,7 @@ where
 
     async fn site(&self, site_id: &str) -> Result<Option<Site>, StoreError> {
         let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1");
-        let row: Option<SiteRow> = sqlx::query_as(&sql)
+        let row: Option<SiteRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -243,7 +243,7 @@ where
             }
         }
         let sql = format!("UPDATE sites SET {} WHERE site_id = $3", sets.join(", "));
-        let mut query = sqlx::query(&sql)
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(&*sql))
             .bind(D::timestamp(rotation.previous_expire_at))
             .bind(Self::now())
             .bind(site_id);
@@ -256,7 +256,9 @@ where
 
     async fn all_sites(&self) -> Result<Vec<Site>, StoreError> {
         let sql = format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY name, site_id");
-        let rows: Vec<SiteRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        let rows: Vec<SiteRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|r| r.into_site(&self.sealer))
             .collect()

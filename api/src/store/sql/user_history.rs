@@ -79,7 +79,7 @@ impl<D> HistoryStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
     for<'q> String: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
@@ -118,7 +118,7 @@ where
         let before = before.unwrap_or(&start);
         macro_rules! fetch {
             ($row:ty, $sql:expr $(, $extra:expr)?) => {{
-                let rows: Vec<$row> = sqlx::query_as(&$sql)
+                let rows: Vec<$row> = sqlx::query_as(sqlx::AssertSqlSafe(&*$sql))
                     .bind(site_id)
                     .bind(user_id)
                     .bind(i64::from(limit))

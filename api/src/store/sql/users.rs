@@ -35,7 +35,7 @@ impl<D> SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -62,7 +62,7 @@ where
             "UPDATE users SET updated_at = $1 WHERE site_id = $2 AND user_id = $3 \
              RETURNING {columns}"
         );
-        let row: Option<UserRow> = sqlx::query_as(&sql)
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(Self::now())
             .bind(site_id)
             .bind(user_id)
@@ -82,7 +82,7 @@ where
             "UPDATE users SET user_metadata = {user_metadata}, app_metadata = {app_metadata} \
              WHERE site_id = $3 AND user_id = $4"
         );
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(&*sql))
             .bind(Json(&user.user_metadata))
             .bind(Json(&user.app_metadata))
             .bind(site_id)
@@ -98,7 +98,7 @@ impl<D> UserStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -115,7 +115,7 @@ where
     async fn user(&self, site_id: &str, user_id: &str) -> Result<Option<User>, StoreError> {
         let columns = user_columns(D::FLAVOUR);
         let sql = format!("SELECT {columns} FROM users WHERE site_id = $1 AND user_id = $2");
-        let row: Option<UserRow> = sqlx::query_as(&sql)
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(user_id)
             .fetch_optional(&self.pool)
@@ -146,7 +146,7 @@ where
              AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history \
              FROM users WHERE site_id = $1 AND user_id = $2"
         );
-        let row: Option<UserWithHistoryRow> = sqlx::query_as(&sql)
+        let row: Option<UserWithHistoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(user_id)
             .fetch_optional(&self.pool)
@@ -201,7 +201,7 @@ where
              AND {} ORDER BY {user_id} LIMIT $3",
             predicate.sql
         );
-        let query = sqlx::query_as(&sql)
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit));
@@ -222,7 +222,7 @@ where
             "SELECT COUNT(*) FROM users WHERE site_id = $1 AND {}",
             predicate.sql
         );
-        let query = sqlx::query_scalar(&sql).bind(site_id);
+        let query = sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql)).bind(site_id);
         Ok(bind_args!(D, query, predicate.args)
             .fetch_one(&self.pool)
             .await?)
@@ -272,9 +272,9 @@ where
             "login_events",
             "enrichment_cache",
         ] {
-            sqlx::query(&format!(
+            sqlx::query(sqlx::AssertSqlSafe(&*format!(
                 "DELETE FROM {table} WHERE site_id = $1 AND user_id = $2"
-            ))
+            )))
             .bind(site_id)
             .bind(user_id)
             .execute(&mut *tx)
@@ -283,10 +283,10 @@ where
         // A backfill that stopped at this user resumes after the user before them, so
         // the cursor does not keep the erased id.
         let user_order = D::USER_ID_IN_BYTE_ORDER;
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(&*format!(
             "UPDATE enrichment_backfills SET resume_after = (SELECT MAX({user_order}) FROM users \
              WHERE site_id = $1 AND {user_order} < $2) WHERE site_id = $1 AND resume_after = $2"
-        ))
+        )))
         .bind(site_id)
         .bind(user_id)
         .execute(&mut *tx)

@@ -19,7 +19,7 @@ impl<D> WebhookStore for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
-    for<'q> <Db<D> as Database>::Arguments<'q>: IntoArguments<'q, Db<D>>,
+    <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> Option<&'q str>: Encode<'q, Db<D>>,
     for<'q> Option<i64>: Encode<'q, Db<D>>,
@@ -58,7 +58,7 @@ where
         let sql = format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE site_id = $1 ORDER BY created_at, id"
         );
-        let rows: Vec<SubscriptionRow> = sqlx::query_as(&sql)
+        let rows: Vec<SubscriptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .fetch_all(&self.pool)
             .await?;
@@ -133,7 +133,7 @@ where
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE site_id = $1 AND id = $2"
         );
-        let row: Option<DeliveryRow> = sqlx::query_as(&sql)
+        let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -215,7 +215,7 @@ where
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE site_id = $1 AND subscription_id = $2 \
              ORDER BY created_at DESC, id DESC LIMIT $3"
         );
-        let rows: Vec<DeliveryRow> = sqlx::query_as(&sql)
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(subscription_id)
             .bind(i64::from(limit))
