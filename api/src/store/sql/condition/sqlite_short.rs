@@ -98,3 +98,37 @@ fn plain(x: &Value) -> Option<&str> {
     x.as_str()
         .filter(|s| !s.is_empty() && !s.starts_with(['[', '{']))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::super::compile;
+    use crate::questions::parse_condition_json;
+    use crate::store::dialect::Flavour;
+
+    fn sqlite(condition: serde_json::Value) -> String {
+        let c = parse_condition_json(&condition).unwrap();
+        compile(&c, Flavour::Sqlite, Utc::now(), 1).sql
+    }
+
+    #[test]
+    fn a_plain_string_is_compared_before_the_type_is_read() {
+        let sql = sqlite(json!({"key": "gender", "equals": "male"}));
+        let compared = sql.find(r#"json_extract(user_metadata, '$."gender"') IS $1"#);
+        let typed = sql.find("json_type(");
+        assert!(compared.is_some() && compared < typed, "{sql}");
+        assert!(!sql.contains("AS j"), "no subquery: {sql}");
+    }
+
+    #[test]
+    fn operands_spelt_like_json_lists_or_objects_keep_the_general_form() {
+        for operand in ["[\"dev\"]", "{\"x\":1}", ""] {
+            let sql = sqlite(json!({"key": "gender", "equals": operand}));
+            assert!(sql.contains("AS j"), "{operand}: {sql}");
+        }
+        let sql = sqlite(json!({"key": "gender", "in": ["male", "[1]"]}));
+        assert!(sql.contains("AS j"), "{sql}");
+    }
+}
