@@ -98,7 +98,7 @@ impl Drop for PostgresDatabase {
                 let mut admin = sqlx::PgConnection::connect(&admin_url)
                     .await
                     .map_err(|e| e.to_string())?;
-                sqlx::query(sqlx::AssertSqlSafe(&*format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
                 )))
                 .execute(&mut admin)

@@ -174,7 +174,7 @@ where
         let change = owners_kept::<D>(&mut tx, admin_id, false).await?;
         if change == AdminChange::Done {
             for table in ["admin_sessions", "admin_site_grants", "admins"] {
-                sqlx::query(sqlx::AssertSqlSafe(&*format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE admin_id = $1"
                 )))
                 .bind(admin_id)

@@ -272,7 +272,7 @@ where
             "login_events",
             "enrichment_cache",
         ] {
-            sqlx::query(sqlx::AssertSqlSafe(&*format!(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE site_id = $1 AND user_id = $2"
             )))
             .bind(site_id)
@@ -283,7 +283,7 @@ where
         // A backfill that stopped at this user resumes after the user before them, so
         // the cursor does not keep the erased id.
         let user_order = D::USER_ID_IN_BYTE_ORDER;
-        sqlx::query(sqlx::AssertSqlSafe(&*format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE enrichment_backfills SET resume_after = (SELECT MAX({user_order}) FROM users \
              WHERE site_id = $1 AND {user_order} < $2) WHERE site_id = $1 AND resume_after = $2"
         )))
