@@ -167,8 +167,17 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 fn demo(extra: &[String]) -> anyhow::Result<()> {
     widget::build()?;
     let mut demo = cargo();
-    demo.args(["run", "--package", "trickle", "--", "demo"])
-        .args(extra);
+    // `--bin`: the package has a second binary (`trickle-bench-db`).
+    demo.args([
+        "run",
+        "--package",
+        "trickle",
+        "--bin",
+        "trickle",
+        "--",
+        "demo",
+    ])
+    .args(extra);
     run(demo)
 }
 
