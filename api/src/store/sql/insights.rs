@@ -130,10 +130,15 @@ where
         site_id: &str,
         up_to_login: i64,
     ) -> Result<Vec<HeldCount>, StoreError> {
+        // Answers first, each finding its user: SQLite otherwise scans every user's row
+        // (metadata and all) to probe answers, twice as slow at 1,000,000 users with
+        // 375,000 answers (0.78-1.2 s against 0.43-0.74 s). `CROSS JOIN` fixes SQLite's
+        // order; PostgreSQL plans it as any inner join.
         let sql = format!(
             "SELECT a.key, a.login_count, {least}(u.login_count, $2), COUNT(*) \
-             FROM answers a JOIN users u ON u.site_id = a.site_id AND u.user_id = a.user_id \
-             WHERE a.site_id = $1 AND a.login_count <= $2 GROUP BY 1, 2, 3",
+             FROM answers a CROSS JOIN users u \
+             WHERE a.site_id = $1 AND a.login_count <= $2 \
+             AND u.site_id = a.site_id AND u.user_id = a.user_id GROUP BY 1, 2, 3",
             least = D::LEAST,
         );
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
