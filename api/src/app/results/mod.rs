@@ -61,7 +61,8 @@ impl Results<'_> {
         // The aggregates are independent reads, run as two sequences at once: the page
         // takes about the longer of the two rather than their sum, and holds at most two
         // of the pool's connections (the widget's reads share the pool). The distinct
-        // user counts dominate, so each sequence has one or two.
+        // user counts dominate, so each sequence has one or two; answers per day sits
+        // beside the total, which balances the two at 1,000,000 users.
         let only_version = only_version(scope.version, &checked.versions);
         let first = async {
             let total = store.results_event_users(scope, &EventGroup::Total).await?;
@@ -74,7 +75,8 @@ impl Results<'_> {
                 }
             };
             let histogram = store.results_login_histogram(scope).await?;
-            Ok::<_, crate::store::StoreError>((total, by_version, histogram))
+            let per_day = store.results_answers_per_day(scope).await?;
+            Ok::<_, crate::store::StoreError>((total, by_version, histogram, per_day))
         };
         let second = async {
             let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
@@ -88,10 +90,9 @@ impl Results<'_> {
                 by_stage,
                 store.results_answer_totals(scope).await?,
                 store.results_value_counts(scope, &closed).await?,
-                store.results_answers_per_day(scope).await?,
             ))
         };
-        let ((total, by_version, histogram), (by_key, by_stage, answer_totals, counted, per_day)) =
+        let ((total, by_version, histogram, per_day), (by_key, by_stage, answer_totals, counted)) =
             tokio::try_join!(first, second)?;
         let reached = |at_login: u32| -> i64 {
             histogram
