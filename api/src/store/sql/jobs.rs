@@ -12,6 +12,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::rows::{JOB_COLUMNS, JobRow, JobStateRow};
 use super::{Connection, Db, Row, SqlStore};
 use crate::model::{Job, JobState, NewJob};
+use crate::store::dialect::Flavour;
 use crate::store::{ClaimLimits, Dialect, JobQueue, StoreError};
 
 /// Inserts jobs inside the caller's transaction; a dedupe key already queued is skipped.
@@ -59,6 +60,31 @@ where
     Ok(())
 }
 
+/// Each site's first `$6` due jobs (oldest first), as `site_id, id, run_at`: queued
+/// jobs whose time has come, and running jobs whose lease expired at `$3`. Driven by the
+/// sites, each reading a range of `jobs_due_by_site`, so a backlog is never scanned:
+/// SQLite, without `LATERAL`, finds a site's rows through a correlated list of row ids.
+/// (Sites are never deleted, so every job's site is in `sites`.)
+fn first_due_of_each_site(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::Sqlite => {
+            "SELECT c.site_id, c.id, c.run_at FROM sites s JOIN jobs c ON c.rowid IN ( \
+               SELECT rowid FROM (SELECT j.rowid FROM jobs j WHERE j.site_id = s.site_id \
+                 AND j.status = 'queued' AND j.run_at <= $3 ORDER BY j.run_at, j.id LIMIT $6) \
+               UNION ALL SELECT j.rowid FROM jobs j WHERE j.site_id = s.site_id \
+                 AND j.status = 'running' AND j.locked_until < $3)"
+        }
+        Flavour::Postgres => {
+            "SELECT c.site_id, c.id, c.run_at FROM sites s CROSS JOIN LATERAL ( \
+               (SELECT j.site_id, j.id, j.run_at FROM jobs j WHERE j.site_id = s.site_id \
+                 AND j.status = 'queued' AND j.run_at <= $3 ORDER BY j.run_at, j.id LIMIT $6) \
+               UNION ALL (SELECT j.site_id, j.id, j.run_at FROM jobs j \
+                 WHERE j.site_id = s.site_id AND j.status = 'running' AND j.locked_until < $3) \
+             ) AS c"
+        }
+    }
+}
+
 /// Due at `$3`: queued and due, or running with an expired lease (its worker died).
 fn due_condition(table: &str) -> String {
     format!(
@@ -101,31 +127,35 @@ where
         let claim_lock = D::CLAIM_LOCK;
         // A due job's turn: its place in its site's line (oldest first) plus the site's jobs
         // already running. The lowest turns are claimed, so sites take turns, and a site
-        // whose line would pass `per_site` running jobs waits. The due condition is checked
+        // whose line would pass `per_site` running jobs waits. Only each site's first
+        // `$6` due jobs are ranked (no site can be given more), so a claim costs the same
+        // with a backlog of a hundred jobs or a million. The due condition is checked
         // again on the locked row: PostgreSQL re-reads a row another claimer just changed.
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, \
-             updated_at = $2 WHERE (site_id, id) IN (SELECT jobs.site_id, jobs.id FROM jobs \
-               JOIN (SELECT candidate.site_id, candidate.id, \
+             updated_at = $2 WHERE (site_id, id) IN (SELECT jobs.site_id, jobs.id \
+               FROM (SELECT candidate.site_id, candidate.id, \
                    ROW_NUMBER() OVER (PARTITION BY candidate.site_id \
                      ORDER BY candidate.run_at, candidate.id) + COALESCE(busy.running, 0) AS turn \
-                 FROM jobs AS candidate LEFT JOIN (SELECT site_id, COUNT(*) AS running FROM jobs \
-                   WHERE status = 'running' AND locked_until >= $3 GROUP BY site_id) AS busy \
-                   ON busy.site_id = candidate.site_id \
-                 WHERE {candidate_due}) AS ranked \
-               ON ranked.site_id = jobs.site_id AND ranked.id = jobs.id \
-               WHERE ranked.turn <= $4 AND {due} \
+                 FROM ({candidates}) AS candidate LEFT JOIN (SELECT site_id, COUNT(*) AS running \
+                   FROM jobs WHERE status = 'running' AND locked_until >= $3 GROUP BY site_id) \
+                   AS busy ON busy.site_id = candidate.site_id) AS ranked \
+               CROSS JOIN jobs \
+               WHERE jobs.site_id = ranked.site_id AND jobs.id = ranked.id \
+               AND ranked.turn <= $4 AND {due} \
                ORDER BY ranked.turn, jobs.run_at, jobs.id LIMIT $5 {claim_lock}) \
              RETURNING {JOB_COLUMNS}",
+            candidates = first_due_of_each_site(D::FLAVOUR),
             due = due_condition("jobs."),
-            candidate_due = due_condition("candidate."),
         );
-        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+        let per_site = limits.per_site.max(1);
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(D::timestamp(lease_until))
             .bind(D::timestamp(now))
             .bind(D::timestamp(now))
-            .bind(i64::from(limits.per_site.max(1)))
+            .bind(i64::from(per_site))
             .bind(i64::from(limits.total))
+            .bind(i64::from(per_site.min(limits.total)))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
