@@ -2,8 +2,10 @@
 //!
 //! [`Store`] is split by concept ([`SiteStore`], [`LoginStore`], [`UserStore`],
 //! [`PromptStore`], [`QuestionSetStore`], [`StatsStore`], [`JobQueue`],
-//! [`WebhookStore`], [`RetentionStore`], and the console's [`AdminStore`] and
-//! [`AuditStore`]). [`SqlStore`] implements all of them once, generic over a
+//! [`WebhookStore`], [`RetentionStore`], the console's [`AdminStore`], [`AuditStore`]
+//! and [`SegmentStore`], and the insights' [`ResultsStore`], [`InsightsStore`] and
+//! [`HistoryStore`]); the larger groups have a file each (`queue.rs`, `admin.rs`,
+//! `segments.rs`, `results.rs`, …). [`SqlStore`] implements all of them once, generic over a
 //! [`Dialect`]; `sqlite.rs` and `postgres.rs` keep only what is truly their own:
 //! connecting, pragmas, migrations and the few SQL fragments that differ. The
 //! backend is picked from the URL scheme. Every query filters by `site_id`; a
@@ -11,12 +13,15 @@
 //!
 //! Imports only the model and the engine's records.
 
+mod admin;
 mod dialect;
 mod history;
 mod insights;
 mod postgres;
+mod queue;
 mod results;
 mod secrets;
+mod segments;
 mod sql;
 mod sqlite;
 
@@ -25,23 +30,23 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
-use crate::model::segment::Segment;
 use crate::model::site::KeyRotation;
 use crate::model::{
-    Admin, AdminChange, AdminSession, AnswerCount, AnswerProbe, AnswerRecord, AttemptOutcome,
-    AuditEntry, BackfillState, CachedResult, Delivery, Job, JobState, LoginReceipt, MetadataLimits,
-    NewAnswer, NewAuditEntry, NewJob, NewLogin, PromptEventCount, PromptEventKind, ProviderUsage,
-    PublishOutcome, QuestionSetSummary, QuestionSetVersion, Role, Site, Subscription, UsageEvent,
-    User, WidgetSettings,
+    AnswerCount, AnswerProbe, AnswerRecord, BackfillState, CachedResult, LoginReceipt,
+    MetadataLimits, NewAnswer, NewJob, NewLogin, PromptEventCount, PromptEventKind, ProviderUsage,
+    PublishOutcome, QuestionSetSummary, QuestionSetVersion, Site, UsageEvent, User, WidgetSettings,
 };
 use crate::questions::{Condition, PromptRecord};
 
+pub use admin::{AdminStore, AuditStore};
 pub use dialect::Dialect;
 pub use history::HistoryStore;
 pub use insights::{HistoryImport, InsightsStore};
 pub use postgres::{Postgres, PostgresStore};
+pub use queue::{ClaimLimits, JobQueue, WebhookStore};
 pub use results::ResultsStore;
 pub use secrets::{SEALED_PREFIX, SecretsKey};
+pub use segments::{SegmentStore, SegmentWrite};
 pub use sql::SqlStore;
 pub use sqlite::{Sqlite, SqliteStore};
 
@@ -346,111 +351,6 @@ pub trait StatsStore: Send + Sync {
     async fn login_count_histogram(&self, site_id: &str) -> Result<Vec<(i64, i64)>, StoreError>;
 }
 
-/// How many jobs one claim may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClaimLimits {
-    /// Jobs claimed at most (the claimer's free slots).
-    pub total: u32,
-    /// Jobs of one site running at most, counting those already running.
-    pub per_site: u32,
-}
-
-impl ClaimLimits {
-    /// Up to `total` jobs, as many of one site as fit.
-    pub fn total(total: u32) -> Self {
-        ClaimLimits {
-            total,
-            per_site: u32::MAX,
-        }
-    }
-}
-
-/// A durable queue: claims are leases, so a job whose worker died is claimed again.
-#[async_trait]
-pub trait JobQueue: Send + Sync {
-    /// Enqueues jobs outside any other change.
-    async fn enqueue(&self, site_id: &str, jobs: &[NewJob]) -> Result<(), StoreError>;
-    /// Claims up to `limits.total` due jobs (queued and due, or running with an expired
-    /// lease), counting an attempt each. Concurrent claimers never get the same job.
-    /// Fair between sites: each site's oldest due job comes before any site's second,
-    /// counting jobs a site already has running, and no site gets more than
-    /// `limits.per_site` jobs running at once (over all workers).
-    async fn claim_jobs(
-        &self,
-        now: DateTime<Utc>,
-        limits: ClaimLimits,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Job>, StoreError>;
-    async fn complete_job(&self, job: &Job) -> Result<(), StoreError>;
-    /// Queues the job again at `run_at`, keeping the error.
-    async fn retry_job(
-        &self,
-        job: &Job,
-        error: &str,
-        run_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Queues the job again at `run_at` without counting the attempt its claim took
-    /// (a quota made it wait: it did not fail), keeping `note` as its last error.
-    async fn defer_job(
-        &self,
-        job: &Job,
-        note: &str,
-        run_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Marks the job dead, keeping the error.
-    async fn bury_job(&self, job: &Job, error: &str) -> Result<(), StoreError>;
-    /// `(kind, status, count)` over all sites, for metrics.
-    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
-    /// Every job of a site, oldest first (operators and tests).
-    async fn jobs(&self, site_id: &str) -> Result<Vec<JobState>, StoreError>;
-}
-
-/// Subscriptions and the delivery log.
-#[async_trait]
-pub trait WebhookStore: Send + Sync {
-    async fn insert_subscription(
-        &self,
-        site_id: &str,
-        subscription: &Subscription,
-    ) -> Result<(), StoreError>;
-    async fn subscriptions(&self, site_id: &str) -> Result<Vec<Subscription>, StoreError>;
-    /// False if there was no such subscription.
-    async fn delete_subscription(&self, site_id: &str, id: &str) -> Result<bool, StoreError>;
-    /// Completes a fan-out job, writing its deliveries and their jobs in one transaction.
-    async fn complete_with_deliveries(
-        &self,
-        job: &Job,
-        deliveries: &[Delivery],
-        jobs: &[NewJob],
-    ) -> Result<(), StoreError>;
-    async fn delivery(&self, site_id: &str, id: &str) -> Result<Option<Delivery>, StoreError>;
-    /// Records an attempt on the delivery and the subscription's failure streak; disables
-    /// the subscription at `disable_after` failures in a row. True if it was disabled now.
-    async fn record_delivery_attempt(
-        &self,
-        site_id: &str,
-        delivery: &Delivery,
-        outcome: &AttemptOutcome,
-        disable_after: i64,
-    ) -> Result<bool, StoreError>;
-    /// The latest deliveries of a subscription, newest first.
-    async fn deliveries(
-        &self,
-        site_id: &str,
-        subscription_id: &str,
-        limit: u32,
-    ) -> Result<Vec<Delivery>, StoreError>;
-    /// Sends a finished delivery (delivered, dead or cancelled) again: puts it back to
-    /// `pending` (its attempts keep counting) and enqueues `job` to deliver it, in one
-    /// transaction. False, and nothing written, when it is unknown or still pending.
-    async fn requeue_delivery(
-        &self,
-        site_id: &str,
-        delivery_id: &str,
-        job: &NewJob,
-    ) -> Result<bool, StoreError>;
-}
-
 /// Deleting old history (the worker's retention purge). Each call deletes at most
 /// `limit` rows older than `before`, so one purge never holds the database for long;
 /// callers repeat until fewer than `limit` come back.
@@ -474,108 +374,6 @@ pub trait RetentionStore: Send + Sync {
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError>;
-}
-
-/// Console admins, the sites granted to members, and server-side sessions. These are
-/// deployment-wide, not per site: the console checks each admin's role and grants.
-#[async_trait]
-pub trait AdminStore: Send + Sync {
-    /// Stores a new admin with their password hash; false (and nothing written) when
-    /// the e-mail is taken.
-    async fn insert_admin(&self, admin: &Admin, password_hash: &str) -> Result<bool, StoreError>;
-    async fn admin(&self, admin_id: &str) -> Result<Option<Admin>, StoreError>;
-    /// The admin with this (lower-cased) e-mail, with their password hash.
-    async fn admin_by_email(&self, email: &str) -> Result<Option<(Admin, String)>, StoreError>;
-    /// Every admin, by e-mail.
-    async fn admins(&self) -> Result<Vec<Admin>, StoreError>;
-    /// Lets an admin manage a site; false if it already could.
-    async fn grant_site(&self, admin_id: &str, site_id: &str) -> Result<bool, StoreError>;
-    /// The ids of the sites granted to an admin, in order.
-    async fn granted_sites(&self, admin_id: &str) -> Result<Vec<String>, StoreError>;
-    /// Every grant as `(admin_id, site_id)`, in order.
-    async fn all_grants(&self) -> Result<Vec<(String, String)>, StoreError>;
-    /// Takes a site away from an admin; false if it was not granted.
-    async fn revoke_site(&self, admin_id: &str, site_id: &str) -> Result<bool, StoreError>;
-    /// Changes an admin's role, unless that leaves no owner (checked with the owners'
-    /// rows locked, so two demotions at once cannot both pass).
-    async fn set_admin_role(&self, admin_id: &str, role: Role) -> Result<AdminChange, StoreError>;
-    /// Deletes an admin with their sessions and grants, unless they are the last owner.
-    async fn delete_admin(&self, admin_id: &str) -> Result<AdminChange, StoreError>;
-    /// Stores a session under the SHA-256 of its token.
-    async fn insert_session(
-        &self,
-        token_hash: &str,
-        session: &AdminSession,
-    ) -> Result<(), StoreError>;
-    /// The session with this token hash if it has not expired at `now`, with its admin.
-    async fn session(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(AdminSession, Admin)>, StoreError>;
-    /// Records that the session was used at `at`.
-    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Ends one session; false if there was none.
-    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
-    /// Ends every session of an admin ("sign out everywhere"); how many there were.
-    async fn delete_sessions_of(&self, admin_id: &str) -> Result<u64, StoreError>;
-    /// Deletes sessions that expired at or before `now`; how many.
-    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
-}
-
-/// The console's audit log.
-#[async_trait]
-pub trait AuditStore: Send + Sync {
-    /// Appends an entry, stamped now.
-    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError>;
-    /// Entries newest first, those with an id below `before` when given, at most `limit`.
-    async fn audit_entries(
-        &self,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
-    /// When each admin last did `action` (e.g. `admin.sign_in`), as `(admin_id, at)`.
-    async fn last_audit_by_admin(
-        &self,
-        action: &str,
-    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
-    /// The newest entry of each subject of a site among the actions starting with
-    /// `action_prefix` (e.g. `question_set.`), by subject.
-    async fn latest_audit_by_subject(
-        &self,
-        site_id: &str,
-        action_prefix: &str,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
-}
-
-/// What storing a segment did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SegmentWrite {
-    /// A new segment.
-    Created(Segment),
-    /// The segment of that name, replaced (its `created_at` kept).
-    Replaced(Segment),
-    /// Not stored: the site already keeps the most segments it may.
-    TooMany,
-}
-
-/// Saved segments, by name within a site.
-#[async_trait]
-pub trait SegmentStore: Send + Sync {
-    /// Creates or replaces a segment (the condition as validated JSON).
-    async fn put_segment(
-        &self,
-        site_id: &str,
-        name: &str,
-        description: &str,
-        condition: &Value,
-    ) -> Result<SegmentWrite, StoreError>;
-    /// The site's segments by name.
-    async fn segments(&self, site_id: &str) -> Result<Vec<Segment>, StoreError>;
-    /// One segment.
-    async fn segment(&self, site_id: &str, name: &str) -> Result<Option<Segment>, StoreError>;
-    /// Deletes a segment; whether there was one.
-    async fn delete_segment(&self, site_id: &str, name: &str) -> Result<bool, StoreError>;
 }
 
 /// Enrichment quotas and bookkeeping: the deployment's daily call budget per provider,
