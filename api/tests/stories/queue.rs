@@ -491,6 +491,68 @@ async fn claims_take_turns_between_sites(store: Arc<dyn Store>) {
     );
 }
 
+/// A claim reads only the first due jobs of each site, yet what it takes is what ranking
+/// the whole backlog would take: a job whose lease expired comes in its place by due
+/// time, a backlog beyond `per_site` waits, and a job not yet due is never taken.
+async fn a_backlog_is_claimed_in_order_a_site_at_a_time(store: Arc<dyn Store>) {
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
+    let (busy, quiet) = (site(&trickle).await, site(&trickle).await);
+    let now = Utc::now();
+    let aged = |n: usize, minutes: i64| NewJob {
+        run_at: now - Span::minutes(minutes),
+        ..job(n)
+    };
+    // Job 0 is the oldest; its worker dies with the lease taken at `now`.
+    store.enqueue(&busy.site_id, &[aged(0, 100)]).await.unwrap();
+    let taken = store
+        .claim_jobs(now, ClaimLimits::total(1), now + Span::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    let backlog: Vec<NewJob> = (1..=20).map(|n| aged(n, 60 - n as i64)).collect();
+    store.enqueue(&busy.site_id, &backlog).await.unwrap();
+    store
+        .enqueue(&quiet.site_id, &[aged(100, 5), aged(101, -5)])
+        .await
+        .unwrap();
+
+    let later = now + Span::seconds(2);
+    let lease = later + Span::seconds(60);
+    let limits = ClaimLimits {
+        total: 10,
+        per_site: 3,
+    };
+    let numbers = |jobs: &[trickle::model::Job], site: &Site| {
+        let mut numbers: Vec<u64> = jobs
+            .iter()
+            .filter(|j| j.site_id == site.site_id)
+            .map(|j| j.payload["n"].as_u64().unwrap())
+            .collect();
+        numbers.sort();
+        numbers
+    };
+    let first = store.claim_jobs(later, limits, lease).await.unwrap();
+    assert_eq!(
+        (numbers(&first, &busy), numbers(&first, &quiet)),
+        (vec![0, 1, 2], vec![100]),
+        "the expired lease first, then the oldest queued, up to per_site; \
+         the quiet site's job that is not due stays queued"
+    );
+    assert!(
+        store
+            .claim_jobs(later, limits, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for job in &first {
+        store.complete_job(job).await.unwrap();
+    }
+    let second = store.claim_jobs(later, limits, lease).await.unwrap();
+    assert_eq!(numbers(&second, &busy), [3, 4, 5]);
+    assert!(numbers(&second, &quiet).is_empty());
+}
+
 /// A receiver that accepts connections and reads them, never answering; counts connections.
 async fn black_hole() -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -590,6 +652,7 @@ async fn a_black_hole_webhook_does_not_stall_other_sites(store: Arc<dyn Store>) 
 conformance!(
     a_black_hole_webhook_does_not_stall_other_sites,
     claims_take_turns_between_sites,
+    a_backlog_is_claimed_in_order_a_site_at_a_time,
     jobs_are_claimed_once_retried_and_buried,
     expired_leases_are_claimed_again,
     a_stale_claim_cannot_requeue_a_finished_job,
