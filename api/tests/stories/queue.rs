@@ -50,6 +50,20 @@ async fn site(trickle: &App) -> Site {
     trickle.sites().get(&keys.site_id).await.unwrap()
 }
 
+/// A busy site and a quiet one, for the stories of fair claims.
+async fn two_sites(store: &Arc<dyn Store>) -> (Site, Site) {
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
+    (site(&trickle).await, site(&trickle).await)
+}
+
+/// `job`, due `minutes` before `now` (after it, when negative).
+fn aged(job: NewJob, now: chrono::DateTime<Utc>, minutes: i64) -> NewJob {
+    NewJob {
+        run_at: now - Span::minutes(minutes),
+        ..job
+    }
+}
+
 async fn jobs_are_claimed_once_retried_and_buried(store: Arc<dyn Store>) {
     let trickle = App::new(store.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
@@ -428,13 +442,9 @@ async fn failing_webhooks_are_retried_then_disabled(store: Arc<dyn Store>) {
 /// Claims are fair between sites: a site's backlog does not come before another site's
 /// first job, and no site gets more than `per_site` jobs running.
 async fn claims_take_turns_between_sites(store: Arc<dyn Store>) {
-    let trickle = App::new(store.clone(), Duration::from_secs(30));
-    let (busy, quiet) = (site(&trickle).await, site(&trickle).await);
+    let (busy, quiet) = two_sites(&store).await;
     let now = Utc::now();
-    let aged = |n: usize, minutes: i64| NewJob {
-        run_at: now - Span::minutes(minutes),
-        ..job(n)
-    };
+    let aged = |n: usize, minutes: i64| aged(job(n), now, minutes);
     // The busy site's ten jobs are all older than the quiet site's two.
     let backlog: Vec<NewJob> = (0..10).map(|n| aged(n, 60 - n as i64)).collect();
     store.enqueue(&busy.site_id, &backlog).await.unwrap();
@@ -495,13 +505,9 @@ async fn claims_take_turns_between_sites(store: Arc<dyn Store>) {
 /// the whole backlog would take: a job whose lease expired comes in its place by due
 /// time, a backlog beyond `per_site` waits, and a job not yet due is never taken.
 async fn a_backlog_is_claimed_in_order_a_site_at_a_time(store: Arc<dyn Store>) {
-    let trickle = App::new(store.clone(), Duration::from_secs(30));
-    let (busy, quiet) = (site(&trickle).await, site(&trickle).await);
+    let (busy, quiet) = two_sites(&store).await;
     let now = Utc::now();
-    let aged = |n: usize, minutes: i64| NewJob {
-        run_at: now - Span::minutes(minutes),
-        ..job(n)
-    };
+    let aged = |n: usize, minutes: i64| aged(job(n), now, minutes);
     // Job 0 is the oldest; its worker dies with the lease taken at `now`.
     store.enqueue(&busy.site_id, &[aged(0, 100)]).await.unwrap();
     let taken = store
