@@ -56,6 +56,17 @@ async fn two_sites(store: &Arc<dyn Store>) -> (Site, Site) {
     (site(&trickle).await, site(&trickle).await)
 }
 
+/// The numbers (`job(n)`) of `site`'s jobs among `jobs`, in ascending order.
+fn numbers_of(jobs: &[trickle::model::Job], site: &Site) -> Vec<u64> {
+    let mut numbers: Vec<u64> = jobs
+        .iter()
+        .filter(|j| j.site_id == site.site_id)
+        .map(|j| j.payload["n"].as_u64().unwrap())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
 /// `job`, due `minutes` before `now` (after it, when negative).
 fn aged(job: NewJob, now: chrono::DateTime<Utc>, minutes: i64) -> NewJob {
     NewJob {
@@ -466,13 +477,11 @@ async fn claims_take_turns_between_sites(store: Arc<dyn Store>) {
         (2, 2),
         "the sites take turns, oldest first within a site"
     );
-    let mut oldest: Vec<_> = first
-        .iter()
-        .filter(|j| j.site_id == busy.site_id)
-        .map(|j| j.payload["n"].as_u64().unwrap())
-        .collect();
-    oldest.sort();
-    assert_eq!(oldest, [0, 1], "oldest first within a site");
+    assert_eq!(
+        numbers_of(&first, &busy),
+        [0, 1],
+        "oldest first within a site"
+    );
     let second = store.claim_jobs(now, limits, lease).await.unwrap();
     assert_eq!(
         (second.len(), of(&second, &busy)),
@@ -528,18 +537,9 @@ async fn a_backlog_is_claimed_in_order_a_site_at_a_time(store: Arc<dyn Store>) {
         total: 10,
         per_site: 3,
     };
-    let numbers = |jobs: &[trickle::model::Job], site: &Site| {
-        let mut numbers: Vec<u64> = jobs
-            .iter()
-            .filter(|j| j.site_id == site.site_id)
-            .map(|j| j.payload["n"].as_u64().unwrap())
-            .collect();
-        numbers.sort();
-        numbers
-    };
     let first = store.claim_jobs(later, limits, lease).await.unwrap();
     assert_eq!(
-        (numbers(&first, &busy), numbers(&first, &quiet)),
+        (numbers_of(&first, &busy), numbers_of(&first, &quiet)),
         (vec![0, 1, 2], vec![100]),
         "the expired lease first, then the oldest queued, up to per_site; \
          the quiet site's job that is not due stays queued"
@@ -555,8 +555,8 @@ async fn a_backlog_is_claimed_in_order_a_site_at_a_time(store: Arc<dyn Store>) {
         store.complete_job(job).await.unwrap();
     }
     let second = store.claim_jobs(later, limits, lease).await.unwrap();
-    assert_eq!(numbers(&second, &busy), [3, 4, 5]);
-    assert!(numbers(&second, &quiet).is_empty());
+    assert_eq!(numbers_of(&second, &busy), [3, 4, 5]);
+    assert!(numbers_of(&second, &quiet).is_empty());
 }
 
 /// A receiver that accepts connections and reads them, never answering; counts connections.

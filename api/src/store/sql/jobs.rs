@@ -60,37 +60,35 @@ where
     Ok(())
 }
 
-/// Each site's first `$6` due jobs (oldest first), as `site_id, id, run_at`: queued
-/// jobs whose time has come, and running jobs whose lease expired at `$3`. Driven by the
+/// A site's (`s`) queued jobs whose time has come at `$3`, oldest first, at most `$6`.
+const QUEUED_AND_DUE: &str = "j.site_id = s.site_id AND j.status = 'queued' AND j.run_at <= $3 \
+     ORDER BY j.run_at, j.id LIMIT $6";
+/// A site's (`s`) running jobs whose lease expired at `$3`: their worker died.
+const LEASE_EXPIRED: &str =
+    "j.site_id = s.site_id AND j.status = 'running' AND j.locked_until < $3";
+/// Due at `$3`, checked again on the locked row: either of the two above.
+const DUE: &str = "((jobs.status = 'queued' AND jobs.run_at <= $3) \
+     OR (jobs.status = 'running' AND jobs.locked_until < $3))";
+
+/// Each site's first `$6` due jobs (oldest first), as `site_id, id, run_at`: the queued
+/// jobs whose time has come, and the running jobs whose lease expired. Driven by the
 /// sites, each reading a range of `jobs_due_by_site`, so a backlog is never scanned:
 /// SQLite, without `LATERAL`, finds a site's rows through a correlated list of row ids.
 /// (Sites are never deleted, so every job's site is in `sites`.)
-fn first_due_of_each_site(flavour: Flavour) -> &'static str {
+fn first_due_of_each_site(flavour: Flavour) -> String {
     match flavour {
-        Flavour::Sqlite => {
+        Flavour::Sqlite => format!(
             "SELECT c.site_id, c.id, c.run_at FROM sites s JOIN jobs c ON c.rowid IN ( \
-               SELECT rowid FROM (SELECT j.rowid FROM jobs j WHERE j.site_id = s.site_id \
-                 AND j.status = 'queued' AND j.run_at <= $3 ORDER BY j.run_at, j.id LIMIT $6) \
-               UNION ALL SELECT j.rowid FROM jobs j WHERE j.site_id = s.site_id \
-                 AND j.status = 'running' AND j.locked_until < $3)"
-        }
-        Flavour::Postgres => {
+               SELECT rowid FROM (SELECT j.rowid FROM jobs j WHERE {QUEUED_AND_DUE}) \
+               UNION ALL SELECT j.rowid FROM jobs j WHERE {LEASE_EXPIRED})"
+        ),
+        Flavour::Postgres => format!(
             "SELECT c.site_id, c.id, c.run_at FROM sites s CROSS JOIN LATERAL ( \
-               (SELECT j.site_id, j.id, j.run_at FROM jobs j WHERE j.site_id = s.site_id \
-                 AND j.status = 'queued' AND j.run_at <= $3 ORDER BY j.run_at, j.id LIMIT $6) \
-               UNION ALL (SELECT j.site_id, j.id, j.run_at FROM jobs j \
-                 WHERE j.site_id = s.site_id AND j.status = 'running' AND j.locked_until < $3) \
+               (SELECT j.site_id, j.id, j.run_at FROM jobs j WHERE {QUEUED_AND_DUE}) \
+               UNION ALL (SELECT j.site_id, j.id, j.run_at FROM jobs j WHERE {LEASE_EXPIRED}) \
              ) AS c"
-        }
+        ),
     }
-}
-
-/// Due at `$3`: queued and due, or running with an expired lease (its worker died).
-fn due_condition(table: &str) -> String {
-    format!(
-        "(({table}status = 'queued' AND {table}run_at <= $3) \
-         OR ({table}status = 'running' AND {table}locked_until < $3))"
-    )
 }
 
 #[async_trait]
@@ -142,11 +140,10 @@ where
                    AS busy ON busy.site_id = candidate.site_id) AS ranked \
                CROSS JOIN jobs \
                WHERE jobs.site_id = ranked.site_id AND jobs.id = ranked.id \
-               AND ranked.turn <= $4 AND {due} \
+               AND ranked.turn <= $4 AND {DUE} \
                ORDER BY ranked.turn, jobs.run_at, jobs.id LIMIT $5 {claim_lock}) \
              RETURNING {JOB_COLUMNS}",
             candidates = first_due_of_each_site(D::FLAVOUR),
-            due = due_condition("jobs."),
         );
         let per_site = limits.per_site.max(1);
         let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
