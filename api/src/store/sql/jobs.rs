@@ -82,10 +82,14 @@ fn first_due_of_each_site(flavour: Flavour) -> String {
                SELECT rowid FROM (SELECT j.rowid FROM jobs j WHERE {QUEUED_AND_DUE}) \
                UNION ALL SELECT j.rowid FROM jobs j WHERE {LEASE_EXPIRED})"
         ),
+        // Rows another claimer holds are skipped here already: read past, they would fill
+        // a site's `$6` places and leave this claim empty while later jobs wait.
         Flavour::Postgres => format!(
             "SELECT c.site_id, c.id, c.run_at FROM sites s CROSS JOIN LATERAL ( \
-               (SELECT j.site_id, j.id, j.run_at FROM jobs j WHERE {QUEUED_AND_DUE}) \
-               UNION ALL (SELECT j.site_id, j.id, j.run_at FROM jobs j WHERE {LEASE_EXPIRED}) \
+               SELECT * FROM (SELECT j.site_id, j.id, j.run_at FROM jobs j \
+                 WHERE {QUEUED_AND_DUE} FOR UPDATE SKIP LOCKED) AS queued \
+               UNION ALL SELECT * FROM (SELECT j.site_id, j.id, j.run_at FROM jobs j \
+                 WHERE {LEASE_EXPIRED} FOR UPDATE SKIP LOCKED) AS expired \
              ) AS c"
         ),
     }
