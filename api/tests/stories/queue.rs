@@ -723,3 +723,37 @@ async fn postgres_two_pools_share_the_queue() {
     let db = crate::common::postgres_store().await;
     two_pools_share_the_queue(&db.url, db.store.clone()).await;
 }
+
+/// A claim on PostgreSQL passes over the jobs another claimer holds (here: a transaction
+/// that locked the two oldest) and takes the next ones, rather than coming back empty.
+#[tokio::test]
+async fn postgres_a_claim_passes_over_jobs_another_claimer_holds() {
+    let db = crate::common::postgres_store().await;
+    let store = db.store.clone();
+    let trickle = App::new(store.clone(), Duration::from_secs(30));
+    let site = site(&trickle).await;
+    let now = Utc::now();
+    let jobs: Vec<NewJob> = (0..4).map(|n| aged(job(n), now, 10 - n as i64)).collect();
+    store.enqueue(&site.site_id, &jobs).await.unwrap();
+
+    let other = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut holding = other.begin().await.unwrap();
+    let held: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM jobs WHERE site_id = $1 ORDER BY run_at LIMIT 2 FOR UPDATE")
+            .bind(&site.site_id)
+            .fetch_all(&mut *holding)
+            .await
+            .unwrap();
+    assert_eq!(held.len(), 2);
+
+    let limits = ClaimLimits {
+        total: 2,
+        per_site: 2,
+    };
+    let claimed = store
+        .claim_jobs(now, limits, now + Span::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(numbers_of(&claimed, &site), [2, 3]);
+    holding.rollback().await.unwrap();
+}
