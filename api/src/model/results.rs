@@ -58,6 +58,10 @@ pub enum UsersFilter {
 pub struct ListedUsers {
     pub count: usize,
     pub ids_json: Arc<str>,
+    /// How many of them have each login count, `(login_count, users)` in login count
+    /// order, when it was read with the list (a page without dates then needs no
+    /// histogram query of its own).
+    pub login_counts: Option<Vec<(i64, i64)>>,
 }
 
 impl ListedUsers {
@@ -68,6 +72,7 @@ impl ListedUsers {
             ids_json: serde_json::to_string(ids)
                 .expect("strings serialize")
                 .into(),
+            login_counts: None,
         }
     }
 
@@ -88,6 +93,36 @@ pub enum EventGroup {
     Key,
     /// By stage: each stage's `at_login` (as text) with its question keys.
     Stage(Vec<(u32, Vec<String>)>),
+}
+
+/// The groups of prompt events whose users are counted in one pass over each user's
+/// events ([`crate::store::ResultsStore::results_outcomes_per_user`]): in total, per
+/// version, per question key and per stage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutcomeGroups {
+    pub versions: Vec<i64>,
+    pub keys: Vec<String>,
+    /// Each stage's `at_login` with its question keys.
+    pub stages: Vec<(u32, Vec<String>)>,
+}
+
+/// The distinct users per kind of each of [`OutcomeGroups`], grouped as
+/// [`EventGroup`] groups them (a group with no user of a kind has no entry for it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupedOutcomes {
+    pub total: Vec<GroupedUsers>,
+    pub by_version: Vec<GroupedUsers>,
+    pub by_key: Vec<GroupedUsers>,
+    pub by_stage: Vec<GroupedUsers>,
+}
+
+/// Current answers counted per key, and per key and value for some keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnswerCounts {
+    /// `(key, answers)`.
+    pub totals: Vec<(String, i64)>,
+    /// `(key, value, answers)`.
+    pub values: Vec<(String, Value, i64)>,
 }
 
 /// Distinct users with a prompt event of one kind in one group.

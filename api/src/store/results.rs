@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::StoreError;
 use crate::model::results::{
-    EventGroup, GroupedUsers, ListedUsers, NumberSummary, ResultAnswer, ResultsScope,
+    AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, NumberSummary,
+    OutcomeGroups, ResultAnswer, ResultsScope,
 };
 use crate::questions::Condition;
 
@@ -14,7 +15,8 @@ use crate::questions::Condition;
 /// [`ResultsScope`] and computed in the database.
 #[async_trait]
 pub trait ResultsStore: Send + Sync {
-    /// The scope's site's users matching `condition`, at most `limit`.
+    /// The scope's site's users matching `condition`, at most `limit`, with how many of
+    /// them have each login count.
     async fn results_matching_users(
         &self,
         scope: &ResultsScope,
@@ -34,6 +36,20 @@ pub trait ResultsStore: Send + Sync {
         scope: &ResultsScope,
         group: &EventGroup,
     ) -> Result<Vec<GroupedUsers>, StoreError>;
+    /// The distinct users per kind of every group at once, in one pass over each of the
+    /// scope's users' events: for a scope whose users are listed, one probe of each
+    /// listed user's events instead of one per grouping.
+    async fn results_outcomes_per_user(
+        &self,
+        scope: &ResultsScope,
+        groups: &OutcomeGroups,
+    ) -> Result<GroupedOutcomes, StoreError>;
+    /// Current answers per key and, for the keys given, per key and value, in one pass.
+    async fn results_answer_counts(
+        &self,
+        scope: &ResultsScope,
+        keys: &[String],
+    ) -> Result<AnswerCounts, StoreError>;
     /// Current answers per key.
     async fn results_answer_totals(
         &self,

@@ -1,12 +1,16 @@
 //! Results stories: a results scope whose users filter is a condition (evaluated in
 //! each query) and the same scope with the condition's users listed (found once for a
-//! page) give the same figures, and the filter changes them.
+//! page) give the same figures, and the filter changes them; the one-pass reads of a
+//! page (every grouping of the events at once, the answers per key and value at once)
+//! count what one statement per grouping counts.
 
 use serde_json::json;
 use std::sync::Arc;
 
 use super::{login, publish_set, service};
-use trickle::model::results::{EventGroup, ListedUsers, ResultsScope, UsersFilter};
+use trickle::model::results::{
+    EventGroup, GroupedUsers, ListedUsers, OutcomeGroups, ResultsScope, UsersFilter,
+};
 use trickle::model::{MetadataLimits, NewAnswer, PromptEventKind};
 use trickle::questions::{Condition, parse_condition_json};
 use trickle::store::Store;
@@ -16,18 +20,32 @@ const LIMITS: MetadataLimits = MetadataLimits {
     app_metadata_bytes: 256 * 1024,
 };
 
-/// Every aggregate of a results page under `scope`, each sorted, as one comparable text.
-async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
-    let stages = EventGroup::Stage(vec![
+fn stages() -> Vec<(u32, Vec<String>)> {
+    vec![
         (1, vec!["role".into(), "nickname".into()]),
         (2, vec!["address.city".into()]),
-    ]);
+    ]
+}
+
+fn sorted(users: &[GroupedUsers]) -> Vec<(String, String, i64)> {
+    let mut users: Vec<_> = users
+        .iter()
+        .map(|g| (g.group.clone(), g.kind.clone(), g.users))
+        .collect();
+    users.sort();
+    users
+}
+
+/// Every aggregate of a results page under `scope`, each sorted, as one comparable text;
+/// asserts on the way that the one-pass reads count the same.
+async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
+    let by_stage = EventGroup::Stage(stages());
     let mut grouped = Vec::new();
     for group in [
         EventGroup::Total,
         EventGroup::Version,
         EventGroup::Key,
-        stages,
+        by_stage,
     ] {
         let mut users: Vec<_> = store
             .results_event_users(scope, &group)
@@ -39,6 +57,38 @@ async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
         users.sort();
         grouped.push(users);
     }
+    // The published version 1, the later version some events carry, and one without
+    // events (which, as in the grouping per version, has no entry).
+    let groups = OutcomeGroups {
+        versions: vec![1, 2, 99],
+        keys: vec!["role".into(), "nickname".into(), "address.city".into()],
+        stages: stages(),
+    };
+    let at_once = store
+        .results_outcomes_per_user(scope, &groups)
+        .await
+        .unwrap();
+    assert_eq!(sorted(&at_once.total), grouped[0], "total");
+    assert_eq!(sorted(&at_once.by_version), grouped[1], "per version");
+    assert_eq!(sorted(&at_once.by_key), grouped[2], "per key");
+    assert_eq!(sorted(&at_once.by_stage), grouped[3], "per stage");
+    // Events of keys not named still count in the total.
+    let role_only = OutcomeGroups {
+        keys: vec!["role".into()],
+        ..OutcomeGroups::default()
+    };
+    let role_only = store
+        .results_outcomes_per_user(scope, &role_only)
+        .await
+        .unwrap();
+    assert_eq!(sorted(&role_only.total), grouped[0], "total, one key named");
+    let role: Vec<_> = grouped[2]
+        .iter()
+        .filter(|g| g.0 == "role")
+        .cloned()
+        .collect();
+    assert_eq!(sorted(&role_only.by_key), role, "the named key only");
+
     let mut totals = store.results_answer_totals(scope).await.unwrap();
     totals.sort();
     let mut values: Vec<_> = store
@@ -49,6 +99,20 @@ async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
         .map(|(key, value, n)| (key, value.to_string(), n))
         .collect();
     values.sort();
+    let answers_at_once = store
+        .results_answer_counts(scope, &["role".into()])
+        .await
+        .unwrap();
+    let mut totals_at_once = answers_at_once.totals.clone();
+    totals_at_once.sort();
+    let mut values_at_once: Vec<_> = answers_at_once
+        .values
+        .into_iter()
+        .map(|(key, value, n)| (key, value.to_string(), n))
+        .collect();
+    values_at_once.sort();
+    assert_eq!(totals_at_once, totals, "answers per key");
+    assert_eq!(values_at_once, values, "answers per value");
     let answers: Vec<_> = store
         .results_answers(scope, None, None, 100)
         .await
@@ -67,6 +131,7 @@ async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
 async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
+    assert_eq!(version, 1, "figures() counts versions 1 and 2");
     let site_id = site.site_id.as_str();
     let roles = ["dev", "pm", "student"];
     for i in 0..12 {
@@ -86,6 +151,21 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
             }
         };
         event("role", PromptEventKind::Impression).await;
+        if i % 5 == 0 {
+            // A later version's question, shown to some users only.
+            let recorded = store
+                .record_prompt_event(
+                    site_id,
+                    &user,
+                    "profile",
+                    version + 1,
+                    "address.city",
+                    PromptEventKind::Dismissed,
+                )
+                .await
+                .unwrap();
+            assert!(recorded);
+        }
         if i % 4 == 3 {
             event("role", PromptEventKind::Skipped).await;
             continue;
@@ -142,6 +222,22 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         .map(|i| format!("u{i:02}"))
         .collect();
     assert_eq!(listed, odd, "the users with two logins");
+    assert_eq!(
+        found.login_counts,
+        Some(vec![(2, 6)]),
+        "the users per login count, read with the list"
+    );
+    let all_users: Condition =
+        parse_condition_json(&json!({"key": "login_count", "gte": 1})).unwrap();
+    let everybody = store
+        .results_matching_users(&scope(None), &all_users, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        everybody.login_counts.as_deref(),
+        Some(&store.results_login_histogram(&scope(None)).await.unwrap()[..]),
+        "as the histogram counts them"
+    );
     let first_two = store
         .results_matching_users(&scope(None), &returning, 2)
         .await

@@ -3,6 +3,7 @@
 //! per day, every number under the same filters and aggregated in the database.
 
 mod cards;
+mod counts;
 mod filters;
 mod groups;
 
@@ -13,14 +14,15 @@ use super::App;
 use crate::error::{Error, Result};
 use crate::model::Site;
 use crate::model::results::{
-    AnswerPage, Bar, DayCount, EventGroup, FunnelStage, Headline, QuestionResults,
+    AnswerPage, Bar, DayCount, FunnelStage, GroupedOutcomes, Headline, QuestionResults,
     ResultsFilterInput, ResultsScope, SetResults, VersionOutcomes,
 };
 use crate::model::spreadsheet::text_cell;
 use crate::questions::format::QuestionType;
 use crate::questions::{Question, QuestionSet, localize};
 use cards::{bar, buckets_for, choice_bars, number_text, scale_bars};
-use groups::{as_version, only_version, outcomes, stages_from_keys};
+use counts::Counted;
+use groups::{only_version, outcomes};
 
 /// Free-text answers shown per page on a question's card.
 pub const TEXT_PAGE: u32 = 20;
@@ -58,42 +60,30 @@ impl Results<'_> {
             .filter(|(_, q)| chart_of(q) == "choice" || chart_of(q) == "scale")
             .map(|(_, q)| q.key.clone())
             .collect();
-        // The aggregates are independent reads, run as two sequences at once: the page
-        // takes about the longer of the two rather than their sum, and holds at most two
-        // of the pool's connections (the widget's reads share the pool). The distinct
-        // user counts dominate, so each sequence has one or two; answers per day sits
-        // beside the total, which balances the two at 1,000,000 users.
-        let only_version = only_version(scope.version, &checked.versions);
-        let first = async {
-            let total = store.results_event_users(scope, &EventGroup::Total).await?;
-            let by_version = match only_version {
-                Some(version) => as_version(&total, version),
-                None => {
-                    store
-                        .results_event_users(scope, &EventGroup::Version)
-                        .await?
-                }
-            };
-            let histogram = store.results_login_histogram(scope).await?;
-            let per_day = store.results_answers_per_day(scope).await?;
-            Ok::<_, crate::store::StoreError>((total, by_version, histogram, per_day))
-        };
-        let second = async {
-            let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
-            let (mut by_stage, to_count) = stages_from_keys(&by_key, &stages);
-            if !to_count.is_empty() {
-                let counted = EventGroup::Stage(to_count);
-                by_stage.extend(store.results_event_users(scope, &counted).await?);
-            }
-            Ok::<_, crate::store::StoreError>((
-                by_key,
-                by_stage,
-                store.results_answer_totals(scope).await?,
-                store.results_value_counts(scope, &closed).await?,
-            ))
-        };
-        let ((total, by_version, histogram, per_day), (by_key, by_stage, answer_totals, counted)) =
-            tokio::try_join!(first, second)?;
+        let counted = counts::count(
+            store.as_ref(),
+            scope,
+            &counts::Shape {
+                only_version: only_version(scope.version, &checked.versions),
+                versions: &checked.versions,
+                stages: &stages,
+                closed: &closed,
+            },
+        )
+        .await?;
+        let Counted {
+            outcomes:
+                GroupedOutcomes {
+                    total,
+                    by_version,
+                    by_key,
+                    by_stage,
+                },
+            histogram,
+            per_day,
+            answer_totals,
+            value_counts: counted,
+        } = counted;
         let reached = |at_login: u32| -> i64 {
             histogram
                 .iter()

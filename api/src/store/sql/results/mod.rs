@@ -4,6 +4,8 @@
 //! `condition/` into a semi-join on the site's matching users (so its unqualified columns
 //! read `users`), or those users listed once found.
 
+mod per_user;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -13,7 +15,8 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::condition::{Arg, compile};
 use super::{Connection, Db, Row, SqlStore, utc_day};
 use crate::model::results::{
-    EventGroup, GroupedUsers, ListedUsers, NumberSummary, ResultAnswer, ResultsScope, UsersFilter,
+    AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, NumberSummary,
+    OutcomeGroups, ResultAnswer, ResultsScope, UsersFilter,
 };
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
@@ -233,23 +236,68 @@ where
         let site = binds.text(&scope.site_id);
         let predicate = condition_sql::<D>(scope, condition, &mut binds);
         let limit = binds.push(Bind::Int(i64::from(limit)));
-        // One row: the ids as the JSON array each query binds. Read as rows, 50,000 ids
-        // took 0.2 s more than the scan on SQLite.
-        let array = match D::FLAVOUR {
-            Flavour::Sqlite => "json_group_array(user_id)",
-            Flavour::Postgres => "COALESCE(json_agg(user_id), '[]'::json)::text",
+        // One row: the ids as the JSON array each query binds (read as rows, 50,000 ids
+        // took 0.2 s more than the scan on SQLite), and the users per login count, which
+        // a page without dates would otherwise probe the users again for (0.17 s on
+        // SQLite, 0.4 s on PostgreSQL for 83,334 users; 0.03 s here).
+        let (ids, counts) = match D::FLAVOUR {
+            Flavour::Sqlite => (
+                "json_group_array(user_id)",
+                "json_group_array(json_array(login_count, users))",
+            ),
+            Flavour::Postgres => (
+                "COALESCE(json_agg(user_id), '[]'::json)::text",
+                "COALESCE(json_agg(json_build_array(login_count, users)), '[]'::json)::text",
+            ),
         };
         let sql = format!(
-            "SELECT COUNT(*), {array} FROM (SELECT user_id FROM users \
-             WHERE site_id = {site} AND {predicate} LIMIT {limit}) AS m"
+            "WITH m AS MATERIALIZED (SELECT user_id, login_count FROM users \
+             WHERE site_id = {site} AND {predicate} LIMIT {limit}) \
+             SELECT (SELECT COUNT(*) FROM m), (SELECT {ids} FROM m), \
+             (SELECT {counts} FROM (SELECT login_count, COUNT(*) AS users FROM m \
+             GROUP BY login_count) AS h)"
         );
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
-        let (count, ids_json): (i64, String) =
+        let (count, ids_json, counts_json): (i64, String, String) =
             bind_all!(D, query, binds).fetch_one(&self.pool).await?;
+        let mut login_counts: Vec<(i64, i64)> = serde_json::from_str(&counts_json)
+            .map_err(|e| StoreError::Corrupt(format!("users per login count: {e}")))?;
+        login_counts.sort_unstable();
         Ok(ListedUsers {
             count: usize::try_from(count).unwrap_or(0),
             ids_json: ids_json.into(),
+            login_counts: Some(login_counts),
         })
+    }
+
+    async fn results_outcomes_per_user(
+        &self,
+        scope: &ResultsScope,
+        groups: &OutcomeGroups,
+    ) -> Result<GroupedOutcomes, StoreError> {
+        let mut binds = Binds::default();
+        let sql = per_user::signatures_sql::<D>(scope, groups, &mut binds);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
+        let signatures: Vec<(String, i64)> =
+            bind_all!(D, query, binds).fetch_all(&self.pool).await?;
+        Ok(per_user::grouped(groups, &signatures))
+    }
+
+    async fn results_answer_counts(
+        &self,
+        scope: &ResultsScope,
+        keys: &[String],
+    ) -> Result<AnswerCounts, StoreError> {
+        let mut binds = Binds::default();
+        let sql = per_user::answer_counts_sql::<D>(scope, keys, &mut binds);
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
+        let rows: Vec<(String, Option<Json<Value>>, i64)> =
+            bind_all!(D, query, binds).fetch_all(&self.pool).await?;
+        Ok(per_user::answer_counts(
+            rows.into_iter()
+                .map(|(k, v, n)| (k, v.map(|v| v.0), n))
+                .collect(),
+        ))
     }
 
     async fn results_event_users(

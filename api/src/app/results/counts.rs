@@ -1,0 +1,169 @@
+//! The aggregates of a results page read from the store, in one of two ways with the
+//! same figures: one statement per grouping, which reads the set's indexes in order
+//! (the cheaper way over every user), or one pass over each user's rows, for a page
+//! whose filter's users are listed (each aggregate then probes every listed user's
+//! rows, and one probe costs less than four).
+
+use serde_json::Value;
+
+use crate::model::results::{
+    EventGroup, GroupedOutcomes, OutcomeGroups, ResultsScope, UsersFilter,
+};
+use crate::store::{Store, StoreError};
+
+use super::groups::{as_version, stages_from_keys};
+
+/// What a results page counts before drawing its cards.
+pub(super) struct Counted {
+    pub outcomes: GroupedOutcomes,
+    /// `(login_count, users)`, as [`crate::store::ResultsStore::results_login_histogram`].
+    pub histogram: Vec<(i64, i64)>,
+    pub per_day: Vec<(String, i64)>,
+    pub answer_totals: Vec<(String, i64)>,
+    pub value_counts: Vec<(String, Value, i64)>,
+}
+
+/// The set's shape as the counts need it.
+pub(super) struct Shape<'a> {
+    /// The one version every counted event has, when known without counting.
+    pub only_version: Option<i64>,
+    pub versions: &'a [i64],
+    /// The stages by login number with their keys.
+    pub stages: &'a [(u32, Vec<String>)],
+    /// The keys whose answers are counted per value (choice and scale questions).
+    pub closed: &'a [String],
+}
+
+/// Every aggregate of the page. The reads run as two sequences at once: the page takes
+/// about the longer of the two rather than their sum, and holds at most two of the
+/// pool's connections (the widget's reads share the pool).
+pub(super) async fn count(
+    store: &dyn Store,
+    scope: &ResultsScope,
+    shape: &Shape<'_>,
+) -> Result<Counted, StoreError> {
+    let groups = OutcomeGroups {
+        versions: match shape.only_version {
+            Some(_) => Vec::new(),
+            None => shape.versions.to_vec(),
+        },
+        keys: shape
+            .stages
+            .iter()
+            .flat_map(|(_, keys)| keys.clone())
+            .collect(),
+        stages: shape
+            .stages
+            .iter()
+            .filter(|(_, keys)| keys.len() > 1)
+            .cloned()
+            .collect(),
+    };
+    if let Some(UsersFilter::Listed(_)) = scope.users {
+        per_user(store, scope, shape, &groups).await
+    } else {
+        per_grouping(store, scope, shape).await
+    }
+}
+
+/// One pass over each listed user's events, another over their answers.
+async fn per_user(
+    store: &dyn Store,
+    scope: &ResultsScope,
+    shape: &Shape<'_>,
+    groups: &OutcomeGroups,
+) -> Result<Counted, StoreError> {
+    let first = async {
+        let mut outcomes = store.results_outcomes_per_user(scope, groups).await?;
+        if let Some(version) = shape.only_version {
+            outcomes.by_version = as_version(&outcomes.total, version);
+        }
+        // A stage of one key counts exactly that key's users.
+        let (mut by_stage, counted) = stages_from_keys(&outcomes.by_key, shape.stages);
+        by_stage.extend(
+            outcomes
+                .by_stage
+                .iter()
+                .filter(|g| counted.iter().any(|(at, _)| at.to_string() == g.group))
+                .cloned(),
+        );
+        outcomes.by_stage = by_stage;
+        Ok::<_, StoreError>((outcomes, histogram(store, scope).await?))
+    };
+    let second = async {
+        let per_day = store.results_answers_per_day(scope).await?;
+        let answers = store.results_answer_counts(scope, shape.closed).await?;
+        Ok::<_, StoreError>((per_day, answers))
+    };
+    let ((outcomes, histogram), (per_day, answers)) = tokio::try_join!(first, second)?;
+    Ok(Counted {
+        outcomes,
+        histogram,
+        per_day,
+        answer_totals: answers.totals,
+        value_counts: answers.values,
+    })
+}
+
+/// One statement per grouping, each reading the set's indexes in order. The distinct
+/// user counts dominate, so each sequence has one or two; answers per day sits beside
+/// the total, which balances the two at 1,000,000 users.
+async fn per_grouping(
+    store: &dyn Store,
+    scope: &ResultsScope,
+    shape: &Shape<'_>,
+) -> Result<Counted, StoreError> {
+    let first = async {
+        let total = store.results_event_users(scope, &EventGroup::Total).await?;
+        let by_version = match shape.only_version {
+            Some(version) => as_version(&total, version),
+            None => {
+                store
+                    .results_event_users(scope, &EventGroup::Version)
+                    .await?
+            }
+        };
+        let histogram = histogram(store, scope).await?;
+        let per_day = store.results_answers_per_day(scope).await?;
+        Ok::<_, StoreError>((total, by_version, histogram, per_day))
+    };
+    let second = async {
+        let by_key = store.results_event_users(scope, &EventGroup::Key).await?;
+        let (mut by_stage, to_count) = stages_from_keys(&by_key, shape.stages);
+        if !to_count.is_empty() {
+            let counted = EventGroup::Stage(to_count);
+            by_stage.extend(store.results_event_users(scope, &counted).await?);
+        }
+        Ok::<_, StoreError>((
+            by_key,
+            by_stage,
+            store.results_answer_totals(scope).await?,
+            store.results_value_counts(scope, shape.closed).await?,
+        ))
+    };
+    let ((total, by_version, histogram, per_day), (by_key, by_stage, answer_totals, value_counts)) =
+        tokio::try_join!(first, second)?;
+    Ok(Counted {
+        outcomes: GroupedOutcomes {
+            total,
+            by_version,
+            by_key,
+            by_stage,
+        },
+        histogram,
+        per_day,
+        answer_totals,
+        value_counts,
+    })
+}
+
+/// Users per login count: read with the listed users when the page has no dates,
+/// otherwise counted.
+async fn histogram(store: &dyn Store, scope: &ResultsScope) -> Result<Vec<(i64, i64)>, StoreError> {
+    if let (Some(UsersFilter::Listed(listed)), None, None) = (&scope.users, scope.from, scope.until)
+        && let Some(counts) = &listed.login_counts
+    {
+        return Ok(counts.clone());
+    }
+    store.results_login_histogram(scope).await
+}
