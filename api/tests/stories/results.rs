@@ -47,15 +47,9 @@ async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
         EventGroup::Key,
         by_stage,
     ] {
-        let mut users: Vec<_> = store
-            .results_event_users(scope, &group)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|g| (g.group, g.kind, g.users))
-            .collect();
-        users.sort();
-        grouped.push(users);
+        grouped.push(sorted(
+            &store.results_event_users(scope, &group).await.unwrap(),
+        ));
     }
     // The published version 1, the later version some events carry, and one without
     // events (which, as in the grouping per version, has no entry).

@@ -42,6 +42,20 @@ pub(super) async fn count(
     scope: &ResultsScope,
     shape: &Shape<'_>,
 ) -> Result<Counted, StoreError> {
+    if let Some(UsersFilter::Listed(_)) = scope.users {
+        per_user(store, scope, shape).await
+    } else {
+        per_grouping(store, scope, shape).await
+    }
+}
+
+/// One pass over each listed user's events, another over their answers. The pass counts
+/// every stage as cheaply as one, so none is derived from the counts per key.
+async fn per_user(
+    store: &dyn Store,
+    scope: &ResultsScope,
+    shape: &Shape<'_>,
+) -> Result<Counted, StoreError> {
     let groups = OutcomeGroups {
         versions: match shape.only_version {
             Some(_) => Vec::new(),
@@ -52,42 +66,13 @@ pub(super) async fn count(
             .iter()
             .flat_map(|(_, keys)| keys.clone())
             .collect(),
-        stages: shape
-            .stages
-            .iter()
-            .filter(|(_, keys)| keys.len() > 1)
-            .cloned()
-            .collect(),
+        stages: shape.stages.to_vec(),
     };
-    if let Some(UsersFilter::Listed(_)) = scope.users {
-        per_user(store, scope, shape, &groups).await
-    } else {
-        per_grouping(store, scope, shape).await
-    }
-}
-
-/// One pass over each listed user's events, another over their answers.
-async fn per_user(
-    store: &dyn Store,
-    scope: &ResultsScope,
-    shape: &Shape<'_>,
-    groups: &OutcomeGroups,
-) -> Result<Counted, StoreError> {
     let first = async {
-        let mut outcomes = store.results_outcomes_per_user(scope, groups).await?;
+        let mut outcomes = store.results_outcomes_per_user(scope, &groups).await?;
         if let Some(version) = shape.only_version {
             outcomes.by_version = as_version(&outcomes.total, version);
         }
-        // A stage of one key counts exactly that key's users.
-        let (mut by_stage, counted) = stages_from_keys(&outcomes.by_key, shape.stages);
-        by_stage.extend(
-            outcomes
-                .by_stage
-                .iter()
-                .filter(|g| counted.iter().any(|(at, _)| at.to_string() == g.group))
-                .cloned(),
-        );
-        outcomes.by_stage = by_stage;
         Ok::<_, StoreError>((outcomes, histogram(store, scope).await?))
     };
     let second = async {
