@@ -44,11 +44,34 @@ pub struct ResultsScope {
 /// The users a [`ResultsScope`] counts.
 #[derive(Debug, Clone)]
 pub enum UsersFilter {
-    /// Those matching the condition, evaluated within each query.
-    Matching(Condition),
+    /// Those matching the conditions, evaluated within each query.
+    Matching(UsersCondition),
     /// These users: a condition's matches, found once for a whole page so that its
     /// queries do not each evaluate the condition again.
     Listed(ListedUsers),
+}
+
+/// A page's user filters as conditions: on the profile (`where`), on the current answer
+/// to one question of the set (`answer`), or both (a user must match each given).
+#[derive(Debug, Clone, Default)]
+pub struct UsersCondition {
+    pub profile: Option<Condition>,
+    pub answer: Option<AnswerCondition>,
+}
+
+/// A condition on a user's current answer to one question of the scope's set: the row
+/// of the set's answers the question's card counts, not the profile value (which the
+/// API or an enrichment may have set since). `value` is a condition whose every key is
+/// [`AnswerCondition::VALUE`], which stands for the answer's value.
+#[derive(Debug, Clone)]
+pub struct AnswerCondition {
+    pub key: String,
+    pub value: Condition,
+}
+
+impl AnswerCondition {
+    /// The key that stands for the answer's value in [`AnswerCondition::value`].
+    pub const VALUE: &'static str = "answer";
 }
 
 /// Users found once: how many, and their ids as one JSON array of strings, as the

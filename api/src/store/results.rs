@@ -7,9 +7,8 @@ use serde_json::Value;
 use super::StoreError;
 use crate::model::results::{
     AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, NumberSummary,
-    OutcomeGroups, ResultAnswer, ResultsScope,
+    OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition,
 };
-use crate::questions::Condition;
 
 /// Aggregates of a question set's results page, every one restricted by a
 /// [`ResultsScope`] and computed in the database.
@@ -20,7 +19,7 @@ pub trait ResultsStore: Send + Sync {
     async fn results_matching_users(
         &self,
         scope: &ResultsScope,
-        condition: &Condition,
+        condition: &UsersCondition,
         limit: u32,
     ) -> Result<ListedUsers, StoreError>;
     /// How many of the scope's users have each login count: `(login_count, users)`;

@@ -341,6 +341,28 @@ async fn each_filter_changes_every_number(backend: Backend) {
     .await;
     assert_eq!(both["users"], 1, "where and answer together");
 
+    // The answer filter reads the answer its bar counts, not the profile value, which the
+    // API may set since: u2's profile now says dev and u1's pm, their answers do not.
+    for (user, role) in [("u2", "dev"), ("u1", "pm")] {
+        let patched = app
+            .server(Method::PATCH, &format!("/v1/users/{user}"))
+            .json(&json!({"user_metadata": {"role": role}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 200);
+    }
+    let dev = results(&app, &[("answer", "role=dev")]).await;
+    assert_eq!(dev["users"], 1, "u1's answer, not u2's profile");
+    assert_eq!(bars(&dev, "role"), [("dev".into(), 1, 100.0)]);
+    let by_profile = results(&app, &[("where", r#"{"key": "role", "equals": "dev"}"#)]).await;
+    assert_eq!(by_profile["users"], 1, "the where filter reads the profile");
+    assert_eq!(
+        bars(&by_profile, "role"),
+        [("pm".into(), 1, 100.0)],
+        "u2's answer"
+    );
+
     // u3's logins, prompts and answers move to 5 January 2026.
     let moved = [
         "UPDATE login_events SET occurred_at = '2026-01-05T09:00:00.000000Z' WHERE user_id = 'u3'",

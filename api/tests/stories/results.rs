@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use super::{login, publish_set, service};
 use trickle::model::results::{
-    EventGroup, GroupedUsers, ListedUsers, OutcomeGroups, ResultsScope, UsersFilter,
+    AnswerCondition, EventGroup, GroupedUsers, ListedUsers, OutcomeGroups, ResultsScope,
+    UsersCondition, UsersFilter,
 };
 use trickle::model::{MetadataLimits, NewAnswer, PromptEventKind};
-use trickle::questions::{Condition, parse_condition_json};
+use trickle::questions::parse_condition_json;
 use trickle::store::Store;
 
 const LIMITS: MetadataLimits = MetadataLimits {
@@ -200,10 +201,12 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         now: trickle::model::now(),
     };
     let everyone = figures(&store, &scope(None)).await;
-    let returning: Condition =
-        parse_condition_json(&json!({"key": "login_count", "equals": 2})).unwrap();
-    let nobody: Condition =
-        parse_condition_json(&json!({"key": "login_count", "equals": 9})).unwrap();
+    let profile = |condition: serde_json::Value| UsersCondition {
+        profile: Some(parse_condition_json(&condition).unwrap()),
+        answer: None,
+    };
+    let returning = profile(json!({"key": "login_count", "equals": 2}));
+    let nobody = profile(json!({"key": "login_count", "equals": 9}));
     let found = store
         .results_matching_users(&scope(None), &returning, 100)
         .await
@@ -221,8 +224,7 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         Some(vec![(2, 6)]),
         "the users per login count, read with the list"
     );
-    let all_users: Condition =
-        parse_condition_json(&json!({"key": "login_count", "gte": 1})).unwrap();
+    let all_users = profile(json!({"key": "login_count", "gte": 1}));
     let everybody = store
         .results_matching_users(&scope(None), &all_users, 100)
         .await
@@ -258,6 +260,41 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
     .await;
     assert_eq!(none_by_condition, none_by_list);
     assert!(!none_by_list.contains("\"u0"), "{none_by_list}");
+
+    // The answer filter reads the set's current answers: role is student for i % 3 == 2,
+    // except where i % 4 == 3 skipped it.
+    let students = AnswerCondition {
+        key: "role".into(),
+        value: parse_condition_json(&json!({"key": AnswerCondition::VALUE, "equals": "student"}))
+            .unwrap(),
+    };
+    let mut cases = vec![(
+        UsersCondition {
+            profile: None,
+            answer: Some(students.clone()),
+        },
+        vec!["u02", "u05", "u08"],
+    )];
+    cases.push((
+        UsersCondition {
+            answer: Some(students),
+            ..profile(json!({"key": "login_count", "equals": 2}))
+        },
+        vec!["u05"],
+    ));
+    for (condition, expected) in cases {
+        let found = store
+            .results_matching_users(&scope(None), &condition, 100)
+            .await
+            .unwrap();
+        let mut ids = found.ids();
+        ids.sort();
+        assert_eq!(ids, expected, "{condition:?}");
+        let by_condition = figures(&store, &scope(Some(UsersFilter::Matching(condition)))).await;
+        let by_list = figures(&store, &scope(Some(UsersFilter::Listed(found)))).await;
+        assert_eq!(by_condition, by_list);
+        assert_ne!(by_condition, everyone, "the filter changes the figures");
+    }
 }
 
 conformance!(a_listed_filter_counts_what_its_condition_counts);

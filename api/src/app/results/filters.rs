@@ -8,7 +8,9 @@ use serde_json::{Number, Value};
 use super::{Checked, Results, questions_of};
 use crate::app::segments::parse_where_text;
 use crate::error::{Error, Result};
-use crate::model::results::{ResultsFilterInput, ResultsScope, UsersFilter, parse_day};
+use crate::model::results::{
+    AnswerCondition, ResultsFilterInput, ResultsScope, UsersCondition, UsersFilter, parse_day,
+};
 use crate::model::{Site, now};
 use crate::questions::format::QuestionType;
 use crate::questions::{Condition, Operator, QuestionSet};
@@ -78,18 +80,13 @@ impl Results<'_> {
         {
             return Err(Error::invalid("invalid_date", "to", "to is before from"));
         }
-        let mut users = Vec::new();
-        if let Some(text) = given(&filter.r#where) {
-            users.push(parse_where_text(text)?);
-        }
-        if let Some(text) = given(&filter.answer) {
-            users.push(answer_condition(&definition.set, text)?);
-        }
-        let users = match users.len() {
-            0 => None,
-            1 => users.pop(),
-            _ => Some(Condition::All { all: users }),
+        let users = UsersCondition {
+            profile: given(&filter.r#where).map(parse_where_text).transpose()?,
+            answer: given(&filter.answer)
+                .map(|text| answer_condition(&definition.set, text))
+                .transpose()?,
         };
+        let filtered = users.profile.is_some() || users.answer.is_some();
         let midnight = |d: chrono::NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
         let scope = ResultsScope {
             site_id: site.site_id.clone(),
@@ -99,7 +96,7 @@ impl Results<'_> {
                 .and_then(|d| d.checked_add_days(Days::new(1)))
                 .map(midnight),
             version,
-            users: users.map(UsersFilter::Matching),
+            users: filtered.then_some(UsersFilter::Matching(users)),
             now: now(),
         };
         Ok(Checked {
@@ -130,11 +127,12 @@ fn day(text: &Option<String>, field: &str) -> Result<Option<chrono::NaiveDate>> 
         .transpose()
 }
 
-/// The `answer` filter (`key=value`) as a condition on the user's current answer: the
+/// The `answer` filter (`key=value`) as a condition on the user's current answer to
+/// that question of the set (its card's answers, not the profile value): the
 /// value typed as the question stores it; `other` also matches a free "Other" answer
 /// (alone, or in a multi-choice list);
 /// a date question also takes a year (`birthday=1990`), as its card's bars are.
-fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
+fn answer_condition(set: &QuestionSet, text: &str) -> Result<AnswerCondition> {
     let refuse = |m: String| Error::invalid("invalid_answer_filter", "answer", m);
     let (key, raw) = text
         .split_once('=')
@@ -143,8 +141,12 @@ fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
         .map(|(_, q)| q)
         .find(|q| q.key == key)
         .ok_or_else(|| refuse(format!("{key:?} is not a question of this set")))?;
+    let answer = |value: Condition| AnswerCondition {
+        key: key.to_owned(),
+        value,
+    };
     if let (QuestionType::Date(_), Some(year)) = (&question.kind, year_of(raw)) {
-        return Ok(within_year(key, year));
+        return Ok(answer(within_year(year)));
     }
     let value = match &question.kind {
         QuestionType::Scale(_) | QuestionType::Number(_) => {
@@ -164,7 +166,7 @@ fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
         _ => Value::String(raw.to_owned()),
     };
     let equals = Condition::Compare {
-        key: key.to_owned(),
+        key: AnswerCondition::VALUE.to_owned(),
         since: None,
         op: Operator::Equals(value),
     };
@@ -176,15 +178,15 @@ fn answer_condition(set: &QuestionSet, text: &str) -> Result<Condition> {
     if allows_other && raw == "other" {
         // The card's `other` bar counts free "Other" answers, alone or in a list.
         let other = Condition::Compare {
-            key: key.to_owned(),
+            key: AnswerCondition::VALUE.to_owned(),
             since: None,
             op: Operator::HasOther(true),
         };
-        return Ok(Condition::Any {
+        return Ok(answer(Condition::Any {
             any: vec![equals, other],
-        });
+        }));
     }
-    Ok(equals)
+    Ok(answer(equals))
 }
 
 /// `raw` as a year (four ASCII digits), the label of a date card's bar.
@@ -193,9 +195,9 @@ fn year_of(raw: &str) -> Option<&str> {
 }
 
 /// A date answer (stored as `YYYY-MM-DD`) within `year`: a range in byte order.
-fn within_year(key: &str, year: &str) -> Condition {
+fn within_year(year: &str) -> Condition {
     let bound = |op: Operator| Condition::Compare {
-        key: key.to_owned(),
+        key: AnswerCondition::VALUE.to_owned(),
         since: None,
         op,
     };

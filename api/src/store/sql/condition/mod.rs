@@ -32,6 +32,7 @@ use crate::questions::dates::Since;
 use crate::questions::paths::{ProfilePath, is_key_path};
 use crate::store::dialect::Flavour;
 
+mod answers;
 mod containment;
 mod sqlite_short;
 mod whole_numbers;
@@ -59,18 +60,50 @@ pub fn compile(
     now: DateTime<Utc>,
     first_placeholder: usize,
 ) -> Predicate {
+    compile_reading(condition, flavour, now, first_placeholder, Values::Profile)
+}
+
+/// Compiles a condition on an answer's value (every key stands for it, as
+/// [`crate::model::results::AnswerCondition`] writes it) to a predicate over the
+/// `answers` row aliased `a`, with the same meaning as on a profile value.
+pub fn compile_answer(
+    condition: &Condition,
+    flavour: Flavour,
+    now: DateTime<Utc>,
+    first_placeholder: usize,
+) -> Predicate {
+    compile_reading(condition, flavour, now, first_placeholder, Values::Answer)
+}
+
+fn compile_reading(
+    condition: &Condition,
+    flavour: Flavour,
+    now: DateTime<Utc>,
+    first_placeholder: usize,
+    values: Values,
+) -> Predicate {
     let mut compiler = Compiler {
         flavour,
         now,
         next: first_placeholder,
         args: Vec::new(),
         reads_type: Cell::new(false),
+        values,
     };
     let sql = compiler.condition(condition);
     Predicate {
         sql,
         args: compiler.args,
     }
+}
+
+/// What a condition's keys read.
+#[derive(Clone, Copy)]
+enum Values {
+    /// The `users` row: its metadata and login columns.
+    Profile,
+    /// The value of the `answers` row aliased `a`, whatever the key.
+    Answer,
 }
 
 const FALSE: &str = "(1=0)";
@@ -83,10 +116,11 @@ struct Compiler {
     args: Vec<Arg>,
     /// Whether the leaf being compiled read `j.t` (SQLite), so [`read_once`] reads it.
     reads_type: Cell<bool>,
+    values: Values,
 }
 
 /// Where a JSON value is read from.
-enum Json {
+pub(super) enum Json {
     /// A metadata column and a key path (SQLite: `'$."a"."b"'`), read once by
     /// [`read_once`] as `j.v` (its SQL value) and, where a leaf tests it, `j.t` (its
     /// JSON type).
@@ -123,6 +157,9 @@ impl Compiler {
     }
 
     fn compare(&mut self, key: &str, since: Option<Since>, op: &Operator) -> String {
+        if let Values::Answer = self.values {
+            return self.answer_value(since, op);
+        }
         let Some(path) = ProfilePath::parse(key) else {
             return FALSE.to_owned();
         };
@@ -158,6 +195,17 @@ impl Compiler {
                 Json::Jsonb(format!("{column}{steps}"))
             }
         };
+        if let (None, Flavour::Postgres) = (since, self.flavour)
+            && let Some(containment) = self.contained(column, key, op)
+        {
+            return containment;
+        }
+        self.value_leaf(json, since, op)
+    }
+
+    /// `op` (with `since`, on a date's age) on one JSON value, by the general form or,
+    /// where one applies, SQLite's short form.
+    pub(super) fn value_leaf(&mut self, json: Json, since: Option<Since>, op: &Operator) -> String {
         if let (None, Json::At { column, path }) = (since, &json)
             && let Some(short) = self.sqlite_short(column, path, op)
         {
@@ -165,13 +213,7 @@ impl Compiler {
         }
         self.reads_type.set(false);
         let leaf = match since {
-            None => match self.flavour {
-                Flavour::Postgres => match self.contained(column, key, op) {
-                    Some(containment) => containment,
-                    None => self.json_operator(&json, op),
-                },
-                Flavour::Sqlite => self.json_operator(&json, op),
-            },
+            None => self.json_operator(&json, op),
             Some(unit) => self.since_date(&json, unit, op),
         };
         match json {

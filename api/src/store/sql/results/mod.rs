@@ -1,10 +1,12 @@
 //! A question set's results, aggregated in the database: every query is a `GROUP BY`
 //! over `answers` (alias `a`) or `prompt_events` (alias `e`) restricted by one
-//! [`ResultsScope`] — site, set, version, time range, and the users filter compiled by
-//! `condition/` into a semi-join on the site's matching users (so its unqualified columns
-//! read `users`), or those users listed once found.
+//! [`ResultsScope`] — site, set, version, time range, and the users filter (`scope.rs`):
+//! a semi-join on the site's users matching the profile condition (compiled by
+//! `condition/`) and holding the answer the `answer` filter names, or those users listed
+//! once found.
 
 mod per_user;
+mod scope;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,141 +14,14 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::condition::{Arg, compile};
 use super::{Connection, Db, Row, SqlStore, utc_day};
 use crate::model::results::{
     AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, NumberSummary,
-    OutcomeGroups, ResultAnswer, ResultsScope, UsersFilter,
+    OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition, UsersFilter,
 };
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
-
-/// A value bound to a placeholder.
-enum Bind {
-    Text(String),
-    Int(i64),
-    Real(f64),
-    Time(DateTime<Utc>),
-}
-
-/// The placeholders' values of a statement being written, in order.
-#[derive(Default)]
-struct Binds(Vec<Bind>);
-
-impl Binds {
-    fn push(&mut self, bind: Bind) -> String {
-        self.0.push(bind);
-        format!("${}", self.0.len())
-    }
-
-    fn text(&mut self, text: &str) -> String {
-        self.push(Bind::Text(text.to_owned()))
-    }
-}
-
-macro_rules! bind_all {
-    ($dialect:ty, $query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for bind in $binds.0 {
-            query = match bind {
-                Bind::Text(text) => query.bind(text),
-                Bind::Int(int) => query.bind(int),
-                Bind::Real(real) => query.bind(real),
-                Bind::Time(at) => query.bind(<$dialect>::timestamp(at)),
-            };
-        }
-        query
-    }};
-}
-
-/// The scope as a predicate over `alias` (`a` answers, `e` prompt events), whose time
-/// column is `time`.
-fn scope_sql<D: Dialect>(
-    scope: &ResultsScope,
-    alias: &str,
-    time: &str,
-    binds: &mut Binds,
-) -> String {
-    let mut parts = vec![
-        format!("{alias}.site_id = {}", binds.text(&scope.site_id)),
-        format!("{alias}.question_set = {}", binds.text(&scope.question_set)),
-    ];
-    if let Some(version) = scope.version {
-        parts.push(format!(
-            "{alias}.version = {}",
-            binds.push(Bind::Int(version))
-        ));
-    }
-    if let Some(from) = scope.from {
-        parts.push(format!(
-            "{alias}.{time} >= {}",
-            binds.push(Bind::Time(from))
-        ));
-    }
-    if let Some(until) = scope.until {
-        parts.push(format!(
-            "{alias}.{time} < {}",
-            binds.push(Bind::Time(until))
-        ));
-    }
-    if let Some(users) = &scope.users {
-        let column = format!("{alias}.user_id");
-        parts.push(users_predicate::<D>(scope, &column, users, binds));
-    }
-    parts.join(" AND ")
-}
-
-/// `column` (a user id) restricted to the scope's users. A condition's users are found
-/// once per query (a semi-join), not once per row: `EXISTS` per row cost 1.6–1.8 times
-/// as much on both databases. A list is bound as one JSON array, so its length meets no
-/// limit on placeholders.
-fn users_predicate<D: Dialect>(
-    scope: &ResultsScope,
-    column: &str,
-    users: &UsersFilter,
-    binds: &mut Binds,
-) -> String {
-    match users {
-        UsersFilter::Matching(condition) => {
-            let site = binds.text(&scope.site_id);
-            let predicate = condition_sql::<D>(scope, condition, binds);
-            format!(
-                "{column} IN (SELECT u.user_id FROM users u WHERE u.site_id = {site} \
-                 AND {predicate})"
-            )
-        }
-        UsersFilter::Listed(listed) => {
-            let ids = binds.push(Bind::Text(listed.ids_json.to_string()));
-            match D::FLAVOUR {
-                Flavour::Sqlite => format!("{column} IN (SELECT value FROM json_each({ids}))"),
-                // An array made once per query (an init plan) that an index scan takes
-                // whole: 2.4 times as fast as `IN` over the set-returning function, which
-                // PostgreSQL joins row by row (83,000 ids, `EXPLAIN ANALYZE`).
-                Flavour::Postgres => format!(
-                    "{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST({ids} AS jsonb))))"
-                ),
-            }
-        }
-    }
-}
-
-/// A users condition compiled with placeholders after those already bound; its
-/// unqualified columns read `users`.
-fn condition_sql<D: Dialect>(
-    scope: &ResultsScope,
-    condition: &crate::questions::Condition,
-    binds: &mut Binds,
-) -> String {
-    let predicate = compile(condition, D::FLAVOUR, scope.now, binds.0.len() + 1);
-    for arg in predicate.args {
-        binds.0.push(match arg {
-            Arg::Text(text) => Bind::Text(text),
-            Arg::Real(real) => Bind::Real(real),
-            Arg::Time(at) => Bind::Time(at),
-        });
-    }
-    predicate.sql
-}
+use scope::{Bind, Binds, bind_all, scope_sql, users_condition_sql, users_predicate};
 
 /// An answer's value as a number (`NULL` when it is not one).
 fn number_of<D: Dialect>() -> &'static str {
@@ -213,7 +88,7 @@ where
         };
         let filter = match &scope.users {
             Some(UsersFilter::Matching(condition)) => {
-                condition_sql::<D>(scope, condition, &mut binds)
+                users_condition_sql::<D>(scope, condition, "u.user_id", &mut binds)
             }
             Some(listed) => users_predicate::<D>(scope, "u.user_id", listed, &mut binds),
             None => "(1=1)".to_owned(),
@@ -229,12 +104,12 @@ where
     async fn results_matching_users(
         &self,
         scope: &ResultsScope,
-        condition: &crate::questions::Condition,
+        condition: &UsersCondition,
         limit: u32,
     ) -> Result<ListedUsers, StoreError> {
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
-        let predicate = condition_sql::<D>(scope, condition, &mut binds);
+        let predicate = users_condition_sql::<D>(scope, condition, "users.user_id", &mut binds);
         let limit = binds.push(Bind::Int(i64::from(limit)));
         // One row: the ids as the JSON array each query binds (read as rows, 50,000 ids
         // took 0.2 s more than the scan on SQLite), and the users per login count, which

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-use super::{Bind, Binds, scope_sql};
+use super::scope::{Bind, Binds, scope_sql};
 use crate::model::results::{
     AnswerCounts, GroupedOutcomes, GroupedUsers, OutcomeGroups, ResultsScope,
 };
