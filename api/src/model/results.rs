@@ -156,6 +156,17 @@ pub struct GroupedUsers {
     pub users: i64,
 }
 
+impl GroupedUsers {
+    /// `users` distinct users with an event of `kind` in `group`.
+    pub fn new(group: impl Into<String>, kind: impl Into<String>, users: i64) -> Self {
+        GroupedUsers {
+            group: group.into(),
+            kind: kind.into(),
+            users,
+        }
+    }
+}
+
 /// Count, smallest, largest and sum of the numeric answers to a question.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NumberSummary {

@@ -77,14 +77,6 @@ pub(super) fn outcomes(groups: &[GroupedUsers], group: &str) -> Outcomes {
 mod tests {
     use super::*;
 
-    fn users(group: &str, kind: &str, users: i64) -> GroupedUsers {
-        GroupedUsers {
-            group: group.into(),
-            kind: kind.into(),
-            users,
-        }
-    }
-
     #[test]
     fn the_only_version_is_the_filtered_one_or_the_sets_single_one() {
         assert_eq!(only_version(Some(2), &[1, 2]), Some(2));
@@ -95,9 +87,9 @@ mod tests {
     #[test]
     fn stages_with_events_of_one_key_take_its_counts() {
         let by_key = vec![
-            users("role", "impression", 5),
-            users("role", "answered", 3),
-            users("phone", "impression", 2),
+            GroupedUsers::new("role", "impression", 5),
+            GroupedUsers::new("role", "answered", 3),
+            GroupedUsers::new("phone", "impression", 2),
         ];
         let stages = vec![
             (1, vec!["role".into()]),
@@ -109,9 +101,9 @@ mod tests {
             stages_from_keys(&by_key, &stages),
             (
                 vec![
-                    users("1", "impression", 5),
-                    users("1", "answered", 3),
-                    users("2", "impression", 2),
+                    GroupedUsers::new("1", "impression", 5),
+                    GroupedUsers::new("1", "answered", 3),
+                    GroupedUsers::new("2", "impression", 2),
                 ],
                 vec![]
             )
@@ -120,7 +112,10 @@ mod tests {
 
     #[test]
     fn a_stage_with_events_of_two_keys_is_counted() {
-        let by_key = vec![users("a", "impression", 1), users("b", "skipped", 1)];
+        let by_key = vec![
+            GroupedUsers::new("a", "impression", 1),
+            GroupedUsers::new("b", "skipped", 1),
+        ];
         let stages = vec![(1, vec!["a".into(), "b".into(), "c".into()])];
         assert_eq!(stages_from_keys(&by_key, &stages), (vec![], stages));
     }

@@ -222,14 +222,6 @@ pub(super) fn answer_counts(rows: Vec<(String, Option<Value>, i64)>) -> AnswerCo
 mod tests {
     use super::*;
 
-    fn users(group: &str, kind: &str, users: i64) -> GroupedUsers {
-        GroupedUsers {
-            group: group.into(),
-            kind: kind.into(),
-            users,
-        }
-    }
-
     #[test]
     fn signatures_add_up_per_total_version_key_and_stage() {
         let groups = OutcomeGroups {
@@ -245,26 +237,32 @@ mod tests {
         assert_eq!(
             grouped.total,
             [
-                users("", "impression", 2),
-                users("", "answered", 2),
-                users("", "skipped", 1)
+                GroupedUsers::new("", "impression", 2),
+                GroupedUsers::new("", "answered", 2),
+                GroupedUsers::new("", "skipped", 1)
             ]
         );
         assert_eq!(
             grouped.by_version,
-            [users("3", "impression", 2), users("3", "answered", 2)]
+            [
+                GroupedUsers::new("3", "impression", 2),
+                GroupedUsers::new("3", "answered", 2)
+            ]
         );
         assert_eq!(
             grouped.by_key,
             [
-                users("a", "impression", 2),
-                users("b", "impression", 2),
-                users("b", "answered", 2)
+                GroupedUsers::new("a", "impression", 2),
+                GroupedUsers::new("b", "impression", 2),
+                GroupedUsers::new("b", "answered", 2)
             ]
         );
         assert_eq!(
             grouped.by_stage,
-            [users("2", "impression", 2), users("2", "answered", 2)]
+            [
+                GroupedUsers::new("2", "impression", 2),
+                GroupedUsers::new("2", "answered", 2)
+            ]
         );
     }
 }
