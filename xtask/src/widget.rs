@@ -100,7 +100,6 @@ pub fn build() -> anyhow::Result<Built> {
     wasm_bytes = shrink(&bound.join("renderer_bg.wasm"), wasm_bytes)?;
 
     let dist = dist_dir();
-    let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(&dist)?;
     let js_name = format!("renderer-{}.js", short_hash(&js));
     let wasm_name = format!("renderer-{}.wasm", short_hash(&wasm_bytes));
@@ -112,6 +111,17 @@ pub fn build() -> anyhow::Result<Built> {
         renderer_js: write(&dist, &js_name, &js)?,
         renderer_wasm: write(&dist, &wasm_name, &wasm_bytes)?,
     };
+    // The renderers of earlier builds (other hashes) go; what is unchanged keeps its
+    // modification time, so `api/build.rs` does not rebuild `trickle` for it.
+    let kept = ["widget.js", &js_name, &wasm_name];
+    for entry in std::fs::read_dir(&dist)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if !kept.contains(&name) {
+            std::fs::remove_file(&path)?;
+        }
+    }
     let mut total = 0;
     for path in [&built.loader, &built.renderer_js, &built.renderer_wasm] {
         let raw = std::fs::metadata(path)?.len();
@@ -177,12 +187,20 @@ fn short_hash(bytes: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `name` and its precompressed `name.gz` (served to clients that accept gzip).
+/// Writes `name` and its precompressed `name.gz` (served to clients that accept gzip),
+/// each only when its bytes differ from what is there.
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     let path = dir.join(name);
-    std::fs::write(&path, bytes)?;
-    std::fs::write(dir.join(format!("{name}.gz")), gzip(bytes)?)?;
+    write_if_changed(&path, bytes)?;
+    write_if_changed(&dir.join(format!("{name}.gz")), &gzip(bytes)?)?;
     Ok(path)
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(bytes) {
+        std::fs::write(path, bytes)?;
+    }
+    Ok(())
 }
 
 pub fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
