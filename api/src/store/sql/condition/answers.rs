@@ -18,14 +18,18 @@ impl Compiler {
         {
             return self.stored_or_listed(stored, x);
         }
-        let json = match self.flavour {
+        self.value_leaf(self.answer_json(), since, op)
+    }
+
+    /// Where an answer's value is read: the whole `a.value` document.
+    fn answer_json(&self) -> Json {
+        match self.flavour {
             Flavour::Sqlite => Json::At {
                 column: "a.value",
                 path: "$".to_owned(),
             },
             Flavour::Postgres => Json::Jsonb("a.value".to_owned()),
-        };
-        self.value_leaf(json, since, op)
+        }
     }
 
     /// The value stored as `stored` (answers are stored as `serde_json` writes them), or
@@ -34,13 +38,7 @@ impl Compiler {
         match self.flavour {
             Flavour::Sqlite => {
                 let arg = self.bind(Arg::Text(stored));
-                let element = self.any_element(
-                    &Json::At {
-                        column: "a.value",
-                        path: "$".to_owned(),
-                    },
-                    x,
-                );
+                let element = self.any_element(&self.answer_json(), x);
                 // A list's text starts with `[`, and the next character is `\`: both sides
                 // are ranges of the index on the value.
                 format!("(a.value = {arg} OR (a.value >= '[' AND a.value < '\\' AND {element}))")

@@ -228,13 +228,7 @@ where
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(group, kind, users)| {
-                Some(GroupedUsers {
-                    group: group?,
-                    kind,
-                    users,
-                })
-            })
+            .filter_map(|(group, kind, users)| Some(GroupedUsers::new(group?, kind, users)))
             .collect())
     }
 

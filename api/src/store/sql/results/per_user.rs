@@ -114,11 +114,7 @@ impl SlotUsers {
         for (slot, counts) in self.0.iter().enumerate() {
             for (kind, users) in KINDS.iter().zip(counts) {
                 if *users > 0 {
-                    grouped.push(GroupedUsers {
-                        group: name(slot),
-                        kind: (*kind).to_owned(),
-                        users: *users,
-                    });
+                    grouped.push(GroupedUsers::new(name(slot), *kind, *users));
                 }
             }
         }
