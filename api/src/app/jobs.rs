@@ -35,8 +35,8 @@ pub enum JobError {
     },
 }
 
-impl From<crate::Error> for JobError {
-    fn from(error: crate::Error) -> Self {
+impl From<crate::error::Error> for JobError {
+    fn from(error: crate::error::Error) -> Self {
         JobError::Retryable(error.to_string())
     }
 }

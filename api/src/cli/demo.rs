@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::serve::{open, serve_with};
-use crate::App;
 use crate::app::Actor;
+use crate::app::App;
 use crate::app::admins::generate_password;
 use crate::app::logins::LoginRequest;
 use crate::app::sites::user_hash;
@@ -103,7 +103,9 @@ pub async fn run(
     let admin_password = match created {
         Ok(_) => admin_password,
         // A kept database from an earlier run: that run printed the password.
-        Err(crate::Error::Conflict { .. }) => "(as printed by the run that created it)".into(),
+        Err(crate::error::Error::Conflict { .. }) => {
+            "(as printed by the run that created it)".into()
+        }
         Err(error) => return Err(error).context("creating the demo admin"),
     };
     let hash = user_hash(&keys.identity_secret, DEMO_USER);

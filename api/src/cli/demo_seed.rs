@@ -16,7 +16,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use crate::App;
+use crate::app::App;
 use crate::app::logins::LoginRequest;
 use crate::error::Result;
 use crate::model::Site;

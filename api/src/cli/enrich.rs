@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::App;
+use crate::app::App;
 use crate::app::enrichment::{BackfillFilter, BackfillProgress};
 
 /// Width of the progress bar, in characters.

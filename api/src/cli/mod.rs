@@ -13,8 +13,8 @@ mod serve;
 
 pub use enrich::{EnrichArgs, enrich};
 
-use crate::App;
 use crate::app::Actor;
+use crate::app::App;
 use crate::app::admins::generate_password;
 use crate::config::Settings;
 use crate::model::site::{KeyRotationRequest, SiteKey};

@@ -4,7 +4,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::App;
+use crate::app::App;
 use crate::config::Settings;
 use crate::http::{AppState, WIDGET_MISSING_WARNING, metrics_router, router, widget_built};
 use crate::store;

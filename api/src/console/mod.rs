@@ -41,7 +41,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use std::sync::Arc;
 
-use crate::App;
+use crate::app::App;
 use crate::config::TrustedProxies;
 
 pub use assets::{CSS_URL, HTMX_URL, PREVIEW_URL};
@@ -78,7 +78,9 @@ pub fn router(app: App, trusted_proxies: Arc<TrustedProxies>) -> Router {
         .merge(segments::router())
         .merge(admins::router())
         .merge(users::router())
-        .fallback(|| async { error::ConsoleError::from(crate::Error::NotFound { what: "page" }) })
+        .fallback(|| async {
+            error::ConsoleError::from(crate::error::Error::NotFound { what: "page" })
+        })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::same_origin_only,

@@ -66,7 +66,7 @@ async fn loader(headers: HeaderMap) -> Response {
 
 async fn renderer(Path(file): Path<String>, headers: HeaderMap) -> Response {
     if file == LOADER || !file.starts_with("renderer-") {
-        return super::error::ApiError(crate::Error::NotFound {
+        return super::error::ApiError(crate::error::Error::NotFound {
             what: "widget file",
         })
         .into_response();
@@ -76,7 +76,7 @@ async fn renderer(Path(file): Path<String>, headers: HeaderMap) -> Response {
 
 fn serve(name: &str, cache: &'static str, request: &HeaderMap) -> Response {
     let Some(index) = FILES.iter().position(|f| f.name == name) else {
-        return super::error::ApiError(crate::Error::NotFound {
+        return super::error::ApiError(crate::error::Error::NotFound {
             what: "widget file",
         })
         .into_response();

@@ -1,4 +1,4 @@
-//! HTTP: routes translate requests to use-case calls on [`crate::App`] and results back, nothing else.
+//! HTTP: routes translate requests to use-case calls on [`crate::app::App`] and results back, nothing else.
 //! Each module has one `router()`; they are merged here, with the OpenAPI document
 //! generated from the same handlers (utoipa).
 
@@ -40,7 +40,7 @@ pub use openapi::UNDOCUMENTED_ROUTES;
 pub use ops::metrics_router;
 pub use rate_limit::WidgetLimiter;
 
-use crate::App;
+use crate::app::App;
 use crate::config::{Settings, TrustedProxies};
 
 /// Largest request body accepted (spec: 256 KiB).
@@ -114,7 +114,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn route_not_found() -> ApiError {
-    ApiError(crate::Error::NotFound { what: "route" })
+    ApiError(crate::error::Error::NotFound { what: "route" })
 }
 
 /// Gives axum's bare 405 our error shape (a router-wide method fallback would also

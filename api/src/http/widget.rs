@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, WidgetUser};
-use crate::App;
+use crate::app::App;
 use crate::app::prompts::{AnswerRequest, DuePrompt, QuestionRef, SkipRequest};
 use crate::questions::Prompt;
 
