@@ -35,8 +35,28 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
+        let shared = shared_page_cache(&pool).await?;
+        if shared {
+            tracing::warn!(
+                "this SQLite is built with SQLITE_ENABLE_MEMORY_MANAGEMENT: every connection's \
+                 pages share one cache behind one lock, so concurrent reads queue on it \
+                 (a filtered results page takes about twice as long); build Trickle from its \
+                 workspace, whose .cargo/config.toml sets LIBSQLITE3_FLAGS \
+                 (docs/decisions/0010-sqlite-page-cache-per-connection.md)"
+            );
+        }
         Ok(SqlStore::new(pool))
     }
+}
+
+/// Whether the linked SQLite keeps every connection's pages in one shared cache behind
+/// one lock (`SQLITE_ENABLE_MEMORY_MANAGEMENT`, on in `libsqlite3-sys`'s bundled build
+/// unless `LIBSQLITE3_FLAGS` turns it off).
+async fn shared_page_cache(pool: &Pool<SqliteDb>) -> Result<bool, StoreError> {
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+        .fetch_all(pool)
+        .await?;
+    Ok(options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"))
 }
 
 #[async_trait]
@@ -71,5 +91,30 @@ impl Dialect for Sqlite {
         _pool: &Pool<SqliteDb>,
     ) -> Result<Option<UnboundedReceiver<String>>, StoreError> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The workspace builds SQLite with a page cache per connection and without memory
+    /// statistics (`.cargo/config.toml`); a build that lost the flags reads twice as
+    /// slowly under concurrent reads, so it fails here.
+    #[tokio::test]
+    async fn sqlite_is_built_with_a_page_cache_per_connection() {
+        let pool = SqlitePoolOptions::new()
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        assert!(!shared_page_cache(&pool).await.unwrap());
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
     }
 }
