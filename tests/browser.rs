@@ -178,6 +178,7 @@ impl Service {
         let server = trickle(&db)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let api = format!("http://127.0.0.1:{port}");

@@ -336,7 +336,7 @@ async fn a_server_without_the_widget_says_so_at_start_up() {
     let base = format!("http://127.0.0.1:{port}");
     let mut server = trickle(&db)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     wait_ready(&base, &mut server).await;
@@ -348,7 +348,7 @@ async fn a_server_without_the_widget_says_so_at_start_up() {
         .unwrap();
     assert!(terminate(&mut server).success());
     let mut logs = String::new();
-    std::io::Read::read_to_string(&mut server.stdout.take().unwrap(), &mut logs).unwrap();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut logs).unwrap();
     let embedded = !loader.contains("built without the widget");
     assert_eq!(embedded, trickle::http::widget_built());
     assert_eq!(

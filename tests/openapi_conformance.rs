@@ -99,6 +99,7 @@ async fn start_server() -> Server {
         .env("TRICKLE_RATE_LIMIT__IP_PER_MINUTE", "1000000")
         .env("TRICKLE_RATE_LIMIT__IP_BURST", "1000000")
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");

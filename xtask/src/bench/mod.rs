@@ -324,8 +324,8 @@ impl Bench {
             .env("TRICKLE_RATE_LIMIT__IP_PER_MINUTE", "1000000000")
             .env("TRICKLE_RATE_LIMIT__IP_BURST", "1000000")
             .env("RUST_LOG", "warn")
-            // The server logs to stdout: warnings and errors of a run are kept beside it.
-            .stdout(std::fs::File::create(
+            // The server logs to stderr: warnings and errors of a run are kept beside it.
+            .stderr(std::fs::File::create(
                 self.work.join(format!("server-{port}.log")),
             )?)
             .spawn()
