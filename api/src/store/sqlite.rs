@@ -35,8 +35,7 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        let shared = shared_page_cache(&pool).await?;
-        if shared {
+        if shared_page_cache(&pool).await? {
             tracing::warn!(
                 "this SQLite is built with SQLITE_ENABLE_MEMORY_MANAGEMENT: every connection's \
                  pages share one cache behind one lock, so concurrent reads queue on it \
@@ -53,10 +52,15 @@ impl SqliteStore {
 /// one lock (`SQLITE_ENABLE_MEMORY_MANAGEMENT`, on in `libsqlite3-sys`'s bundled build
 /// unless `LIBSQLITE3_FLAGS` turns it off).
 async fn shared_page_cache(pool: &Pool<SqliteDb>) -> Result<bool, StoreError> {
-    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
-        .fetch_all(pool)
-        .await?;
+    let options = compile_options(pool).await?;
     Ok(options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"))
+}
+
+/// The linked SQLite's compile-time options, as `PRAGMA compile_options` lists them.
+async fn compile_options(pool: &Pool<SqliteDb>) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar("PRAGMA compile_options")
+        .fetch_all(pool)
+        .await?)
 }
 
 #[async_trait]
@@ -108,10 +112,7 @@ mod tests {
             .await
             .unwrap();
         assert!(!shared_page_cache(&pool).await.unwrap());
-        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+        let options = compile_options(&pool).await.unwrap();
         assert!(
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "{options:?}"
