@@ -87,9 +87,24 @@ impl Default for Limits {
 const PUBLISHED_VERSIONS_CACHED: u64 = 512;
 
 /// Everything the use cases share: the store, the caches and the deployment's
-/// settings. Cheap to clone; one per process.
+/// settings. One per process; a clone is one reference count (every request takes
+/// one).
 #[derive(Clone)]
 pub struct App {
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// What an [`App`] holds.
+#[derive(Clone)]
+pub struct Shared {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) limits: Limits,
     /// Sites by publishable key and by secret-key hash.
@@ -130,7 +145,7 @@ pub struct App {
 impl App {
     /// An app over a migrated store; cached entries live at most `cache_ttl`.
     pub fn new(store: Arc<dyn Store>, cache_ttl: Duration) -> Self {
-        App {
+        let shared = Shared {
             store,
             limits: Limits::default(),
             sites_by_key: Cache::builder()
@@ -166,7 +181,15 @@ impl App {
             console: ConsoleSettings::default(),
             sign_in_limiter: Arc::new(SignInLimiter::new(&ConsoleSettings::default())),
             enrichment_in_flight: Arc::default(),
+        };
+        App {
+            shared: Arc::new(shared),
         }
+    }
+
+    /// The settings to replace, before the app is shared.
+    fn settings_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.shared)
     }
 
     /// An app configured by `settings`: cache TTL, queue, webhooks, enrichment providers.
@@ -186,45 +209,45 @@ impl App {
 
     /// Replaces the default grace period of rotated keys.
     pub fn with_key_grace(mut self, grace: Duration) -> Self {
-        self.key_grace = grace;
+        self.settings_mut().key_grace = grace;
         self
     }
 
     /// Replaces the console's session length and sign-in limits.
     pub fn with_console_settings(mut self, settings: ConsoleSettings) -> Self {
-        self.sign_in_limiter = Arc::new(SignInLimiter::new(&settings));
-        self.console = settings;
+        self.settings_mut().sign_in_limiter = Arc::new(SignInLimiter::new(&settings));
+        self.settings_mut().console = settings;
         self
     }
 
     /// Replaces which addresses webhooks may be delivered to (providers get theirs
     /// when built).
     pub fn with_outbound(mut self, settings: &OutboundSettings) -> Self {
-        self.http = webhook_client(settings);
+        self.settings_mut().http = webhook_client(settings);
         self
     }
 
     /// Replaces the enrichment providers.
     pub fn with_providers(mut self, providers: Vec<Arc<dyn Provider>>) -> Self {
-        self.providers = providers.into();
+        self.settings_mut().providers = providers.into();
         self
     }
 
     /// Replaces the queue tuning.
     pub fn with_job_settings(mut self, settings: JobSettings) -> Self {
-        self.job_settings = settings;
+        self.settings_mut().job_settings = settings;
         self
     }
 
     /// Replaces the webhook tuning.
     pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
-        self.webhook_settings = settings;
+        self.settings_mut().webhook_settings = settings;
         self
     }
 
     /// Replaces how long history is kept.
     pub fn with_retention_settings(mut self, settings: RetentionSettings) -> Self {
-        self.retention_settings = settings;
+        self.settings_mut().retention_settings = settings;
         self
     }
 
