@@ -77,6 +77,14 @@ pub enum StoreError {
     Secrets(String),
 }
 
+impl StoreError {
+    /// Whether the database refused a write on a unique key (nothing of its transaction
+    /// was written).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
 /// An edit of a user's `(user_metadata, app_metadata)`, applied inside the write
 /// transaction so concurrent edits never lose each other's changes.
 pub type MetadataEdit<'a> = &'a (dyn Fn(&mut Value, &mut Value) + Sync);

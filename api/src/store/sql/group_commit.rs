@@ -45,6 +45,19 @@ pub(super) struct PromptEventWrite {
 }
 
 impl Write {
+    /// Whether the write can be refused on its own ([`StoreError::TooLarge`]) after it
+    /// has written something, so that it needs a savepoint to fail alone: a login with
+    /// identity-provider claims (merged into `app_metadata`), an answer (written into
+    /// `user_metadata`). A login without claims and a prompt event only fail with the
+    /// batch.
+    pub(super) fn may_be_refused_alone(&self) -> bool {
+        match self {
+            Write::Login(w) => w.login.profile.is_some(),
+            Write::Answer(_) => true,
+            Write::PromptEvent(_) => false,
+        }
+    }
+
     /// The site and user the write is about: a batch is sorted by them.
     fn user(&self) -> (&str, &str) {
         match self {
@@ -190,18 +203,39 @@ async fn write_batches(
 pub(super) async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
     match store.write_batch(batch).await {
         Ok(outcomes) => outcomes,
-        Err(error) if batch.len() == 1 => vec![Err(error)],
+        Err(error) if batch.len() == 1 => vec![write_again_if_raced(store, &batch[0], error).await],
         Err(error) => {
             tracing::warn!(%error, writes = batch.len(), "a batch of writes failed; writing them one by one");
             let mut outcomes = Vec::with_capacity(batch.len());
             for pending in batch {
-                let outcome = match store.write_batch(std::slice::from_ref(pending)).await {
-                    Ok(mut one) => one.pop().expect("one outcome per write"),
-                    Err(error) => Err(error),
+                let outcome = match write_alone(store, pending).await {
+                    Err(error) => write_again_if_raced(store, pending, error).await,
+                    written => written,
                 };
                 outcomes.push(outcome);
             }
             outcomes
         }
     }
+}
+
+async fn write_alone(store: &dyn WriteBatches, write: &Write) -> Result<Written, StoreError> {
+    let mut one = store.write_batch(std::slice::from_ref(write)).await?;
+    one.pop().expect("one outcome per write")
+}
+
+/// A write that failed on a key another writer's transaction took at the same moment
+/// (two writers counting one login's event id on PostgreSQL) is written once more: that
+/// transaction has committed (a failed one leaves the key free), so this time the write
+/// finds what it wrote.
+async fn write_again_if_raced(
+    store: &dyn WriteBatches,
+    write: &Write,
+    error: StoreError,
+) -> Result<Written, StoreError> {
+    if !error.is_unique_violation() {
+        return Err(error);
+    }
+    tracing::debug!(%error, "a write raced another writer's; writing it again");
+    write_alone(store, write).await
 }

@@ -68,8 +68,9 @@ where
 }
 
 /// The statements of one login, on a connection inside a transaction (or a savepoint of
-/// one): claims the event id, counts the login, merges the claims, writes the jobs.
-/// A retried event id returns the stored receipt and changes nothing.
+/// one): counts the login if its event id is new, merges the claims, writes the event
+/// with its counts and the jobs. A retried event id returns the stored receipt and
+/// changes nothing.
 pub(super) async fn count_login<D>(
     conn: &mut Connection<D>,
     site_id: &str,
@@ -94,39 +95,19 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     let at = login.occurred_at;
-    // Claiming the event id first makes retries idempotent and takes the write lock.
-    let claimed = sqlx::query(
-        "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
-             login_count, first_login_at, last_login_at, signed_up) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $4, $4, FALSE) \
-             ON CONFLICT (site_id, event_id) DO NOTHING",
-    )
-    .bind(site_id)
-    .bind(login.event_id.as_str())
-    .bind(login.user_id.as_str())
-    .bind(D::timestamp(at))
-    .bind(login.ip.as_deref())
-    .bind(login.user_agent.as_deref())
-    .execute(&mut *conn)
-    .await?;
-    if D::rows_affected(&claimed) == 0 {
-        let row: ReceiptRow = sqlx::query_as(
-            "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
-                 FROM login_events WHERE site_id = $1 AND event_id = $2",
-        )
-        .bind(site_id)
-        .bind(login.event_id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        return Ok(row.into());
-    }
     let (least, greatest) = (D::LEAST, D::GREATEST);
     let (empty, columns) = (D::FLAVOUR.empty_metadata(), user_columns(D::FLAVOUR));
+    // The user is counted only if the event id is new; the event is written after it,
+    // with the counts, so a new login is two statements. A retried event id returns the
+    // stored receipt. (Two writers counting one event id at once on PostgreSQL: the
+    // second's event insert fails on the key, its batch is rolled back and split, and
+    // alone it finds the event.)
     let sql = format!(
         "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              last_ip, last_user_agent, email, name, user_metadata, app_metadata, created_at, \
              updated_at) \
-             VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, {empty}, {empty}, $8, $8) \
+             SELECT $1, $2, 1, $3, $3, $4, $5, $6, $7, {empty}, {empty}, $8, $8 \
+             WHERE NOT EXISTS (SELECT 1 FROM login_events WHERE site_id = $1 AND event_id = $9) \
              ON CONFLICT (site_id, user_id) DO UPDATE SET \
                login_count = users.login_count + 1, \
                first_login_at = {least}(users.first_login_at, excluded.first_login_at), \
@@ -141,7 +122,7 @@ where
                updated_at = excluded.updated_at \
              RETURNING {columns}"
     );
-    let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+    let counted: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
         .bind(site_id)
         .bind(login.user_id.as_str())
         .bind(D::timestamp(at))
@@ -150,8 +131,20 @@ where
         .bind(login.email.as_deref())
         .bind(login.name.as_deref())
         .bind(D::timestamp(chrono::Utc::now()))
+        .bind(login.event_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = counted else {
+        let row: ReceiptRow = sqlx::query_as(
+            "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
+                 FROM login_events WHERE site_id = $1 AND event_id = $2",
+        )
+        .bind(site_id)
+        .bind(login.event_id.as_str())
         .fetch_one(&mut *conn)
         .await?;
+        return Ok(row.into());
+    };
     let mut user = User::from(row);
     let receipt = LoginReceipt {
         user_id: login.user_id.clone(),
@@ -177,15 +170,20 @@ where
             .await?;
     }
     sqlx::query(
-        "UPDATE login_events SET login_count = $1, first_login_at = $2, last_login_at = $3, \
-             signed_up = $4 WHERE site_id = $5 AND event_id = $6",
+        "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
+             login_count, first_login_at, last_login_at, signed_up) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
+    .bind(site_id)
+    .bind(login.event_id.as_str())
+    .bind(login.user_id.as_str())
+    .bind(D::timestamp(at))
+    .bind(login.ip.as_deref())
+    .bind(login.user_agent.as_deref())
     .bind(receipt.login_count)
     .bind(D::timestamp(receipt.first_login_at))
     .bind(D::timestamp(receipt.last_login_at))
     .bind(receipt.signed_up)
-    .bind(site_id)
-    .bind(login.event_id.as_str())
     .execute(&mut *conn)
     .await?;
     let jobs = follow_ups(&receipt, &user);
