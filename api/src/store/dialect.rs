@@ -73,6 +73,10 @@ pub trait Dialect: Send + Sync + 'static {
     /// Appended to the claim's inner `SELECT` so concurrent claimers skip each other's
     /// rows of `jobs` (PostgreSQL); empty where one writer at a time already serialises claims.
     const CLAIM_LOCK: &'static str;
+    /// Appended to the read of a row the transaction then writes, so that concurrent
+    /// writers of it wait (PostgreSQL: `FOR UPDATE`); empty where a write transaction
+    /// already holds the one write lock (SQLite's `BEGIN IMMEDIATE`).
+    const ROW_LOCK: &'static str;
 
     /// How many tasks write batches of logins and answers side by side (group commit):
     /// one on SQLite, where writers take turns at one lock anyway; a few on PostgreSQL,

@@ -52,6 +52,7 @@ impl Dialect for Postgres {
     const USER_ID_IN_BYTE_ORDER: &'static str = "user_id COLLATE \"C\"";
     const FLAVOUR: Flavour = Flavour::Postgres;
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
+    const ROW_LOCK: &'static str = "FOR UPDATE";
     // Delivered to listeners only if the transaction commits.
     const BATCHES_EVERY_WRITE: bool = false;
     const WRITERS: usize = 4;

@@ -45,16 +45,15 @@ pub(super) struct PromptEventWrite {
 }
 
 impl Write {
-    /// Whether the write can be refused on its own ([`StoreError::TooLarge`]) after it
-    /// has written something, so that it needs a savepoint to fail alone: a login with
-    /// identity-provider claims (merged into `app_metadata`), an answer (written into
-    /// `user_metadata`). A login without claims and a prompt event only fail with the
-    /// batch.
-    pub(super) fn may_be_refused_alone(&self) -> bool {
+    /// Whether the write needs a savepoint to fail alone: it can be refused on its own
+    /// ([`StoreError::TooLarge`]) after it has written something. Only a login with
+    /// identity-provider claims (merged into `app_metadata` once the login is counted).
+    /// An answer is refused before it writes anything; a login without claims and a
+    /// prompt event are never refused alone (they fail with their batch).
+    pub(super) fn needs_savepoint(&self) -> bool {
         match self {
             Write::Login(w) => w.login.profile.is_some(),
-            Write::Answer(_) => true,
-            Write::PromptEvent(_) => false,
+            Write::Answer(_) | Write::PromptEvent(_) => false,
         }
     }
 

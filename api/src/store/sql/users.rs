@@ -48,8 +48,11 @@ where
     for<'r> &'r str: ColumnIndex<Row<D>>,
     usize: ColumnIndex<Row<D>>,
 {
-    /// Locks the user's row (the `UPDATE` takes SQLite's write lock and PostgreSQL's row
-    /// lock) and reads it, applies the edit and stores the result. `None` if no such user.
+    /// Reads the user's row and locks it ([`Dialect::ROW_LOCK`] on PostgreSQL; a write
+    /// transaction on SQLite holds the one write lock already), applies the edit and,
+    /// within the limits, stores the result and returns the user as stored. An edit
+    /// over a limit is refused before anything is written ([`StoreError::TooLarge`]),
+    /// so a batch needs no savepoint for it. `None` if no such user.
     pub(super) async fn edit_in(
         conn: &mut Connection<D>,
         site_id: &str,
@@ -58,12 +61,9 @@ where
         limits: MetadataLimits,
     ) -> Result<Option<User>, StoreError> {
         let columns = user_columns(D::FLAVOUR);
-        let sql = format!(
-            "UPDATE users SET updated_at = $1 WHERE site_id = $2 AND user_id = $3 \
-             RETURNING {columns}"
-        );
+        let lock = D::ROW_LOCK;
+        let sql = format!("SELECT {columns} FROM users WHERE site_id = $1 AND user_id = $2 {lock}");
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
-            .bind(Self::now())
             .bind(site_id)
             .bind(user_id)
             .fetch_optional(&mut *conn)
@@ -79,17 +79,18 @@ where
             D::FLAVOUR.stored_metadata("$2"),
         );
         let sql = format!(
-            "UPDATE users SET user_metadata = {user_metadata}, app_metadata = {app_metadata} \
-             WHERE site_id = $3 AND user_id = $4"
+            "UPDATE users SET user_metadata = {user_metadata}, app_metadata = {app_metadata}, \
+             updated_at = $3 WHERE site_id = $4 AND user_id = $5 RETURNING {columns}"
         );
-        sqlx::query(sqlx::AssertSqlSafe(&*sql))
+        let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(Json(&user.user_metadata))
             .bind(Json(&user.app_metadata))
+            .bind(Self::now())
             .bind(site_id)
             .bind(user_id)
-            .execute(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        Ok(Some(user))
+        Ok(Some(User::from(row)))
     }
 }
 

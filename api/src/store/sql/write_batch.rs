@@ -101,10 +101,14 @@ where
         let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for write in batch {
-            // A write that cannot be refused alone needs no savepoint (two statements
-            // fewer): any error of it fails the batch, which is then split.
-            if !write.may_be_refused_alone() {
-                outcomes.push(Ok(Self::write_one(&mut tx, write).await?));
+            // Without a savepoint (two statements fewer): a write refused alone has
+            // written nothing; any other error fails the batch, which is then split.
+            if !write.needs_savepoint() {
+                match Self::write_one(&mut tx, write).await {
+                    Ok(written) => outcomes.push(Ok(written)),
+                    Err(refused @ StoreError::TooLarge { .. }) => outcomes.push(Err(refused)),
+                    Err(error) => return Err(error),
+                }
                 continue;
             }
             let mut savepoint = <Connection<D> as sqlx::Connection>::begin(&mut *tx).await?;
