@@ -78,10 +78,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the database refused a write on a unique key (nothing of its transaction
-    /// was written).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    /// Whether the database refused a write because another transaction had written the
+    /// same login event (`login_events`' key on PostgreSQL, where several writers run
+    /// batches side by side; nothing of the refused transaction was written).
+    pub fn is_login_event_taken(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e))
+            if e.is_unique_violation() && e.constraint() == Some("login_events_pkey"))
     }
 }
 
@@ -205,9 +207,9 @@ pub trait LoginStore: Send + Sync {
         follow_ups: LoginFollowUps,
     ) -> Result<LoginReceipt, StoreError>;
 
-    /// Writes the logins as one group commit, in the order given: one transaction, each
-    /// login under its own savepoint, so that a login refused on its own (over a limit)
-    /// fails alone; if the transaction fails as a whole, each login is written in a
+    /// Writes the logins as one group commit, in the order given: one transaction, a login
+    /// with claims under its own savepoint, so that a login refused on its own (over a
+    /// limit) fails alone; if the transaction fails as a whole, each login is written in a
     /// transaction of its own. One outcome per login, in order. `record_login` hands
     /// each login to a writer task that calls this with the logins waiting together.
     async fn record_login_batch(

@@ -1,11 +1,13 @@
 //! Group commit for the writes every request path makes: logins, answers and prompt
 //! events (impressions, skips, dismissals). Every login of a site passes through here,
-//! so its latency is the site's login latency; every answer and every prompt shown too. Instead of one transaction (and, on SQLite, one fsync and one
-//! turn at the write lock) per write, a writer task takes every write waiting at that
-//! moment, writes each under its own savepoint in one transaction, commits once, and only
-//! then answers each. A write refused on its own (over a metadata limit) rolls back to
-//! its savepoint and fails alone; if the transaction as a whole fails, the batch is
-//! written again one write per transaction, so only a write at fault fails.
+//! so its latency is the site's login latency; every answer and every prompt shown too.
+//! Instead of one transaction (and, on SQLite, one fsync and one turn at the write lock)
+//! per write, a writer task takes every write waiting at that moment, writes them in one
+//! transaction, commits once, and only then answers each. A write refused on its own
+//! (over a metadata limit) fails alone: it is refused before it writes anything (an
+//! answer), or it has a savepoint to roll back to (a login with claims; see
+//! [`Write::needs_savepoint`]). If the transaction as a whole fails, the batch is written
+//! again one write per transaction, so only a write at fault fails.
 //!
 //! Request tasks never wait on the database's lock: they wait on their answer. On
 //! SQLite one writer keeps writes from queueing on the lock against each other; on
@@ -55,6 +57,14 @@ impl Write {
             Write::Login(w) => w.login.profile.is_some(),
             Write::Answer(_) | Write::PromptEvent(_) => false,
         }
+    }
+
+    /// Whether a refusal of the write ([`StoreError::TooLarge`]) comes before it has
+    /// written anything, so that the batch goes on without a savepoint: an answer, whose
+    /// metadata edit checks the limits before it writes (`edit_in`). A refusal of any
+    /// other write without a savepoint fails the batch.
+    pub(super) fn refused_before_writing(&self) -> bool {
+        matches!(self, Write::Answer(_))
     }
 
     /// The site and user the write is about: a batch is sorted by them.
@@ -113,8 +123,8 @@ pub(super) type BatchOutcome = Vec<Result<Written, StoreError>>;
 /// over the database).
 #[async_trait]
 pub(super) trait WriteBatches: Send + Sync + 'static {
-    /// Writes the batch in one transaction, each write under its own savepoint, and
-    /// commits. `Ok` holds each write's outcome (a write refused alone is an `Err` in
+    /// Writes the batch in one transaction (a savepoint for each write that needs one)
+    /// and commits. `Ok` holds each write's outcome (a write refused alone is an `Err` in
     /// it); `Err` means the transaction failed and nothing of the batch was written.
     async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError>;
 }
@@ -200,7 +210,17 @@ async fn write_batches(
 /// The batch in one transaction; if that fails as a whole, each write in its own, so
 /// that a failure belongs to the write that caused it.
 pub(super) async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
-    match store.write_batch(batch).await {
+    let mut written = store.write_batch(batch).await;
+    // Another writer counted one of its logins' event ids at the same moment and has
+    // committed: the batch again, which now finds that event, rather than one by one.
+    if batch.len() > 1
+        && let Err(error) = &written
+        && error.is_login_event_taken()
+    {
+        tracing::debug!(%error, "a batch raced another writer's; writing it again");
+        written = store.write_batch(batch).await;
+    }
+    match written {
         Ok(outcomes) => outcomes,
         Err(error) if batch.len() == 1 => vec![write_again_if_raced(store, &batch[0], error).await],
         Err(error) => {
@@ -223,16 +243,16 @@ async fn write_alone(store: &dyn WriteBatches, write: &Write) -> Result<Written,
     one.pop().expect("one outcome per write")
 }
 
-/// A write that failed on a key another writer's transaction took at the same moment
-/// (two writers counting one login's event id on PostgreSQL) is written once more: that
+/// A write that failed on a login event id another writer's transaction wrote at the same
+/// moment (two writers counting one event id on PostgreSQL) is written once more: that
 /// transaction has committed (a failed one leaves the key free), so this time the write
-/// finds what it wrote.
+/// finds the event.
 async fn write_again_if_raced(
     store: &dyn WriteBatches,
     write: &Write,
     error: StoreError,
 ) -> Result<Written, StoreError> {
-    if !error.is_unique_violation() {
+    if !error.is_login_event_taken() {
         return Err(error);
     }
     tracing::debug!(%error, "a write raced another writer's; writing it again");

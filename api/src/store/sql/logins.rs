@@ -2,9 +2,9 @@
 //! identity provider's claims.
 //!
 //! Logins are group-committed: `record_login` hands the login to a writer task
-//! ([`super::group_commit`]), which takes every write waiting at that moment, writes each
-//! under its own savepoint in one transaction, commits once and then answers each. The
-//! statements of one login are [`count_login`].
+//! ([`super::group_commit`]), which takes every write waiting at that moment, writes them
+//! in one transaction (a login with claims under a savepoint), commits once and then
+//! answers each. The statements of one login are [`count_login`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
 //! One batch of the group commit ([`super::group_commit`]) on this store's database: one
-//! transaction, each write under its own savepoint, one commit.
+//! transaction, a savepoint for each write that needs one, one commit.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -58,7 +58,7 @@ where
         Ok(written)
     }
 
-    /// One write's statements on a savepoint.
+    /// One write's statements, in a transaction or on a savepoint of one.
     async fn write_one(conn: &mut Connection<D>, write: &Write) -> Result<Written, StoreError> {
         Ok(match write {
             Write::Login(login) => Written::Login(
@@ -106,7 +106,11 @@ where
             if !write.needs_savepoint() {
                 match Self::write_one(&mut tx, write).await {
                     Ok(written) => outcomes.push(Ok(written)),
-                    Err(refused @ StoreError::TooLarge { .. }) => outcomes.push(Err(refused)),
+                    Err(refused @ StoreError::TooLarge { .. })
+                        if write.refused_before_writing() =>
+                    {
+                        outcomes.push(Err(refused))
+                    }
                     Err(error) => return Err(error),
                 }
                 continue;
