@@ -210,27 +210,18 @@ async fn write_batches(
 /// The batch in one transaction; if that fails as a whole, each write in its own, so
 /// that a failure belongs to the write that caused it.
 pub(super) async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
-    let mut written = store.write_batch(batch).await;
-    // Another writer counted one of its logins' event ids at the same moment and has
-    // committed: the batch again, which now finds that event, rather than one by one.
-    if batch.len() > 1
-        && let Err(error) = &written
-        && error.is_login_event_taken()
-    {
-        tracing::debug!(%error, "a batch raced another writer's; writing it again");
-        written = store.write_batch(batch).await;
-    }
-    match written {
+    match write_once_more_if_raced(store, batch).await {
         Ok(outcomes) => outcomes,
-        Err(error) if batch.len() == 1 => vec![write_again_if_raced(store, &batch[0], error).await],
+        Err(error) if batch.len() == 1 => vec![Err(error)],
         Err(error) => {
             tracing::warn!(%error, writes = batch.len(), "a batch of writes failed; writing them one by one");
             let mut outcomes = Vec::with_capacity(batch.len());
             for pending in batch {
-                let outcome = match write_alone(store, pending).await {
-                    Err(error) => write_again_if_raced(store, pending, error).await,
-                    written => written,
-                };
+                let outcome =
+                    match write_once_more_if_raced(store, std::slice::from_ref(pending)).await {
+                        Ok(mut one) => one.pop().expect("one outcome per write"),
+                        Err(error) => Err(error),
+                    };
                 outcomes.push(outcome);
             }
             outcomes
@@ -238,23 +229,19 @@ pub(super) async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) ->
     }
 }
 
-async fn write_alone(store: &dyn WriteBatches, write: &Write) -> Result<Written, StoreError> {
-    let mut one = store.write_batch(std::slice::from_ref(write)).await?;
-    one.pop().expect("one outcome per write")
-}
-
-/// A write that failed on a login event id another writer's transaction wrote at the same
-/// moment (two writers counting one event id on PostgreSQL) is written once more: that
-/// transaction has committed (a failed one leaves the key free), so this time the write
-/// finds the event.
-async fn write_again_if_raced(
+/// Writes the batch, and once more if it failed on a login event id another writer's
+/// transaction wrote at the same moment (two writers counting one event id on
+/// PostgreSQL): that transaction has committed (a failed one leaves the key free), so
+/// this time the batch finds the event.
+async fn write_once_more_if_raced(
     store: &dyn WriteBatches,
-    write: &Write,
-    error: StoreError,
-) -> Result<Written, StoreError> {
-    if !error.is_login_event_taken() {
-        return Err(error);
+    batch: &[Write],
+) -> Result<BatchOutcome, StoreError> {
+    match store.write_batch(batch).await {
+        Err(error) if error.is_login_event_taken() => {
+            tracing::debug!(%error, "a batch raced another writer's; writing it again");
+            store.write_batch(batch).await
+        }
+        written => written,
     }
-    tracing::debug!(%error, "a write raced another writer's; writing it again");
-    write_alone(store, write).await
 }

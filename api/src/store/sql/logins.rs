@@ -100,8 +100,8 @@ where
     // The user is counted only if the event id is new; the event is written after it,
     // with the counts, so a new login is two statements. A retried event id returns the
     // stored receipt. (Two writers counting one event id at once on PostgreSQL: the
-    // second's event insert fails on the key, its batch is rolled back and split, and
-    // alone it finds the event.)
+    // second's event insert fails on the key, its batch is rolled back and written again
+    // (`write_or_split`), and then it finds the event.)
     let sql = format!(
         "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              last_ip, last_user_agent, email, name, user_metadata, app_metadata, created_at, \
