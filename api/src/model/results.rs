@@ -217,6 +217,9 @@ pub struct Outcomes {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct VersionOutcomes {
     pub version: i64,
+    /// Users (of the filtered ones) who logged in while this version was live (within
+    /// dates: at a login in them) with a login count at or past its first stage.
+    pub eligible: i64,
     #[serde(flatten)]
     pub outcomes: Outcomes,
 }
@@ -224,8 +227,9 @@ pub struct VersionOutcomes {
 /// The headline: eligible users, then what happened, in total and per version.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Headline {
-    /// Users (of the filtered ones) whose login count reached the set's first stage
-    /// (within dates: at a login in them).
+    /// Users (of the filtered ones) whose login count reached the first stage of the
+    /// shown version (within dates: at a login in them; with a version filter: at a
+    /// login while that version was live).
     pub eligible: i64,
     #[serde(flatten)]
     pub total: Outcomes,
@@ -237,7 +241,8 @@ pub struct Headline {
 pub struct FunnelStage {
     /// The stage's login number.
     pub at_login: u32,
-    /// Users whose login count reached it (within dates: at a login in them).
+    /// Users whose login count reached it (within dates: at a login in them; with a
+    /// version filter: at a login while that version was live).
     pub reached: i64,
     /// Users shown one of its questions.
     pub shown: i64,

@@ -23,11 +23,21 @@ pub trait ResultsStore: Send + Sync {
         limit: u32,
     ) -> Result<ListedUsers, StoreError>;
     /// How many of the scope's users have each login count: `(login_count, users)`;
-    /// within the scope's dates, the highest login number each reached in them (0 for
-    /// users with no login there).
+    /// within the scope's dates or version, the highest login number each was seen at
+    /// in them (a login in the dates while the version was live, or a prompt event of
+    /// the set in the scope; 0 for users never seen there).
     async fn results_login_histogram(
         &self,
         scope: &ResultsScope,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Each version's eligible users among the scope's: `(version, users)` of those seen
+    /// while it was live (a login, or a prompt event of that version; within the
+    /// scope's dates) with a login count at or past its first stage, `first_stages` as
+    /// `(version, login number)`. Versions without such a user have no row.
+    async fn results_eligible_by_version(
+        &self,
+        scope: &ResultsScope,
+        first_stages: &[(i64, u32)],
     ) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Distinct users per group and kind of the set's prompt events.
     async fn results_event_users(

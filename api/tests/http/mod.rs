@@ -37,6 +37,7 @@ pub mod overview;
 mod question_sets;
 mod rate_limits;
 mod results;
+mod results_by_version;
 mod segments;
 mod site;
 mod user_history;

@@ -14,6 +14,7 @@ mod console;
 mod enrichment_quotas;
 mod erasure;
 mod idp_profile;
+mod live_periods;
 mod login_batches;
 mod metadata_storage;
 mod profiles;

@@ -21,6 +21,8 @@ pub(super) struct Counted {
     pub per_day: Vec<(String, i64)>,
     pub answer_totals: Vec<(String, i64)>,
     pub value_counts: Vec<(String, Value, i64)>,
+    /// `(version, users)`, as [`crate::store::ResultsStore::results_eligible_by_version`].
+    pub eligible_by_version: Vec<(i64, i64)>,
 }
 
 /// The set's shape as the counts need it.
@@ -32,6 +34,8 @@ pub(super) struct Shape<'a> {
     pub stages: &'a [(u32, Vec<String>)],
     /// The keys whose answers are counted per value (choice and scale questions).
     pub closed: &'a [String],
+    /// Each published version's first stage: `(version, login number)`.
+    pub first_stages: &'a [(i64, u32)],
 }
 
 /// Every aggregate of the page. The reads run as two sequences at once: the page takes
@@ -78,15 +82,20 @@ async fn per_user(
     let second = async {
         let per_day = store.results_answers_per_day(scope).await?;
         let answers = store.results_answer_counts(scope, shape.closed).await?;
-        Ok::<_, StoreError>((per_day, answers))
+        let eligible = store
+            .results_eligible_by_version(scope, shape.first_stages)
+            .await?;
+        Ok::<_, StoreError>((per_day, answers, eligible))
     };
-    let ((outcomes, histogram), (per_day, answers)) = tokio::try_join!(first, second)?;
+    let ((outcomes, histogram), (per_day, answers, eligible_by_version)) =
+        tokio::try_join!(first, second)?;
     Ok(Counted {
         outcomes,
         histogram,
         per_day,
         answer_totals: answers.totals,
         value_counts: answers.values,
+        eligible_by_version,
     })
 }
 
@@ -124,10 +133,15 @@ async fn per_grouping(
             by_stage,
             store.results_answer_totals(scope).await?,
             store.results_value_counts(scope, shape.closed).await?,
+            store
+                .results_eligible_by_version(scope, shape.first_stages)
+                .await?,
         ))
     };
-    let ((total, by_version, histogram, per_day), (by_key, by_stage, answer_totals, value_counts)) =
-        tokio::try_join!(first, second)?;
+    let (
+        (total, by_version, histogram, per_day),
+        (by_key, by_stage, answer_totals, value_counts, eligible_by_version),
+    ) = tokio::try_join!(first, second)?;
     Ok(Counted {
         outcomes: GroupedOutcomes {
             total,
@@ -139,13 +153,16 @@ async fn per_grouping(
         per_day,
         answer_totals,
         value_counts,
+        eligible_by_version,
     })
 }
 
-/// Users per login count: read with the listed users when the page has no dates,
-/// otherwise counted.
+/// Users per login count: read with the listed users when the page has neither dates
+/// nor a version, otherwise counted.
 async fn histogram(store: &dyn Store, scope: &ResultsScope) -> Result<Vec<(i64, i64)>, StoreError> {
-    if let (Some(UsersFilter::Listed(listed)), None, None) = (&scope.users, scope.from, scope.until)
+    let undated = scope.from.is_none() && scope.until.is_none() && scope.version.is_none();
+    if let Some(UsersFilter::Listed(listed)) = &scope.users
+        && undated
         && let Some(counts) = &listed.login_counts
     {
         return Ok(counts.clone());

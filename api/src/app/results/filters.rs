@@ -5,7 +5,7 @@
 use chrono::{Days, NaiveTime};
 use serde_json::{Number, Value};
 
-use super::{Checked, Results, questions_of};
+use super::{Checked, Results, questions_of, stages_of};
 use crate::app::segments::parse_where_text;
 use crate::error::{Error, Result};
 use crate::model::results::{
@@ -68,11 +68,23 @@ impl Results<'_> {
         let shown = version
             .or(history.live_version)
             .unwrap_or(*versions.iter().max().expect("not empty"));
-        let definition = stored
-            .into_iter()
-            .find(|v| v.version == shown)
-            .expect("a stored version")
-            .into_published()?;
+        // The shown version's definition, and each published version's first stage.
+        let mut definition = None;
+        let mut first_stages = Vec::new();
+        for stored in stored {
+            let (version, published) = (stored.version, stored.published);
+            if !published && version != shown {
+                continue;
+            }
+            let parsed = stored.into_published()?;
+            if published && let Some((at_login, _)) = stages_of(&parsed.set).first() {
+                first_stages.push((version, *at_login));
+            }
+            if version == shown {
+                definition = Some(parsed);
+            }
+        }
+        let definition = definition.expect("a stored version");
         let from = day(&filter.from, "from")?;
         let to = day(&filter.to, "to")?;
         if let (Some(from), Some(to)) = (from, to)
@@ -104,6 +116,7 @@ impl Results<'_> {
             set: definition.set,
             questions_version: shown,
             versions,
+            first_stages,
         })
     }
 }

@@ -40,6 +40,8 @@ struct Checked {
     set: QuestionSet,
     questions_version: i64,
     versions: Vec<i64>,
+    /// Each published version's first stage: `(version, login number)`.
+    first_stages: Vec<(i64, u32)>,
 }
 
 impl Results<'_> {
@@ -68,6 +70,7 @@ impl Results<'_> {
                 versions: &checked.versions,
                 stages: &stages,
                 closed: &closed,
+                first_stages: &checked.first_stages,
             },
         )
         .await?;
@@ -83,6 +86,7 @@ impl Results<'_> {
             per_day,
             answer_totals,
             value_counts: counted,
+            eligible_by_version,
         } = counted;
         let reached = |at_login: u32| -> i64 {
             histogram
@@ -93,9 +97,12 @@ impl Results<'_> {
         };
         let answer_totals: HashMap<String, i64> = answer_totals.into_iter().collect();
 
+        // Every version with an event or an eligible user under the filters.
+        let eligible_by_version: HashMap<i64, i64> = eligible_by_version.into_iter().collect();
         let mut versions: Vec<i64> = by_version
             .iter()
             .filter_map(|g| g.group.parse().ok())
+            .chain(eligible_by_version.keys().copied())
             .collect();
         versions.sort_unstable();
         versions.dedup();
@@ -106,6 +113,7 @@ impl Results<'_> {
                 .iter()
                 .map(|v| VersionOutcomes {
                     version: *v,
+                    eligible: eligible_by_version.get(v).copied().unwrap_or(0),
                     outcomes: outcomes(&by_version, &v.to_string()),
                 })
                 .collect(),

@@ -110,14 +110,38 @@ where
                 Some(_) => PublishOutcome::AlreadyPublished,
             }
         };
+        let now = Utc::now();
         sqlx::query(
             "UPDATE question_sets SET live_version = $1, updated_at = $2 \
              WHERE site_id = $3 AND slug = $4",
         )
         .bind(version)
-        .bind(Self::now())
+        .bind(D::timestamp(now))
         .bind(site_id)
         .bind(slug)
+        .execute(&mut *tx)
+        .await?;
+        // The live period of the version live until now ends, and this version's begins
+        // (publishing the live version again changes neither).
+        sqlx::query(
+            "UPDATE question_set_live_periods SET live_until = $1 \
+             WHERE site_id = $2 AND slug = $3 AND live_until IS NULL AND version <> $4",
+        )
+        .bind(D::timestamp(now))
+        .bind(site_id)
+        .bind(slug)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO question_set_live_periods (site_id, slug, version, live_from) \
+             SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM question_set_live_periods \
+             WHERE site_id = $1 AND slug = $2 AND live_until IS NULL)",
+        )
+        .bind(site_id)
+        .bind(slug)
+        .bind(version)
+        .bind(D::timestamp(now))
         .execute(&mut *tx)
         .await?;
         if let Some(notify) = D::NOTIFY_INVALIDATION {

@@ -67,25 +67,21 @@ where
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
-        // Within dates, a user counts at the highest login number they reached in them
-        // (0 without a login there), read from their login events.
-        let (users, reached) = if scope.from.is_some() || scope.until.is_some() {
-            let mut window = vec![format!("l.site_id = {site}")];
-            if let Some(from) = scope.from {
-                window.push(format!("l.occurred_at >= {}", binds.push(Bind::Time(from))));
-            }
-            if let Some(until) = scope.until {
-                window.push(format!("l.occurred_at < {}", binds.push(Bind::Time(until))));
-            }
-            let users = format!(
-                "users u LEFT JOIN (SELECT l.user_id, MAX(l.login_count) AS reached \
-                 FROM login_events l WHERE {} GROUP BY l.user_id) r ON r.user_id = u.user_id",
-                window.join(" AND ")
-            );
-            (users, "COALESCE(r.reached, 0)")
-        } else {
-            ("users u".to_owned(), "u.login_count")
-        };
+        // Within dates or a version, a user counts at the highest login number they were
+        // seen at in them (0 if never seen there), read from their logins and the set's
+        // prompt events.
+        let (users, reached) =
+            if scope.from.is_some() || scope.until.is_some() || scope.version.is_some() {
+                let live = scope.version.is_some();
+                let seen = seen_in_scope(scope, &site, live, &mut binds);
+                let users = format!(
+                    "users u LEFT JOIN (SELECT s.user_id, MAX(s.login_count) AS reached \
+                 FROM {seen} GROUP BY s.user_id) r ON r.user_id = u.user_id"
+                );
+                (users, "COALESCE(r.reached, 0)")
+            } else {
+                ("users u".to_owned(), "u.login_count")
+            };
         let filter = match &scope.users {
             Some(UsersFilter::Matching(condition)) => {
                 users_condition_sql::<D>(scope, condition, "u.user_id", &mut binds)
@@ -96,6 +92,37 @@ where
         let sql = format!(
             "SELECT {reached}, COUNT(*) FROM {users} WHERE u.site_id = {site} AND {filter} \
              GROUP BY {reached} ORDER BY {reached}"
+        );
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
+        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+    }
+
+    async fn results_eligible_by_version(
+        &self,
+        scope: &ResultsScope,
+        first_stages: &[(i64, u32)],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        if first_stages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut binds = Binds::default();
+        let site = binds.text(&scope.site_id);
+        let seen = seen_in_scope(scope, &site, true, &mut binds);
+        let mut stage = "CASE s.version".to_owned();
+        for (version, at_login) in first_stages {
+            let version = binds.push(Bind::Int(*version));
+            let at_login = binds.push(Bind::Int(i64::from(*at_login)));
+            stage.push_str(&format!(" WHEN {version} THEN {at_login}"));
+        }
+        stage.push_str(" END");
+        let mut filter = format!("s.login_count >= {stage}");
+        if let Some(users) = &scope.users {
+            filter.push_str(" AND ");
+            filter.push_str(&users_predicate::<D>(scope, "s.user_id", users, &mut binds));
+        }
+        let sql = format!(
+            "SELECT s.version, COUNT(DISTINCT s.user_id) FROM {seen} WHERE {filter} \
+             GROUP BY s.version ORDER BY s.version"
         );
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
@@ -391,4 +418,56 @@ where
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
+}
+
+/// Where the scope's users were seen, with their login count then: the site's logins
+/// within the scope's dates (with `live`, only those while a version of the set was
+/// live, the scope's version else any, each joined to the live period it falls in;
+/// periods never overlap), and the set's prompt events in the scope's dates and version
+/// (a user shown a question was there, whether or not they logged in). A subquery
+/// (alias `s`) of `user_id, login_count` and, with `live`, `version`.
+fn seen_in_scope(scope: &ResultsScope, site: &str, live: bool, binds: &mut Binds) -> String {
+    let set = binds.text(&scope.question_set);
+    let mut logins = vec![format!("l.site_id = {site}")];
+    let mut prompts = vec![
+        format!("e.site_id = {site}"),
+        format!("e.question_set = {set}"),
+    ];
+    if let Some(from) = scope.from {
+        let from = binds.push(Bind::Time(from));
+        logins.push(format!("l.occurred_at >= {from}"));
+        prompts.push(format!("e.created_at >= {from}"));
+    }
+    if let Some(until) = scope.until {
+        let until = binds.push(Bind::Time(until));
+        logins.push(format!("l.occurred_at < {until}"));
+        prompts.push(format!("e.created_at < {until}"));
+    }
+    let (logins, version) = if live {
+        let mut periods = format!("p.site_id = {site} AND p.slug = {set}");
+        if let Some(version) = scope.version {
+            let version = binds.push(Bind::Int(version));
+            periods.push_str(&format!(" AND p.version = {version}"));
+            prompts.push(format!("e.version = {version}"));
+        }
+        let logins = format!(
+            "SELECT l.user_id, l.login_count, p.version FROM question_set_live_periods p \
+             JOIN login_events l ON l.site_id = p.site_id AND l.occurred_at >= p.live_from \
+             AND (p.live_until IS NULL OR l.occurred_at < p.live_until) \
+             WHERE {periods} AND {}",
+            logins.join(" AND ")
+        );
+        (logins, ", e.version")
+    } else {
+        let logins = format!(
+            "SELECT l.user_id, l.login_count FROM login_events l WHERE {}",
+            logins.join(" AND ")
+        );
+        (logins, "")
+    };
+    format!(
+        "({logins} UNION ALL SELECT e.user_id, e.login_count{version} FROM prompt_events e \
+         WHERE {}) s",
+        prompts.join(" AND ")
+    )
 }
