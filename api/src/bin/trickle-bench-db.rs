@@ -1,7 +1,7 @@
 //! `trickle-bench-db`: the database side of `cargo xtask bench` (not part of the product).
 //!
-//! - `populate URL SITE_ID USERS`: USERS users `u0`… of varied profiles (`PERSON`), half
-//!   of them with a `role` answer or skip and its prompt events, by bulk SQL in one
+//! - `populate URL SITE_ID USERS`: USERS users `u0`… of varied profiles (`PERSON`) and their
+//!   logins, half of them with a `role` answer or skip and its prompt events, by bulk SQL in one
 //!   transaction (seconds for a million, where HTTP would take minutes).
 //! - `rate URL SITE_ID WHAT SECONDS MAX CONCURRENCY USERS`: the database's own rate for
 //!   the statements Trickle runs for one request of WHAT (`logins`, `next`, `answers`),
@@ -91,6 +91,16 @@ const PERSON: &str = "SELECT i, \
      CASE WHEN i < $1 / 2 THEN 'none' WHEN i % 4 = 0 THEN 'skipped' ELSE 'answered' END \
        AS role_prompt";
 
+/// The site's question sets, published before the population was made, made live
+/// since before its first login, as their prompt events say they were.
+const LIVE_ALL_ALONG: &str = "UPDATE question_set_live_periods SET live_from = $1 \
+                              WHERE site_id = $2 AND live_until IS NULL";
+
+/// Before the population's first login (at most 90 days ago).
+fn all_along(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    now - chrono::Days::new(100)
+}
+
 async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     let now = Utc::now();
@@ -105,6 +115,11 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query(LIVE_ALL_ALONG)
+            .bind(all_along(now).to_rfc3339_opts(SecondsFormat::Micros, true))
+            .bind(site_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         sqlx::query("ANALYZE").execute(&pool).await?;
     } else {
@@ -118,6 +133,11 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query(LIVE_ALL_ALONG)
+            .bind(all_along(now))
+            .bind(site_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         // As autovacuum leaves tables some time after a bulk load (it may be off, as on
         // the test server): with the visibility map set, index-only scans skip the heap.
@@ -130,7 +150,11 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Users, their role answers and prompt events, in SQLite's flavour (timestamps as the
+/// How many days ago a user's login `k` (of `logins`) was: the first at `first_days`,
+/// the last at `last_days`, the others evenly between.
+const LOGIN_DAYS: &str = "(first_days - (first_days - last_days) * (k - 1) / CASE WHEN logins > 1 THEN logins - 1 ELSE 1 END)";
+
+/// Users, their logins, role answers and prompt events, in SQLite's flavour (timestamps as the
 /// store writes them: RFC 3339 text with six fractional digits).
 fn sqlite_population() -> Vec<String> {
     let people = format!(
@@ -142,6 +166,7 @@ fn sqlite_population() -> Vec<String> {
     };
     let first = at("first_days");
     let last = at("last_days");
+    let login = at(LOGIN_DAYS);
     vec![
         format!(
             "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
@@ -153,6 +178,13 @@ fn sqlite_population() -> Vec<String> {
                'birthday', date('1950-01-01', '+' || birthday_days || ' days'), \
                'interests', CASE WHEN interest = second_interest THEN json_array(interest) \
                  ELSE json_array(interest, second_interest) END) AS profile FROM p)"
+        ),
+        format!(
+            "{people} INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, \
+             user_agent, login_count, first_login_at, last_login_at, signed_up) \
+             SELECT $2, 'b' || i || '-' || k, 'u' || i, {login}, NULL, NULL, k, {first}, \
+             {login}, k = 1 FROM p, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 \
+             UNION ALL SELECT 4 UNION ALL SELECT 5) AS ks WHERE k <= logins"
         ),
         format!(
             "{people} INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
@@ -176,6 +208,7 @@ fn postgres_population() -> Vec<String> {
     let at = |days: &str| format!("$3::timestamptz - make_interval(days => ({days})::int)");
     let first = at("first_days");
     let last = at("last_days");
+    let login = at(LOGIN_DAYS);
     vec![
         format!(
             "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
@@ -188,6 +221,12 @@ fn postgres_population() -> Vec<String> {
              || CASE WHEN role_prompt = 'answered' THEN jsonb_build_object('role', role) \
                 ELSE '{{}}'::jsonb END, \
              {first}, {last} FROM p"
+        ),
+        format!(
+            "{people} INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, \
+             user_agent, login_count, first_login_at, last_login_at, signed_up) \
+             SELECT $2, 'b' || i || '-' || k, 'u' || i, {login}, NULL, NULL, k, {first}, \
+             {login}, k = 1 FROM p, generate_series(1, 5) AS k WHERE k <= logins"
         ),
         format!(
             "{people} INSERT INTO answers (site_id, user_id, key, question_set, version, value, \

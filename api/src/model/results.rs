@@ -35,10 +35,21 @@ pub struct ResultsScope {
     /// Events and answers before this time.
     pub until: Option<DateTime<Utc>>,
     pub version: Option<i64>,
+    /// When each version of the set was live, for counting a version's eligible users.
+    pub periods: Vec<LivePeriod>,
     /// Only these users (the `where` and `answer` filters together).
     pub users: Option<UsersFilter>,
     /// When relative conditions (`days_since_…`, `since`) are evaluated.
     pub now: DateTime<Utc>,
+}
+
+/// When one version of a question set was live: from `from` until `until` (`None`:
+/// live now).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LivePeriod {
+    pub version: i64,
+    pub from: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// The users a [`ResultsScope`] counts.

@@ -51,7 +51,8 @@ pub trait HistoryImport: Send + Sync {
     /// For existing users, in one transaction: inserts their past prompt events (kept
     /// once per user, question, login and kind as the widget's are), upserts their
     /// current answers, and replaces their `user_metadata`. Users that do not exist
-    /// are passed over.
+    /// are passed over. The site's live versions, which that past asks, are made live
+    /// since the site's first login.
     async fn import_prompt_history(
         &self,
         site_id: &str,

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::StoreError;
 use crate::model::results::{
-    AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, NumberSummary,
-    OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition,
+    AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, LivePeriod,
+    NumberSummary, OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition,
 };
 
 /// Aggregates of a question set's results page, every one restricted by a
@@ -22,23 +22,33 @@ pub trait ResultsStore: Send + Sync {
         condition: &UsersCondition,
         limit: u32,
     ) -> Result<ListedUsers, StoreError>;
-    /// How many of the scope's users have each login count: `(login_count, users)`;
-    /// within the scope's dates or version, the highest login number each was seen at
-    /// in them (a login in the dates while the version was live, or a prompt event of
-    /// the set in the scope; 0 for users never seen there).
+    /// How many of the scope's users have each login count: `(login_count, users)`.
+    /// Within the scope's dates or version, a user's count is the highest they were
+    /// seen at in them (a login in the dates while the version was live, or a prompt
+    /// event of the set in the scope; 0 for users never seen there), and the histogram
+    /// has buckets only at `stages` (login numbers, ascending) and 0: enough to count
+    /// the users at or past each stage.
     async fn results_login_histogram(
         &self,
         scope: &ResultsScope,
+        stages: &[u32],
     ) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Each version's eligible users among the scope's: `(version, users)` of those seen
-    /// while it was live (a login, or a prompt event of that version; within the
-    /// scope's dates) with a login count at or past its first stage, `first_stages` as
-    /// `(version, login number)`. Versions without such a user have no row.
+    /// while it was live (a login in one of the scope's `periods`, or a prompt event of
+    /// that version; within the scope's dates) with a login count at or past its first
+    /// stage, `first_stages` as `(version, login number)`. With the scope's version, only
+    /// that one; versions without such a user have no row.
     async fn results_eligible_by_version(
         &self,
         scope: &ResultsScope,
         first_stages: &[(i64, u32)],
     ) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// When each version of the set was live, in order (a rollback's version again).
+    async fn results_live_periods(
+        &self,
+        site_id: &str,
+        slug: &str,
+    ) -> Result<Vec<LivePeriod>, StoreError>;
     /// Distinct users per group and kind of the set's prompt events.
     async fn results_event_users(
         &self,

@@ -99,6 +99,16 @@ async fn the_demo_shoppers_give_every_chart_something_to_show(backend: Backend) 
         .filter_map(Value::as_i64)
         .sum();
     assert_eq!(with_role, held, "user_metadata and the answers agree");
+    // The sets were live through the made-up month: every shopper at or past a set's
+    // first stage was eligible for its one version.
+    for set in per_set.keys() {
+        let results = get_json(&app, &format!("/v1/question-sets/{set}/results")).await;
+        let headline = &results["headline"];
+        assert_eq!(
+            headline["by_version"][0]["eligible"], headline["eligible"],
+            "{set}: {headline}"
+        );
+    }
 }
 
 async fn the_demo_shoppers_are_the_same_every_run(backend: Backend) {

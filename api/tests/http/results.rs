@@ -367,9 +367,12 @@ async fn each_filter_changes_every_number(backend: Backend) {
         "u2's answer"
     );
 
-    // u3's logins, prompts and answers move to 5 January 2026.
+    // u3's logins (and so their profile's login times), prompts and answers move to
+    // 5 January 2026.
     let moved = [
         "UPDATE login_events SET occurred_at = '2026-01-05T09:00:00.000000Z' WHERE user_id = 'u3'",
+        "UPDATE users SET first_login_at = '2026-01-05T09:00:00.000000Z', \
+         last_login_at = '2026-01-05T09:00:00.000000Z' WHERE user_id = 'u3'",
         "UPDATE prompt_events SET created_at = '2026-01-05T10:00:00.000000Z' WHERE user_id = 'u3'",
         "UPDATE answers SET answered_at = '2026-01-05T10:00:00.000000Z' WHERE user_id = 'u3'",
     ];

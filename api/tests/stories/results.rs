@@ -118,7 +118,7 @@ async fn figures(store: &Arc<dyn Store>, scope: &ResultsScope) -> String {
     format!(
         "histogram {:?}\ngrouped {grouped:?}\ntotals {totals:?}\nvalues {values:?}\n\
          answers {answers:?}\nper day {:?}",
-        store.results_login_histogram(scope).await.unwrap(),
+        store.results_login_histogram(scope, &[1, 2]).await.unwrap(),
         store.results_answers_per_day(scope).await.unwrap(),
     )
 }
@@ -197,6 +197,7 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         from: None,
         until: None,
         version: None,
+        periods: Vec::new(),
         users,
         now: trickle::model::now(),
     };
@@ -231,7 +232,12 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         .unwrap();
     assert_eq!(
         everybody.login_counts.as_deref(),
-        Some(&store.results_login_histogram(&scope(None)).await.unwrap()[..]),
+        Some(
+            &store
+                .results_login_histogram(&scope(None), &[1, 2])
+                .await
+                .unwrap()[..]
+        ),
         "as the histogram counts them"
     );
     let first_two = store

@@ -108,6 +108,11 @@ impl Results<'_> {
                 .and_then(|d| d.checked_add_days(Days::new(1)))
                 .map(midnight),
             version,
+            periods: self
+                .app
+                .store
+                .results_live_periods(&site.site_id, slug)
+                .await?,
             users: filtered.then_some(UsersFilter::Matching(users)),
             now: now(),
         };

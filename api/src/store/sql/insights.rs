@@ -262,6 +262,16 @@ where
                 .await?;
             }
         }
+        // The past asks the live versions, so they were live since the first login.
+        sqlx::query(
+            "UPDATE question_set_live_periods SET live_from = \
+             (SELECT MIN(occurred_at) FROM login_events WHERE site_id = $1) \
+             WHERE site_id = $1 AND live_until IS NULL \
+             AND live_from > (SELECT MIN(occurred_at) FROM login_events WHERE site_id = $1)",
+        )
+        .bind(site_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

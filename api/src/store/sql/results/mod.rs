@@ -6,21 +6,23 @@
 //! once found.
 
 mod per_user;
+mod reach;
 mod scope;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row as _, Type};
 
 use super::{Connection, Db, Row, SqlStore, utc_day};
 use crate::model::results::{
-    AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, NumberSummary,
-    OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition, UsersFilter,
+    AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, LivePeriod,
+    NumberSummary, OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition, UsersFilter,
 };
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
+use reach::{NO_FILTER, closed_reach_sql, open_reach_sql};
 use scope::{Bind, Binds, bind_all, scope_sql, users_condition_sql, users_predicate};
 
 /// An answer's value as a number (`NULL` when it is not one).
@@ -64,37 +66,64 @@ where
     async fn results_login_histogram(
         &self,
         scope: &ResultsScope,
+        stages: &[u32],
     ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let dated = scope.from.is_some() || scope.until.is_some();
+        if !dated && scope.version.is_none() {
+            let mut binds = Binds::default();
+            let site = binds.text(&scope.site_id);
+            let filter = users_filter::<D>(scope, &mut binds);
+            let sql = format!(
+                "SELECT u.login_count, COUNT(*) FROM users u \
+                 WHERE u.site_id = {site} AND {filter} GROUP BY 1 ORDER BY 1"
+            );
+            let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
+            return Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?);
+        }
+        // Within dates or a version, a user counts at the highest login number they were
+        // seen at in them (0 if never seen there): see `reach.rs`.
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
-        // Within dates or a version, a user counts at the highest login number they were
-        // seen at in them (0 if never seen there), read from their logins and the set's
-        // prompt events.
-        let (users, reached) =
-            if scope.from.is_some() || scope.until.is_some() || scope.version.is_some() {
-                let live = scope.version.is_some();
-                let seen = seen_in_scope(scope, &site, live, &mut binds);
-                let users = format!(
-                    "users u LEFT JOIN (SELECT s.user_id, MAX(s.login_count) AS reached \
-                 FROM {seen} GROUP BY s.user_id) r ON r.user_id = u.user_id"
-                );
-                (users, "COALESCE(r.reached, 0)")
-            } else {
-                ("users u".to_owned(), "u.login_count")
-            };
-        let filter = match &scope.users {
-            Some(UsersFilter::Matching(condition)) => {
-                users_condition_sql::<D>(scope, condition, "u.user_id", &mut binds)
+        let filter = users_filter::<D>(scope, &mut binds);
+        let sql = open_reach_sql::<D>(scope, scope.version, stages, (&site, &filter), &mut binds);
+        let row = bind_all!(D, sqlx::query(sqlx::AssertSqlSafe(&*sql)), binds)
+            .fetch_one(&self.pool)
+            .await?;
+        let users: i64 = row.try_get(0)?;
+        // Users at or past each stage, the open window's, then the closed windows' added.
+        let mut at_least: Vec<(i64, i64)> = Vec::new();
+        for (i, stage) in stages.iter().enumerate() {
+            at_least.push((i64::from(*stage), row.try_get(i + 1)?));
+        }
+
+        let mut binds = Binds::default();
+        let site = binds.text(&scope.site_id);
+        if let Some(closed) = closed_reach_sql::<D>(scope, scope.version, &site, &mut binds) {
+            let filter = users_filter::<D>(scope, &mut binds);
+            let sql = format!("{closed} AND {filter} GROUP BY 1");
+            let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
+            let closed: Vec<(i64, i64)> = bind_all!(D, query, binds).fetch_all(&self.pool).await?;
+            for (stage, count) in &mut at_least {
+                *count += closed
+                    .iter()
+                    .filter(|(reached, _)| reached >= stage)
+                    .map(|(_, users)| users)
+                    .sum::<i64>();
             }
-            Some(listed) => users_predicate::<D>(scope, "u.user_id", listed, &mut binds),
-            None => "(1=1)".to_owned(),
-        };
-        let sql = format!(
-            "SELECT {reached}, COUNT(*) FROM {users} WHERE u.site_id = {site} AND {filter} \
-             GROUP BY {reached} ORDER BY {reached}"
-        );
-        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
-        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+        }
+        // As a histogram: the users from each stage to the next, the rest at 0.
+        let mut histogram = Vec::new();
+        let mut above = 0;
+        for (stage, count) in at_least.iter().rev() {
+            histogram.push((*stage, count - above));
+            above = *count;
+        }
+        histogram.push((0, users - above));
+        histogram.reverse();
+        Ok(histogram
+            .into_iter()
+            .filter(|(_, users)| *users > 0)
+            .collect())
     }
 
     async fn results_eligible_by_version(
@@ -102,30 +131,51 @@ where
         scope: &ResultsScope,
         first_stages: &[(i64, u32)],
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        if first_stages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut binds = Binds::default();
-        let site = binds.text(&scope.site_id);
-        let seen = seen_in_scope(scope, &site, true, &mut binds);
-        let mut stage = "CASE s.version".to_owned();
+        let mut eligible = Vec::new();
         for (version, at_login) in first_stages {
-            let version = binds.push(Bind::Int(*version));
-            let at_login = binds.push(Bind::Int(i64::from(*at_login)));
-            stage.push_str(&format!(" WHEN {version} THEN {at_login}"));
+            let live = scope.periods.iter().any(|p| p.version == *version);
+            if !live || scope.version.is_some_and(|v| v != *version) {
+                continue;
+            }
+            let of_version = ResultsScope {
+                version: Some(*version),
+                ..scope.clone()
+            };
+            let users: i64 = self
+                .results_login_histogram(&of_version, &[*at_login])
+                .await?
+                .into_iter()
+                .filter(|(reached, _)| *reached >= i64::from(*at_login))
+                .map(|(_, users)| users)
+                .sum();
+            if users > 0 {
+                eligible.push((*version, users));
+            }
         }
-        stage.push_str(" END");
-        let mut filter = format!("s.login_count >= {stage}");
-        if let Some(users) = &scope.users {
-            filter.push_str(" AND ");
-            filter.push_str(&users_predicate::<D>(scope, "s.user_id", users, &mut binds));
-        }
-        let sql = format!(
-            "SELECT s.version, COUNT(DISTINCT s.user_id) FROM {seen} WHERE {filter} \
-             GROUP BY s.version ORDER BY s.version"
-        );
-        let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
-        Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
+        Ok(eligible)
+    }
+
+    async fn results_live_periods(
+        &self,
+        site_id: &str,
+        slug: &str,
+    ) -> Result<Vec<LivePeriod>, StoreError> {
+        let rows: Vec<(i64, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT version, live_from, live_until FROM question_set_live_periods \
+             WHERE site_id = $1 AND slug = $2 ORDER BY live_from, version",
+        )
+        .bind(site_id)
+        .bind(slug)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, from, until)| LivePeriod {
+                version,
+                from,
+                until,
+            })
+            .collect())
     }
 
     async fn results_matching_users(
@@ -420,54 +470,13 @@ where
     }
 }
 
-/// Where the scope's users were seen, with their login count then: the site's logins
-/// within the scope's dates (with `live`, only those while a version of the set was
-/// live, the scope's version else any, each joined to the live period it falls in;
-/// periods never overlap), and the set's prompt events in the scope's dates and version
-/// (a user shown a question was there, whether or not they logged in). A subquery
-/// (alias `s`) of `user_id, login_count` and, with `live`, `version`.
-fn seen_in_scope(scope: &ResultsScope, site: &str, live: bool, binds: &mut Binds) -> String {
-    let set = binds.text(&scope.question_set);
-    let mut logins = vec![format!("l.site_id = {site}")];
-    let mut prompts = vec![
-        format!("e.site_id = {site}"),
-        format!("e.question_set = {set}"),
-    ];
-    if let Some(from) = scope.from {
-        let from = binds.push(Bind::Time(from));
-        logins.push(format!("l.occurred_at >= {from}"));
-        prompts.push(format!("e.created_at >= {from}"));
-    }
-    if let Some(until) = scope.until {
-        let until = binds.push(Bind::Time(until));
-        logins.push(format!("l.occurred_at < {until}"));
-        prompts.push(format!("e.created_at < {until}"));
-    }
-    let (logins, version) = if live {
-        let mut periods = format!("p.site_id = {site} AND p.slug = {set}");
-        if let Some(version) = scope.version {
-            let version = binds.push(Bind::Int(version));
-            periods.push_str(&format!(" AND p.version = {version}"));
-            prompts.push(format!("e.version = {version}"));
+/// The scope's users filter as a predicate over `users u` (`(1=1)` without one).
+fn users_filter<D: Dialect>(scope: &ResultsScope, binds: &mut Binds) -> String {
+    match &scope.users {
+        Some(UsersFilter::Matching(condition)) => {
+            users_condition_sql::<D>(scope, condition, "u.user_id", binds)
         }
-        let logins = format!(
-            "SELECT l.user_id, l.login_count, p.version FROM question_set_live_periods p \
-             JOIN login_events l ON l.site_id = p.site_id AND l.occurred_at >= p.live_from \
-             AND (p.live_until IS NULL OR l.occurred_at < p.live_until) \
-             WHERE {periods} AND {}",
-            logins.join(" AND ")
-        );
-        (logins, ", e.version")
-    } else {
-        let logins = format!(
-            "SELECT l.user_id, l.login_count FROM login_events l WHERE {}",
-            logins.join(" AND ")
-        );
-        (logins, "")
-    };
-    format!(
-        "({logins} UNION ALL SELECT e.user_id, e.login_count{version} FROM prompt_events e \
-         WHERE {}) s",
-        prompts.join(" AND ")
-    )
+        Some(listed) => users_predicate::<D>(scope, "u.user_id", listed, binds),
+        None => NO_FILTER.to_owned(),
+    }
 }
