@@ -228,8 +228,8 @@ pub struct Outcomes {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct VersionOutcomes {
     pub version: i64,
-    /// Users (of the filtered ones) who logged in while this version was live (within
-    /// dates: at a login in them) with a login count at or past its first stage.
+    /// Users (of the filtered ones) seen while this version was live (a login then, or
+    /// a prompt of it; within dates: in them) at or past its first stage.
     pub eligible: i64,
     #[serde(flatten)]
     pub outcomes: Outcomes,
@@ -239,8 +239,8 @@ pub struct VersionOutcomes {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Headline {
     /// Users (of the filtered ones) whose login count reached the first stage of the
-    /// shown version (within dates: at a login in them; with a version filter: at a
-    /// login while that version was live).
+    /// shown version (within dates or a version filter: seen at that count or past it in
+    /// the dates, while that version was live; seen is a login, or a prompt of the set).
     pub eligible: i64,
     #[serde(flatten)]
     pub total: Outcomes,
@@ -252,8 +252,7 @@ pub struct Headline {
 pub struct FunnelStage {
     /// The stage's login number.
     pub at_login: u32,
-    /// Users whose login count reached it (within dates: at a login in them; with a
-    /// version filter: at a login while that version was live).
+    /// Users whose login count reached it (counted as the headline's `eligible` is).
     pub reached: i64,
     /// Users shown one of its questions.
     pub shown: i64,

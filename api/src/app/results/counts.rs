@@ -21,7 +21,8 @@ pub(super) struct Counted {
     pub per_day: Vec<(String, i64)>,
     pub answer_totals: Vec<(String, i64)>,
     pub value_counts: Vec<(String, Value, i64)>,
-    /// `(version, users)`, as [`crate::store::ResultsStore::results_eligible_by_version`].
+    /// `(version, users)`, as [`crate::store::ResultsStore::results_eligible_by_version`];
+    /// empty under a version filter, where the histogram already counts that version's.
     pub eligible_by_version: Vec<(i64, i64)>,
 }
 
@@ -79,9 +80,7 @@ async fn per_user(
         if let Some(version) = shape.only_version {
             outcomes.by_version = as_version(&outcomes.total, version);
         }
-        let eligible = store
-            .results_eligible_by_version(scope, shape.first_stages)
-            .await?;
+        let eligible = eligible_by_version(store, scope, shape).await?;
         let histogram = histogram(store, scope, &stage_numbers(shape.stages)).await?;
         Ok::<_, StoreError>((outcomes, eligible, histogram))
     };
@@ -136,9 +135,7 @@ async fn per_grouping(
             by_stage,
             store.results_answer_totals(scope).await?,
             store.results_value_counts(scope, shape.closed).await?,
-            store
-                .results_eligible_by_version(scope, shape.first_stages)
-                .await?,
+            eligible_by_version(store, scope, shape).await?,
         ))
     };
     let (
@@ -175,6 +172,22 @@ async fn histogram(
         return Ok(counts.clone());
     }
     store.results_login_histogram(scope, stages).await
+}
+
+/// Each version's eligible users, unless the page has a version filter: its histogram
+/// then counts them already (the shown version is the filter's), and asking the store
+/// would run the same statements again.
+async fn eligible_by_version(
+    store: &dyn Store,
+    scope: &ResultsScope,
+    shape: &Shape<'_>,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    if scope.version.is_some() {
+        return Ok(Vec::new());
+    }
+    store
+        .results_eligible_by_version(scope, shape.first_stages)
+        .await
 }
 
 /// The stages' login numbers, ascending.

@@ -97,8 +97,16 @@ impl Results<'_> {
         };
         let answer_totals: HashMap<String, i64> = answer_totals.into_iter().collect();
 
-        // Every version with an event or an eligible user under the filters.
-        let eligible_by_version: HashMap<i64, i64> = eligible_by_version.into_iter().collect();
+        let eligible = stages.first().map_or(0, |(at, _)| reached(*at));
+        // Every version with an event or an eligible user under the filters; under a
+        // version filter, the shown version is that one and its eligible users are the
+        // headline's.
+        let mut eligible_by_version: HashMap<i64, i64> = eligible_by_version.into_iter().collect();
+        if let Some(version) = scope.version
+            && eligible > 0
+        {
+            eligible_by_version.insert(version, eligible);
+        }
         let mut versions: Vec<i64> = by_version
             .iter()
             .filter_map(|g| g.group.parse().ok())
@@ -107,7 +115,7 @@ impl Results<'_> {
         versions.sort_unstable();
         versions.dedup();
         let headline = Headline {
-            eligible: stages.first().map_or(0, |(at, _)| reached(*at)),
+            eligible,
             total: outcomes(&total, ""),
             by_version: versions
                 .iter()
