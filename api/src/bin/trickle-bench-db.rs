@@ -150,9 +150,14 @@ async fn populate(url: &str, site_id: &str, users: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How many days ago a user's login `k` (of `logins`) was: the first at `first_days`,
-/// the last at `last_days`, the others evenly between.
-const LOGIN_DAYS: &str = "(first_days - (first_days - last_days) * (k - 1) / CASE WHEN logins > 1 THEN logins - 1 ELSE 1 END)";
+/// How many days ago a user's login `k` (of `logins`; an SQL expression) was: the first
+/// at `first_days`, the last at `last_days`, the others evenly between.
+fn login_days(k: &str) -> String {
+    format!(
+        "(first_days - (first_days - last_days) * (({k}) - 1) / \
+         CASE WHEN logins > 1 THEN logins - 1 ELSE 1 END)"
+    )
+}
 
 /// Users, their logins, role answers and prompt events, in SQLite's flavour (timestamps as the
 /// store writes them: RFC 3339 text with six fractional digits).
@@ -166,7 +171,8 @@ fn sqlite_population() -> Vec<String> {
     };
     let first = at("first_days");
     let last = at("last_days");
-    let login = at(LOGIN_DAYS);
+    let login = at(&login_days("k"));
+    let previous = at(&login_days("k - 1"));
     vec![
         format!(
             "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
@@ -181,9 +187,10 @@ fn sqlite_population() -> Vec<String> {
         ),
         format!(
             "{people} INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, \
-             user_agent, login_count, first_login_at, last_login_at, signed_up) \
+             user_agent, login_count, first_login_at, last_login_at, signed_up, \
+             previous_login_at) \
              SELECT $2, 'b' || i || '-' || k, 'u' || i, {login}, NULL, NULL, k, {first}, \
-             {login}, k = 1 FROM p, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 \
+             {login}, k = 1, CASE WHEN k > 1 THEN {previous} END FROM p, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 \
              UNION ALL SELECT 4 UNION ALL SELECT 5) AS ks WHERE k <= logins"
         ),
         format!(
@@ -208,7 +215,8 @@ fn postgres_population() -> Vec<String> {
     let at = |days: &str| format!("$3::timestamptz - make_interval(days => ({days})::int)");
     let first = at("first_days");
     let last = at("last_days");
-    let login = at(LOGIN_DAYS);
+    let login = at(&login_days("k"));
+    let previous = at(&login_days("k - 1"));
     vec![
         format!(
             "{people} INSERT INTO users (site_id, user_id, login_count, first_login_at, \
@@ -224,9 +232,10 @@ fn postgres_population() -> Vec<String> {
         ),
         format!(
             "{people} INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, \
-             user_agent, login_count, first_login_at, last_login_at, signed_up) \
+             user_agent, login_count, first_login_at, last_login_at, signed_up, \
+             previous_login_at) \
              SELECT $2, 'b' || i || '-' || k, 'u' || i, {login}, NULL, NULL, k, {first}, \
-             {login}, k = 1 FROM p, generate_series(1, 5) AS k WHERE k <= logins"
+             {login}, k = 1, CASE WHEN k > 1 THEN {previous} END FROM p, generate_series(1, 5) AS k WHERE k <= logins"
         ),
         format!(
             "{people} INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
@@ -259,8 +268,10 @@ async fn one(
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
-                 login_count, first_login_at, last_login_at, signed_up) \
-                 VALUES ($1, $2, $3, $4, $5, NULL, 0, $4, $4, FALSE) \
+                 login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, 0, $4, $4, FALSE, \
+                 (SELECT MAX(p.occurred_at) FROM login_events p \
+                  WHERE p.site_id = $1 AND p.user_id = $3 AND p.occurred_at <= $4)) \
                  ON CONFLICT (site_id, event_id) DO NOTHING",
             )
             .bind(site)

@@ -20,6 +20,7 @@ mod metadata_storage;
 mod profiles;
 mod prompting;
 mod queue;
+mod reach_in_windows;
 mod results;
 mod secrets;
 mod segments;

@@ -1,7 +1,8 @@
 //! The query rows of `cargo xtask bench-api`: reads that scan the population (segment
 //! counts, filtered user pages, CSV export, the insights figures: overview,
-//! completeness, question stats, a set's results with and without a filter), each timed
-//! from one connection, and the server's memory after all rows.
+//! completeness, question stats, a set's results with and without a filter, for a version
+//! and within dates), each timed from one connection, and the server's memory after all
+//! rows.
 
 use anyhow::{Context, bail};
 use std::io::{Read, Write};
@@ -80,6 +81,23 @@ pub(super) fn prepare(port: u16, secret: &str) -> anyhow::Result<Vec<Query>> {
             percent_encode(fitness)
         ),
     });
+    // Within a version's live period and within dates: the users seen there are read from
+    // the users' rows (open windows) or from the window's logins (closed ones).
+    let today = chrono::Utc::now().date_naive();
+    let days_ago = |days| today - chrono::Days::new(days);
+    for (label, query) in [
+        ("version=1", "version=1".to_owned()),
+        ("from=30 days ago", format!("from={}", days_ago(30))),
+        (
+            "from=60 days ago&to=30 days ago",
+            format!("from={}&to={}", days_ago(60), days_ago(30)),
+        ),
+    ] {
+        queries.push(Query {
+            label: format!("`GET /v1/question-sets/onboarding/results?{label}`"),
+            path: format!("/v1/question-sets/onboarding/results?{query}"),
+        });
+    }
     Ok(queries)
 }
 

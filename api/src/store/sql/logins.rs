@@ -169,10 +169,14 @@ where
             .execute(&mut *conn)
             .await?;
     }
+    // The user's latest earlier login at or before this one (one step down an index):
+    // results count each user once per window, at their first login in it (`results/`).
     sqlx::query(
         "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
-             login_count, first_login_at, last_login_at, signed_up) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             (SELECT MAX(p.occurred_at) FROM login_events p \
+              WHERE p.site_id = $1 AND p.user_id = $3 AND p.occurred_at <= $4))",
     )
     .bind(site_id)
     .bind(login.event_id.as_str())

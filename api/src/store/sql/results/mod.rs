@@ -22,7 +22,10 @@ use crate::model::results::{
 };
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
-use reach::{NO_FILTER, closed_reach_sql, open_reach_sql};
+use reach::{
+    NO_FILTER, closed_reach_sql, first_logins_sql, open_reach_sql, prompted_only_sql,
+    single_closed_window,
+};
 use scope::{Bind, Binds, bind_all, scope_sql, users_condition_sql, users_predicate};
 
 /// An answer's value as a number (`NULL` when it is not one).
@@ -98,7 +101,31 @@ where
 
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
-        if let Some(closed) = closed_reach_sql::<D>(scope, scope.version, &site, &mut binds) {
+        let closed = match single_closed_window(scope, scope.version) {
+            Some(window) => {
+                // Its logins in one scan (no open window, so these are all the logins).
+                let mut login_binds = Binds::default();
+                let login_site = login_binds.text(&scope.site_id);
+                let filter = users_filter::<D>(scope, &mut login_binds);
+                let sql =
+                    first_logins_sql(&window, stages, (&login_site, &filter), &mut login_binds);
+                let row = bind_all!(D, sqlx::query(sqlx::AssertSqlSafe(&*sql)), login_binds)
+                    .fetch_one(&self.pool)
+                    .await?;
+                for (i, (_, count)) in at_least.iter_mut().enumerate() {
+                    *count += row.try_get::<i64, _>(i + 1)?;
+                }
+                Some(prompted_only_sql(
+                    scope,
+                    scope.version,
+                    &window,
+                    &site,
+                    &mut binds,
+                ))
+            }
+            None => closed_reach_sql::<D>(scope, scope.version, &site, &mut binds),
+        };
+        if let Some(closed) = closed {
             let filter = users_filter::<D>(scope, &mut binds);
             let sql = format!("{closed} AND {filter} GROUP BY 1");
             let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));

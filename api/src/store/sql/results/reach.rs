@@ -28,7 +28,7 @@ use crate::store::dialect::Flavour;
 pub(super) const NO_FILTER: &str = "(1=1)";
 
 /// A time window: from `.0` (inclusive) until `.1` (exclusive); `None` is unbounded.
-type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+pub(super) type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The windows a user may be seen in: with `version`, each of its live periods within
 /// the scope's dates; else the dates alone.
@@ -202,6 +202,90 @@ pub(super) fn open_reach_sql<D: Dialect>(
     };
     let columns: String = at_least(&seen).iter().map(|c| format!(", {c}")).collect();
     format!("SELECT COUNT(*){columns} FROM {users}")
+}
+
+/// The one window a page's users are seen in, when it is closed (dates with an end, or
+/// a version live once and no longer, within the dates): its users are then counted
+/// from one scan of its logins ([`first_logins_sql`], [`prompted_only_sql`]) rather
+/// than by grouping them.
+pub(super) fn single_closed_window(scope: &ResultsScope, version: Option<i64>) -> Option<Window> {
+    match windows(scope, version).as_slice() {
+        [window] if window.1.is_some() => Some(*window),
+        _ => None,
+    }
+}
+
+/// One row: how many of the users matching `filter` (a predicate over `u`) logged in in
+/// `window` at or past each of `stages`, from the window's logins alone. Each login
+/// knows the user's previous one, so a user is counted at stage `s` once: at their
+/// first login in the window when its count is already `s` or more, else at their
+/// login number `s` when it falls in the window (their count rises by one a login).
+pub(super) fn first_logins_sql(
+    window: &Window,
+    stages: &[u32],
+    (site, filter): (&str, &str),
+    binds: &mut Binds,
+) -> String {
+    let mut logins = vec![format!("l.site_id = {site}")];
+    let first_in_window = match window.0 {
+        Some(from) => {
+            let from = binds.push(Bind::Time(from));
+            logins.push(format!("l.occurred_at >= {from}"));
+            format!("l.previous_login_at IS NULL OR l.previous_login_at < {from}")
+        }
+        None => "l.previous_login_at IS NULL".to_owned(),
+    };
+    if let Some(until) = window.1 {
+        logins.push(format!("l.occurred_at < {}", binds.push(Bind::Time(until))));
+    }
+    if filter != NO_FILTER {
+        logins.push(format!(
+            "l.user_id IN (SELECT u.user_id FROM users u WHERE u.site_id = {site} AND {filter})"
+        ));
+    }
+    let sums: String = stages
+        .iter()
+        .map(|stage| {
+            let stage = binds.push(Bind::Int(i64::from(*stage)));
+            format!(
+                ", COALESCE(SUM(CASE WHEN l.login_count >= {stage} AND \
+                 (l.login_count = {stage} OR {first_in_window}) THEN 1 ELSE 0 END), 0)"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT CAST(0 AS BIGINT){sums} FROM login_events l WHERE {}",
+        logins.join(" AND ")
+    )
+}
+
+/// Columns `(reach, users)` of the users prompted by the set (version) in `window`
+/// without a login in it, ending in a `WHERE` over `u` as [`closed_reach_sql`].
+pub(super) fn prompted_only_sql(
+    scope: &ResultsScope,
+    version: Option<i64>,
+    window: &Window,
+    site: &str,
+    binds: &mut Binds,
+) -> String {
+    let prompted = prompts_in(scope, version, window, site, binds);
+    let mut logins = vec![
+        format!("l.site_id = {site}"),
+        "l.user_id = e.user_id".to_owned(),
+    ];
+    if let Some(from) = window.0 {
+        logins.push(format!("l.occurred_at >= {}", binds.push(Bind::Time(from))));
+    }
+    if let Some(until) = window.1 {
+        logins.push(format!("l.occurred_at < {}", binds.push(Bind::Time(until))));
+    }
+    format!(
+        "SELECT r.reached, COUNT(*) FROM (SELECT e.user_id, MAX(e.login_count) AS reached \
+         FROM prompt_events e WHERE {prompted} AND NOT EXISTS (SELECT 1 FROM login_events l \
+         WHERE {}) GROUP BY e.user_id) r JOIN users u ON u.site_id = {site} \
+         AND u.user_id = r.user_id WHERE (1=1)",
+        logins.join(" AND ")
+    )
 }
 
 /// Columns `(reach in the closed windows, users)` of the users seen there and not in
