@@ -43,6 +43,29 @@ pub struct ResultsScope {
     pub now: DateTime<Utc>,
 }
 
+impl ResultsScope {
+    /// The one version a page without a version filter is about when it was the only
+    /// version ever live and was live throughout the page's dates: every prompt of the
+    /// set is then of it, and its eligible users are the page's (one count, not two).
+    pub fn only_version_throughout(&self) -> Option<i64> {
+        let (from, first) = (self.from?, self.periods.first()?);
+        if self.version.is_some() || self.periods.iter().any(|p| p.version != first.version) {
+            return None;
+        }
+        self.periods
+            .iter()
+            .any(|p| {
+                p.from <= from
+                    && match (p.until, self.until) {
+                        (None, _) => true,
+                        (Some(end), Some(until)) => end >= until,
+                        (Some(_), None) => false,
+                    }
+            })
+            .then_some(first.version)
+    }
+}
+
 /// When one version of a question set was live: from `from` until `until` (`None`:
 /// live now).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -322,4 +345,90 @@ pub struct SetResults {
 /// A checked `YYYY-MM-DD` day of a filter.
 pub fn parse_day(text: &str) -> Option<NaiveDate> {
     crate::questions::format::parse_iso_date(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap()
+    }
+
+    fn scope(
+        from: Option<u32>,
+        until: Option<u32>,
+        periods: &[(i64, u32, Option<u32>)],
+    ) -> ResultsScope {
+        ResultsScope {
+            site_id: "s".into(),
+            question_set: "q".into(),
+            from: from.map(day),
+            until: until.map(day),
+            version: None,
+            periods: periods
+                .iter()
+                .map(|(version, from, until)| LivePeriod {
+                    version: *version,
+                    from: day(*from),
+                    until: until.map(day),
+                })
+                .collect(),
+            users: None,
+            now: day(30),
+        }
+    }
+
+    #[test]
+    fn only_a_sole_version_live_throughout_the_dates_is_the_pages() {
+        let live = [(1, 5, None)];
+        assert_eq!(
+            scope(Some(10), Some(20), &live).only_version_throughout(),
+            Some(1)
+        );
+        assert_eq!(
+            scope(Some(5), None, &live).only_version_throughout(),
+            Some(1)
+        );
+        assert_eq!(
+            scope(Some(4), Some(20), &live).only_version_throughout(),
+            None,
+            "the dates begin before it was live"
+        );
+        assert_eq!(
+            scope(None, Some(20), &live).only_version_throughout(),
+            None,
+            "no start date"
+        );
+        let ended = [(1, 5, Some(15))];
+        assert_eq!(
+            scope(Some(6), Some(15), &ended).only_version_throughout(),
+            Some(1)
+        );
+        assert_eq!(
+            scope(Some(6), Some(16), &ended).only_version_throughout(),
+            None
+        );
+        assert_eq!(scope(Some(6), None, &ended).only_version_throughout(), None);
+        let two = [(1, 5, Some(15)), (2, 15, None)];
+        assert_eq!(
+            scope(Some(20), Some(25), &two).only_version_throughout(),
+            None,
+            "another version was live once: its prompts are in the set's"
+        );
+        let filtered = ResultsScope {
+            version: Some(1),
+            ..scope(Some(10), Some(20), &live)
+        };
+        assert_eq!(
+            filtered.only_version_throughout(),
+            None,
+            "the filter's own case"
+        );
+        assert_eq!(
+            scope(Some(10), Some(20), &[]).only_version_throughout(),
+            None
+        );
+    }
 }

@@ -98,11 +98,11 @@ impl Results<'_> {
         let answer_totals: HashMap<String, i64> = answer_totals.into_iter().collect();
 
         let eligible = stages.first().map_or(0, |(at, _)| reached(*at));
-        // Every version with an event or an eligible user under the filters; under a
-        // version filter, the shown version is that one and its eligible users are the
-        // headline's.
+        // Every version with an event or an eligible user under the filters; on a page
+        // about one version (its filter, or the only one live throughout the dates), the
+        // shown version is that one and its eligible users are the headline's.
         let mut eligible_by_version: HashMap<i64, i64> = eligible_by_version.into_iter().collect();
-        if let Some(version) = scope.version
+        if let Some(version) = scope.version.or(scope.only_version_throughout())
             && eligible > 0
         {
             eligible_by_version.insert(version, eligible);

@@ -83,6 +83,8 @@ fn prompts_in(
 struct Seen {
     from: String,
     prompted: String,
+    /// The prompts are those of a version live once, read without their times.
+    timeless: bool,
 }
 
 impl Seen {
@@ -91,7 +93,7 @@ impl Seen {
     /// user on PostgreSQL, where `IN` under `OR` is a subplan run once per user after its
     /// hash outgrows `work_mem` (minutes at 1,000,000 users).
     fn condition<D: Dialect>(&self) -> String {
-        let Seen { from, prompted } = self;
+        let Seen { from, prompted, .. } = self;
         match D::FLAVOUR {
             Flavour::Sqlite => format!(
                 "(u.last_login_at >= {from} OR u.user_id IN \
@@ -126,7 +128,11 @@ fn seen_in_open(
     let only_period = scope.from.is_none() && windows.len() == 1 && version.is_some();
     let window = if only_period { &(None, None) } else { window };
     let prompted = prompts_in(scope, version, window, site, binds);
-    Some(Some(Seen { from, prompted }))
+    Some(Some(Seen {
+        from,
+        prompted,
+        timeless: only_period,
+    }))
 }
 
 /// One row over the site's users that match `filter` (a predicate over `u`): how many
@@ -161,10 +167,14 @@ pub(super) fn open_reach_sql<D: Dialect>(
             return format!("SELECT COUNT(*){zeros} FROM {users}");
         }
         Some(None) => "(1=1)".to_owned(),
-        Some(Some(seen)) if D::FLAVOUR == Flavour::Postgres => {
+        // On SQLite, a version's prompted users read from an index alone make a list
+        // each stage probes (0.16 s at 1,000,000 users, where two scans took 0.24 s).
+        Some(Some(seen)) if D::FLAVOUR == Flavour::Sqlite && seen.timeless => seen.condition::<D>(),
+        Some(Some(seen)) => {
             // Those who logged in in the window, then those prompted without a login in
-            // it: a semi-join PostgreSQL plans by how many users there are to probe.
-            let Seen { from, prompted } = &seen;
+            // it, each user's prompts probed once (on SQLite, a list of the prompted
+            // users within dates, probed per stage, took 0.7 s rather than 0.5 s).
+            let Seen { from, prompted, .. } = &seen;
             let logged_in = at_least(&format!("u.last_login_at >= {from}"));
             let prompted_only = at_least("(1=1)");
             let sums: Vec<String> = (0..stages.len())
@@ -198,7 +208,6 @@ pub(super) fn open_reach_sql<D: Dialect>(
                     .collect::<String>(),
             );
         }
-        Some(Some(seen)) => seen.condition::<D>(),
     };
     let columns: String = at_least(&seen).iter().map(|c| format!(", {c}")).collect();
     format!("SELECT COUNT(*){columns} FROM {users}")
