@@ -269,9 +269,7 @@ async fn one(
             sqlx::query(
                 "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
                  login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
-                 VALUES ($1, $2, $3, $4, $5, NULL, 0, $4, $4, FALSE, \
-                 (SELECT MAX(p.occurred_at) FROM login_events p \
-                  WHERE p.site_id = $1 AND p.user_id = $3 AND p.occurred_at <= $4)) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, 0, $4, $4, FALSE, NULL) \
                  ON CONFLICT (site_id, event_id) DO NOTHING",
             )
             .bind(site)

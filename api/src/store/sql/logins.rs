@@ -67,6 +67,14 @@ where
     }
 }
 
+/// A user as counting a login left them, with their last login before it.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    previous_login_at: Option<DateTime<Utc>>,
+}
+
 /// The statements of one login, on a connection inside a transaction (or a savepoint of
 /// one): counts the login if its event id is new, merges the claims, writes the event
 /// with its counts and the jobs. A retried event id returns the stored receipt and
@@ -119,10 +127,11 @@ where
                  ELSE users.last_user_agent END, \
                email = coalesce(excluded.email, users.email), \
                name = coalesce(excluded.name, users.name), \
-               updated_at = excluded.updated_at \
-             RETURNING {columns}"
+               updated_at = excluded.updated_at, \
+               previous_login_at = users.last_login_at \
+             RETURNING {columns}, previous_login_at"
     );
-    let counted: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+    let counted: Option<CountedRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
         .bind(site_id)
         .bind(login.user_id.as_str())
         .bind(D::timestamp(at))
@@ -145,6 +154,10 @@ where
         .await?;
         return Ok(row.into());
     };
+    let CountedRow {
+        user: row,
+        previous_login_at,
+    } = row;
     let mut user = User::from(row);
     let receipt = LoginReceipt {
         user_id: login.user_id.clone(),
@@ -169,14 +182,13 @@ where
             .execute(&mut *conn)
             .await?;
     }
-    // The user's latest earlier login at or before this one (one step down an index):
-    // results count each user once per window, at their first login in it (`results/`).
+    // With the user's previous login (their last before this one, as the upsert found
+    // it), results count each user once per window, at their first login in it
+    // (`results/`). A subquery on `login_events` here halved the login rate on SQLite.
     sqlx::query(
         "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
              login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             (SELECT MAX(p.occurred_at) FROM login_events p \
-              WHERE p.site_id = $1 AND p.user_id = $3 AND p.occurred_at <= $4))",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $12 THEN $11 END)",
     )
     .bind(site_id)
     .bind(login.event_id.as_str())
@@ -188,6 +200,9 @@ where
     .bind(D::timestamp(receipt.first_login_at))
     .bind(D::timestamp(receipt.last_login_at))
     .bind(receipt.signed_up)
+    // (A timestamp and whether there is one: the dialects bind timestamps, not options.)
+    .bind(D::timestamp(previous_login_at.unwrap_or(at)))
+    .bind(previous_login_at.is_some())
     .execute(&mut *conn)
     .await?;
     let jobs = follow_ups(&receipt, &user);
