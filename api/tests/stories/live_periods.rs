@@ -14,13 +14,7 @@ async fn periods(db: &TestStore) -> Periods {
     let sql = "SELECT version, CAST(live_from AS TEXT), CAST(live_until AS TEXT) \
                FROM question_set_live_periods WHERE slug = 'profile' \
                ORDER BY live_from, version";
-    if db.url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-        sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-    } else {
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-    }
+    db.rows(sql).await
 }
 
 /// Deletes every period, then runs the migration's backfill (its statements after the

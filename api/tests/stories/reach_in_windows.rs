@@ -133,13 +133,7 @@ async fn execute(db: &TestStore, sql: &str, times: &[DateTime<Utc>], texts: &[&s
 async fn previous_logins(db: &TestStore) -> Vec<(String, Option<String>)> {
     let sql = "SELECT event_id, CAST(previous_login_at AS TEXT) FROM login_events \
                ORDER BY event_id";
-    if db.url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-        sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-    } else {
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-    }
+    db.rows(sql).await
 }
 
 /// The previous-login migration's backfill, run again on logins whose column was

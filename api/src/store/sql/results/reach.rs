@@ -54,6 +54,18 @@ fn windows(scope: &ResultsScope, version: Option<i64>) -> Vec<Window> {
         .collect()
 }
 
+/// `column` within `window`, as predicates (none for an unbounded side).
+fn within(column: &str, window: &Window, binds: &mut Binds) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(from) = window.0 {
+        parts.push(format!("{column} >= {}", binds.push(Bind::Time(from))));
+    }
+    if let Some(until) = window.1 {
+        parts.push(format!("{column} < {}", binds.push(Bind::Time(until))));
+    }
+    parts
+}
+
 /// The set's (version's) prompt events in `window`, as a predicate over `e`.
 fn prompts_in(
     scope: &ResultsScope,
@@ -69,12 +81,7 @@ fn prompts_in(
     if let Some(version) = version {
         parts.push(format!("e.version = {}", binds.push(Bind::Int(version))));
     }
-    if let Some(from) = window.0 {
-        parts.push(format!("e.created_at >= {}", binds.push(Bind::Time(from))));
-    }
-    if let Some(until) = window.1 {
-        parts.push(format!("e.created_at < {}", binds.push(Bind::Time(until))));
-    }
+    parts.extend(within("e.created_at", window, binds));
     parts.join(" AND ")
 }
 
@@ -282,12 +289,7 @@ pub(super) fn prompted_only_sql(
         format!("l.site_id = {site}"),
         "l.user_id = e.user_id".to_owned(),
     ];
-    if let Some(from) = window.0 {
-        logins.push(format!("l.occurred_at >= {}", binds.push(Bind::Time(from))));
-    }
-    if let Some(until) = window.1 {
-        logins.push(format!("l.occurred_at < {}", binds.push(Bind::Time(until))));
-    }
+    logins.extend(within("l.occurred_at", window, binds));
     format!(
         "SELECT r.reached, COUNT(*) FROM (SELECT e.user_id, MAX(e.login_count) AS reached \
          FROM prompt_events e WHERE {prompted} AND NOT EXISTS (SELECT 1 FROM login_events l \
@@ -310,12 +312,7 @@ pub(super) fn closed_reach_sql<D: Dialect>(
     let mut seen = Vec::new();
     for window in windows.iter().filter(|w| w.1.is_some()) {
         let mut logins = vec![format!("l.site_id = {site}")];
-        if let Some(from) = window.0 {
-            logins.push(format!("l.occurred_at >= {}", binds.push(Bind::Time(from))));
-        }
-        if let Some(until) = window.1 {
-            logins.push(format!("l.occurred_at < {}", binds.push(Bind::Time(until))));
-        }
+        logins.extend(within("l.occurred_at", window, binds));
         seen.push(format!(
             "SELECT l.user_id, l.login_count FROM login_events l WHERE {}",
             logins.join(" AND ")
