@@ -3,15 +3,18 @@
 //! funnel `reached` count.
 //!
 //! Seen means a login in a window, or a prompt event of the set (of the version) in it:
-//! a user shown a question without a new login was there too. Two statements:
+//! a user shown a question without a new login was there too. Two parts:
 //!
 //! - The window open at its end (the live period, or dates without an end), from each
 //!   user's own row: a user seen in it is at their current login count, whether by a
 //!   login (their last one has the highest count) or by a prompt alone (no login since
 //!   the window opened, so the count then is the count now). One scan of the users,
 //!   counting those at or past each stage (a `GROUP BY` of the reach tripled its time).
-//! - Closed windows, only when there are any: the logins and prompts in them, grouped
-//!   per user, for the users not seen in the open window (whose count is higher).
+//! - Closed windows, only when there are any. The only window, closed (dates with an
+//!   end, a version live once): one scan of its logins, each knowing the user's previous
+//!   one, so each user counts once at their first login in it, then the users prompted
+//!   there without a login. Otherwise the logins and prompts in them, grouped per user,
+//!   for the users not seen in the open window (whose count is higher).
 //!
 //! At 1,000,000 users and 3,000,000 logins on SQLite, a grouping of every login and
 //! prompt in an open window took 9 s (1.9 s with the prompts alone); the users' rows
