@@ -44,10 +44,16 @@ pub struct ResultsScope {
 }
 
 impl ResultsScope {
-    /// The one version a page without a version filter is about when it was the only
-    /// version ever live and was live throughout the page's dates: every prompt of the
-    /// set is then of it, and its eligible users are the page's (one count, not two).
-    pub fn only_version_throughout(&self) -> Option<i64> {
+    /// The one version the page is about, whose eligible users are then the page's own
+    /// (one count, not two): its version filter's, or the only version ever live when it
+    /// was live throughout the page's dates.
+    pub fn one_version(&self) -> Option<i64> {
+        self.version.or_else(|| self.only_version_throughout())
+    }
+
+    /// Without a version filter, the only version ever live when it was live throughout
+    /// the page's dates: every prompt of the set is then of it.
+    fn only_version_throughout(&self) -> Option<i64> {
         let (from, first) = (self.from?, self.periods.first()?);
         if self.version.is_some() || self.periods.iter().any(|p| p.version != first.version) {
             return None;
@@ -426,6 +432,13 @@ mod tests {
             None,
             "the filter's own case"
         );
+        assert_eq!(filtered.one_version(), Some(1), "the filter's version");
+        assert_eq!(
+            scope(Some(10), Some(20), &live).one_version(),
+            Some(1),
+            "the sole version live throughout"
+        );
+        assert_eq!(scope(Some(4), Some(20), &live).one_version(), None);
         assert_eq!(
             scope(Some(10), Some(20), &[]).only_version_throughout(),
             None

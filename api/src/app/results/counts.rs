@@ -185,7 +185,7 @@ async fn eligible_by_version(
     scope: &ResultsScope,
     shape: &Shape<'_>,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    if scope.version.is_some() || scope.only_version_throughout().is_some() {
+    if scope.one_version().is_some() {
         return Ok(Vec::new());
     }
     store

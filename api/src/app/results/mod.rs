@@ -102,7 +102,7 @@ impl Results<'_> {
         // about one version (its filter, or the only one live throughout the dates), the
         // shown version is that one and its eligible users are the headline's.
         let mut eligible_by_version: HashMap<i64, i64> = eligible_by_version.into_iter().collect();
-        if let Some(version) = scope.version.or(scope.only_version_throughout())
+        if let Some(version) = scope.one_version()
             && eligible > 0
         {
             eligible_by_version.insert(version, eligible);

@@ -102,7 +102,7 @@ where
         let mut binds = Binds::default();
         let site = binds.text(&scope.site_id);
         let closed = match single_closed_window(scope, scope.version) {
-            Some(window) => {
+            Some(window) if !stages.is_empty() => {
                 // Its logins in one scan (no open window, so these are all the logins).
                 let mut login_binds = Binds::default();
                 let login_site = login_binds.text(&scope.site_id);
@@ -113,7 +113,7 @@ where
                     .fetch_one(&self.pool)
                     .await?;
                 for (i, (_, count)) in at_least.iter_mut().enumerate() {
-                    *count += row.try_get::<i64, _>(i + 1)?;
+                    *count += row.try_get::<i64, _>(i)?;
                 }
                 Some(prompted_only_sql(
                     scope,
@@ -123,7 +123,7 @@ where
                     &mut binds,
                 ))
             }
-            None => closed_reach_sql::<D>(scope, scope.version, &site, &mut binds),
+            _ => closed_reach_sql::<D>(scope, scope.version, &site, &mut binds),
         };
         if let Some(closed) = closed {
             let filter = users_filter::<D>(scope, &mut binds);

@@ -234,11 +234,12 @@ pub(super) fn single_closed_window(scope: &ResultsScope, version: Option<i64>) -
     }
 }
 
-/// One row: how many of the users matching `filter` (a predicate over `u`) logged in in
-/// `window` at or past each of `stages`, from the window's logins alone. Each login
-/// knows the user's previous one, so a user is counted at stage `s` once: at their
-/// first login in the window when its count is already `s` or more, else at their
-/// login number `s` when it falls in the window (their count rises by one a login).
+/// One row, a column per stage (at least one): how many of the users matching `filter`
+/// (a predicate over `u`) logged in in `window` at or past that stage, from the
+/// window's logins alone. Each login knows the user's previous one, so a user is
+/// counted at stage `s` once: at their first login in the window when its count is
+/// already `s` or more, else at their login number `s` when it falls in the window
+/// (their count rises by one a login).
 pub(super) fn first_logins_sql(
     window: &Window,
     stages: &[u32],
@@ -262,18 +263,19 @@ pub(super) fn first_logins_sql(
             "l.user_id IN (SELECT u.user_id FROM users u WHERE u.site_id = {site} AND {filter})"
         ));
     }
-    let sums: String = stages
+    let sums: Vec<String> = stages
         .iter()
         .map(|stage| {
             let stage = binds.push(Bind::Int(i64::from(*stage)));
             format!(
-                ", COALESCE(SUM(CASE WHEN l.login_count >= {stage} AND \
+                "COALESCE(SUM(CASE WHEN l.login_count >= {stage} AND \
                  (l.login_count = {stage} OR {first_in_window}) THEN 1 ELSE 0 END), 0)"
             )
         })
         .collect();
     format!(
-        "SELECT CAST(0 AS BIGINT){sums} FROM login_events l WHERE {}",
+        "SELECT {} FROM login_events l WHERE {}",
+        sums.join(", "),
         logins.join(" AND ")
     )
 }
