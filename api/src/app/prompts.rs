@@ -16,10 +16,10 @@ use crate::model::json_size;
 use crate::model::question_set::find_question;
 use crate::model::{NewAnswer, PromptEventKind, Site, User, WidgetSettings, now};
 use crate::questions::{
-    Decision, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt, explain,
-    next_due, preview_prompt, sample_prompt, validate_answer,
+    Decision, Outcome, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt,
+    explain, next_due, preview_prompt, sample_prompt, validate_answer,
 };
-use crate::store::AnswerWrite;
+use crate::store::{AnswerWrite, AskedUser};
 
 /// Names one question of one version of a set.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -217,14 +217,15 @@ impl Prompts<'_> {
         let question = self
             .published_question(site, &request.question_set, request.version, &request.key)
             .await?;
-        self.ensure_asked(
-            site,
-            user_id,
-            &request.question_set,
-            request.version,
-            &request.key,
-        )
-        .await?;
+        let asked = self
+            .ensure_asked(
+                site,
+                user_id,
+                &request.question_set,
+                request.version,
+                &request.key,
+            )
+            .await?;
         let value =
             validate_answer(&question, &request.value, now().date_naive()).map_err(|e| {
                 Error::AnswerInvalid {
@@ -255,6 +256,7 @@ impl Prompts<'_> {
                 .jobs_after_answer(user_id, &answer.key),
         );
         let has_jobs = !follow_ups.is_empty();
+        let answered = (answer.question_set.clone(), answer.key.clone());
         let write = AnswerWrite {
             site_id: site.site_id.clone(),
             user_id: user_id.to_owned(),
@@ -273,12 +275,17 @@ impl Prompts<'_> {
         if has_jobs {
             self.app.jobs_enqueued.notify_one();
         }
-        // The user as written comes back from the store; only the history is read.
-        let history = self
-            .app
-            .store
-            .prompt_history(&site.site_id, user_id)
-            .await?;
+        // The user as written comes back from the store, and the history is the one read
+        // before with this answer added as the store recorded it (at the user's login
+        // count): no second read.
+        let mut history = asked.history;
+        let (question_set, key) = answered;
+        history.push(PromptRecord {
+            question_set,
+            key,
+            outcome: Outcome::Answered,
+            login_count: user.login_count,
+        });
         self.due_prompt(site, &user, &history, locale, Visit::Continued)
             .await
     }
@@ -294,18 +301,21 @@ impl Prompts<'_> {
         check_user_id(user_id, self.app.limits.user_id_bytes)?;
         self.published_question(site, &request.question_set, request.version, &request.key)
             .await?;
-        self.ensure_asked(
-            site,
-            user_id,
-            &request.question_set,
-            request.version,
-            &request.key,
-        )
-        .await?;
-        let kind = if request.forever {
-            PromptEventKind::Dismissed
+        let AskedUser {
+            user, mut history, ..
+        } = self
+            .ensure_asked(
+                site,
+                user_id,
+                &request.question_set,
+                request.version,
+                &request.key,
+            )
+            .await?;
+        let (kind, outcome) = if request.forever {
+            (PromptEventKind::Dismissed, Outcome::Dismissed)
         } else {
-            PromptEventKind::Skipped
+            (PromptEventKind::Skipped, Outcome::Skipped)
         };
         let target = QuestionRef {
             question_set: request.question_set,
@@ -314,7 +324,15 @@ impl Prompts<'_> {
         };
         self.record_event(site, user_id, &target, kind).await?;
         metrics::counter!("trickle_prompt_outcomes_total", "outcome" => kind.as_str()).increment(1);
-        self.prompt_for(site, user_id, locale, Visit::Continued)
+        // A skip or dismissal changes no column of the user's row; the history read
+        // before gains the outcome as the store recorded it (at the user's login count).
+        history.push(PromptRecord {
+            question_set: target.question_set,
+            key: target.key,
+            outcome,
+            login_count: user.login_count,
+        });
+        self.due_prompt(site, &user, &history, locale, Visit::Continued)
             .await
     }
 
@@ -336,7 +354,8 @@ impl Prompts<'_> {
     /// Refuses a question the user is not being asked. It must be due now (as the open
     /// widget sees it: the minimum interval between prompts does not apply), or have been
     /// shown and not answered since, so that an answer queued in the widget's outbox
-    /// and sent at a later page view still lands.
+    /// and sent at a later page view still lands. Returns the user as read, with their
+    /// history, in one round trip.
     async fn ensure_asked(
         &self,
         site: &Site,
@@ -344,24 +363,28 @@ impl Prompts<'_> {
         slug: &str,
         version: i64,
         key: &str,
-    ) -> Result<()> {
-        let store = &self.app.store;
-        if store
-            .shown_unanswered(&site.site_id, user_id, slug, version, key)
-            .await?
-        {
-            return Ok(());
-        }
-        let (user, history) = store
-            .user_with_history(&site.site_id, user_id)
+    ) -> Result<AskedUser> {
+        let asked = self
+            .app
+            .store
+            .user_being_asked(&site.site_id, user_id, slug, version, key)
             .await?
             .ok_or(Error::NotFound { what: "user" })?;
+        if asked.shown_unanswered {
+            return Ok(asked);
+        }
         let sets = self.app.live_sets(&site.site_id).await?;
-        let pacing = pacing(site, &user, Visit::Continued);
-        let due = next_due(sets.as_slice(), &user.profile(), &history, pacing, now());
+        let pacing = pacing(site, &asked.user, Visit::Continued);
+        let due = next_due(
+            sets.as_slice(),
+            &asked.user.profile(),
+            &asked.history,
+            pacing,
+            now(),
+        );
         if due.is_some_and(|d| d.set.slug == slug && d.version == version && d.question.key == key)
         {
-            return Ok(());
+            return Ok(asked);
         }
         Err(Error::QuestionNotDue {
             question_set: slug.to_owned(),

@@ -106,6 +106,16 @@ pub struct LoginWrite {
     pub follow_ups: LoginFollowUps,
 }
 
+/// A user as read before they answer, skip or dismiss one question.
+pub struct AskedUser {
+    /// The user's row.
+    pub user: User,
+    /// Their prompt outcomes (answered, skipped, dismissed), oldest first.
+    pub history: Vec<PromptRecord>,
+    /// Whether the question was shown to them (an impression) and not answered since.
+    pub shown_unanswered: bool,
+}
+
 /// One answer to write: its value goes into `user_metadata` at its key, and it is kept
 /// with its source (set, version, time) beside an `answered` prompt event.
 #[derive(Clone)]
@@ -228,12 +238,6 @@ pub trait UserStore: Send + Sync {
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError>;
-    /// The user's prompt outcomes (answered, skipped, dismissed), oldest first.
-    async fn prompt_history(
-        &self,
-        site_id: &str,
-        user_id: &str,
-    ) -> Result<Vec<PromptRecord>, StoreError>;
     async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError>;
     /// Users ordered by id (byte order on both databases), after the cursor, that the
     /// condition (evaluated in the database as at `now`) holds for.
@@ -292,16 +296,17 @@ pub trait PromptStore: Send + Sync {
         key: &str,
         kind: PromptEventKind,
     ) -> Result<bool, StoreError>;
-    /// Whether the user was shown this question of this version (an impression) and
-    /// has not answered it since.
-    async fn shown_unanswered(
+    /// The user about to answer, skip or dismiss a question of a set's version, with
+    /// their prompt outcomes and whether it was shown to them (an impression) and not
+    /// answered since, in one round trip. `None` if no such user.
+    async fn user_being_asked(
         &self,
         site_id: &str,
         user_id: &str,
         question_set: &str,
         version: i64,
         key: &str,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<AskedUser>, StoreError>;
 }
 
 /// Question-set versions: drafts and the live one.

@@ -264,7 +264,11 @@ async fn concurrent_answers_and_logins_land_whole_or_not_at_all(store: Arc<dyn S
         let user = store.user(&site.site_id, &user_id).await.unwrap().unwrap();
         assert_eq!(user.login_count, 2);
         let answers = store.answers(&site.site_id, &user_id).await.unwrap();
-        let history = store.prompt_history(&site.site_id, &user_id).await.unwrap();
+        let (_, history) = store
+            .user_with_history(&site.site_id, &user_id)
+            .await
+            .unwrap()
+            .unwrap();
         if i.is_multiple_of(5) {
             assert_eq!(
                 user.user_metadata.get("k"),

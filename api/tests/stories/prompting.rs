@@ -331,9 +331,14 @@ async fn shown_questions_stay_open_until_answered(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
     trickle.logins().record(&site, login("u1")).await.unwrap();
-    let open =
-        |v: i64, key: &'static str| store.shown_unanswered(&site.site_id, "u1", "profile", v, key);
-    assert!(!open(version, "role").await.unwrap(), "never shown");
+    trickle.logins().record(&site, login("u2")).await.unwrap();
+    let asked = |user: &'static str, v: i64, key: &'static str| {
+        store.user_being_asked(&site.site_id, user, "profile", v, key)
+    };
+    let open = |v: i64, key: &'static str| async move {
+        asked("u1", v, key).await.unwrap().unwrap().shown_unanswered
+    };
+    assert!(!open(version, "role").await, "never shown");
     store
         .record_prompt_event(
             &site.site_id,
@@ -345,18 +350,15 @@ async fn shown_questions_stay_open_until_answered(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert!(open(version, "role").await.unwrap());
-    assert!(!open(version + 1, "role").await.unwrap(), "another version");
+    assert!(open(version, "role").await);
+    assert!(!open(version + 1, "role").await, "another version");
+    assert!(!open(version, "nickname").await, "another question");
+    let other = asked("u2", version, "role").await.unwrap().unwrap();
+    assert!(!other.shown_unanswered, "another user");
+    assert_eq!(other.user.user_id, "u2");
     assert!(
-        !open(version, "nickname").await.unwrap(),
-        "another question"
-    );
-    assert!(
-        !store
-            .shown_unanswered(&site.site_id, "u2", "profile", version, "role")
-            .await
-            .unwrap(),
-        "another user"
+        asked("nobody", version, "role").await.unwrap().is_none(),
+        "no such user"
     );
     let answer = AnswerRequest {
         question_set: "profile".into(),
@@ -369,10 +371,91 @@ async fn shown_questions_stay_open_until_answered(store: Arc<dyn Store>) {
         .answer(&site, "u1", answer, None)
         .await
         .unwrap();
-    assert!(!open(version, "role").await.unwrap(), "answered since");
+    assert!(!open(version, "role").await, "answered since");
+    // The user and history come with it, as `user_with_history` reads them.
+    let read = asked("u1", version, "role").await.unwrap().unwrap();
+    let (user, history) = store
+        .user_with_history(&site.site_id, "u1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.user.login_count, read.history),
+        (user.login_count, history)
+    );
+    assert_eq!(user.user_metadata.get("role"), Some(&json!("dev")));
+}
+
+/// An answer, skip or dismissal returns the next prompt from the user and history read
+/// before it plus its own outcome: over a random walk of logins, impressions, answers,
+/// skips and dismissals, that prompt is always the one a fresh read gives (`next` right
+/// after; without a minimum interval the open widget and a new page see the same).
+async fn the_prompt_after_an_outcome_is_the_one_a_fresh_read_gives(store: Arc<dyn Store>) {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let (trickle, site) = service(&store).await;
+    let version = publish_set(&trickle, &site).await;
+    let mut rng = StdRng::seed_from_u64(0x7e11);
+    let mut outcomes = 0;
+    for user in (0..16).map(|i| format!("w{i}")) {
+        let user = user.as_str();
+        trickle.logins().record(&site, login(user)).await.unwrap();
+        for _ in 0..14 {
+            let shown = trickle.prompts().next(&site, user, None).await.unwrap();
+            let Some(shown) = shown.map(|p| serde_json::to_value(&p).unwrap()) else {
+                trickle.logins().record(&site, login(user)).await.unwrap();
+                continue;
+            };
+            let key = shown["question"]["key"].as_str().unwrap().to_owned();
+            if rng.random_bool(0.5) {
+                let target = QuestionRef {
+                    question_set: "profile".into(),
+                    version,
+                    key: key.clone(),
+                };
+                let prompts = trickle.prompts();
+                prompts
+                    .record_impression(&site, user, target)
+                    .await
+                    .unwrap();
+            }
+            let returned = match rng.random_range(0..3) {
+                0 => {
+                    let value = if key == "role" {
+                        json!("pm")
+                    } else {
+                        json!("x")
+                    };
+                    let answer = AnswerRequest {
+                        question_set: "profile".into(),
+                        version,
+                        key,
+                        value,
+                    };
+                    trickle.prompts().answer(&site, user, answer, None).await
+                }
+                kind => {
+                    let skip = SkipRequest {
+                        question_set: "profile".into(),
+                        version,
+                        key,
+                        forever: kind == 2,
+                    };
+                    trickle.prompts().skip(&site, user, skip, None).await
+                }
+            };
+            let returned = returned.unwrap().map(|p| serde_json::to_value(&p).unwrap());
+            let fresh = trickle.prompts().next(&site, user, None).await.unwrap();
+            let fresh = fresh.map(|p| serde_json::to_value(&p).unwrap());
+            assert_eq!(returned, fresh, "{user} after {shown}");
+            outcomes += 1;
+        }
+    }
+    assert!(outcomes > 50, "the walk recorded {outcomes} outcomes");
 }
 
 conformance!(
+    the_prompt_after_an_outcome_is_the_one_a_fresh_read_gives,
     impressions_skips_and_dismissals_count_once_per_login,
     shown_questions_stay_open_until_answered,
     answers_land_in_metadata_with_their_source,

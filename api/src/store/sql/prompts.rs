@@ -8,10 +8,12 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::group_commit::{PromptEventWrite, Write};
 use super::jobs::insert_jobs;
+use super::rows::AskedUserRow;
+use super::users::user_with_history_sql;
 use super::{Connection, Db, Row, SqlStore};
 use crate::model::{PromptEventKind, User};
 use crate::questions::set_path;
-use crate::store::{AnswerWrite, Dialect, PromptStore, StoreError};
+use crate::store::{AnswerWrite, AskedUser, Dialect, PromptStore, StoreError};
 
 #[async_trait]
 impl<D> PromptStore for SqlStore<D>
@@ -55,32 +57,35 @@ where
         self.write(write).await?.into_prompt_event()
     }
 
-    async fn shown_unanswered(
+    async fn user_being_asked(
         &self,
         site_id: &str,
         user_id: &str,
         question_set: &str,
         version: i64,
         key: &str,
-    ) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT shown.id FROM prompt_events shown \
-             WHERE shown.site_id = $1 AND shown.user_id = $2 AND shown.question_set = $3 \
-             AND shown.version = $4 AND shown.key = $5 AND shown.kind = 'impression' \
+    ) -> Result<Option<AskedUser>, StoreError> {
+        let sql = user_with_history_sql(
+            D::FLAVOUR,
+            ", EXISTS (SELECT 1 FROM prompt_events shown \
+             WHERE shown.site_id = users.site_id AND shown.user_id = users.user_id \
+             AND shown.question_set = $3 AND shown.version = $4 AND shown.key = $5 \
+             AND shown.kind = 'impression' \
              AND NOT EXISTS (SELECT 1 FROM prompt_events answered \
                WHERE answered.site_id = shown.site_id AND answered.user_id = shown.user_id \
                AND answered.question_set = shown.question_set AND answered.key = shown.key \
-               AND answered.kind = 'answered' AND answered.id > shown.id) \
-             LIMIT 1",
-        )
-        .bind(site_id)
-        .bind(user_id)
-        .bind(question_set)
-        .bind(version)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
+               AND answered.kind = 'answered' AND answered.id > shown.id)) \
+             AS shown_unanswered",
+        );
+        let row: Option<AskedUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+            .bind(site_id)
+            .bind(user_id)
+            .bind(question_set)
+            .bind(version)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(AskedUserRow::into_asked).transpose()
     }
 }
 

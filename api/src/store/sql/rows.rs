@@ -12,8 +12,8 @@ use crate::model::{
     QuestionSetSummary, QuestionSetVersion, Subscription, User,
 };
 use crate::questions::{Outcome, PromptRecord};
-use crate::store::StoreError;
 use crate::store::dialect::Flavour;
+use crate::store::{AskedUser, StoreError};
 
 /// A value as JSON, for binding: the shared SQL binds only `Json<&Value>`.
 pub fn to_json(value: &impl Serialize) -> Value {
@@ -155,6 +155,26 @@ impl UserWithHistoryRow {
             })
             .collect();
         Ok((self.user.into(), history))
+    }
+}
+
+/// A user's row with their prompt outcomes and whether one question was shown to them
+/// and not answered since (`user_being_asked`'s one query).
+#[derive(sqlx::FromRow)]
+pub struct AskedUserRow {
+    #[sqlx(flatten)]
+    with_history: UserWithHistoryRow,
+    shown_unanswered: bool,
+}
+
+impl AskedUserRow {
+    pub fn into_asked(self) -> Result<AskedUser, StoreError> {
+        let (user, history) = self.with_history.into_parts()?;
+        Ok(AskedUser {
+            user,
+            history,
+            shown_unanswered: self.shown_unanswered,
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::condition::{Arg, Predicate, compile};
 use super::jobs::insert_jobs;
-use super::rows::{AnswerRow, HistoryRow, UserRow, UserWithHistoryRow, user_columns};
+use super::rows::{AnswerRow, UserRow, UserWithHistoryRow, user_columns};
 use super::{Connection, Db, Row, SqlStore, check_limits};
 use crate::model::{AnswerRecord, MetadataLimits, NewJob, User};
 use crate::questions::Condition;
@@ -129,49 +129,13 @@ where
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError> {
-        // One round trip: the row and its outcomes, aggregated as a JSON array of
-        // `[question_set, key, kind, login_count]` in the order they happened.
-        let outcomes = match D::FLAVOUR {
-            Flavour::Sqlite => {
-                "json_group_array(json_array(question_set, key, kind, login_count) ORDER BY id)"
-            }
-            Flavour::Postgres => {
-                "coalesce(json_agg(json_build_array(question_set, key, kind, login_count) \
-                 ORDER BY id), '[]'::json)"
-            }
-        };
-        let columns = user_columns(D::FLAVOUR);
-        let sql = format!(
-            "SELECT {columns}, (SELECT {outcomes} FROM prompt_events \
-             WHERE prompt_events.site_id = users.site_id \
-             AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history \
-             FROM users WHERE site_id = $1 AND user_id = $2"
-        );
+        let sql = user_with_history_sql(D::FLAVOUR, "");
         let row: Option<UserWithHistoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
         row.map(UserWithHistoryRow::into_parts).transpose()
-    }
-
-    async fn prompt_history(
-        &self,
-        site_id: &str,
-        user_id: &str,
-    ) -> Result<Vec<PromptRecord>, StoreError> {
-        let rows: Vec<HistoryRow> = sqlx::query_as(
-            "SELECT question_set, key, kind, login_count FROM prompt_events \
-             WHERE site_id = $1 AND user_id = $2 AND kind <> 'impression' ORDER BY id",
-        )
-        .bind(site_id)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(HistoryRow::into_record)
-            .collect())
     }
 
     async fn answers(&self, site_id: &str, user_id: &str) -> Result<Vec<AnswerRecord>, StoreError> {
@@ -311,4 +275,26 @@ fn filter_predicate<D: Dialect>(
             args: Vec::new(),
         },
     }
+}
+
+/// One user's row and prompt outcomes in one round trip (site `$1`, user `$2`): the
+/// outcomes as a JSON array of `[question_set, key, kind, login_count]` in the order they
+/// happened, in the column `history`; `extra` adds columns after it (", … AS name").
+pub(super) fn user_with_history_sql(flavour: Flavour, extra: &str) -> String {
+    let outcomes = match flavour {
+        Flavour::Sqlite => {
+            "json_group_array(json_array(question_set, key, kind, login_count) ORDER BY id)"
+        }
+        Flavour::Postgres => {
+            "coalesce(json_agg(json_build_array(question_set, key, kind, login_count) \
+             ORDER BY id), '[]'::json)"
+        }
+    };
+    let columns = user_columns(flavour);
+    format!(
+        "SELECT {columns}, (SELECT {outcomes} FROM prompt_events \
+         WHERE prompt_events.site_id = users.site_id \
+         AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history{extra} \
+         FROM users WHERE site_id = $1 AND user_id = $2"
+    )
 }
