@@ -8,6 +8,7 @@
 mod per_user;
 mod reach;
 mod scope;
+mod values;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,33 +24,10 @@ use crate::model::results::{
 use crate::store::dialect::Flavour;
 use crate::store::{Dialect, ResultsStore, StoreError};
 use reach::{
-    NO_FILTER, closed_reach_sql, first_logins_sql, open_reach_sql, prompted_only_sql,
-    single_closed_window,
+    NO_FILTER, add_reached, closed_reach_sql, first_logins_sql, histogram, open_reach_sql,
+    prompted_only_sql, single_closed_window,
 };
 use scope::{Bind, Binds, bind_all, scope_sql, users_condition_sql, users_predicate};
-
-/// An answer's value as a number (`NULL` when it is not one).
-fn number_of<D: Dialect>() -> &'static str {
-    match D::FLAVOUR {
-        Flavour::Sqlite => {
-            "CASE WHEN json_type(a.value) IN ('integer', 'real') \
-             THEN CAST(json_extract(a.value, '$') AS REAL) END"
-        }
-        Flavour::Postgres => {
-            "CASE WHEN jsonb_typeof(a.value) = 'number' THEN (a.value #>> '{}')::float8 END"
-        }
-    }
-}
-
-/// An answer's value as text (`NULL` when it is not a string).
-fn text_of<D: Dialect>() -> &'static str {
-    match D::FLAVOUR {
-        Flavour::Sqlite => {
-            "CASE WHEN json_type(a.value) = 'text' THEN json_extract(a.value, '$') END"
-        }
-        Flavour::Postgres => "CASE WHEN jsonb_typeof(a.value) = 'string' THEN a.value #>> '{}' END",
-    }
-}
 
 #[async_trait]
 impl<D> ResultsStore for SqlStore<D>
@@ -130,27 +108,9 @@ where
             let sql = format!("{closed} AND {filter} GROUP BY 1");
             let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
             let closed: Vec<(i64, i64)> = bind_all!(D, query, binds).fetch_all(&self.pool).await?;
-            for (stage, count) in &mut at_least {
-                *count += closed
-                    .iter()
-                    .filter(|(reached, _)| reached >= stage)
-                    .map(|(_, users)| users)
-                    .sum::<i64>();
-            }
+            add_reached(&mut at_least, &closed);
         }
-        // As a histogram: the users from each stage to the next, the rest at 0.
-        let mut histogram = Vec::new();
-        let mut above = 0;
-        for (stage, count) in at_least.iter().rev() {
-            histogram.push((*stage, count - above));
-            above = *count;
-        }
-        histogram.push((0, users - above));
-        histogram.reverse();
-        Ok(histogram
-            .into_iter()
-            .filter(|(_, users)| *users > 0)
-            .collect())
+        Ok(histogram(users, &at_least))
     }
 
     async fn results_eligible_by_version(
@@ -356,13 +316,7 @@ where
             return Ok(Vec::new());
         }
         let mut binds = Binds::default();
-        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
-        let keys: Vec<String> = keys.iter().map(|k| binds.text(k)).collect();
-        let sql = format!(
-            "SELECT a.key, a.value, COUNT(*) FROM answers a WHERE {filter} \
-             AND a.key IN ({}) GROUP BY a.key, a.value",
-            keys.join(", ")
-        );
+        let sql = values::value_counts_sql::<D>(scope, keys, &mut binds);
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let rows: Vec<(String, Json<Value>, i64)> =
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;
@@ -375,13 +329,7 @@ where
         key: &str,
     ) -> Result<Option<NumberSummary>, StoreError> {
         let mut binds = Binds::default();
-        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
-        let key = binds.text(key);
-        let number = number_of::<D>();
-        let sql = format!(
-            "SELECT COUNT({number}), MIN({number}), MAX({number}), SUM({number}) \
-             FROM answers a WHERE {filter} AND a.key = {key}"
-        );
+        let sql = values::number_summary_sql::<D>(scope, key, &mut binds);
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let (count, min, max, sum): (i64, Option<f64>, Option<f64>, Option<f64>) =
             bind_all!(D, query, binds).fetch_one(&self.pool).await?;
@@ -404,19 +352,7 @@ where
         width: f64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut binds = Binds::default();
-        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
-        let key = binds.text(key);
-        let start = binds.push(Bind::Real(start));
-        let width = binds.push(Bind::Real(width));
-        let number = number_of::<D>();
-        let bucket = match D::FLAVOUR {
-            Flavour::Sqlite => format!("CAST(({number} - {start}) / {width} AS INTEGER)"),
-            Flavour::Postgres => format!("CAST(FLOOR(({number} - {start}) / {width}) AS BIGINT)"),
-        };
-        let sql = format!(
-            "SELECT {bucket} AS bucket, COUNT(*) FROM answers a WHERE {filter} AND a.key = {key} \
-             AND {number} IS NOT NULL GROUP BY 1 ORDER BY 1"
-        );
+        let sql = values::number_buckets_sql::<D>(scope, key, (start, width), &mut binds);
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
@@ -427,13 +363,7 @@ where
         key: &str,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut binds = Binds::default();
-        let filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
-        let key = binds.text(key);
-        let text = text_of::<D>();
-        let sql = format!(
-            "SELECT substr({text}, 1, 4) AS year, COUNT(*) FROM answers a WHERE {filter} \
-             AND a.key = {key} AND {text} IS NOT NULL GROUP BY 1 ORDER BY 1"
-        );
+        let sql = values::years_sql::<D>(scope, key, &mut binds);
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         Ok(bind_all!(D, query, binds).fetch_all(&self.pool).await?)
     }
@@ -446,25 +376,7 @@ where
         limit: u32,
     ) -> Result<Vec<ResultAnswer>, StoreError> {
         let mut binds = Binds::default();
-        let mut filter = scope_sql::<D>(scope, "a", "answered_at", &mut binds);
-        let key_order = D::FLAVOUR.in_byte_order("a.key");
-        let user_order = D::FLAVOUR.in_byte_order("a.user_id");
-        if let Some(key) = key {
-            filter.push_str(&format!(" AND a.key = {}", binds.text(key)));
-        }
-        if let Some((after_key, after_user)) = after {
-            let k1 = binds.text(after_key);
-            let k2 = binds.text(after_key);
-            let user = binds.text(after_user);
-            filter.push_str(&format!(
-                " AND ({key_order} > {k1} OR (a.key = {k2} AND {user_order} > {user}))"
-            ));
-        }
-        let limit = binds.push(Bind::Int(i64::from(limit)));
-        let sql = format!(
-            "SELECT a.user_id, a.key, a.value, a.version, a.answered_at FROM answers a \
-             WHERE {filter} ORDER BY {key_order}, {user_order} LIMIT {limit}"
-        );
+        let sql = values::answers_page_sql::<D>(scope, key, after, limit, &mut binds);
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let rows: Vec<(String, String, Json<Value>, i64, DateTime<Utc>)> =
             bind_all!(D, query, binds).fetch_all(&self.pool).await?;

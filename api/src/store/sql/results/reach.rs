@@ -343,3 +343,30 @@ pub(super) fn closed_reach_sql<D: Dialect>(
         seen.join(" UNION ALL ")
     ))
 }
+
+/// Adds the users seen at most at login count `reached` in the closed windows
+/// (`(reached, users)` rows) to each stage at or below it (`(stage, users)` rows).
+pub(super) fn add_reached(at_least: &mut [(i64, i64)], reached: &[(i64, i64)]) {
+    for (stage, count) in at_least {
+        *count += reached
+            .iter()
+            .filter(|(at, _)| at >= stage)
+            .map(|(_, users)| users)
+            .sum::<i64>();
+    }
+}
+
+/// The users at or past each stage (ascending) as a histogram of `users`: those from
+/// each stage to the next, the rest at 0, leaving out empty buckets.
+pub(super) fn histogram(users: i64, at_least: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut histogram = Vec::new();
+    let mut above = 0;
+    for (stage, count) in at_least.iter().rev() {
+        histogram.push((*stage, count - above));
+        above = *count;
+    }
+    histogram.push((0, users - above));
+    histogram.reverse();
+    histogram.retain(|(_, users)| *users > 0);
+    histogram
+}
