@@ -42,7 +42,7 @@ pub use admin::{AdminStore, AuditStore};
 pub use dialect::Dialect;
 pub use history::HistoryStore;
 pub use insights::{HistoryImport, InsightsStore};
-pub use postgres::{Postgres, PostgresStore};
+pub use postgres::{Postgres, PostgresStore, STATEMENT_TIMEOUT};
 pub use queue::{ClaimLimits, JobQueue, WebhookStore};
 pub use results::ResultsStore;
 pub use secrets::{SEALED_PREFIX, SecretsKey};

@@ -21,10 +21,32 @@ pub struct Postgres;
 /// The store on PostgreSQL.
 pub type PostgresStore = SqlStore<Postgres>;
 
+/// How long one statement may run before PostgreSQL cancels it. A request that times
+/// out (30 s, `http::router`) drops its future, but PostgreSQL runs its statement on to
+/// the end, holding a connection that the pool's next user waits for; this bounds that.
+/// Background work runs in bounded batches, and migrations run without a limit. A
+/// `statement_timeout` in the URL's `options` wins.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl PostgresStore {
-    /// Connects to the database named by a `postgres://` URL.
+    /// Connects to the database named by a `postgres://` URL, with [`STATEMENT_TIMEOUT`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        Self::connect_with_statement_timeout(url, STATEMENT_TIMEOUT).await
+    }
+
+    /// Connects with another limit on a statement's time than [`STATEMENT_TIMEOUT`].
+    pub async fn connect_with_statement_timeout(
+        url: &str,
+        statement_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        let chosen = options
+            .get_options()
+            .is_some_and(|o| o.contains("statement_timeout"));
+        if !chosen {
+            let millis = statement_timeout.as_millis().max(1);
+            options = options.options([("statement_timeout", format!("{millis}ms"))]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -59,7 +81,20 @@ impl Dialect for Postgres {
     const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
 
     async fn migrate(pool: &Pool<PgDb>) -> Result<(), StoreError> {
-        sqlx::migrate!("../migrations/postgres").run(pool).await?;
+        // A migration may rewrite a large table (a backfill): its own connection, the
+        // pool's options with no statement timeout (the last `-c` of a name wins).
+        let options = (*pool.connect_options())
+            .clone()
+            .options([("statement_timeout", "0")]);
+        let migrating = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let migrated = sqlx::migrate!("../migrations/postgres")
+            .run(&migrating)
+            .await;
+        migrating.close().await;
+        migrated?;
         Ok(())
     }
 

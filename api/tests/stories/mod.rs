@@ -25,6 +25,7 @@ mod results;
 mod secrets;
 mod segments;
 mod sites;
+mod statement_timeout;
 
 /// A question set with two questions at login 1 and one at login 2.
 const SET: &str = r#"

@@ -97,6 +97,12 @@ impl<D: Dialect> SqlStore<D> {
         }
     }
 
+    /// The connection pool, for tools and tests that run their own SQL on the store's
+    /// connections.
+    pub fn pool(&self) -> &Pool<D::Db> {
+        &self.pool
+    }
+
     /// This store, sealing secrets with `sealer`.
     pub(crate) fn sealing(mut self, sealer: Sealer) -> Self {
         self.sealer = sealer;

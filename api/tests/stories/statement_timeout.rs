@@ -1,0 +1,79 @@
+//! PostgreSQL only: a statement past the store's statement timeout is cancelled (a
+//! request that timed out does not leave its statement running on), migrations are not
+//! limited, and a `statement_timeout` in the URL wins. SQLite has no such setting.
+
+use std::time::{Duration, Instant};
+
+use trickle::store::{PostgresStore, STATEMENT_TIMEOUT, Store};
+use trickle_testkit::PostgresDatabase;
+
+async fn statement_timeout(store: &PostgresStore) -> String {
+    sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn postgres_cancels_statements_past_the_timeout_but_not_migrations() {
+    let database = PostgresDatabase::create().await;
+    // So short that creating the schema would not fit in it: migrations run without it.
+    let hurried =
+        PostgresStore::connect_with_statement_timeout(database.url(), Duration::from_millis(1))
+            .await
+            .unwrap();
+    hurried
+        .migrate()
+        .await
+        .expect("migrations run without a statement timeout");
+    assert_eq!(
+        statement_timeout(&hurried).await,
+        "1ms",
+        "the pool keeps its limit"
+    );
+
+    let store =
+        PostgresStore::connect_with_statement_timeout(database.url(), Duration::from_millis(300))
+            .await
+            .unwrap();
+    let started = Instant::now();
+    let slow = sqlx::query("SELECT pg_sleep(5)")
+        .execute(store.pool())
+        .await;
+    let error = slow.expect_err("cancelled");
+    let code = error.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("57014"), "query_canceled: {error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    store
+        .ping()
+        .await
+        .expect("the connection serves the next statement");
+
+    let default = PostgresStore::connect(database.url()).await.unwrap();
+    assert_eq!(
+        statement_timeout(&default).await,
+        format!("{}min", STATEMENT_TIMEOUT.as_secs() / 60)
+    );
+}
+
+#[tokio::test]
+async fn a_statement_timeout_in_the_url_wins() {
+    let database = PostgresDatabase::create().await;
+    let separator = if database.url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!(
+        "{}{separator}options=-c%20statement_timeout%3D7s",
+        database.url()
+    );
+    let store = PostgresStore::connect_with_statement_timeout(&url, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(statement_timeout(&store).await, "7s");
+}
