@@ -19,7 +19,7 @@ use crate::questions::{
     Decision, Outcome, Pacing, Prompt, PromptRecord, PublishedSet, Question, Visit, build_prompt,
     explain, next_due, preview_prompt, sample_prompt, validate_answer,
 };
-use crate::store::{AnswerWrite, AskedUser};
+use crate::store::{AnswerWrite, AskedUser, RecordedEvent};
 
 /// Names one question of one version of a set.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -322,15 +322,21 @@ impl Prompts<'_> {
             version: request.version,
             key: request.key,
         };
-        self.record_event(site, user_id, &target, kind).await?;
+        let recorded = self.record_event(site, user_id, &target, kind).await?;
         metrics::counter!("trickle_prompt_outcomes_total", "outcome" => kind.as_str()).increment(1);
+        if !recorded.new || recorded.login_count != user.login_count {
+            // A repeat (nothing written), or a login came in between: read afresh.
+            return self
+                .prompt_for(site, user_id, locale, Visit::Continued)
+                .await;
+        }
         // A skip or dismissal changes no column of the user's row; the history read
-        // before gains the outcome as the store recorded it (at the user's login count).
+        // before gains the outcome as the store recorded it.
         history.push(PromptRecord {
             question_set: target.question_set,
             key: target.key,
             outcome,
-            login_count: user.login_count,
+            login_count: recorded.login_count,
         });
         self.due_prompt(site, &user, &history, locale, Visit::Continued)
             .await
@@ -349,6 +355,7 @@ impl Prompts<'_> {
             .await?;
         self.record_event(site, user_id, &target, PromptEventKind::Impression)
             .await
+            .map(drop)
     }
 
     /// Refuses a question the user is not being asked. It must be due now (as the open
@@ -399,9 +406,8 @@ impl Prompts<'_> {
         user_id: &str,
         target: &QuestionRef,
         kind: PromptEventKind,
-    ) -> Result<()> {
-        let stored = self
-            .app
+    ) -> Result<RecordedEvent> {
+        self.app
             .store
             .record_prompt_event(
                 &site.site_id,
@@ -411,12 +417,8 @@ impl Prompts<'_> {
                 &target.key,
                 kind,
             )
-            .await?;
-        if stored {
-            Ok(())
-        } else {
-            Err(Error::NotFound { what: "user" })
-        }
+            .await?
+            .ok_or(Error::NotFound { what: "user" })
     }
 
     /// A question of a published version (live or earlier: a widget may hold an older prompt).

@@ -116,6 +116,16 @@ pub struct AskedUser {
     pub shown_unanswered: bool,
 }
 
+/// What the write of an impression, skip or dismissal did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// The user's login count it is recorded at.
+    pub login_count: i64,
+    /// False when the same kind was already recorded for the question at that login
+    /// (nothing was written).
+    pub new: bool,
+}
+
 /// One answer to write: its value goes into `user_metadata` at its key, and it is kept
 /// with its source (set, version, time) beside an `answered` prompt event.
 #[derive(Clone)]
@@ -286,7 +296,7 @@ pub trait PromptStore: Send + Sync {
     async fn record_answer(&self, write: AnswerWrite) -> Result<Option<User>, StoreError>;
     /// Records an impression, skip or dismissal at the user's current login count, once
     /// per user, question, login and kind (a repeat changes nothing); a new impression
-    /// also sets the user's `last_prompted_at`. False if no such user.
+    /// also sets the user's `last_prompted_at`. `None` if no such user.
     async fn record_prompt_event(
         &self,
         site_id: &str,
@@ -295,7 +305,7 @@ pub trait PromptStore: Send + Sync {
         version: i64,
         key: &str,
         kind: PromptEventKind,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<RecordedEvent>, StoreError>;
     /// The user about to answer, skip or dismiss a question of a set's version, with
     /// their prompt outcomes and whether it was shown to them (an impression) and not
     /// answered since, in one round trip. `None` if no such user.

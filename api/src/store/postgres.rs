@@ -21,11 +21,12 @@ pub struct Postgres;
 /// The store on PostgreSQL.
 pub type PostgresStore = SqlStore<Postgres>;
 
-/// How long one statement may run before PostgreSQL cancels it. A request that times
-/// out (30 s, `http::router`) drops its future, but PostgreSQL runs its statement on to
-/// the end, holding a connection that the pool's next user waits for; this bounds that.
-/// Background work runs in bounded batches, and migrations run without a limit. A
-/// `statement_timeout` in the URL's `options` wins.
+/// How long one statement may run before PostgreSQL cancels it, unless the operator
+/// chose a limit (in the URL's `options`, `PGOPTIONS`, `ALTER ROLE`/`DATABASE … SET`, or
+/// `postgresql.conf`). A request that times out (30 s, `http::router`) drops its future,
+/// but PostgreSQL runs its statement on to the end, holding a connection that the pool's
+/// next user waits for; this bounds that. Background work runs in bounded batches, and
+/// migrations run without a limit.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl PostgresStore {
@@ -34,22 +35,34 @@ impl PostgresStore {
         Self::connect_with_statement_timeout(url, STATEMENT_TIMEOUT).await
     }
 
-    /// Connects with another limit on a statement's time than [`STATEMENT_TIMEOUT`].
+    /// Connects with another limit on a statement's time than [`STATEMENT_TIMEOUT`]
+    /// (zero: none).
     pub async fn connect_with_statement_timeout(
         url: &str,
         statement_timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let mut options = PgConnectOptions::from_str(url)?;
-        let chosen = options
-            .get_options()
-            .is_some_and(|o| o.contains("statement_timeout"));
-        if !chosen {
-            let millis = statement_timeout.as_millis().max(1);
-            options = options.options([("statement_timeout", format!("{millis}ms"))]);
-        }
+        let options = PgConnectOptions::from_str(url)?;
+        let millis = statement_timeout
+            .as_millis()
+            .min(i32::MAX as u128)
+            .to_string();
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                let millis = millis.clone();
+                Box::pin(async move {
+                    // Only where nothing set it: an operator's choice wins.
+                    sqlx::query(
+                        "SELECT set_config('statement_timeout', $1, false) FROM pg_settings \
+                         WHERE name = 'statement_timeout' AND source = 'default'",
+                    )
+                    .bind(millis)
+                    .execute(connection)
+                    .await
+                    .map(drop)
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(SqlStore::new(pool))
@@ -82,7 +95,8 @@ impl Dialect for Postgres {
 
     async fn migrate(pool: &Pool<PgDb>) -> Result<(), StoreError> {
         // A migration may rewrite a large table (a backfill): its own connection, the
-        // pool's options with no statement timeout (the last `-c` of a name wins).
+        // pool's options (without its `after_connect`) and no statement timeout, whatever
+        // the role or database sets (the last `-c` of a name wins over those too).
         let options = (*pool.connect_options())
             .clone()
             .options([("statement_timeout", "0")]);

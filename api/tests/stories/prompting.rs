@@ -8,7 +8,7 @@ use super::{by, login, publish_set, service};
 use trickle::app::prompts::{AnswerRequest, QuestionRef, SkipRequest};
 use trickle::error::Error;
 use trickle::model::{PromptEventKind, SitePatch};
-use trickle::store::Store;
+use trickle::store::{RecordedEvent, Store};
 
 async fn answers_land_in_metadata_with_their_source(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
@@ -281,16 +281,43 @@ async fn impressions_skips_and_dismissals_count_once_per_login(store: Arc<dyn St
     let event = |key: &'static str, kind| {
         store.record_prompt_event(&site.site_id, "u1", "profile", version, key, kind)
     };
-    assert!(event("role", PromptEventKind::Impression).await.unwrap());
+    let new_at = |login_count| {
+        Some(RecordedEvent {
+            login_count,
+            new: true,
+        })
+    };
+    let repeat_at = |login_count| {
+        Some(RecordedEvent {
+            login_count,
+            new: false,
+        })
+    };
+    assert_eq!(
+        event("role", PromptEventKind::Impression).await.unwrap(),
+        new_at(1)
+    );
     let first_shown = store.user(&site.site_id, "u1").await.unwrap().unwrap();
+    assert_eq!(
+        event("role", PromptEventKind::Skipped).await.unwrap(),
+        new_at(1)
+    );
+    assert_eq!(
+        event("nickname", PromptEventKind::Dismissed).await.unwrap(),
+        new_at(1)
+    );
     for _ in 0..3 {
         for kind in [PromptEventKind::Impression, PromptEventKind::Skipped] {
-            assert!(
+            assert_eq!(
                 event("role", kind).await.unwrap(),
-                "a repeat is not an error"
+                repeat_at(1),
+                "a repeat is not an error, and writes nothing"
             );
         }
-        assert!(event("nickname", PromptEventKind::Dismissed).await.unwrap());
+        assert_eq!(
+            event("nickname", PromptEventKind::Dismissed).await.unwrap(),
+            repeat_at(1)
+        );
     }
     let counts = |key: &'static str| event_counts(&store, &site.site_id, key);
     let once = |kind: &str| vec![(kind.to_owned(), 1)];
@@ -307,8 +334,14 @@ async fn impressions_skips_and_dismissals_count_once_per_login(store: Arc<dyn St
 
     // The next login is a new chance to show and skip.
     trickle.logins().record(&site, login("u1")).await.unwrap();
-    assert!(event("role", PromptEventKind::Impression).await.unwrap());
-    assert!(event("role", PromptEventKind::Skipped).await.unwrap());
+    assert_eq!(
+        event("role", PromptEventKind::Impression).await.unwrap(),
+        new_at(2)
+    );
+    assert_eq!(
+        event("role", PromptEventKind::Skipped).await.unwrap(),
+        new_at(2)
+    );
     assert_eq!(
         counts("role").await,
         vec![("impression".into(), 2), ("skipped".into(), 2)]
@@ -324,7 +357,7 @@ async fn impressions_skips_and_dismissals_count_once_per_login(store: Arc<dyn St
         )
         .await
         .unwrap();
-    assert!(!ghost, "no such user");
+    assert_eq!(ghost, None, "no such user");
 }
 
 async fn shown_questions_stay_open_until_answered(store: Arc<dyn Store>) {
@@ -396,7 +429,7 @@ async fn the_prompt_after_an_outcome_is_the_one_a_fresh_read_gives(store: Arc<dy
     let (trickle, site) = service(&store).await;
     let version = publish_set(&trickle, &site).await;
     let mut rng = StdRng::seed_from_u64(0x7e11);
-    let mut outcomes = 0;
+    let (mut outcomes, mut repeats) = (0, 0);
     for user in (0..16).map(|i| format!("w{i}")) {
         let user = user.as_str();
         trickle.logins().record(&site, login(user)).await.unwrap();
@@ -407,7 +440,8 @@ async fn the_prompt_after_an_outcome_is_the_one_a_fresh_read_gives(store: Arc<dy
                 continue;
             };
             let key = shown["question"]["key"].as_str().unwrap().to_owned();
-            if rng.random_bool(0.5) {
+            let shown_first = rng.random_bool(0.5);
+            if shown_first {
                 let target = QuestionRef {
                     question_set: "profile".into(),
                     version,
@@ -441,7 +475,26 @@ async fn the_prompt_after_an_outcome_is_the_one_a_fresh_read_gives(store: Arc<dy
                         key,
                         forever: kind == 2,
                     };
-                    trickle.prompts().skip(&site, user, skip, None).await
+                    let first = trickle
+                        .prompts()
+                        .skip(&site, user, skip.clone(), None)
+                        .await;
+                    // Shown and not answered, a skip may come again (a retry, a double
+                    // click): the store writes nothing, and the prompt is the same.
+                    if shown_first && rng.random_bool(0.5) {
+                        let again = trickle.prompts().skip(&site, user, skip, None).await;
+                        assert_eq!(
+                            again.unwrap().map(|p| serde_json::to_value(&p).unwrap()),
+                            first
+                                .as_ref()
+                                .unwrap()
+                                .as_ref()
+                                .map(|p| serde_json::to_value(p).unwrap()),
+                            "{user}: a repeated skip"
+                        );
+                        repeats += 1;
+                    }
+                    first
                 }
             };
             let returned = returned.unwrap().map(|p| serde_json::to_value(&p).unwrap());
@@ -452,6 +505,7 @@ async fn the_prompt_after_an_outcome_is_the_one_a_fresh_read_gives(store: Arc<dy
         }
     }
     assert!(outcomes > 50, "the walk recorded {outcomes} outcomes");
+    assert!(repeats > 3, "the walk repeated {repeats} skips");
 }
 
 conformance!(

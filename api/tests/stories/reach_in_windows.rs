@@ -210,7 +210,7 @@ async fn record_timelines(
                 )
                 .await
                 .unwrap();
-            assert!(recorded);
+            assert!(recorded.is_some_and(|r| r.new));
             let count = n as i64 + 1;
             execute(
                 db,

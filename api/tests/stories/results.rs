@@ -142,7 +142,7 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
                     .record_prompt_event(site_id, &user, "profile", version, key, kind)
                     .await
                     .unwrap();
-                assert!(recorded);
+                assert!(recorded.is_some_and(|r| r.new));
             }
         };
         event("role", PromptEventKind::Impression).await;
@@ -159,7 +159,7 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
                 )
                 .await
                 .unwrap();
-            assert!(recorded);
+            assert!(recorded.is_some_and(|r| r.new));
         }
         if i % 4 == 3 {
             event("role", PromptEventKind::Skipped).await;

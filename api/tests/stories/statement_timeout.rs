@@ -1,6 +1,7 @@
 //! PostgreSQL only: a statement past the store's statement timeout is cancelled (a
 //! request that timed out does not leave its statement running on), migrations are not
-//! limited, and a `statement_timeout` in the URL wins. SQLite has no such setting.
+//! limited, and a limit the operator set (in the URL, on the database) wins. SQLite has
+//! no such setting.
 
 use std::time::{Duration, Instant};
 
@@ -76,4 +77,30 @@ async fn a_statement_timeout_in_the_url_wins() {
         .await
         .unwrap();
     assert_eq!(statement_timeout(&store).await, "7s");
+}
+
+#[tokio::test]
+async fn a_statement_timeout_set_on_the_database_wins_and_zero_is_none() {
+    let database = PostgresDatabase::create().await;
+    let name = database
+        .url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let store = PostgresStore::connect_with_statement_timeout(database.url(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(statement_timeout(&store).await, "0", "zero: no limit");
+    let alter = format!("ALTER DATABASE {name} SET statement_timeout = '9s'");
+    sqlx::query(sqlx::AssertSqlSafe(alter))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let store = PostgresStore::connect(database.url()).await.unwrap();
+    assert_eq!(statement_timeout(&store).await, "9s");
+    // Migrations run without it all the same.
+    store.migrate().await.unwrap();
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::model::{LoginReceipt, PromptEventKind, User};
-use crate::store::{AnswerWrite, LoginWrite, StoreError};
+use crate::store::{AnswerWrite, LoginWrite, RecordedEvent, StoreError};
 
 /// The most writes one transaction takes; more waiting go into the next batch.
 const MAX_BATCH: usize = 256;
@@ -78,12 +78,12 @@ impl Write {
 }
 
 /// What one write of a batch left: a login's receipt, the user an answer was written
-/// into (`None`: no such user), whether a prompt event's user exists.
+/// into (`None`: no such user), what a prompt event's write did (`None`: no such user).
 #[derive(Debug)]
 pub(super) enum Written {
     Login(LoginReceipt),
     Answer(Option<User>),
-    PromptEvent(bool),
+    PromptEvent(Option<RecordedEvent>),
 }
 
 impl Written {
@@ -104,9 +104,9 @@ impl Written {
     }
 
     /// Whether a prompt event's user exists.
-    pub(super) fn into_prompt_event(self) -> Result<bool, StoreError> {
+    pub(super) fn into_prompt_event(self) -> Result<Option<RecordedEvent>, StoreError> {
         match self {
-            Written::PromptEvent(user_exists) => Ok(user_exists),
+            Written::PromptEvent(recorded) => Ok(recorded),
             _ => Err(mismatch()),
         }
     }

@@ -98,7 +98,8 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// The connection pool, for tools and tests that run their own SQL on the store's
-    /// connections.
+    /// connections (around the sealing of secrets: not for the service's own code).
+    #[doc(hidden)]
     pub fn pool(&self) -> &Pool<D::Db> {
         &self.pool
     }

@@ -13,7 +13,7 @@ use super::users::user_with_history_sql;
 use super::{Connection, Db, Row, SqlStore};
 use crate::model::{PromptEventKind, User};
 use crate::questions::set_path;
-use crate::store::{AnswerWrite, AskedUser, Dialect, PromptStore, StoreError};
+use crate::store::{AnswerWrite, AskedUser, Dialect, PromptStore, RecordedEvent, StoreError};
 
 #[async_trait]
 impl<D> PromptStore for SqlStore<D>
@@ -45,7 +45,7 @@ where
         version: i64,
         key: &str,
         kind: PromptEventKind,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<RecordedEvent>, StoreError> {
         let write = Write::PromptEvent(PromptEventWrite {
             site_id: site_id.to_owned(),
             user_id: user_id.to_owned(),
@@ -166,11 +166,11 @@ where
 /// The statements of one prompt event, on a connection inside a transaction (or a
 /// savepoint of one): the event at the user's login count, once per user, question,
 /// login and kind (`prompt_events_once_per_login`: a repeat changes nothing), and for a
-/// new impression the user's `last_prompted_at`. False if no such user.
+/// new impression the user's `last_prompted_at`. `None` if no such user.
 pub(super) async fn write_prompt_event<D>(
     conn: &mut Connection<D>,
     event: &PromptEventWrite,
-) -> Result<bool, StoreError>
+) -> Result<Option<RecordedEvent>, StoreError>
 where
     D: Dialect,
     for<'c> &'c mut Connection<D>: Executor<'c, Database = Db<D>>,
@@ -187,7 +187,7 @@ where
             .fetch_optional(&mut *conn)
             .await?;
     let Some(login_count) = login_count else {
-        return Ok(false);
+        return Ok(None);
     };
     let inserted = sqlx::query(
         "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
@@ -204,7 +204,8 @@ where
     .bind(D::timestamp(at))
     .execute(&mut *conn)
     .await?;
-    if event.kind == PromptEventKind::Impression && D::rows_affected(&inserted) > 0 {
+    let new = D::rows_affected(&inserted) > 0;
+    if event.kind == PromptEventKind::Impression && new {
         sqlx::query("UPDATE users SET last_prompted_at = $1 WHERE site_id = $2 AND user_id = $3")
             .bind(D::timestamp(at))
             .bind(event.site_id.as_str())
@@ -212,5 +213,5 @@ where
             .execute(&mut *conn)
             .await?;
     }
-    Ok(true)
+    Ok(Some(RecordedEvent { login_count, new }))
 }
