@@ -214,11 +214,8 @@ impl Prompts<'_> {
                 field: Some("value".into()),
             });
         }
-        let question = self
-            .published_question(site, &request.question_set, request.version, &request.key)
-            .await?;
-        let asked = self
-            .ensure_asked(
+        let (question, asked) = self
+            .question_being_asked(
                 site,
                 user_id,
                 &request.question_set,
@@ -299,12 +296,8 @@ impl Prompts<'_> {
         locale: Option<&str>,
     ) -> Result<Option<Prompt>> {
         check_user_id(user_id, self.app.limits.user_id_bytes)?;
-        self.published_question(site, &request.question_set, request.version, &request.key)
-            .await?;
-        let AskedUser {
-            user, mut history, ..
-        } = self
-            .ensure_asked(
+        let (_, asked) = self
+            .question_being_asked(
                 site,
                 user_id,
                 &request.question_set,
@@ -312,6 +305,9 @@ impl Prompts<'_> {
                 &request.key,
             )
             .await?;
+        let AskedUser {
+            user, mut history, ..
+        } = asked;
         let (kind, outcome) = if request.forever {
             (PromptEventKind::Dismissed, Outcome::Dismissed)
         } else {
@@ -356,6 +352,21 @@ impl Prompts<'_> {
         self.record_event(site, user_id, &target, PromptEventKind::Impression)
             .await
             .map(drop)
+    }
+
+    /// The published question a widget answers or skips, and the user as read; refused
+    /// unless it exists and the user is being asked it ([`Self::ensure_asked`]).
+    async fn question_being_asked(
+        &self,
+        site: &Site,
+        user_id: &str,
+        slug: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<(Question, AskedUser)> {
+        let question = self.published_question(site, slug, version, key).await?;
+        let asked = self.ensure_asked(site, user_id, slug, version, key).await?;
+        Ok((question, asked))
     }
 
     /// Refuses a question the user is not being asked. It must be due now (as the open
