@@ -103,7 +103,7 @@ impl Written {
         }
     }
 
-    /// Whether a prompt event's user exists.
+    /// What a prompt event's write did (`None`: no such user).
     pub(super) fn into_prompt_event(self) -> Result<Option<RecordedEvent>, StoreError> {
         match self {
             Written::PromptEvent(recorded) => Ok(recorded),

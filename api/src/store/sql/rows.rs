@@ -102,32 +102,6 @@ impl From<ReceiptRow> for LoginReceipt {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub struct HistoryRow {
-    question_set: String,
-    key: String,
-    kind: String,
-    login_count: i64,
-}
-
-impl HistoryRow {
-    /// Impressions are not outcomes; the queries exclude them.
-    pub fn into_record(self) -> Option<PromptRecord> {
-        let outcome = match self.kind.as_str() {
-            "answered" => Outcome::Answered,
-            "skipped" => Outcome::Skipped,
-            "dismissed" => Outcome::Dismissed,
-            _ => return None,
-        };
-        Some(PromptRecord {
-            question_set: self.question_set,
-            key: self.key,
-            outcome,
-            login_count: self.login_count,
-        })
-    }
-}
-
 /// A user's row with their prompt outcomes (`user_with_history`'s one query).
 #[derive(sqlx::FromRow)]
 pub struct UserWithHistoryRow {
@@ -142,16 +116,22 @@ impl UserWithHistoryRow {
         let outcomes: Vec<(String, String, String, i64)> =
             serde_json::from_value(self.history.0)
                 .map_err(|e| StoreError::Corrupt(format!("prompt history: {e}")))?;
+        // Impressions are not outcomes; the query leaves them out.
         let history = outcomes
             .into_iter()
             .filter_map(|(question_set, key, kind, login_count)| {
-                HistoryRow {
+                let outcome = match kind.as_str() {
+                    "answered" => Outcome::Answered,
+                    "skipped" => Outcome::Skipped,
+                    "dismissed" => Outcome::Dismissed,
+                    _ => return None,
+                };
+                Some(PromptRecord {
                     question_set,
                     key,
-                    kind,
+                    outcome,
                     login_count,
-                }
-                .into_record()
+                })
             })
             .collect();
         Ok((self.user.into(), history))
