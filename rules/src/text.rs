@@ -11,8 +11,10 @@ pub fn is_blank(s: &str) -> bool {
 }
 
 /// Checks a text answer and returns it normalised: trimmed, and for `long_text`
-/// (`multiline`) with `\r\n` turned into `\n`. Control characters are refused, except
-/// line breaks and tabs in `long_text`; lengths count characters (Unicode scalar values).
+/// (`multiline`) with every line break (`\r\n`, or a lone `\r`) turned into `\n`, so
+/// that normalising twice changes nothing (`\r\r\n` is two breaks, not one). Control
+/// characters are refused, except line breaks and tabs in `long_text`; lengths count
+/// characters (Unicode scalar values).
 /// The caller checks emptiness first and `pattern` after.
 pub fn check(
     raw: &str,
@@ -26,7 +28,7 @@ pub fn check(
         return refuse(Rule::Format, "contains control characters or line breaks");
     }
     let s = if multiline {
-        s.replace("\r\n", "\n")
+        s.replace("\r\n", "\n").replace('\r', "\n")
     } else {
         s.to_owned()
     };
@@ -71,6 +73,8 @@ mod tests {
             Rule::Format
         );
         assert_eq!(check("a\r\nb\tc", true, None, 5).as_deref(), Ok("a\nb\tc"));
+        assert_eq!(check("a\r\r\nb", true, None, 5).as_deref(), Ok("a\n\nb"));
+        assert_eq!(check("a\rb", true, None, 5).as_deref(), Ok("a\nb"));
         assert_eq!(
             check("a\u{7}b", true, None, 5).unwrap_err().rule,
             Rule::Format

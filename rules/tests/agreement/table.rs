@@ -139,6 +139,7 @@ mod rows {
         (AB, Str("ab"), No("pattern")),
         (AB, Str("b"), Yes(Str("b"))),
         (LONG, Str("line 1\r\nline 2"), Yes(Str("line 1\nline 2"))),
+        (LONG, Str("a\r\r\nb\rc"), Yes(Str("a\n\nb\nc"))),
         (LONG, Str("a\tb"), Yes(Str("a\tb"))),
         (LONG, Str("bell\u{7}"), No("format")),
         (LONG_MAX, Rep("é", 4096), No("too_large")),
