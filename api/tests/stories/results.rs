@@ -4,6 +4,7 @@
 //! page (every grouping of the events at once, the answers per key and value at once)
 //! count what one statement per grouping counts.
 
+use chrono::Duration as Span;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -202,6 +203,18 @@ async fn a_listed_filter_counts_what_its_condition_counts(store: Arc<dyn Store>)
         now: trickle::model::now(),
     };
     let everyone = figures(&store, &scope(None)).await;
+    // Within dates one pass counts what one statement per grouping counts too (the way
+    // PostgreSQL reads a dated page), and dates after every event count nobody.
+    let now = trickle::model::now();
+    let dated = |from, until| ResultsScope {
+        from: Some(from),
+        until: Some(until),
+        ..scope(None)
+    };
+    let this_hour = figures(&store, &dated(now - Span::hours(1), now + Span::hours(1))).await;
+    assert!(this_hour.contains("\"u00\""), "{this_hour}");
+    let later = figures(&store, &dated(now + Span::hours(1), now + Span::hours(2))).await;
+    assert!(!later.contains("\"u0"), "{later}");
     let profile = |condition: serde_json::Value| UsersCondition {
         profile: Some(parse_condition_json(&condition).unwrap()),
         answer: None,

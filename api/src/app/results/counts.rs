@@ -47,14 +47,15 @@ pub(super) async fn count(
     scope: &ResultsScope,
     shape: &Shape<'_>,
 ) -> Result<Counted, StoreError> {
-    if let Some(UsersFilter::Listed(_)) = scope.users {
+    if store.results_in_one_pass(scope) {
         per_user(store, scope, shape).await
     } else {
         per_grouping(store, scope, shape).await
     }
 }
 
-/// One pass over each listed user's events, another over their answers. The pass counts
+/// One pass over each user's events (the listed users', or every user's where the store
+/// says that is cheaper), another over their answers. The pass counts
 /// every stage as cheaply as one, so none is derived from the counts per key.
 async fn per_user(
     store: &dyn Store,

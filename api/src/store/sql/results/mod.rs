@@ -222,6 +222,17 @@ where
         Ok(per_user::grouped(groups, &signatures))
     }
 
+    /// Listed users; on PostgreSQL a dated scope too, where one pass took the month's
+    /// groupings at 1,000,000 users in 275–367 ms against 229–240 + 265 ms for the
+    /// distinct users per kind and per key (PostgreSQL 15 sorts inside each distinct
+    /// count). Undated scopes read SQLite's and PostgreSQL's indexes in order per
+    /// grouping, and one pass over every event was no faster there.
+    fn results_in_one_pass(&self, scope: &ResultsScope) -> bool {
+        let dated = scope.from.is_some() || scope.until.is_some();
+        matches!(scope.users, Some(UsersFilter::Listed(_)))
+            || (dated && D::FLAVOUR == Flavour::Postgres)
+    }
+
     async fn results_answer_counts(
         &self,
         scope: &ResultsScope,
