@@ -200,8 +200,8 @@ fn sqlite_population() -> Vec<String> {
         ),
         format!(
             "{people} INSERT INTO prompt_events (site_id, user_id, question_set, version, key, \
-             kind, login_count, created_at) SELECT $2, 'u' || i, 'onboarding', 1, 'role', kind, \
-             1, {first} FROM p, (SELECT 'impression' AS kind UNION ALL SELECT 'answered' \
+             kind, login_count, created_at, login_at) SELECT $2, 'u' || i, 'onboarding', 1, 'role', \
+             kind, 1, {first}, {first} FROM p, (SELECT 'impression' AS kind UNION ALL SELECT 'answered' \
              UNION ALL SELECT 'skipped') AS kinds \
              WHERE role_prompt <> 'none' AND (kind = 'impression' OR \
              (kind = 'answered') = (role_prompt = 'answered'))"
@@ -244,8 +244,8 @@ fn postgres_population() -> Vec<String> {
         ),
         format!(
             "{people} INSERT INTO prompt_events (site_id, user_id, question_set, version, key, \
-             kind, login_count, created_at) SELECT $2, 'u' || i, 'onboarding', 1, 'role', kind, \
-             1, {first} FROM p, (VALUES ('impression'), ('answered'), ('skipped')) AS kinds (kind) \
+             kind, login_count, created_at, login_at) SELECT $2, 'u' || i, 'onboarding', 1, 'role', \
+             kind, 1, {first}, {first} FROM p, (VALUES ('impression'), ('answered'), ('skipped')) AS kinds (kind) \
              WHERE role_prompt <> 'none' AND (kind = 'impression' OR \
              (kind = 'answered') = (role_prompt = 'answered'))"
         ),
@@ -370,7 +370,8 @@ async fn one(
             .await?;
             sqlx::query(
                 "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-                 login_count, created_at) VALUES ($1, $2, 'onboarding', 1, 'role', 'answered', 1, $3)",
+                 login_count, created_at, login_at) VALUES ($1, $2, 'onboarding', 1, 'role', 'answered', 1, \
+                 $3, $3)",
             )
             .bind(site)
             .bind(&user)

@@ -224,6 +224,9 @@ where
                 .execute(&mut *tx)
                 .await?;
             }
+            // Without `login_at`: which login an imported event belongs to is not known,
+            // and a results page then probes the event's user for a login, as it does for
+            // events written before the column.
             for event in &user.events {
                 sqlx::query(
                     "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, \

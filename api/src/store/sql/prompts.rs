@@ -148,7 +148,7 @@ where
     .await?;
     sqlx::query(
         "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-         login_count, created_at) VALUES ($1, $2, $3, $4, $5, 'answered', $6, $7)",
+         login_count, created_at, login_at) VALUES ($1, $2, $3, $4, $5, 'answered', $6, $7, $8)",
     )
     .bind(site_id.as_str())
     .bind(user_id.as_str())
@@ -157,6 +157,7 @@ where
     .bind(answer.key.as_str())
     .bind(user.login_count)
     .bind(D::timestamp(at))
+    .bind(D::timestamp(user.last_login_at))
     .execute(&mut *conn)
     .await?;
     insert_jobs::<D>(conn, site_id, follow_ups).await?;
@@ -177,21 +178,24 @@ where
     <Db<D> as Database>::Arguments: IntoArguments<Db<D>>,
     for<'q> &'q str: Encode<'q, Db<D>> + Type<Db<D>>,
     for<'q> i64: Encode<'q, Db<D>> + Decode<'q, Db<D>> + Type<Db<D>>,
+    for<'r> DateTime<Utc>: Decode<'r, Db<D>> + Type<Db<D>>,
     usize: ColumnIndex<Row<D>>,
 {
     let at = Utc::now();
-    let login_count: Option<i64> =
-        sqlx::query_scalar("SELECT login_count FROM users WHERE site_id = $1 AND user_id = $2")
-            .bind(event.site_id.as_str())
-            .bind(event.user_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(login_count) = login_count else {
+    // The user's login count and last login, which the event belongs to.
+    let login: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT login_count, last_login_at FROM users WHERE site_id = $1 AND user_id = $2",
+    )
+    .bind(event.site_id.as_str())
+    .bind(event.user_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((login_count, login_at)) = login else {
         return Ok(None);
     };
     let inserted = sqlx::query(
         "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-         login_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         login_count, created_at, login_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT DO NOTHING",
     )
     .bind(event.site_id.as_str())
@@ -202,6 +206,7 @@ where
     .bind(event.kind.as_str())
     .bind(login_count)
     .bind(D::timestamp(at))
+    .bind(D::timestamp(login_at))
     .execute(&mut *conn)
     .await?;
     let new = D::rows_affected(&inserted) > 0;
