@@ -371,7 +371,7 @@ async fn one(
             sqlx::query(
                 "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
                  login_count, created_at, login_at) VALUES ($1, $2, 'onboarding', 1, 'role', 'answered', 1, \
-                 $3, $3)",
+                 $3, (SELECT last_login_at FROM users WHERE site_id = $1 AND user_id = $2))",
             )
             .bind(site)
             .bind(&user)

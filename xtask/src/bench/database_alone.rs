@@ -80,7 +80,7 @@ fn pgbench_script(what: &str, site: &str, users: usize) -> String {
              UPDATE users SET updated_at = now() WHERE site_id = '{site}' AND user_id = 'u' || :u RETURNING user_metadata, app_metadata, login_count;\n\
              UPDATE users SET user_metadata = '{{\"role\":\"founder\"}}', app_metadata = '{{}}' WHERE site_id = '{site}' AND user_id = 'u' || :u;\n\
              INSERT INTO answers (site_id, user_id, key, question_set, version, value, login_count, answered_at) VALUES ('{site}', 'u' || :u, 'role', 'onboarding', 1, '\"founder\"', 1, now()) ON CONFLICT (site_id, user_id, key) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at;\n\
-             INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, login_count, created_at, login_at) VALUES ('{site}', 'u' || :u, 'onboarding', 1, 'role', 'answered', 1, now(), now());\n\
+             INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, login_count, created_at, login_at) VALUES ('{site}', 'u' || :u, 'onboarding', 1, 'role', 'answered', 1, now(), (SELECT last_login_at FROM users WHERE site_id = '{site}' AND user_id = 'u' || :u));\n\
              END;\n",
             users / 2,
             users - 1

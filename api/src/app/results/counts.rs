@@ -1,8 +1,9 @@
 //! The aggregates of a results page read from the store, in one of two ways with the
 //! same figures: one statement per grouping, which reads the set's indexes in order
-//! (the cheaper way over every user), or one pass over each user's rows, for a page
-//! whose filter's users are listed (each aggregate then probes every listed user's
-//! rows, and one probe costs less than four).
+//! (the cheaper way over every user, undated), or one pass over each user's rows, for a
+//! page whose filter's users are listed (each aggregate then probes every listed user's
+//! rows, and one probe costs less than four) and, on PostgreSQL, a dated page (the store
+//! says which, [`crate::store::ResultsStore::results_in_one_pass`]).
 
 use serde_json::Value;
 
@@ -39,9 +40,9 @@ pub(super) struct Shape<'a> {
     pub first_stages: &'a [(i64, u32)],
 }
 
-/// Every aggregate of the page. The reads run as two sequences at once: the page takes
-/// about the longer of the two rather than their sum, and holds at most two of the
-/// pool's connections (the widget's reads share the pool).
+/// Every aggregate of the page. The reads run as two or three sequences at once: the
+/// page takes about the longest of them rather than their sum, and holds at most three
+/// of the pool's connections (the widget's reads share the pool).
 pub(super) async fn count(
     store: &dyn Store,
     scope: &ResultsScope,

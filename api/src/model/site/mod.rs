@@ -16,7 +16,9 @@ pub use keys::{
 };
 use origins::canonical_origins;
 pub use origins::{ORIGIN_PATTERN, Origin, canonical_origin, validate_origin};
-pub use widget_settings::{Theme, WidgetSettings, WidgetSettingsPatch};
+pub use widget_settings::{
+    Corner, PathGlob, Theme, ThemeMode, ThemePatch, WidgetSettings, WidgetSettingsPatch,
+};
 
 /// One tenant. Never serialised to clients whole: the identity secret stays inside.
 /// `Debug` shows no secret.
