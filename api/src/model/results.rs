@@ -44,6 +44,11 @@ pub struct ResultsScope {
 }
 
 impl ResultsScope {
+    /// Whether the page has dates (a start, an end, or both).
+    pub fn dated(&self) -> bool {
+        self.from.is_some() || self.until.is_some()
+    }
+
     /// The one version the page is about, whose eligible users are then the page's own
     /// (one count, not two): its version filter's, or the only version ever live when it
     /// was live throughout the page's dates.

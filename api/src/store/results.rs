@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::StoreError;
 use crate::model::results::{
     AnswerCounts, EventGroup, GroupedOutcomes, GroupedUsers, ListedUsers, LivePeriod,
-    NumberSummary, OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition, UsersFilter,
+    NumberSummary, OutcomeGroups, ResultAnswer, ResultsScope, UsersCondition,
 };
 
 /// Aggregates of a question set's results page, every one restricted by a
@@ -65,10 +65,8 @@ pub trait ResultsStore: Send + Sync {
     ) -> Result<GroupedOutcomes, StoreError>;
     /// Whether [`Self::results_outcomes_per_user`] costs this store less than one
     /// [`Self::results_event_users`] per grouping for `scope`: the same figures either
-    /// way. By default, when the scope's users are listed.
-    fn results_in_one_pass(&self, scope: &ResultsScope) -> bool {
-        matches!(scope.users, Some(UsersFilter::Listed(_)))
-    }
+    /// way.
+    fn results_in_one_pass(&self, scope: &ResultsScope) -> bool;
     /// Current answers per key and, for the keys given, per key and value, in one pass.
     async fn results_answer_counts(
         &self,

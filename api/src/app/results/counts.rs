@@ -169,7 +169,7 @@ async fn histogram(
     scope: &ResultsScope,
     stages: &[u32],
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    let undated = scope.from.is_none() && scope.until.is_none() && scope.version.is_none();
+    let undated = !scope.dated() && scope.version.is_none();
     if let Some(UsersFilter::Listed(listed)) = &scope.users
         && undated
         && let Some(counts) = &listed.login_counts

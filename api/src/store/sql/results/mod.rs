@@ -49,8 +49,7 @@ where
         scope: &ResultsScope,
         stages: &[u32],
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        let dated = scope.from.is_some() || scope.until.is_some();
-        if !dated && scope.version.is_none() {
+        if !scope.dated() && scope.version.is_none() {
             let mut binds = Binds::default();
             let site = binds.text(&scope.site_id);
             let filter = users_filter::<D>(scope, &mut binds);
@@ -228,9 +227,8 @@ where
     /// count). Undated scopes read SQLite's and PostgreSQL's indexes in order per
     /// grouping, and one pass over every event was no faster there.
     fn results_in_one_pass(&self, scope: &ResultsScope) -> bool {
-        let dated = scope.from.is_some() || scope.until.is_some();
         matches!(scope.users, Some(UsersFilter::Listed(_)))
-            || (dated && D::FLAVOUR == Flavour::Postgres)
+            || (scope.dated() && D::FLAVOUR == Flavour::Postgres)
     }
 
     async fn results_answer_counts(

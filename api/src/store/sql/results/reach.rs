@@ -290,13 +290,11 @@ pub(super) fn first_logins_sql(
 /// until a purge has finished, a purged login can be younger than the oldest kept one,
 /// and its events' users are not counted here.)
 fn login_outside(window: &Window, site: &str, binds: &mut Binds) -> String {
-    let oldest_kept =
-        format!("(SELECT MIN(o.occurred_at) FROM login_events o WHERE o.site_id = {site})");
-    let mut outside = vec![
-        "e.login_at IS NULL".to_owned(),
-        format!("{oldest_kept} IS NULL"),
-        format!("e.login_at < {oldest_kept}"),
-    ];
+    // Unknown on either side (no `login_at`, no login kept) compares as NULL: outside.
+    let mut outside = vec![format!(
+        "COALESCE(e.login_at < (SELECT MIN(o.occurred_at) FROM login_events o \
+         WHERE o.site_id = {site}), TRUE)"
+    )];
     if let Some(from) = window.0 {
         outside.push(format!("e.login_at < {}", binds.push(Bind::Time(from))));
     }
