@@ -69,6 +69,9 @@ pub enum StoreError {
     /// A failure reported to several waiters of one cache load.
     #[error("{0}")]
     Shared(String),
+    /// An error of SQLite's login writer (its own connection, through `rusqlite`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Stored data that no longer reads back (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

@@ -311,3 +311,149 @@ conformance!(
     concurrent_logins_through_the_writer_answer_each,
     concurrent_answers_and_logins_land_whole_or_not_at_all,
 );
+
+/// What a login leaves in the database, read with plain SQL (no ids, no clock).
+type Rows = (
+    Vec<UserRowRead>,
+    Vec<EventRowRead>,
+    Vec<(String, String, String)>,
+);
+type UserRowRead = (
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+type EventRowRead = (
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    String,
+    bool,
+    Option<String>,
+);
+
+async fn rows_of(pool: &sqlx::SqlitePool) -> Rows {
+    let users = sqlx::query_as(
+        "SELECT user_id, login_count, first_login_at, last_login_at, last_ip, \
+         last_user_agent, email, name, previous_login_at FROM users ORDER BY user_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let events = sqlx::query_as(
+        "SELECT event_id, user_id, occurred_at, ip, login_count, first_login_at, \
+         last_login_at, signed_up, previous_login_at FROM login_events ORDER BY event_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let jobs = sqlx::query_as("SELECT kind, payload, user_id FROM jobs ORDER BY user_id, payload")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    (users, events, jobs)
+}
+
+/// On a database file, SQLite's logins without claims are written by a connection of
+/// their own (`store/sqlite/login_writer.rs`); on a database in memory, by the pool, as
+/// every login on PostgreSQL. The same logins leave the same receipts and the same rows
+/// both ways: new users, later and earlier logins, a retried event id, claims (which
+/// always take the pool), and logins at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_login_writer_writes_what_the_pool_writes() {
+    use trickle::store::SqliteStore;
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("sqlite://{}", dir.path().join("apart.db").display());
+    let mut receipts = Vec::new();
+    let mut rows = Vec::new();
+    for url in [file.as_str(), "sqlite::memory:"] {
+        let sqlite = SqliteStore::connect(url).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+        store.migrate().await.unwrap();
+        let (_, site) = service(&store).await;
+        let at = |hours: i64| {
+            chrono::DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+                .unwrap()
+                .to_utc()
+                + chrono::Duration::hours(hours)
+        };
+        let mut claims = Map::new();
+        claims.insert("plan".into(), json!("pro"));
+        let logins = [
+            NewLogin {
+                ip: Some("81.2.69.142".into()),
+                user_agent: Some("Firefox".into()),
+                occurred_at: at(0),
+                ..new_login("ada", "e1")
+            },
+            NewLogin {
+                email: Some("ada@example.com".into()),
+                occurred_at: at(5),
+                ..new_login("ada", "e2")
+            },
+            NewLogin {
+                ip: Some("10.0.0.1".into()),
+                occurred_at: at(-24),
+                ..new_login("ada", "e3")
+            },
+            NewLogin {
+                occurred_at: at(0),
+                ..new_login("ada", "e1")
+            },
+            NewLogin {
+                name: Some("Bob".into()),
+                profile: Some(claims),
+                occurred_at: at(1),
+                ..new_login("bob", "e4")
+            },
+            NewLogin {
+                occurred_at: at(2),
+                ..new_login("bob", "e5")
+            },
+        ];
+        let mut these = Vec::new();
+        for login in &logins {
+            let receipt = store
+                .record_login(&site.site_id, login, LIMITS, one_job_each())
+                .await
+                .unwrap();
+            these.push(receipt);
+        }
+        // At once: one group-commit batch or a few.
+        let calls = (0..40).map(|i| {
+            let store = store.clone();
+            let site_id = site.site_id.clone();
+            let login = NewLogin {
+                occurred_at: at(i),
+                ..new_login(&format!("u{i:02}"), &format!("at-once-{i:02}"))
+            };
+            async move {
+                store
+                    .record_login(&site_id, &login, LIMITS, one_job_each())
+                    .await
+                    .unwrap()
+            }
+        });
+        these.extend(join_all(calls).await);
+        receipts.push(these);
+        rows.push(rows_of(sqlite.pool()).await);
+    }
+    assert_eq!(receipts[0], receipts[1]);
+    assert_eq!(
+        receipts[0][3], receipts[0][0],
+        "a retried event id: the first receipt"
+    );
+    assert_eq!(rows[0].0.len(), 42);
+    assert_eq!(rows[0].1.len(), 45);
+    assert_eq!(rows[0].2.len(), 45, "one job per counted login");
+    assert_eq!(rows[0], rows[1]);
+}

@@ -13,6 +13,10 @@
 //! SQLite one writer keeps writes from queueing on the lock against each other; on
 //! PostgreSQL a few writers run batches side by side ([`Dialect::WRITERS`]).
 //!
+//! A store may write some writes apart ([`LoginBatchWriter`]: SQLite's logins without
+//! claims, on a connection and thread of their own, a batch in one hand-off). A batch is
+//! then written as runs of such writes and of the others, one after another.
+//!
 //! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
 
 use async_trait::async_trait;
@@ -65,6 +69,11 @@ impl Write {
     /// other write without a savepoint fails the batch.
     pub(super) fn refused_before_writing(&self) -> bool {
         matches!(self, Write::Answer(_))
+    }
+
+    /// Whether the write is a login without claims: one a [`LoginBatchWriter`] writes.
+    pub(super) fn is_plain_login(&self) -> bool {
+        matches!(self, Write::Login(w) if w.login.profile.is_none())
     }
 
     /// The site and user the write is about: a batch is sorted by them.
@@ -127,6 +136,19 @@ pub(super) trait WriteBatches: Send + Sync + 'static {
     /// and commits. `Ok` holds each write's outcome (a write refused alone is an `Err` in
     /// it); `Err` means the transaction failed and nothing of the batch was written.
     async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError>;
+
+    /// Whether the write goes to a [`LoginBatchWriter`] rather than the store's own
+    /// transaction: a batch is then written as runs of one kind or the other, in order.
+    fn writes_apart(&self, write: &Write) -> bool;
+}
+
+/// Writes batches of logins without claims apart from the store's pool, in one
+/// transaction each (SQLite's login writer, `store/sqlite/login_writer.rs`).
+#[async_trait]
+pub(in crate::store) trait LoginBatchWriter: Send + Sync + 'static {
+    /// Counts the logins in one transaction and commits; `Err` means nothing of the
+    /// batch was written. Each receipt is that of the login at its position.
+    async fn write_logins(&self, logins: Vec<LoginWrite>) -> Result<Vec<LoginReceipt>, StoreError>;
 }
 
 /// A write waiting for a writer, and where its outcome goes.
@@ -194,7 +216,7 @@ async fn write_batches(
         // In a task of its own, so that a panic fails this batch's requests, not the writer.
         let store = store.clone();
         let written = tokio::spawn(async move {
-            let outcomes = write_or_split(store.as_ref(), &writes).await;
+            let outcomes = write_in_runs(store.as_ref(), &writes).await;
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // The caller may have gone; the write is done either way (a login's retry
                 // with the same event id gets the same receipt).
@@ -207,9 +229,20 @@ async fn write_batches(
     }
 }
 
+/// The batch as runs of writes the store writes itself or apart
+/// ([`WriteBatches::writes_apart`]), one after another so that a user's writes stay in
+/// order; each run as [`write_or_split`] writes it.
+pub(super) async fn write_in_runs(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for run in batch.chunk_by(|a, b| store.writes_apart(a) == store.writes_apart(b)) {
+        outcomes.extend(write_or_split(store, run).await);
+    }
+    outcomes
+}
+
 /// The batch in one transaction; if that fails as a whole, each write in its own, so
 /// that a failure belongs to the write that caused it.
-pub(super) async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
+async fn write_or_split(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
     match write_once_more_if_raced(store, batch).await {
         Ok(outcomes) => outcomes,
         Err(error) if batch.len() == 1 => vec![Err(error)],

@@ -38,27 +38,30 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     for job in jobs {
-        sqlx::query(
-            "INSERT INTO jobs (site_id, id, kind, payload, status, attempts, max_attempts, run_at, \
-             dedupe_key, created_at, updated_at, user_id) \
-             VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (site_id, dedupe_key) WHERE status = 'queued' DO NOTHING",
-        )
-        .bind(site_id)
-        .bind(&job.id)
-        .bind(job.kind)
-        .bind(Json(&job.payload))
-        .bind(job.max_attempts)
-        .bind(D::timestamp(job.run_at))
-        .bind(job.dedupe_key.as_deref())
-        .bind(SqlStore::<D>::now())
-        .bind(SqlStore::<D>::now())
-        .bind(job.user_id.as_deref())
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(INSERT_JOB)
+            .bind(site_id)
+            .bind(&job.id)
+            .bind(job.kind)
+            .bind(Json(&job.payload))
+            .bind(job.max_attempts)
+            .bind(D::timestamp(job.run_at))
+            .bind(job.dedupe_key.as_deref())
+            .bind(SqlStore::<D>::now())
+            .bind(SqlStore::<D>::now())
+            .bind(job.user_id.as_deref())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
+
+/// Queues a job (`$1` site, `$2` id, `$3` kind, `$4` payload, `$5` most attempts, `$6`
+/// run at, `$7` dedupe key, `$8` and `$9` now, `$10` user), unless one with its dedupe key
+/// is queued already.
+pub(in crate::store) const INSERT_JOB: &str = "INSERT INTO jobs (site_id, id, kind, payload, status, attempts, max_attempts, run_at, \
+     dedupe_key, created_at, updated_at, user_id) \
+     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (site_id, dedupe_key) WHERE status = 'queued' DO NOTHING";
 
 /// A site's (`s`) queued jobs whose time has come at `$3`, oldest first, at most `$6`.
 const QUEUED_AND_DUE: &str = "j.site_id = s.site_id AND j.status = 'queued' AND j.run_at <= $3 \

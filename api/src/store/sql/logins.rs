@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::group_commit::{Write, write_or_split};
+use super::group_commit::{Write, write_in_runs};
 use super::jobs::insert_jobs;
 use super::rows::{ReceiptRow, UserRow, user_columns};
 use super::{Connection, Db, Row, SqlStore, check_limits};
@@ -59,7 +59,7 @@ where
         batch: &[LoginWrite],
     ) -> Vec<Result<LoginReceipt, StoreError>> {
         let writes: Vec<Write> = batch.iter().cloned().map(Write::Login).collect();
-        write_or_split(self, &writes)
+        write_in_runs(self, &writes)
             .await
             .into_iter()
             .map(|outcome| outcome.and_then(|w| w.into_login()))
@@ -103,14 +103,81 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     let at = login.occurred_at;
+    let sql = count_user_sql::<D>();
+    let counted: Option<CountedRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
+        .bind(site_id)
+        .bind(login.user_id.as_str())
+        .bind(D::timestamp(at))
+        .bind(login.ip.as_deref())
+        .bind(login.user_agent.as_deref())
+        .bind(login.email.as_deref())
+        .bind(login.name.as_deref())
+        .bind(D::timestamp(chrono::Utc::now()))
+        .bind(login.event_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = counted else {
+        let row: ReceiptRow = sqlx::query_as(RECEIPT_OF_EVENT)
+            .bind(site_id)
+            .bind(login.event_id.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+        return Ok(row.into());
+    };
+    let CountedRow {
+        user: row,
+        previous_login_at,
+    } = row;
+    let mut user = User::from(row);
+    let receipt = receipt_of(&user);
+    // Claims of a late event (older than the latest login) would overwrite newer ones.
+    if let Some(claims) = &login.profile
+        && at >= user.last_login_at
+    {
+        merge_claims(&mut user.app_metadata, claims, crate::model::now());
+        check_limits(&user.user_metadata, &user.app_metadata, limits)?;
+        let stored = D::FLAVOUR.stored_metadata("$1");
+        let sql =
+            format!("UPDATE users SET app_metadata = {stored} WHERE site_id = $2 AND user_id = $3");
+        sqlx::query(sqlx::AssertSqlSafe(&*sql))
+            .bind(Json(&user.app_metadata))
+            .bind(site_id)
+            .bind(login.user_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(INSERT_LOGIN_EVENT)
+        .bind(site_id)
+        .bind(login.event_id.as_str())
+        .bind(login.user_id.as_str())
+        .bind(D::timestamp(at))
+        .bind(login.ip.as_deref())
+        .bind(login.user_agent.as_deref())
+        .bind(receipt.login_count)
+        .bind(D::timestamp(receipt.first_login_at))
+        .bind(D::timestamp(receipt.last_login_at))
+        .bind(receipt.signed_up)
+        // (A timestamp and whether there is one: the dialects bind timestamps, not options.)
+        .bind(D::timestamp(previous_login_at.unwrap_or(at)))
+        .bind(previous_login_at.is_some())
+        .execute(&mut *conn)
+        .await?;
+    let jobs = follow_ups(&receipt, &user);
+    insert_jobs::<D>(conn, site_id, &jobs).await?;
+    Ok(receipt)
+}
+
+/// Counts a login into its user (`$1` site, `$2` user, `$3` time, `$4` IP, `$5` user
+/// agent, `$6` e-mail, `$7` name, `$8` now, `$9` event id) if its event id is new, and
+/// returns the user as the login left them with their previous login; no row if the event
+/// was counted before. The user is written first and the event after it, with the
+/// counts, so a new login is two statements. (Two writers counting one event id at once
+/// on PostgreSQL: the second's event insert fails on the key, its batch is rolled back
+/// and written again (`write_or_split`), and then it finds the event.)
+pub(in crate::store) fn count_user_sql<D: Dialect>() -> String {
     let (least, greatest) = (D::LEAST, D::GREATEST);
     let (empty, columns) = (D::FLAVOUR.empty_metadata(), user_columns(D::FLAVOUR));
-    // The user is counted only if the event id is new; the event is written after it,
-    // with the counts, so a new login is two statements. A retried event id returns the
-    // stored receipt. (Two writers counting one event id at once on PostgreSQL: the
-    // second's event insert fails on the key, its batch is rolled back and written again
-    // (`write_or_split`), and then it finds the event.)
-    let sql = format!(
+    format!(
         "INSERT INTO users (site_id, user_id, login_count, first_login_at, last_login_at, \
              last_ip, last_user_agent, email, name, user_metadata, app_metadata, created_at, \
              updated_at) \
@@ -130,82 +197,30 @@ where
                updated_at = excluded.updated_at, \
                previous_login_at = users.last_login_at \
              RETURNING {columns}, previous_login_at"
-    );
-    let counted: Option<CountedRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
-        .bind(site_id)
-        .bind(login.user_id.as_str())
-        .bind(D::timestamp(at))
-        .bind(login.ip.as_deref())
-        .bind(login.user_agent.as_deref())
-        .bind(login.email.as_deref())
-        .bind(login.name.as_deref())
-        .bind(D::timestamp(chrono::Utc::now()))
-        .bind(login.event_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = counted else {
-        let row: ReceiptRow = sqlx::query_as(
-            "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
-                 FROM login_events WHERE site_id = $1 AND event_id = $2",
-        )
-        .bind(site_id)
-        .bind(login.event_id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        return Ok(row.into());
-    };
-    let CountedRow {
-        user: row,
-        previous_login_at,
-    } = row;
-    let mut user = User::from(row);
-    let receipt = LoginReceipt {
-        user_id: login.user_id.clone(),
+    )
+}
+
+/// The stored receipt of a login event counted before (`$1` site, `$2` event id).
+pub(in crate::store) const RECEIPT_OF_EVENT: &str = "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
+     FROM login_events WHERE site_id = $1 AND event_id = $2";
+
+/// A counted login's event with the counts it left (`$1` site, `$2` event id, `$3` user,
+/// `$4` time, `$5` IP, `$6` user agent, `$7` login count, `$8` first and `$9` last login,
+/// `$10` signed up, `$11` the previous login if `$12`). With the user's previous login
+/// (their last before this one, as the count found it), results count each user once per
+/// window, at their first login in it (`results/`). A subquery on `login_events` here
+/// halved the login rate on SQLite.
+pub(in crate::store) const INSERT_LOGIN_EVENT: &str = "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
+     login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $12 THEN $11 END)";
+
+/// The receipt of a login just counted, from the user as it left them.
+pub(in crate::store) fn receipt_of(user: &User) -> LoginReceipt {
+    LoginReceipt {
+        user_id: user.user_id.clone(),
         login_count: user.login_count,
         first_login_at: user.first_login_at,
         last_login_at: user.last_login_at,
         signed_up: user.login_count == 1,
-    };
-    // Claims of a late event (older than the latest login) would overwrite newer ones.
-    if let Some(claims) = &login.profile
-        && at >= user.last_login_at
-    {
-        merge_claims(&mut user.app_metadata, claims, crate::model::now());
-        check_limits(&user.user_metadata, &user.app_metadata, limits)?;
-        let stored = D::FLAVOUR.stored_metadata("$1");
-        let sql =
-            format!("UPDATE users SET app_metadata = {stored} WHERE site_id = $2 AND user_id = $3");
-        sqlx::query(sqlx::AssertSqlSafe(&*sql))
-            .bind(Json(&user.app_metadata))
-            .bind(site_id)
-            .bind(login.user_id.as_str())
-            .execute(&mut *conn)
-            .await?;
     }
-    // With the user's previous login (their last before this one, as the upsert found
-    // it), results count each user once per window, at their first login in it
-    // (`results/`). A subquery on `login_events` here halved the login rate on SQLite.
-    sqlx::query(
-        "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
-             login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $12 THEN $11 END)",
-    )
-    .bind(site_id)
-    .bind(login.event_id.as_str())
-    .bind(login.user_id.as_str())
-    .bind(D::timestamp(at))
-    .bind(login.ip.as_deref())
-    .bind(login.user_agent.as_deref())
-    .bind(receipt.login_count)
-    .bind(D::timestamp(receipt.first_login_at))
-    .bind(D::timestamp(receipt.last_login_at))
-    .bind(receipt.signed_up)
-    // (A timestamp and whether there is one: the dialects bind timestamps, not options.)
-    .bind(D::timestamp(previous_login_at.unwrap_or(at)))
-    .bind(previous_login_at.is_some())
-    .execute(&mut *conn)
-    .await?;
-    let jobs = follow_ups(&receipt, &user);
-    insert_jobs::<D>(conn, site_id, &jobs).await?;
-    Ok(receipt)
 }

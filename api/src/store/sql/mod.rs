@@ -25,6 +25,12 @@ mod users;
 mod webhooks;
 mod write_batch;
 
+pub(in crate::store) use group_commit::LoginBatchWriter;
+pub(in crate::store) use jobs::INSERT_JOB;
+pub(in crate::store) use logins::{
+    INSERT_LOGIN_EVENT, RECEIPT_OF_EVENT, count_user_sql, receipt_of,
+};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -75,6 +81,9 @@ pub struct SqlStore<D: Dialect> {
     sealer: Sealer,
     /// The queue to the writers of logins and answers (group commit), shared by clones.
     writes: Arc<OnceLock<group_commit::WriteQueue>>,
+    /// Where the group commit's logins without claims go instead of the pool, if
+    /// anywhere (SQLite's login writer).
+    logins_apart: Option<Arc<dyn LoginBatchWriter>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -83,6 +92,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             pool: self.pool.clone(),
             sealer: self.sealer.clone(),
             writes: self.writes.clone(),
+            logins_apart: self.logins_apart.clone(),
         }
     }
 }
@@ -94,7 +104,17 @@ impl<D: Dialect> SqlStore<D> {
             pool,
             sealer: Sealer::default(),
             writes: Arc::default(),
+            logins_apart: None,
         }
+    }
+
+    /// This store, handing the group commit's logins without claims to `writer`.
+    pub(in crate::store) fn writing_logins_apart(
+        mut self,
+        writer: Arc<dyn LoginBatchWriter>,
+    ) -> Self {
+        self.logins_apart = Some(writer);
+        self
     }
 
     /// The connection pool, for tools and tests that run their own SQL on the store's

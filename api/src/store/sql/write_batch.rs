@@ -40,6 +40,7 @@ where
                 pool: self.pool.clone(),
                 sealer: self.sealer.clone(),
                 writes: Arc::default(),
+                logins_apart: self.logins_apart.clone(),
             };
             WriteQueue::start(Arc::new(writers), D::WRITERS)
         })
@@ -98,6 +99,22 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError> {
+        if let Some(apart) = &self.logins_apart
+            && batch.iter().all(Write::is_plain_login)
+        {
+            let logins = batch
+                .iter()
+                .filter_map(|write| match write {
+                    Write::Login(login) => Some(login.clone()),
+                    _ => None,
+                })
+                .collect();
+            let receipts = apart.write_logins(logins).await?;
+            return Ok(receipts
+                .into_iter()
+                .map(|receipt| Ok(Written::Login(receipt)))
+                .collect());
+        }
         let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for write in batch {
@@ -131,5 +148,9 @@ where
         }
         tx.commit().await?;
         Ok(outcomes)
+    }
+
+    fn writes_apart(&self, write: &Write) -> bool {
+        self.logins_apart.is_some() && write.is_plain_login()
     }
 }

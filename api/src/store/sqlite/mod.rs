@@ -8,11 +8,15 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite as SqliteDb};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::Flavour;
 use super::{Dialect, SqlStore, StoreError};
+use login_writer::SqliteLoginWriter;
+
+mod login_writer;
 
 /// The SQLite dialect.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +37,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         if shared_page_cache(&pool).await? {
             tracing::warn!(
@@ -44,7 +48,14 @@ impl SqliteStore {
                  (docs/decisions/0010-sqlite-page-cache-per-connection.md)"
             );
         }
-        Ok(SqlStore::new(pool))
+        let store = SqlStore::new(pool);
+        // A database in memory lives in the pool's connections only: its logins stay on
+        // the pool.
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok(store);
+        }
+        let writer = SqliteLoginWriter::start(options.get_filename())?;
+        Ok(store.writing_logins_apart(Arc::new(writer)))
     }
 }
 
