@@ -312,12 +312,22 @@ conformance!(
     concurrent_answers_and_logins_land_whole_or_not_at_all,
 );
 
-/// What a login leaves in the database, read with plain SQL (no ids, no clock).
+/// Each prompt event's and each answer's or later login's outcome, as comparable values.
+type Written = (
+    Vec<Result<Option<(i64, bool)>, String>>,
+    Vec<Result<Option<(String, i64, serde_json::Value)>, String>>,
+);
+
+/// What the writes leave in the database, read with plain SQL (no ids, no clock).
 type Rows = (
     Vec<UserRowRead>,
     Vec<EventRowRead>,
     Vec<(String, String, String)>,
+    Vec<AnswerRowRead>,
+    Vec<PromptRowRead>,
 );
+type AnswerRowRead = (String, String, String, i64, String, i64);
+type PromptRowRead = (String, String, String, i64, String, i64, Option<String>);
 type UserRowRead = (
     String,
     i64,
@@ -328,7 +338,11 @@ type UserRowRead = (
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
+    String,
+    bool,
 );
+
 type EventRowRead = (
     String,
     String,
@@ -344,7 +358,9 @@ type EventRowRead = (
 async fn rows_of(pool: &sqlx::SqlitePool) -> Rows {
     let users = sqlx::query_as(
         "SELECT user_id, login_count, first_login_at, last_login_at, last_ip, \
-         last_user_agent, email, name, previous_login_at FROM users ORDER BY user_id",
+         last_user_agent, email, name, previous_login_at, json(user_metadata), \
+         json_remove(app_metadata, '$.idp.received_at'), last_prompted_at IS NOT NULL \
+         FROM users ORDER BY user_id",
     )
     .fetch_all(pool)
     .await
@@ -360,21 +376,37 @@ async fn rows_of(pool: &sqlx::SqlitePool) -> Rows {
         .fetch_all(pool)
         .await
         .unwrap();
-    (users, events, jobs)
+    let answers = sqlx::query_as(
+        "SELECT user_id, key, question_set, version, value, login_count FROM answers \
+         ORDER BY user_id, key",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let prompts = sqlx::query_as(
+        "SELECT user_id, question_set, key, version, kind, login_count, login_at \
+         FROM prompt_events ORDER BY user_id, key, kind, login_count",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    (users, events, jobs, answers, prompts)
 }
 
-/// On a database file, SQLite's logins without claims are written by a connection of
-/// their own (`store/sqlite/login_writer.rs`); on a database in memory, by the pool, as
-/// every login on PostgreSQL. The same logins leave the same receipts and the same rows
-/// both ways: new users, later and earlier logins, a retried event id, claims (which
-/// always take the pool), and logins at once.
+/// On a database file, SQLite's group-committed writes (all but logins with claims) are
+/// written by a connection of their own (`store/sqlite/writer.rs`); on a database in
+/// memory, by the pool, as every write on PostgreSQL. The same writes leave the same
+/// outcomes and the same rows both ways: new users, later and earlier logins, a retried
+/// event id, claims (which always take the pool), logins at once, answers (one refused
+/// over the limit, one of an unknown user), impressions (one repeated), skips and
+/// dismissals, and answers, logins and events at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_login_writer_writes_what_the_pool_writes() {
+async fn sqlite_writer_writes_what_the_pool_writes() {
     use trickle::store::SqliteStore;
     let dir = tempfile::tempdir().unwrap();
     let file = format!("sqlite://{}", dir.path().join("apart.db").display());
-    let mut receipts = Vec::new();
-    let mut rows = Vec::new();
+    let (mut receipts, mut written, mut rows): (_, Vec<Written>, Vec<Rows>) =
+        (Vec::new(), Vec::new(), Vec::new());
     for url in [file.as_str(), "sqlite::memory:"] {
         let sqlite = SqliteStore::connect(url).await.unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite.clone());
@@ -445,6 +477,7 @@ async fn sqlite_login_writer_writes_what_the_pool_writes() {
         });
         these.extend(join_all(calls).await);
         receipts.push(these);
+        written.push(answers_and_events(&store, &site.site_id).await);
         rows.push(rows_of(sqlite.pool()).await);
     }
     assert_eq!(receipts[0], receipts[1]);
@@ -452,8 +485,104 @@ async fn sqlite_login_writer_writes_what_the_pool_writes() {
         receipts[0][3], receipts[0][0],
         "a retried event id: the first receipt"
     );
+    assert_eq!(written[0], written[1]);
+    let (events, answers) = &written[0];
+    assert_eq!(
+        events[0],
+        Ok(Some((3, true))),
+        "ada's impression at login 3"
+    );
+    assert_eq!(
+        events[1],
+        Ok(Some((3, false))),
+        "the same again: nothing new"
+    );
+    assert_eq!(events[4], Ok(None), "an unknown user's dismissal");
+    assert!(
+        answers[2]
+            .as_ref()
+            .is_err_and(|e| e.contains("user_metadata")),
+        "{:?}",
+        answers[2]
+    );
+    assert_eq!(answers[3], Ok(None), "an unknown user's answer");
     assert_eq!(rows[0].0.len(), 42);
-    assert_eq!(rows[0].1.len(), 45);
-    assert_eq!(rows[0].2.len(), 45, "one job per counted login");
+    assert_eq!(rows[0].1.len(), 45 + 20);
+    assert_eq!(
+        rows[0].2.len(),
+        45 + 20 + 22,
+        "a job per counted login and answer"
+    );
+    assert_eq!(rows[0].3.len(), 22);
+    assert_eq!(
+        rows[0].4.len(),
+        3 + 22 + 1,
+        "events: ada's impression, bob's skip and impression, answers, u00's skip"
+    );
     assert_eq!(rows[0], rows[1]);
+}
+
+/// Prompt events and answers after the logins of `sqlite_writer_writes_what_the_pool_writes`:
+/// one by one, then answers and logins of the same users at once.
+async fn answers_and_events(store: &Arc<dyn Store>, site_id: &str) -> Written {
+    use trickle::model::PromptEventKind::{Dismissed, Impression, Skipped};
+    let event = |user: &'static str, key: &'static str, kind| async move {
+        store
+            .record_prompt_event(site_id, user, "profile", 1, key, kind)
+            .await
+            .map(|e| e.map(|e| (e.login_count, e.new)))
+            .map_err(|e| e.to_string())
+    };
+    let mut events = vec![
+        event("ada", "role", Impression).await,
+        event("ada", "role", Impression).await,
+        event("bob", "city", Skipped).await,
+        event("bob", "city", Impression).await,
+        event("nobody", "role", Dismissed).await,
+    ];
+    let answer = |user: String, key: &'static str, value: serde_json::Value| async move {
+        let write = AnswerWrite {
+            site_id: site_id.into(),
+            user_id: user,
+            answer: NewAnswer {
+                question_set: "profile".into(),
+                version: 1,
+                key: key.into(),
+                value,
+            },
+            limits: LIMITS,
+            follow_ups: vec![NewJob::now("test.answer", json!({ "key": key }), 1)],
+        };
+        store
+            .record_answer(write)
+            .await
+            .map(|user| user.map(|u| (u.user_id, u.login_count, u.user_metadata)))
+            .map_err(|e| e.to_string())
+    };
+    let mut answers = vec![
+        answer("ada".into(), "role", json!("dev")).await,
+        answer("ada".into(), "address.city", json!("Lyon")).await,
+        answer("bob".into(), "bio", json!("x".repeat(2000))).await,
+        answer("nobody".into(), "role", json!("pm")).await,
+    ];
+    // At once: an answer and a later login of each of 20 users, in a batch or a few.
+    let at_once = (0..20).map(|i| {
+        let user = format!("u{i:02}");
+        async move {
+            let answered = answer(user.clone(), "role", json!(i)).await;
+            let login = NewLogin {
+                occurred_at: "2026-11-10T00:00:00Z".parse().unwrap(),
+                ..new_login(&user, &format!("later-{user}"))
+            };
+            let counted = store
+                .record_login(site_id, &login, LIMITS, one_job_each())
+                .await
+                .map(|r| Some((r.user_id, r.login_count, json!(null))))
+                .map_err(|e| e.to_string());
+            [answered, counted]
+        }
+    });
+    answers.extend(join_all(at_once).await.into_iter().flatten());
+    events.push(event("u00", "role", Skipped).await);
+    (events, answers)
 }

@@ -216,11 +216,8 @@ impl Bench {
         run(populate)?;
         let hashed = self.work.join(format!("users-{name}.tsv"));
         // The lower half: the database-alone answer runs write to the upper half.
-        write_hashed_users(
-            &hashed,
-            &keys.identity_secret,
-            (self.users / 2).min(HASHED_USERS),
-        )?;
+        let hashed_users = (self.users / 2).min(HASHED_USERS);
+        write_hashed_users(&hashed, &keys.identity_secret, hashed_users)?;
 
         let mut database_rates = Vec::new();
         for what in WORKLOADS {
@@ -243,7 +240,12 @@ impl Bench {
                     connections: CONNECTIONS,
                     threads: 2,
                     seconds: self.seconds,
-                    max_requests: MAX_REQUESTS,
+                    // Each user of the file answers once (a second answer is refused),
+                    // with room for the requests in flight when a thread stops.
+                    max_requests: match *what {
+                        "answers" => hashed_users.saturating_sub(CONNECTIONS),
+                        _ => MAX_REQUESTS,
+                    },
                     path: "",
                 };
                 let mut row = self.wrk(port, &load, &keys, &hashed)?;

@@ -13,9 +13,9 @@
 //! SQLite one writer keeps writes from queueing on the lock against each other; on
 //! PostgreSQL a few writers run batches side by side ([`Dialect::WRITERS`]).
 //!
-//! A store may write some writes apart ([`LoginBatchWriter`]: SQLite's logins without
-//! claims, on a connection and thread of their own, a batch in one hand-off). A batch is
-//! then written as runs of such writes and of the others, one after another.
+//! A store may write some writes apart ([`WriterApart`]: on SQLite, every write but a
+//! login with claims, on a connection and thread of their own, a batch in one hand-off).
+//! A batch is then written as runs of such writes and of the others, one after another.
 //!
 //! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
 
@@ -33,7 +33,7 @@ const QUEUE: usize = 4096;
 
 /// One write of a batch.
 #[derive(Clone)]
-pub(super) enum Write {
+pub(in crate::store) enum Write {
     Login(LoginWrite),
     Answer(AnswerWrite),
     PromptEvent(PromptEventWrite),
@@ -41,7 +41,7 @@ pub(super) enum Write {
 
 /// An impression, skip or dismissal of one question.
 #[derive(Clone)]
-pub(super) struct PromptEventWrite {
+pub(in crate::store) struct PromptEventWrite {
     pub site_id: String,
     pub user_id: String,
     pub question_set: String,
@@ -56,7 +56,7 @@ impl Write {
     /// identity-provider claims (merged into `app_metadata` once the login is counted).
     /// An answer is refused before it writes anything; a login without claims and a
     /// prompt event are never refused alone (they fail with their batch).
-    pub(super) fn needs_savepoint(&self) -> bool {
+    pub(in crate::store) fn needs_savepoint(&self) -> bool {
         match self {
             Write::Login(w) => w.login.profile.is_some(),
             Write::Answer(_) | Write::PromptEvent(_) => false,
@@ -67,13 +67,8 @@ impl Write {
     /// written anything, so that the batch goes on without a savepoint: an answer, whose
     /// metadata edit checks the limits before it writes (`edit_in`). A refusal of any
     /// other write without a savepoint fails the batch.
-    pub(super) fn refused_before_writing(&self) -> bool {
+    pub(in crate::store) fn refused_before_writing(&self) -> bool {
         matches!(self, Write::Answer(_))
-    }
-
-    /// Whether the write is a login without claims: one a [`LoginBatchWriter`] writes.
-    pub(super) fn is_plain_login(&self) -> bool {
-        matches!(self, Write::Login(w) if w.login.profile.is_none())
     }
 
     /// The site and user the write is about: a batch is sorted by them.
@@ -89,7 +84,7 @@ impl Write {
 /// What one write of a batch left: a login's receipt, the user an answer was written
 /// into (`None`: no such user), what a prompt event's write did (`None`: no such user).
 #[derive(Debug)]
-pub(super) enum Written {
+pub(in crate::store) enum Written {
     Login(LoginReceipt),
     Answer(Option<User>),
     PromptEvent(Option<RecordedEvent>),
@@ -126,7 +121,7 @@ fn mismatch() -> StoreError {
 }
 
 /// The outcome of each write of a batch, in order, once the batch committed.
-pub(super) type BatchOutcome = Vec<Result<Written, StoreError>>;
+pub(in crate::store) type BatchOutcome = Vec<Result<Written, StoreError>>;
 
 /// Writes batches (the store, behind a trait object so the writer tasks are not generic
 /// over the database).
@@ -137,18 +132,18 @@ pub(super) trait WriteBatches: Send + Sync + 'static {
     /// it); `Err` means the transaction failed and nothing of the batch was written.
     async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError>;
 
-    /// Whether the write goes to a [`LoginBatchWriter`] rather than the store's own
+    /// Whether the write goes to a [`WriterApart`] rather than the store's own
     /// transaction: a batch is then written as runs of one kind or the other, in order.
     fn writes_apart(&self, write: &Write) -> bool;
 }
 
-/// Writes batches of logins without claims apart from the store's pool, in one
-/// transaction each (SQLite's login writer, `store/sqlite/login_writer.rs`).
+/// Writes batches apart from the store's pool (SQLite's writer,
+/// `store/sqlite/writer.rs`): every write but those that need a savepoint.
 #[async_trait]
-pub(in crate::store) trait LoginBatchWriter: Send + Sync + 'static {
-    /// Counts the logins in one transaction and commits; `Err` means nothing of the
-    /// batch was written. Each receipt is that of the login at its position.
-    async fn write_logins(&self, logins: Vec<LoginWrite>) -> Result<Vec<LoginReceipt>, StoreError>;
+pub(in crate::store) trait WriterApart: Send + Sync + 'static {
+    /// Writes the batch in one transaction and commits, as
+    /// [`WriteBatches::write_batch`] does.
+    async fn write_apart(&self, batch: Vec<Write>) -> Result<BatchOutcome, StoreError>;
 }
 
 /// A write waiting for a writer, and where its outcome goes.

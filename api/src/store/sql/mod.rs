@@ -25,11 +25,19 @@ mod users;
 mod webhooks;
 mod write_batch;
 
-pub(in crate::store) use group_commit::LoginBatchWriter;
+// What SQLite's writer apart (`store/sqlite/writer.rs`) shares with the pool's path.
+pub(in crate::store) use group_commit::{
+    BatchOutcome, PromptEventWrite, Write, WriterApart, Written,
+};
 pub(in crate::store) use jobs::INSERT_JOB;
 pub(in crate::store) use logins::{
     INSERT_LOGIN_EVENT, RECEIPT_OF_EVENT, count_user_sql, receipt_of,
 };
+pub(in crate::store) use prompts::{
+    INSERT_ANSWERED_EVENT, INSERT_PROMPT_EVENT, KEEP_ANSWER, LOGIN_OF_USER, SET_LAST_PROMPTED,
+    answer_into,
+};
+pub(in crate::store) use users::{store_metadata_sql, user_to_edit_sql};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -81,9 +89,9 @@ pub struct SqlStore<D: Dialect> {
     sealer: Sealer,
     /// The queue to the writers of logins and answers (group commit), shared by clones.
     writes: Arc<OnceLock<group_commit::WriteQueue>>,
-    /// Where the group commit's logins without claims go instead of the pool, if
-    /// anywhere (SQLite's login writer).
-    logins_apart: Option<Arc<dyn LoginBatchWriter>>,
+    /// Where the group commit's writes go instead of the pool, if anywhere (SQLite's
+    /// writer; every write but a login with claims).
+    writer_apart: Option<Arc<dyn WriterApart>>,
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -92,7 +100,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             pool: self.pool.clone(),
             sealer: self.sealer.clone(),
             writes: self.writes.clone(),
-            logins_apart: self.logins_apart.clone(),
+            writer_apart: self.writer_apart.clone(),
         }
     }
 }
@@ -104,16 +112,13 @@ impl<D: Dialect> SqlStore<D> {
             pool,
             sealer: Sealer::default(),
             writes: Arc::default(),
-            logins_apart: None,
+            writer_apart: None,
         }
     }
 
-    /// This store, handing the group commit's logins without claims to `writer`.
-    pub(in crate::store) fn writing_logins_apart(
-        mut self,
-        writer: Arc<dyn LoginBatchWriter>,
-    ) -> Self {
-        self.logins_apart = Some(writer);
+    /// This store, handing the group commit's writes that need no savepoint to `writer`.
+    pub(in crate::store) fn writing_apart(mut self, writer: Arc<dyn WriterApart>) -> Self {
+        self.writer_apart = Some(writer);
         self
     }
 
@@ -204,7 +209,7 @@ where
 }
 
 /// Checks both metadata limits inside a write transaction.
-fn check_limits(
+pub(in crate::store) fn check_limits(
     user_metadata: &Value,
     app_metadata: &Value,
     limits: MetadataLimits,

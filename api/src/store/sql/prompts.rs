@@ -11,7 +11,7 @@ use super::jobs::insert_jobs;
 use super::rows::AskedUserRow;
 use super::users::user_with_history_sql;
 use super::{Connection, Db, Row, SqlStore};
-use crate::model::{PromptEventKind, User};
+use crate::model::{NewAnswer, PromptEventKind, User};
 use crate::questions::set_path;
 use crate::store::{AnswerWrite, AskedUser, Dialect, PromptStore, RecordedEvent, StoreError};
 
@@ -119,47 +119,33 @@ where
         limits,
         follow_ups,
     } = write;
-    let edit = |user_metadata: &mut Value, _: &mut Value| {
-        if let Value::Object(map) = user_metadata {
-            set_path(map, &answer.key, answer.value.clone());
-        }
-    };
+    let edit = |user_metadata: &mut Value, _: &mut Value| answer_into(user_metadata, answer);
     let Some(user) = SqlStore::<D>::edit_in(conn, site_id, user_id, &edit, *limits).await? else {
         return Ok(None);
     };
     let at = Utc::now();
-    sqlx::query(
-        "INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
-         login_count, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (site_id, user_id, key) DO UPDATE SET \
-         question_set = excluded.question_set, version = excluded.version, \
-         value = excluded.value, login_count = excluded.login_count, \
-         answered_at = excluded.answered_at",
-    )
-    .bind(site_id.as_str())
-    .bind(user_id.as_str())
-    .bind(answer.key.as_str())
-    .bind(answer.question_set.as_str())
-    .bind(answer.version)
-    .bind(Json(&answer.value))
-    .bind(user.login_count)
-    .bind(D::timestamp(at))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-         login_count, created_at, login_at) VALUES ($1, $2, $3, $4, $5, 'answered', $6, $7, $8)",
-    )
-    .bind(site_id.as_str())
-    .bind(user_id.as_str())
-    .bind(answer.question_set.as_str())
-    .bind(answer.version)
-    .bind(answer.key.as_str())
-    .bind(user.login_count)
-    .bind(D::timestamp(at))
-    .bind(D::timestamp(user.last_login_at))
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(KEEP_ANSWER)
+        .bind(site_id.as_str())
+        .bind(user_id.as_str())
+        .bind(answer.key.as_str())
+        .bind(answer.question_set.as_str())
+        .bind(answer.version)
+        .bind(Json(&answer.value))
+        .bind(user.login_count)
+        .bind(D::timestamp(at))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(INSERT_ANSWERED_EVENT)
+        .bind(site_id.as_str())
+        .bind(user_id.as_str())
+        .bind(answer.question_set.as_str())
+        .bind(answer.version)
+        .bind(answer.key.as_str())
+        .bind(user.login_count)
+        .bind(D::timestamp(at))
+        .bind(D::timestamp(user.last_login_at))
+        .execute(&mut *conn)
+        .await?;
     insert_jobs::<D>(conn, site_id, follow_ups).await?;
     Ok(Some(user))
 }
@@ -183,35 +169,29 @@ where
 {
     let at = Utc::now();
     // The user's login count and last login, which the event belongs to.
-    let login: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT login_count, last_login_at FROM users WHERE site_id = $1 AND user_id = $2",
-    )
-    .bind(event.site_id.as_str())
-    .bind(event.user_id.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let login: Option<(i64, DateTime<Utc>)> = sqlx::query_as(LOGIN_OF_USER)
+        .bind(event.site_id.as_str())
+        .bind(event.user_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some((login_count, login_at)) = login else {
         return Ok(None);
     };
-    let inserted = sqlx::query(
-        "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
-         login_count, created_at, login_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(event.site_id.as_str())
-    .bind(event.user_id.as_str())
-    .bind(event.question_set.as_str())
-    .bind(event.version)
-    .bind(event.key.as_str())
-    .bind(event.kind.as_str())
-    .bind(login_count)
-    .bind(D::timestamp(at))
-    .bind(D::timestamp(login_at))
-    .execute(&mut *conn)
-    .await?;
+    let inserted = sqlx::query(INSERT_PROMPT_EVENT)
+        .bind(event.site_id.as_str())
+        .bind(event.user_id.as_str())
+        .bind(event.question_set.as_str())
+        .bind(event.version)
+        .bind(event.key.as_str())
+        .bind(event.kind.as_str())
+        .bind(login_count)
+        .bind(D::timestamp(at))
+        .bind(D::timestamp(login_at))
+        .execute(&mut *conn)
+        .await?;
     let new = D::rows_affected(&inserted) > 0;
     if event.kind == PromptEventKind::Impression && new {
-        sqlx::query("UPDATE users SET last_prompted_at = $1 WHERE site_id = $2 AND user_id = $3")
+        sqlx::query(SET_LAST_PROMPTED)
             .bind(D::timestamp(at))
             .bind(event.site_id.as_str())
             .bind(event.user_id.as_str())
@@ -220,3 +200,40 @@ where
     }
     Ok(Some(RecordedEvent { login_count, new }))
 }
+
+/// An answer's value, written into the user's metadata at its key.
+pub(in crate::store) fn answer_into(user_metadata: &mut Value, answer: &NewAnswer) {
+    if let Value::Object(map) = user_metadata {
+        set_path(map, &answer.key, answer.value.clone());
+    }
+}
+
+/// Keeps an answer with its source (`$1` site, `$2` user, `$3` key, `$4` question set,
+/// `$5` version, `$6` value, `$7` login count, `$8` now), over an earlier one of its key.
+pub(in crate::store) const KEEP_ANSWER: &str = "INSERT INTO answers (site_id, user_id, key, question_set, version, value, \
+     login_count, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (site_id, user_id, key) DO UPDATE SET \
+     question_set = excluded.question_set, version = excluded.version, \
+     value = excluded.value, login_count = excluded.login_count, \
+     answered_at = excluded.answered_at";
+
+/// An answer's `answered` event (`$1` site, `$2` user, `$3` question set, `$4` version,
+/// `$5` key, `$6` login count, `$7` now, `$8` the login's time).
+pub(in crate::store) const INSERT_ANSWERED_EVENT: &str = "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
+     login_count, created_at, login_at) VALUES ($1, $2, $3, $4, $5, 'answered', $6, $7, $8)";
+
+/// The user's login count and last login, which a prompt event belongs to (`$1` site,
+/// `$2` user).
+pub(in crate::store) const LOGIN_OF_USER: &str =
+    "SELECT login_count, last_login_at FROM users WHERE site_id = $1 AND user_id = $2";
+
+/// A prompt event (`$1` site, `$2` user, `$3` question set, `$4` version, `$5` key, `$6`
+/// kind, `$7` login count, `$8` now, `$9` the login's time), once per user, question,
+/// login and kind (`prompt_events_once_per_login`: a repeat changes nothing).
+pub(in crate::store) const INSERT_PROMPT_EVENT: &str = "INSERT INTO prompt_events (site_id, user_id, question_set, version, key, kind, \
+     login_count, created_at, login_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT DO NOTHING";
+
+/// A new impression's time on its user (`$1` now, `$2` site, `$3` user).
+pub(in crate::store) const SET_LAST_PROMPTED: &str =
+    "UPDATE users SET last_prompted_at = $1 WHERE site_id = $2 AND user_id = $3";

@@ -60,9 +60,7 @@ where
         edit: MetadataEdit<'_>,
         limits: MetadataLimits,
     ) -> Result<Option<User>, StoreError> {
-        let columns = user_columns(D::FLAVOUR);
-        let lock = D::ROW_LOCK;
-        let sql = format!("SELECT {columns} FROM users WHERE site_id = $1 AND user_id = $2 {lock}");
+        let sql = user_to_edit_sql::<D>();
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(user_id)
@@ -74,14 +72,7 @@ where
         let mut user = User::from(row);
         edit(&mut user.user_metadata, &mut user.app_metadata);
         check_limits(&user.user_metadata, &user.app_metadata, limits)?;
-        let (user_metadata, app_metadata) = (
-            D::FLAVOUR.stored_metadata("$1"),
-            D::FLAVOUR.stored_metadata("$2"),
-        );
-        let sql = format!(
-            "UPDATE users SET user_metadata = {user_metadata}, app_metadata = {app_metadata}, \
-             updated_at = $3 WHERE site_id = $4 AND user_id = $5 RETURNING {columns}"
-        );
+        let sql = store_metadata_sql::<D>();
         let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(Json(&user.user_metadata))
             .bind(Json(&user.app_metadata))
@@ -296,5 +287,26 @@ pub(super) fn user_with_history_sql(flavour: Flavour, extra: &str) -> String {
          WHERE prompt_events.site_id = users.site_id \
          AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history{extra} \
          FROM users WHERE site_id = $1 AND user_id = $2"
+    )
+}
+
+/// The user to edit (`$1` site, `$2` user), locked for the transaction on PostgreSQL
+/// ([`Dialect::ROW_LOCK`]; a write transaction on SQLite holds the one write lock).
+pub(in crate::store) fn user_to_edit_sql<D: Dialect>() -> String {
+    let (columns, lock) = (user_columns(D::FLAVOUR), D::ROW_LOCK);
+    format!("SELECT {columns} FROM users WHERE site_id = $1 AND user_id = $2 {lock}")
+}
+
+/// Stores an edited user's metadata (`$1` user's, `$2` app's, `$3` now, `$4` site, `$5`
+/// user) and returns the user as stored.
+pub(in crate::store) fn store_metadata_sql<D: Dialect>() -> String {
+    let columns = user_columns(D::FLAVOUR);
+    let (user_metadata, app_metadata) = (
+        D::FLAVOUR.stored_metadata("$1"),
+        D::FLAVOUR.stored_metadata("$2"),
+    );
+    format!(
+        "UPDATE users SET user_metadata = {user_metadata}, app_metadata = {app_metadata}, \
+         updated_at = $3 WHERE site_id = $4 AND user_id = $5 RETURNING {columns}"
     )
 }

@@ -40,7 +40,7 @@ where
                 pool: self.pool.clone(),
                 sealer: self.sealer.clone(),
                 writes: Arc::default(),
-                logins_apart: self.logins_apart.clone(),
+                writer_apart: self.writer_apart.clone(),
             };
             WriteQueue::start(Arc::new(writers), D::WRITERS)
         })
@@ -99,21 +99,10 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn write_batch(&self, batch: &[Write]) -> Result<BatchOutcome, StoreError> {
-        if let Some(apart) = &self.logins_apart
-            && batch.iter().all(Write::is_plain_login)
+        if let Some(apart) = &self.writer_apart
+            && batch.iter().all(|write| self.writes_apart(write))
         {
-            let logins = batch
-                .iter()
-                .filter_map(|write| match write {
-                    Write::Login(login) => Some(login.clone()),
-                    _ => None,
-                })
-                .collect();
-            let receipts = apart.write_logins(logins).await?;
-            return Ok(receipts
-                .into_iter()
-                .map(|receipt| Ok(Written::Login(receipt)))
-                .collect());
+            return apart.write_apart(batch.to_vec()).await;
         }
         let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -151,6 +140,6 @@ where
     }
 
     fn writes_apart(&self, write: &Write) -> bool {
-        self.logins_apart.is_some() && write.is_plain_login()
+        self.writer_apart.is_some() && !write.needs_savepoint()
     }
 }

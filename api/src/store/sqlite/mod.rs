@@ -14,9 +14,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::Flavour;
 use super::{Dialect, SqlStore, StoreError};
-use login_writer::SqliteLoginWriter;
+use writer::SqliteWriter;
 
-mod login_writer;
+mod writer;
 
 /// The SQLite dialect.
 #[derive(Debug, Clone, Copy)]
@@ -49,13 +49,13 @@ impl SqliteStore {
             );
         }
         let store = SqlStore::new(pool);
-        // A database in memory lives in the pool's connections only: its logins stay on
+        // A database in memory lives in the pool's connections only: its writes stay on
         // the pool.
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Ok(store);
         }
-        let writer = SqliteLoginWriter::start(options.get_filename())?;
-        Ok(store.writing_logins_apart(Arc::new(writer)))
+        let writer = SqliteWriter::start(options.get_filename())?;
+        Ok(store.writing_apart(Arc::new(writer)))
     }
 }
 
