@@ -479,6 +479,7 @@ async fn sqlite_writer_writes_what_the_pool_writes() {
         receipts.push(these);
         written.push(answers_and_events(&store, &site.site_id).await);
         rows.push(rows_of(sqlite.pool()).await);
+        claims_beside_the_rest(&store, &site.site_id).await;
     }
     assert_eq!(receipts[0], receipts[1]);
     assert_eq!(
@@ -520,6 +521,54 @@ async fn sqlite_writer_writes_what_the_pool_writes() {
         "events: ada's impression, bob's skip and impression, answers, u00's skip"
     );
     assert_eq!(rows[0], rows[1]);
+}
+
+/// Logins with claims (the pool's transaction) and without (the writer apart on a file)
+/// of the same users at once: a batch then holds runs of both kinds, and each login is
+/// counted once, in either order.
+async fn claims_beside_the_rest(store: &Arc<dyn Store>, site_id: &str) {
+    // The claims' login is the later one, so its claims are kept in either order.
+    let at = |hour: u32| format!("2026-11-20T{hour:02}:00:00Z").parse().unwrap();
+    let calls = (0..20).map(|i| async move {
+        let user = format!("m{:02}", i / 2);
+        let login = if i % 2 == 0 {
+            let mut claims = Map::new();
+            claims.insert("plan".into(), json!("team"));
+            NewLogin {
+                profile: Some(claims),
+                occurred_at: at(13),
+                ..new_login(&user, &format!("claims-{i}"))
+            }
+        } else {
+            NewLogin {
+                occurred_at: at(12),
+                ..new_login(&user, &format!("plain-{i}"))
+            }
+        };
+        store
+            .record_login(site_id, &login, LIMITS, one_job_each())
+            .await
+            .unwrap()
+    });
+    let mut counts: Vec<(String, i64)> = join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| (r.user_id, r.login_count))
+        .collect();
+    counts.sort();
+    let expected: Vec<(String, i64)> = (0..10)
+        .flat_map(|u| [(format!("m{u:02}"), 1), (format!("m{u:02}"), 2)])
+        .collect();
+    assert_eq!(counts, expected);
+    for u in 0..10 {
+        let user = store
+            .user(site_id, &format!("m{u:02}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.login_count, 2);
+        assert_eq!(user.app_metadata["idp"]["plan"], "team");
+    }
 }
 
 /// Prompt events and answers after the logins of `sqlite_writer_writes_what_the_pool_writes`:

@@ -49,9 +49,11 @@ impl SqliteStore {
             );
         }
         let store = SqlStore::new(pool);
-        // A database in memory lives in the pool's connections only: its writes stay on
-        // the pool.
-        if url.contains(":memory:") || url.contains("mode=memory") {
+        // A database in memory lives in the pool's connections only, and a read-only,
+        // immutable or other-VFS one is opened as the URL says only by the pool: their
+        // writes stay on the pool.
+        let pool_only = [":memory:", "mode=memory", "mode=ro", "immutable=", "vfs="];
+        if pool_only.iter().any(|option| url.contains(option)) {
             return Ok(store);
         }
         let writer = SqliteWriter::start(options.get_filename())?;

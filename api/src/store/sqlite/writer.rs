@@ -3,8 +3,9 @@
 //! batch ([decision 0012](../../../../docs/decisions/0012-sqlite-writer.md)).
 //!
 //! sqlx runs each SQLite statement on its connection's worker thread and hands the
-//! statement and its rows across threads: a batch of 32 logins was about 70 hand-offs,
-//! and the one writer spent 107 µs per login, most of it waiting for threads to wake.
+//! statement and its rows across threads: a batch of 32 logins was about 70 statements,
+//! so about 140 thread wake-ups, and the one writer spent 107 µs per login, most of it
+//! waiting for threads to wake.
 //! Here the thread receives the whole batch, writes it in one transaction with the
 //! statements the shared path uses (`store/sql/`: logins, prompts, users, jobs), commits
 //! once, and sends back each write's outcome. Logins with claims keep the shared path
