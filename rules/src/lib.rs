@@ -28,6 +28,7 @@ pub mod phone;
 mod refusal;
 pub mod text;
 pub mod url;
+pub mod widget_look;
 
 pub use kind::Kind;
 pub use refusal::{Refusal, Rule};

@@ -4,6 +4,9 @@
 //! Wasm after Yew itself.
 
 use js_sys::{Array, Object, Reflect};
+use trickle_rules::widget_look::{
+    DEFAULT_BRAND_COLOR, DEFAULT_CORNER, DEFAULT_FONT, DEFAULT_MODE, DEFAULT_RADIUS_PX,
+};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::value::Value;
@@ -81,7 +84,7 @@ pub struct Theme {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            corner: "bottom-right".into(),
+            corner: DEFAULT_CORNER.into(),
             theme: Theme::default(),
         }
     }
@@ -90,10 +93,10 @@ impl Default for Settings {
 impl Default for Theme {
     fn default() -> Self {
         Theme {
-            mode: "auto".into(),
-            brand_color: "#4f46e5".into(),
-            font: "system-ui, sans-serif".into(),
-            radius_px: 12,
+            mode: DEFAULT_MODE.into(),
+            brand_color: DEFAULT_BRAND_COLOR.into(),
+            font: DEFAULT_FONT.into(),
+            radius_px: DEFAULT_RADIUS_PX,
         }
     }
 }

@@ -2,6 +2,10 @@
 //! passes, and the documented shape of a change to them.
 
 use serde::{Deserialize, Serialize};
+use trickle_rules::widget_look::{
+    CORNERS, DEFAULT_BRAND_COLOR, DEFAULT_CORNER, DEFAULT_FONT, DEFAULT_MODE, DEFAULT_RADIUS_PX,
+    MAX_RADIUS_PX, MODES,
+};
 use utoipa::ToSchema;
 
 /// Where and when the widget shows (read by the widget, set by the site owner).
@@ -46,7 +50,7 @@ pub struct Theme {
 impl Default for WidgetSettings {
     fn default() -> Self {
         WidgetSettings {
-            corner: "bottom-right".into(),
+            corner: DEFAULT_CORNER.into(),
             delay_ms: 2000,
             min_hours_between_prompts: 0,
             show_on: Vec::new(),
@@ -59,16 +63,13 @@ impl Default for WidgetSettings {
 impl Default for Theme {
     fn default() -> Self {
         Theme {
-            mode: "auto".into(),
-            brand_color: "#4f46e5".into(),
-            font: "system-ui, sans-serif".into(),
-            radius_px: 12,
+            mode: DEFAULT_MODE.into(),
+            brand_color: DEFAULT_BRAND_COLOR.into(),
+            font: DEFAULT_FONT.into(),
+            radius_px: DEFAULT_RADIUS_PX,
         }
     }
 }
-
-const CORNERS: [&str; 4] = ["bottom-right", "bottom-left", "top-right", "top-left"];
-const MODES: [&str; 3] = ["auto", "light", "dark"];
 
 impl WidgetSettings {
     /// Checks every field; returns `(field, message)` for the first bad one.
@@ -116,7 +117,7 @@ impl WidgetSettings {
                 "must be a CSS font-family list under 200 bytes",
             );
         }
-        if self.theme.radius_px > 48 {
+        if self.theme.radius_px > MAX_RADIUS_PX {
             return bad("widget_settings.theme.radius_px", "must be at most 48");
         }
         Ok(())
