@@ -120,6 +120,22 @@ fn mismatch() -> StoreError {
     StoreError::Shared("a write was answered with another kind's outcome".into())
 }
 
+/// A write's outcome in a batch where it has no savepoint: a refusal that came before it
+/// wrote anything ([`Write::refused_before_writing`]) is the write's own outcome and the
+/// batch goes on; any other error fails the batch (the outer `Err`), which is then split.
+pub(in crate::store) fn outcome_without_savepoint(
+    write: &Write,
+    written: Result<Written, StoreError>,
+) -> Result<Result<Written, StoreError>, StoreError> {
+    match written {
+        Ok(written) => Ok(Ok(written)),
+        Err(refused @ StoreError::TooLarge { .. }) if write.refused_before_writing() => {
+            Ok(Err(refused))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// The outcome of each write of a batch, in order, once the batch committed.
 pub(in crate::store) type BatchOutcome = Vec<Result<Written, StoreError>>;
 

@@ -27,7 +27,7 @@ mod write_batch;
 
 // What SQLite's writer apart (`store/sqlite/writer.rs`) shares with the pool's path.
 pub(in crate::store) use group_commit::{
-    BatchOutcome, PromptEventWrite, Write, WriterApart, Written,
+    BatchOutcome, PromptEventWrite, Write, WriterApart, Written, outcome_without_savepoint,
 };
 pub(in crate::store) use jobs::INSERT_JOB;
 pub(in crate::store) use logins::{

@@ -8,7 +8,9 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 use std::sync::Arc;
 
-use super::group_commit::{BatchOutcome, Write, WriteBatches, WriteQueue, Written};
+use super::group_commit::{
+    BatchOutcome, Write, WriteBatches, WriteQueue, Written, outcome_without_savepoint,
+};
 use super::logins::count_login;
 use super::prompts::{write_answer, write_prompt_event};
 use super::{Connection, Db, Row, SqlStore};
@@ -110,15 +112,8 @@ where
             // Without a savepoint (two statements fewer): a write refused alone has
             // written nothing; any other error fails the batch, which is then split.
             if !write.needs_savepoint() {
-                match Self::write_one(&mut tx, write).await {
-                    Ok(written) => outcomes.push(Ok(written)),
-                    Err(refused @ StoreError::TooLarge { .. })
-                        if write.refused_before_writing() =>
-                    {
-                        outcomes.push(Err(refused))
-                    }
-                    Err(error) => return Err(error),
-                }
+                let written = Self::write_one(&mut tx, write).await;
+                outcomes.push(outcome_without_savepoint(write, written)?);
                 continue;
             }
             let mut savepoint = <Connection<D> as sqlx::Connection>::begin(&mut *tx).await?;

@@ -27,8 +27,8 @@ use crate::model::{LoginReceipt, NewJob, PromptEventKind, User};
 use crate::store::sql::{
     BatchOutcome, INSERT_ANSWERED_EVENT, INSERT_JOB, INSERT_LOGIN_EVENT, INSERT_PROMPT_EVENT,
     KEEP_ANSWER, LOGIN_OF_USER, PromptEventWrite, RECEIPT_OF_EVENT, SET_LAST_PROMPTED, Write,
-    WriterApart, Written, answer_into, check_limits, count_user_sql, receipt_of,
-    store_metadata_sql, user_to_edit_sql,
+    WriterApart, Written, answer_into, check_limits, count_user_sql, outcome_without_savepoint,
+    receipt_of, store_metadata_sql, user_to_edit_sql,
 };
 use crate::store::{AnswerWrite, Dialect, LoginWrite, RecordedEvent, StoreError};
 
@@ -141,13 +141,7 @@ fn write_batch(
                 write_prompt_event(&transaction, event).map(Written::PromptEvent)
             }
         };
-        match written {
-            Ok(written) => outcomes.push(Ok(written)),
-            Err(refused @ StoreError::TooLarge { .. }) if write.refused_before_writing() => {
-                outcomes.push(Err(refused))
-            }
-            Err(error) => return Err(error),
-        }
+        outcomes.push(outcome_without_savepoint(write, written)?);
     }
     transaction.commit()?;
     Ok(outcomes)
