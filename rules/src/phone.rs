@@ -140,6 +140,11 @@ pub fn normalise(s: &str) -> Result<String, Refusal> {
     let (min, max) = (usize::from(cc.min), usize::from(cc.max));
     if cc.code != 1 && !cc.prefix.is_empty() {
         national = national.strip_prefix(cc.prefix).unwrap_or(national);
+        // A national number never starts with its trunk prefix; one that still does
+        // (`+31 000…`) would lose another digit each time it is normalised again.
+        if national.starts_with(cc.prefix) {
+            return bad();
+        }
     }
     let nanp = |n: &str| {
         (n.len() == 10 && !n.starts_with(['0', '1'])) || (n.len() == 7 && n.starts_with("310"))
@@ -192,6 +197,7 @@ mod tests {
             "+1 650 253 0000 ext. 1",
             "++1 650 253 0000",
             "+1\u{a0}650 253 0000",
+            "+31000000",
         ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
