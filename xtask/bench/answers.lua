@@ -15,10 +15,10 @@ init = function(args)
 end
 
 request = function()
-  local u = users[(sent * thread_count + tid) % #users + 1]
+  local user, hash = users.get((sent * thread_count + tid) % users.count + 1)
   sent = sent + 1
   return wrk.format("POST", "/v1/widget/answers", {
-    ["X-Trickle-Key"] = key, ["X-Trickle-User"] = u[1], ["X-Trickle-User-Hash"] = u[2],
+    ["X-Trickle-Key"] = key, ["X-Trickle-User"] = user, ["X-Trickle-User-Hash"] = hash,
     ["Origin"] = origin, ["Content-Type"] = "application/json" },
     '{"question_set":"onboarding","version":1,"key":"role","value":"founder"}')
 end

@@ -16,12 +16,30 @@ function common.init()
   thread_count = tonumber(os.getenv("BENCH_THREADS"))
 end
 
--- Lines `user<TAB>hash` of BENCH_USERS_FILE.
+-- The users of BENCH_USERS_FILE (lines `user<TAB>hash`): `users.count`, and
+-- `users.get(i)` (1-based) returning the user and their hash. The file stays one string
+-- with a table of line offsets: a table of 400,000 small tables made LuaJIT's garbage
+-- collector pause a thread for 100 ms at a time, and wrk counted the pauses as latency
+-- (p99.9 of 100-250 ms against a server whose own p99.9 was under 10 ms).
 function common.users()
-  local users = {}
-  for line in io.lines(os.getenv("BENCH_USERS_FILE")) do
-    local user, hash = line:match("^(%S+)\t(%S+)$")
-    users[#users + 1] = { user, hash }
+  local file = assert(io.open(os.getenv("BENCH_USERS_FILE"), "rb"))
+  local text = file:read("*a")
+  file:close()
+  if text:sub(-1) ~= "\n" then
+    text = text .. "\n"
+  end
+  local starts = {}
+  local at = 1
+  while at <= #text do
+    starts[#starts + 1] = at
+    at = text:find("\n", at, true) + 1
+  end
+  -- Where a line after the last would start: every line ends with its newline.
+  starts[#starts + 1] = #text + 1
+  local users = { count = #starts - 1 }
+  function users.get(i)
+    local line = text:sub(starts[i], starts[i + 1] - 2)
+    return line:match("^(%S+)\t(%S+)$")
   end
   return users
 end

@@ -15,8 +15,8 @@ end
 
 request = function()
   sent = sent + 1
-  local u = users[((sent * thread_count + tid) * 2654435761) % #users + 1]
+  local user, hash = users.get(((sent * thread_count + tid) * 2654435761) % users.count + 1)
   return wrk.format("GET", "/v1/widget/next", {
-    ["X-Trickle-Key"] = key, ["X-Trickle-User"] = u[1], ["X-Trickle-User-Hash"] = u[2],
+    ["X-Trickle-Key"] = key, ["X-Trickle-User"] = user, ["X-Trickle-User-Hash"] = hash,
     ["Origin"] = origin })
 end
