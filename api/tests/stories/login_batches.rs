@@ -5,7 +5,7 @@ use futures::future::join_all;
 use serde_json::{Map, json};
 use std::sync::Arc;
 use trickle::model::{LoginReceipt, MetadataLimits, NewAnswer, NewJob, NewLogin, User};
-use trickle::questions::Outcome;
+use trickle::questions::{Outcome, PromptRecord};
 use trickle::store::{AnswerWrite, LoginFollowUps, LoginWrite, Store, StoreError};
 
 use super::{login_event, service};
@@ -319,6 +319,11 @@ type Written = (
 );
 
 /// What the writes leave in the database, read with plain SQL (no ids, no clock).
+type UsersRead = (
+    Vec<Option<(User, Vec<PromptRecord>)>>,
+    Vec<Option<((User, Vec<PromptRecord>), bool)>>,
+);
+
 type Rows = (
     Vec<UserRowRead>,
     Vec<EventRowRead>,
@@ -407,6 +412,7 @@ async fn sqlite_writer_writes_what_the_pool_writes() {
     let file = format!("sqlite://{}", dir.path().join("apart.db").display());
     let (mut receipts, mut written, mut rows): (_, Vec<Written>, Vec<Rows>) =
         (Vec::new(), Vec::new(), Vec::new());
+    let mut reads = Vec::new();
     for url in [file.as_str(), "sqlite::memory:"] {
         let sqlite = SqliteStore::connect(url).await.unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite.clone());
@@ -479,6 +485,7 @@ async fn sqlite_writer_writes_what_the_pool_writes() {
         receipts.push(these);
         written.push(answers_and_events(&store, &site.site_id).await);
         rows.push(rows_of(sqlite.pool()).await);
+        reads.push(users_read(&store, &site.site_id).await);
         claims_beside_the_rest(&store, &site.site_id).await;
     }
     assert_eq!(receipts[0], receipts[1]);
@@ -521,6 +528,64 @@ async fn sqlite_writer_writes_what_the_pool_writes() {
         "events: ada's impression, bob's skip and impression, answers, u00's skip"
     );
     assert_eq!(rows[0], rows[1]);
+    let (with_history, being_asked) = &reads[0];
+    assert_eq!(with_history[3], None, "nobody");
+    let bob = with_history[1].as_ref().unwrap();
+    assert_eq!((bob.0.login_count, bob.1.len()), (2, 1), "bob's skip");
+    assert_eq!(
+        being_asked
+            .iter()
+            .map(|a| a.as_ref().map(|a| a.1))
+            .collect::<Vec<_>>(),
+        [Some(false), Some(false), Some(true), Some(false), None],
+        "ada's role shown then answered, her city never shown, bob's city shown"
+    );
+    assert_eq!(
+        reads[0], reads[1],
+        "the reader apart reads what the pool reads"
+    );
+}
+
+/// What the widget reads of users after `answers_and_events`: each with their history
+/// (`user_with_history`), and as about to answer a question (`user_being_asked`).
+async fn users_read(store: &Arc<dyn Store>, site_id: &str) -> UsersRead {
+    let mut with_history = Vec::new();
+    for user in ["ada", "bob", "u00", "nobody"] {
+        let read = store.user_with_history(site_id, user).await.unwrap();
+        with_history.push(read.map(|(user, history)| (without_clock(user), history)));
+    }
+    let mut being_asked = Vec::new();
+    for (user, version, key) in [
+        ("ada", 1, "role"),
+        ("ada", 1, "address.city"),
+        ("bob", 1, "city"),
+        ("bob", 2, "city"),
+        ("nobody", 1, "role"),
+    ] {
+        let asked = store
+            .user_being_asked(site_id, user, "profile", version, key)
+            .await
+            .unwrap();
+        being_asked.push(asked.map(|a| ((without_clock(a.user), a.history), a.shown_unanswered)));
+    }
+    (with_history, being_asked)
+}
+
+/// A user without the times the two runs took their writes at (each run's clock): whether
+/// they were prompted stays.
+fn without_clock(mut user: User) -> User {
+    let run_started = chrono::DateTime::UNIX_EPOCH;
+    user.created_at = run_started;
+    user.updated_at = run_started;
+    user.last_prompted_at = user.last_prompted_at.map(|_| run_started);
+    if let Some(idp) = user
+        .app_metadata
+        .get_mut("idp")
+        .and_then(|idp| idp.as_object_mut())
+    {
+        idp.remove("received_at");
+    }
+    user
 }
 
 /// Logins with claims (the pool's transaction) and without (the writer apart on a file)

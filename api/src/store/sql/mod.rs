@@ -33,11 +33,13 @@ pub(in crate::store) use jobs::INSERT_JOB;
 pub(in crate::store) use logins::{
     INSERT_LOGIN_EVENT, RECEIPT_OF_EVENT, count_user_sql, receipt_of,
 };
+pub(in crate::store) use prompts::user_being_asked_sql;
 pub(in crate::store) use prompts::{
     INSERT_ANSWERED_EVENT, INSERT_PROMPT_EVENT, KEEP_ANSWER, LOGIN_OF_USER, SET_LAST_PROMPTED,
     answer_into,
 };
-pub(in crate::store) use users::{store_metadata_sql, user_to_edit_sql};
+pub(in crate::store) use rows::history_of;
+pub(in crate::store) use users::{store_metadata_sql, user_to_edit_sql, user_with_history_sql};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -48,10 +50,12 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use super::AskedUser;
 use super::dialect::{Flavour, INVALIDATION_CHANNEL};
 use super::secrets::Sealer;
 use super::{Dialect, Store, StoreError};
-use crate::model::{MetadataLimits, json_size};
+use crate::model::{MetadataLimits, User, json_size};
+use crate::questions::PromptRecord;
 
 /// The UTC day of a timestamp column: `.group` to `GROUP BY`, `.text` (a function of
 /// it) to select as `YYYY-MM-DD`. SQLite keeps timestamps as fixed-width RFC 3339 text in
@@ -92,6 +96,29 @@ pub struct SqlStore<D: Dialect> {
     /// Where the group commit's writes go instead of the pool, if anywhere (SQLite's
     /// writer; every write but a login with claims).
     writer_apart: Option<Arc<dyn WriterApart>>,
+    /// What reads the widget's user apart from the pool, if anything (SQLite's reader).
+    reader_apart: Option<Arc<dyn ReaderApart>>,
+}
+
+/// Reads the widget's one user, apart from the store's pool and on the calling thread
+/// (SQLite's reader, `store/sqlite/reader.rs`): the same queries, in one round trip each.
+pub(in crate::store) trait ReaderApart: Send + Sync + 'static {
+    /// As [`UserStore::user_with_history`](super::UserStore::user_with_history).
+    fn user_with_history(
+        &self,
+        site_id: &str,
+        user_id: &str,
+    ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError>;
+
+    /// As [`PromptStore::user_being_asked`](super::PromptStore::user_being_asked).
+    fn user_being_asked(
+        &self,
+        site_id: &str,
+        user_id: &str,
+        question_set: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<Option<AskedUser>, StoreError>;
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {
@@ -101,6 +128,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             sealer: self.sealer.clone(),
             writes: self.writes.clone(),
             writer_apart: self.writer_apart.clone(),
+            reader_apart: self.reader_apart.clone(),
         }
     }
 }
@@ -113,12 +141,19 @@ impl<D: Dialect> SqlStore<D> {
             sealer: Sealer::default(),
             writes: Arc::default(),
             writer_apart: None,
+            reader_apart: None,
         }
     }
 
     /// This store, handing the group commit's writes that need no savepoint to `writer`.
     pub(in crate::store) fn writing_apart(mut self, writer: Arc<dyn WriterApart>) -> Self {
         self.writer_apart = Some(writer);
+        self
+    }
+
+    /// This store, reading the widget's user with `reader` instead of the pool.
+    pub(in crate::store) fn reading_apart(mut self, reader: Arc<dyn ReaderApart>) -> Self {
+        self.reader_apart = Some(reader);
         self
     }
 

@@ -13,6 +13,7 @@ use super::users::user_with_history_sql;
 use super::{Connection, Db, Row, SqlStore};
 use crate::model::{NewAnswer, PromptEventKind, User};
 use crate::questions::set_path;
+use crate::store::dialect::Flavour;
 use crate::store::{AnswerWrite, AskedUser, Dialect, PromptStore, RecordedEvent, StoreError};
 
 #[async_trait]
@@ -65,18 +66,10 @@ where
         version: i64,
         key: &str,
     ) -> Result<Option<AskedUser>, StoreError> {
-        let sql = user_with_history_sql(
-            D::FLAVOUR,
-            ", EXISTS (SELECT 1 FROM prompt_events shown \
-             WHERE shown.site_id = users.site_id AND shown.user_id = users.user_id \
-             AND shown.question_set = $3 AND shown.version = $4 AND shown.key = $5 \
-             AND shown.kind = 'impression' \
-             AND NOT EXISTS (SELECT 1 FROM prompt_events answered \
-               WHERE answered.site_id = shown.site_id AND answered.user_id = shown.user_id \
-               AND answered.question_set = shown.question_set AND answered.key = shown.key \
-               AND answered.kind = 'answered' AND answered.id > shown.id)) \
-             AS shown_unanswered",
-        );
+        if let Some(reader) = &self.reader_apart {
+            return reader.user_being_asked(site_id, user_id, question_set, version, key);
+        }
+        let sql = user_being_asked_sql(D::FLAVOUR);
         let row: Option<AskedUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
             .bind(user_id)
@@ -87,6 +80,24 @@ where
             .await?;
         row.map(AskedUserRow::into_asked).transpose()
     }
+}
+
+/// The user about to answer a question (site `$1`, user `$2`, set `$3`, version `$4`,
+/// key `$5`): `user_with_history_sql` and the column `shown_unanswered`, whether the
+/// question was shown to them and not answered since.
+pub(in crate::store) fn user_being_asked_sql(flavour: Flavour) -> String {
+    user_with_history_sql(
+        flavour,
+        ", EXISTS (SELECT 1 FROM prompt_events shown \
+         WHERE shown.site_id = users.site_id AND shown.user_id = users.user_id \
+         AND shown.question_set = $3 AND shown.version = $4 AND shown.key = $5 \
+         AND shown.kind = 'impression' \
+         AND NOT EXISTS (SELECT 1 FROM prompt_events answered \
+           WHERE answered.site_id = shown.site_id AND answered.user_id = shown.user_id \
+           AND answered.question_set = shown.question_set AND answered.key = shown.key \
+           AND answered.kind = 'answered' AND answered.id > shown.id)) \
+         AS shown_unanswered",
+    )
 }
 
 /// The statements of one answer, on a connection inside a transaction (or a savepoint of

@@ -113,29 +113,33 @@ pub struct UserWithHistoryRow {
 
 impl UserWithHistoryRow {
     pub fn into_parts(self) -> Result<(User, Vec<PromptRecord>), StoreError> {
-        let outcomes: Vec<(String, String, String, i64)> =
-            serde_json::from_value(self.history.0)
-                .map_err(|e| StoreError::Corrupt(format!("prompt history: {e}")))?;
-        // Impressions are not outcomes; the query leaves them out.
-        let history = outcomes
-            .into_iter()
-            .filter_map(|(question_set, key, kind, login_count)| {
-                let outcome = match kind.as_str() {
-                    "answered" => Outcome::Answered,
-                    "skipped" => Outcome::Skipped,
-                    "dismissed" => Outcome::Dismissed,
-                    _ => return None,
-                };
-                Some(PromptRecord {
-                    question_set,
-                    key,
-                    outcome,
-                    login_count,
-                })
-            })
-            .collect();
-        Ok((self.user.into(), history))
+        Ok((self.user.into(), history_of(self.history.0)?))
     }
+}
+
+/// The prompt outcomes of `user_with_history_sql`'s `history` column: `[question_set,
+/// key, kind, login_count]` per outcome, oldest first.
+pub(in crate::store) fn history_of(column: Value) -> Result<Vec<PromptRecord>, StoreError> {
+    let outcomes: Vec<(String, String, String, i64)> = serde_json::from_value(column)
+        .map_err(|e| StoreError::Corrupt(format!("prompt history: {e}")))?;
+    // Impressions are not outcomes; the query leaves them out.
+    Ok(outcomes
+        .into_iter()
+        .filter_map(|(question_set, key, kind, login_count)| {
+            let outcome = match kind.as_str() {
+                "answered" => Outcome::Answered,
+                "skipped" => Outcome::Skipped,
+                "dismissed" => Outcome::Dismissed,
+                _ => return None,
+            };
+            Some(PromptRecord {
+                question_set,
+                key,
+                outcome,
+                login_count,
+            })
+        })
+        .collect())
 }
 
 /// A user's row with their prompt outcomes and whether one question was shown to them

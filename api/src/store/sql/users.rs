@@ -120,6 +120,9 @@ where
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError> {
+        if let Some(reader) = &self.reader_apart {
+            return reader.user_with_history(site_id, user_id);
+        }
         let sql = user_with_history_sql(D::FLAVOUR, "");
         let row: Option<UserWithHistoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(site_id)
@@ -271,7 +274,7 @@ fn filter_predicate<D: Dialect>(
 /// One user's row and prompt outcomes in one round trip (site `$1`, user `$2`): the
 /// outcomes as a JSON array of `[question_set, key, kind, login_count]` in the order they
 /// happened, in the column `history`; `extra` adds columns after it (", … AS name").
-pub(super) fn user_with_history_sql(flavour: Flavour, extra: &str) -> String {
+pub(in crate::store) fn user_with_history_sql(flavour: Flavour, extra: &str) -> String {
     let outcomes = match flavour {
         Flavour::Sqlite => {
             "json_group_array(json_array(question_set, key, kind, login_count) ORDER BY id)"

@@ -43,6 +43,7 @@ where
                 sealer: self.sealer.clone(),
                 writes: Arc::default(),
                 writer_apart: self.writer_apart.clone(),
+                reader_apart: None,
             };
             WriteQueue::start(Arc::new(writers), D::WRITERS)
         })

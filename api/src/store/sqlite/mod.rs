@@ -14,8 +14,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::Flavour;
 use super::{Dialect, SqlStore, StoreError};
+use reader::SqliteReader;
 use writer::SqliteWriter;
 
+mod reader;
+mod rows;
 mod writer;
 
 /// The SQLite dialect.
@@ -51,13 +54,17 @@ impl SqliteStore {
         let store = SqlStore::new(pool);
         // A database in memory lives in the pool's connections only, and a read-only,
         // immutable or other-VFS one is opened as the URL says only by the pool: their
-        // writes stay on the pool.
+        // reads and writes stay on the pool.
         let pool_only = [":memory:", "mode=memory", "mode=ro", "immutable=", "vfs="];
         if pool_only.iter().any(|option| url.contains(option)) {
             return Ok(store);
         }
-        let writer = SqliteWriter::start(options.get_filename())?;
-        Ok(store.writing_apart(Arc::new(writer)))
+        let path = options.get_filename();
+        let writer = SqliteWriter::start(path)?;
+        let reader = SqliteReader::new(path)?;
+        Ok(store
+            .writing_apart(Arc::new(writer))
+            .reading_apart(Arc::new(reader)))
     }
 }
 

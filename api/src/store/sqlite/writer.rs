@@ -15,7 +15,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, named_params};
-use serde_json::Value;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::mpsc;
@@ -23,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::Sqlite;
+use super::rows::user_of;
 use crate::model::{LoginReceipt, NewJob, PromptEventKind, User};
 use crate::store::sql::{
     BatchOutcome, INSERT_ANSWERED_EVENT, INSERT_JOB, INSERT_LOGIN_EVENT, INSERT_PROMPT_EVENT,
@@ -354,23 +354,4 @@ fn insert_jobs(connection: &Connection, site_id: &str, jobs: &[NewJob]) -> Resul
 /// The user as the count left them, with their previous login.
 fn counted_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<DateTime<Utc>>)> {
     Ok((user_of(row)?, row.get("previous_login_at")?))
-}
-
-/// A user's row (`user_columns`).
-fn user_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    Ok(User {
-        user_id: row.get("user_id")?,
-        login_count: row.get("login_count")?,
-        first_login_at: row.get("first_login_at")?,
-        last_login_at: row.get("last_login_at")?,
-        last_ip: row.get("last_ip")?,
-        last_user_agent: row.get("last_user_agent")?,
-        email: row.get("email")?,
-        name: row.get("name")?,
-        user_metadata: row.get::<_, Value>("user_metadata")?,
-        app_metadata: row.get::<_, Value>("app_metadata")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-        last_prompted_at: row.get("last_prompted_at")?,
-    })
 }
