@@ -25,7 +25,7 @@ function common.users()
   local file = assert(io.open(os.getenv("BENCH_USERS_FILE"), "rb"))
   local text = file:read("*a")
   file:close()
-  if text:sub(-1) ~= "\n" then
+  if #text > 0 and text:sub(-1) ~= "\n" then
     text = text .. "\n"
   end
   local starts = {}
@@ -37,9 +37,10 @@ function common.users()
   -- Where a line after the last would start: every line ends with its newline.
   starts[#starts + 1] = #text + 1
   local users = { count = #starts - 1 }
+  assert(users.count > 0, "BENCH_USERS_FILE has no users")
   function users.get(i)
     local line = text:sub(starts[i], starts[i + 1] - 2)
-    return line:match("^(%S+)\t(%S+)$")
+    return line:match("^(%S+)\t(%S+)\r?$")
   end
   return users
 end

@@ -69,7 +69,7 @@ pub enum StoreError {
     /// A failure reported to several waiters of one cache load.
     #[error("{0}")]
     Shared(String),
-    /// An error of SQLite's login writer (its own connection, through `rusqlite`).
+    /// An error of SQLite's writer or reader (their own connections, through `rusqlite`).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// Stored data that no longer reads back (a bug or a manual edit).

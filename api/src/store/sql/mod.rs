@@ -100,15 +100,20 @@ pub struct SqlStore<D: Dialect> {
     reader_apart: Option<Arc<dyn ReaderApart>>,
 }
 
+/// A user and their prompt outcomes, oldest first.
+pub(in crate::store) type UserWithHistory = (User, Vec<PromptRecord>);
+
 /// Reads the widget's one user, apart from the store's pool and on the calling thread
 /// (SQLite's reader, `store/sqlite/reader.rs`): the same queries, in one round trip each.
+/// Each returns `None` when the database stayed locked (by another process) for longer
+/// than the reader waits on the calling thread: the caller then reads on the pool.
 pub(in crate::store) trait ReaderApart: Send + Sync + 'static {
     /// As [`UserStore::user_with_history`](super::UserStore::user_with_history).
     fn user_with_history(
         &self,
         site_id: &str,
         user_id: &str,
-    ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError>;
+    ) -> Option<Result<Option<UserWithHistory>, StoreError>>;
 
     /// As [`PromptStore::user_being_asked`](super::PromptStore::user_being_asked).
     fn user_being_asked(
@@ -118,7 +123,7 @@ pub(in crate::store) trait ReaderApart: Send + Sync + 'static {
         question_set: &str,
         version: i64,
         key: &str,
-    ) -> Result<Option<AskedUser>, StoreError>;
+    ) -> Option<Result<Option<AskedUser>, StoreError>>;
 }
 
 impl<D: Dialect> Clone for SqlStore<D> {

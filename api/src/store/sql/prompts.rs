@@ -66,8 +66,11 @@ where
         version: i64,
         key: &str,
     ) -> Result<Option<AskedUser>, StoreError> {
-        if let Some(reader) = &self.reader_apart {
-            return reader.user_being_asked(site_id, user_id, question_set, version, key);
+        let read_apart = self.reader_apart.as_ref().and_then(|reader| {
+            reader.user_being_asked(site_id, user_id, question_set, version, key)
+        });
+        if let Some(read) = read_apart {
+            return read;
         }
         let sql = user_being_asked_sql(D::FLAVOUR);
         let row: Option<AskedUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))

@@ -120,8 +120,10 @@ where
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError> {
-        if let Some(reader) = &self.reader_apart {
-            return reader.user_with_history(site_id, user_id);
+        let read_apart = self.reader_apart.as_ref();
+        if let Some(read) = read_apart.and_then(|reader| reader.user_with_history(site_id, user_id))
+        {
+            return read;
         }
         let sql = user_with_history_sql(D::FLAVOUR, "");
         let row: Option<UserWithHistoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
