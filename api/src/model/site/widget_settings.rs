@@ -118,7 +118,8 @@ impl WidgetSettings {
             );
         }
         if self.theme.radius_px > MAX_RADIUS_PX {
-            return bad("widget_settings.theme.radius_px", "must be at most 48");
+            let most = format!("must be at most {MAX_RADIUS_PX}");
+            return bad("widget_settings.theme.radius_px", &most);
         }
         Ok(())
     }
