@@ -84,10 +84,11 @@ pub trait Dialect: Send + Sync + 'static {
     const WRITERS: usize;
 
     /// Whether answers and prompt events go through the group-commit writers too, or
-    /// only logins. SQLite: yes (one write lock: a transaction per answer queues on it and
-    /// costs an fsync). PostgreSQL: no; it commits concurrent transactions in parallel
-    /// and flushes their WAL together, and an answer's transaction of its own measured
-    /// faster than one in a batch (`docs/performance.md`).
+    /// only logins and what the store's writer apart takes. SQLite: yes (one write lock:
+    /// a transaction per answer queues on it and costs an fsync). PostgreSQL: logins, and
+    /// answers for its set-based answer writer (`store/postgres/answers.rs`); a prompt
+    /// event keeps a transaction of its own, which measured faster than one written
+    /// statement by statement in a batch (`docs/performance.md`).
     const BATCHES_EVERY_WRITE: bool;
 
     /// Applies this database's migrations (`migrations/<database>/`).

@@ -297,6 +297,13 @@ pub trait PromptStore: Send + Sync {
     /// the user as written, `None` if no such user. Group-committed with other answers
     /// and logins, as [`LoginStore::record_login`] is.
     async fn record_answer(&self, write: AnswerWrite) -> Result<Option<User>, StoreError>;
+    /// Writes the answers as one group commit, in the order given, as `record_answer`
+    /// hands them to a writer task with the writes waiting together (see
+    /// [`LoginStore::record_login_batch`]): one outcome per answer, in order.
+    async fn record_answer_batch(
+        &self,
+        batch: &[AnswerWrite],
+    ) -> Vec<Result<Option<User>, StoreError>>;
     /// Records an impression, skip or dismissal at the user's current login count, once
     /// per user, question, login and kind (a repeat changes nothing); a new impression
     /// also sets the user's `last_prompted_at`. `None` if no such user.

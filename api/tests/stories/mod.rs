@@ -8,6 +8,7 @@ use trickle::app::logins::LoginRequest;
 use trickle::model::Site;
 use trickle::store::Store;
 
+mod answer_batches;
 mod authoring;
 mod concurrent_writes;
 mod console;

@@ -13,9 +13,10 @@
 //! SQLite one writer keeps writes from queueing on the lock against each other; on
 //! PostgreSQL a few writers run batches side by side ([`Dialect::WRITERS`]).
 //!
-//! A store may write some writes apart ([`WriterApart`]: on SQLite, every write but a
-//! login with claims, on a connection and thread of their own, a batch in one hand-off).
-//! A batch is then written as runs of such writes and of the others, one after another.
+//! A store may write some writes apart ([`WriterApart`]): on SQLite, every write but a
+//! login with claims, on a connection and thread of their own, a batch in one hand-off;
+//! on PostgreSQL, answers, set-based (a batch of answers is four round trips). A batch is
+//! then written as two runs, the store's own writes and those apart, one after another.
 //!
 //! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
 
@@ -157,6 +158,10 @@ pub(super) trait WriteBatches: Send + Sync + 'static {
 /// `store/sqlite/writer.rs`): every write but those that need a savepoint.
 #[async_trait]
 pub(in crate::store) trait WriterApart: Send + Sync + 'static {
+    /// Whether the write is one this writer writes (the store's own transaction writes
+    /// the others).
+    fn takes(&self, write: &Write) -> bool;
+
     /// Writes the batch in one transaction and commits, as
     /// [`WriteBatches::write_batch`] does.
     async fn write_apart(&self, batch: Vec<Write>) -> Result<BatchOutcome, StoreError>;
@@ -219,9 +224,16 @@ async fn write_batches(
                 }
             }
         }
-        // A stable sort: one user's writes keep their order, and concurrent batches take
-        // users' row locks in the same order (no deadlock between writers on PostgreSQL).
-        batch.sort_by(|a, b| a.write.user().cmp(&b.write.user()));
+        // The writes the store writes itself, then those it writes apart (two runs at
+        // most, one transaction each: `write_in_runs`); each run by user. The writes of a
+        // batch were all waiting at once, so any order among them is one they could have
+        // come in. A stable sort: one user's writes of a kind keep their order, and
+        // concurrent batches take users' row locks in the same order (no deadlock between
+        // writers on PostgreSQL).
+        batch.sort_by(|a, b| {
+            let apart = |p: &Pending| store.writes_apart(&p.write);
+            (apart(a), a.write.user()).cmp(&(apart(b), b.write.user()))
+        });
         let (writes, replies): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|p| (p.write, p.reply)).unzip();
         // In a task of its own, so that a panic fails this batch's requests, not the writer.

@@ -38,7 +38,7 @@ pub(in crate::store) use prompts::{
     INSERT_ANSWERED_EVENT, INSERT_PROMPT_EVENT, KEEP_ANSWER, LOGIN_OF_USER, SET_LAST_PROMPTED,
     answer_into,
 };
-pub(in crate::store) use rows::history_of;
+pub(in crate::store) use rows::{UserRow, history_of, user_columns};
 pub(in crate::store) use users::{store_metadata_sql, user_to_edit_sql, user_with_history_sql};
 
 use async_trait::async_trait;

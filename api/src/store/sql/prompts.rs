@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::group_commit::{PromptEventWrite, Write};
+use super::group_commit::{PromptEventWrite, Write, write_in_runs};
 use super::jobs::insert_jobs;
 use super::rows::AskedUserRow;
 use super::users::user_with_history_sql;
@@ -36,6 +36,18 @@ where
 {
     async fn record_answer(&self, write: AnswerWrite) -> Result<Option<User>, StoreError> {
         self.write(Write::Answer(write)).await?.into_answer()
+    }
+
+    async fn record_answer_batch(
+        &self,
+        batch: &[AnswerWrite],
+    ) -> Vec<Result<Option<User>, StoreError>> {
+        let writes: Vec<Write> = batch.iter().cloned().map(Write::Answer).collect();
+        write_in_runs(self, &writes)
+            .await
+            .into_iter()
+            .map(|outcome| outcome.and_then(|w| w.into_answer()))
+            .collect()
     }
 
     async fn record_prompt_event(

@@ -50,10 +50,10 @@ where
     }
 
     /// Writes one login, answer or prompt event: through the group-commit writers, or
-    /// (answers and prompt events where [`Dialect::BATCHES_EVERY_WRITE`] is false) in a
-    /// transaction of its own.
+    /// (where [`Dialect::BATCHES_EVERY_WRITE`] is false, for a write no writer apart
+    /// takes: PostgreSQL's prompt events) in a transaction of its own.
     pub(super) async fn write(&self, write: Write) -> Result<Written, StoreError> {
-        if D::BATCHES_EVERY_WRITE || matches!(write, Write::Login(_)) {
+        if D::BATCHES_EVERY_WRITE || matches!(write, Write::Login(_)) || self.writes_apart(&write) {
             return self.writer().write(write).await;
         }
         let mut tx = self.begin_write().await?;
@@ -136,6 +136,8 @@ where
     }
 
     fn writes_apart(&self, write: &Write) -> bool {
-        self.writer_apart.is_some() && !write.needs_savepoint()
+        self.writer_apart
+            .as_ref()
+            .is_some_and(|writer| writer.takes(write))
     }
 }

@@ -62,6 +62,10 @@ impl SqliteWriter {
 
 #[async_trait]
 impl WriterApart for SqliteWriter {
+    fn takes(&self, write: &Write) -> bool {
+        !write.needs_savepoint()
+    }
+
     async fn write_apart(&self, writes: Vec<Write>) -> Result<BatchOutcome, StoreError> {
         let (reply, outcome) = oneshot::channel();
         self.sender

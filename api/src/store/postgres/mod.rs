@@ -8,10 +8,14 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Pool, Postgres as PgDb};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::{Flavour, INVALIDATION_CHANNEL};
+use answers::AnswerWriter;
+
+mod answers;
 use super::{Dialect, SqlStore, StoreError};
 
 /// The PostgreSQL dialect.
@@ -65,7 +69,7 @@ impl PostgresStore {
             })
             .connect_with(options)
             .await?;
-        Ok(SqlStore::new(pool))
+        Ok(SqlStore::new(pool.clone()).writing_apart(Arc::new(AnswerWriter::new(pool))))
     }
 }
 
