@@ -26,6 +26,7 @@ mod results;
 mod secrets;
 mod segments;
 mod sites;
+mod sqlite_writer;
 mod statement_timeout;
 
 /// A question set with two questions at login 1 and one at login 2.
