@@ -40,13 +40,20 @@ fn job(dedupe_key: Option<&str>) -> NewJob {
 /// One batch: one user's answers to two keys (one nested) land in order; one user's two
 /// answers to one key keep the last and record both events; an answer over the limit is
 /// refused alone and queues no job while the same user's next answer lands; an unknown
-/// user's is `None`; two jobs with one dedupe key queue once. Each user returned is the
-/// user as stored, to the microsecond.
+/// user's is `None`; two jobs with one dedupe key queue once; another site's user of the
+/// same id is another user. Each user returned is the user as stored, to the microsecond.
 async fn a_batch_of_answers_means_the_answers_one_by_one(store: Arc<dyn Store>) {
     let (trickle, site) = service(&store).await;
     for user in ["b1", "b2", "b2", "b3"] {
         trickle.logins().record(&site, login(user)).await.unwrap();
     }
+    let other = trickle
+        .sites()
+        .create("other", vec!["https://other.example".into()])
+        .await
+        .unwrap();
+    let other = trickle.sites().get(&other.site_id).await.unwrap();
+    trickle.logins().record(&other, login("b1")).await.unwrap();
     let site_id = site.site_id.as_str();
     let batch = [
         answer(
@@ -74,6 +81,7 @@ async fn a_batch_of_answers_means_the_answers_one_by_one(store: Arc<dyn Store>) 
         ),
         answer(site_id, "nobody", "role", json!("cto"), vec![job(None)]),
         answer(site_id, "b3", "plan", json!("pro"), vec![job(None)]),
+        answer(&other.site_id, "b1", "role", json!("student"), vec![]),
     ];
     let outcomes = store.record_answer_batch(&batch).await;
     let metadata = |n: usize| -> Value {
@@ -102,6 +110,10 @@ async fn a_batch_of_answers_means_the_answers_one_by_one(store: Arc<dyn Store>) 
     );
     assert!(matches!(outcomes[5], Ok(None)), "{:?}", outcomes[5]);
     assert_eq!(metadata(6), json!({ "plan": "pro" }));
+    assert_eq!(metadata(7), json!({ "role": "student" }));
+    let elsewhere = store.user(&other.site_id, "b1").await.unwrap().unwrap();
+    assert_eq!(elsewhere.user_metadata, json!({ "role": "student" }));
+    assert_eq!(store.answers(&other.site_id, "b1").await.unwrap().len(), 1);
 
     for (n, user_id) in [(1, "b1"), (3, "b2"), (6, "b3")] {
         let stored = store.user(site_id, user_id).await.unwrap().unwrap();
@@ -190,6 +202,12 @@ async fn a_batch_of_refused_answers_writes_nothing(store: Arc<dyn Store>) {
     assert!(matches!(outcomes[1], Ok(None)), "{outcomes:?}");
     assert_eq!(store.user(site_id, "c1").await.unwrap().unwrap(), before);
     assert!(store.answers(site_id, "c1").await.unwrap().is_empty());
+    let (_, history) = store
+        .user_with_history(site_id, "c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(history.is_empty(), "no answered event: {history:?}");
     let jobs = store.jobs(site_id).await.unwrap();
     assert!(jobs.iter().all(|j| j.kind != "test.answered"), "{jobs:?}");
 }

@@ -1,8 +1,8 @@
 //! PostgreSQL's answers, a batch at a time and set-based
 //! ([decision 0014](../../../../docs/decisions/0014-postgres-answer-batches.md)).
 //!
-//! An answer alone is a transaction of five round trips (begin; the user, locked; their
-//! metadata; the answer; its `answered` event; commit), and on two cores PostgreSQL
+//! An answer alone is a transaction of six round trips or more (begin; the user, locked;
+//! their metadata; the answer; its `answered` event; each job; commit), and on two cores PostgreSQL
 //! spent most of its time on statements, not rows: 2,000 answers a second. Here the
 //! group commit hands over every answer waiting at that moment, and the batch is four
 //! round trips, however many answers it holds: begin; every user of the batch, locked,
@@ -53,10 +53,12 @@ impl WriterApart for AnswerWriter {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // Microseconds, as PostgreSQL keeps them: the users returned are as stored.
-        let now = Utc::now().trunc_subsecs(6);
         let mut tx = self.pool.begin().await?;
         let mut users = locked_users(&mut tx, &answers).await?;
+        // Once the users are locked (as the one-answer path takes the time after its
+        // lock), so that nothing written to them before has a later time; in
+        // microseconds, as PostgreSQL keeps them, so the users returned are as stored.
+        let now = Utc::now().trunc_subsecs(6);
         let mut rows = BatchRows::default();
         let outcomes = answers
             .iter()
@@ -313,7 +315,7 @@ const WRITE_ANSWERS: &str = "WITH edited AS (\
 mod tests {
     use super::*;
     use crate::model::{MetadataLimits, NewAnswer, NewJob};
-    use crate::store::Dialect;
+    use crate::store::{Dialect, SqlStore};
     use serde_json::json;
     use trickle_testkit::PostgresDatabase;
 
@@ -340,12 +342,8 @@ mod tests {
         })
     }
 
-    /// The batch is written by the set-based statement itself, not by the group commit's
-    /// fallback of one answer per transaction (which would hide a statement that fails
-    /// on, say, one key answered twice or one dedupe key queued twice): every answer of
-    /// it is kept at the batch's one time.
-    #[tokio::test]
-    async fn one_statement_writes_a_batch_with_repeats() {
+    /// A database with a site and the users `a` and `b`.
+    async fn database_with_users() -> (PostgresDatabase, PgPool) {
         let database = PostgresDatabase::create().await;
         let pool = PgPool::connect(database.url()).await.unwrap();
         crate::store::Postgres::migrate(&pool).await.unwrap();
@@ -365,7 +363,16 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
+        (database, pool)
+    }
 
+    /// The writer itself, without the group commit (whose fallback of one answer per
+    /// transaction would hide a statement that fails on, say, one key answered twice or
+    /// one dedupe key queued twice), writes a batch with repeats in one go: each event
+    /// at its user's login, every answer at the batch's one time.
+    #[tokio::test]
+    async fn one_statement_writes_a_batch_with_repeats() {
+        let (_database, pool) = database_with_users().await;
         let writer = AnswerWriter::new(pool.clone());
         let outcomes = writer
             .write_apart(vec![
@@ -411,18 +418,57 @@ mod tests {
                 ("b".into(), "role".into(), json!("cto")),
             ]
         );
-        let (times, events, jobs): (i64, i64, i64) = sqlx::query_as(
+        let (times, events, at_login, jobs): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(DISTINCT answered_at) FROM answers), \
              (SELECT count(*) FROM prompt_events WHERE kind = 'answered'), \
+             (SELECT count(*) FROM prompt_events e JOIN users u USING (site_id, user_id) \
+              WHERE e.login_at = u.last_login_at AND e.login_count = u.login_count), \
              (SELECT count(*) FROM jobs)",
         )
         .fetch_one(&pool)
         .await
         .unwrap();
         assert_eq!(
-            (times, events, jobs),
-            (1, 4, 3),
-            "one time, four events, d once"
+            (times, events, at_login, jobs),
+            (1, 4, 4, 3),
+            "one time, four events at their logins, d once"
+        );
+        pool.close().await;
+    }
+
+    /// A batch whose statement fails (PostgreSQL's `jsonb` has no `\u0000`) is written
+    /// again one answer per transaction through the same writer: only that answer fails.
+    #[tokio::test]
+    async fn a_failed_batch_fails_only_the_answer_at_fault() {
+        let (_database, pool) = database_with_users().await;
+        let store = SqlStore::<crate::store::Postgres>::new(pool.clone())
+            .writing_apart(std::sync::Arc::new(AnswerWriter::new(pool.clone())));
+        let batch: Vec<AnswerWrite> = [
+            answer("a", "role", json!("dev"), None),
+            answer("b", "role", json!("nul \u{0}"), None),
+            answer("b", "team", json!("core"), None),
+        ]
+        .into_iter()
+        .map(|write| match write {
+            Write::Answer(answer) => answer,
+            _ => unreachable!(),
+        })
+        .collect();
+        let outcomes = crate::store::PromptStore::record_answer_batch(&store, &batch).await;
+        assert!(matches!(outcomes[0], Ok(Some(_))), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[1], Err(StoreError::Database(_))),
+            "{outcomes:?}"
+        );
+        assert!(matches!(outcomes[2], Ok(Some(_))), "{outcomes:?}");
+        let kept: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, key FROM answers ORDER BY user_id, key")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            kept,
+            [("a".into(), "role".into()), ("b".into(), "team".into())]
         );
         pool.close().await;
     }

@@ -3,7 +3,8 @@
 //! so its latency is the site's login latency; every answer and every prompt shown too.
 //! Instead of one transaction (and, on SQLite, one fsync and one turn at the write lock)
 //! per write, a writer task takes every write waiting at that moment, writes them in one
-//! transaction, commits once, and only then answers each. A write refused on its own
+//! transaction (two where some are written apart, below), commits, and only then answers
+//! each. A write refused on its own
 //! (over a metadata limit) fails alone: it is refused before it writes anything (an
 //! answer), or it has a savepoint to roll back to (a login with claims; see
 //! [`Write::needs_savepoint`]). If the transaction as a whole fails, the batch is written
@@ -154,8 +155,10 @@ pub(super) trait WriteBatches: Send + Sync + 'static {
     fn writes_apart(&self, write: &Write) -> bool;
 }
 
-/// Writes batches apart from the store's pool (SQLite's writer,
-/// `store/sqlite/writer.rs`): every write but those that need a savepoint.
+/// Writes some of a batch's writes apart from the store's own transaction, those it
+/// [`takes`](WriterApart::takes): SQLite's writer (`store/sqlite/writer.rs`, a connection
+/// and thread of its own) every write but those that need a savepoint; PostgreSQL's
+/// answer writer (`store/postgres/answers.rs`, on the pool) the answers.
 #[async_trait]
 pub(in crate::store) trait WriterApart: Send + Sync + 'static {
     /// Whether the write is one this writer writes (the store's own transaction writes
@@ -225,11 +228,11 @@ async fn write_batches(
             }
         }
         // The writes the store writes itself, then those it writes apart (two runs at
-        // most, one transaction each: `write_in_runs`); each run by user. The writes of a
-        // batch were all waiting at once, so any order among them is one they could have
-        // come in. A stable sort: one user's writes of a kind keep their order, and
-        // concurrent batches take users' row locks in the same order (no deadlock between
-        // writers on PostgreSQL).
+        // most, one transaction each: `runs`); each run by user. The writes of a batch
+        // were all waiting at once, so any order among them is one they could have come
+        // in. A stable sort: one user's writes of a kind keep their order, and concurrent
+        // batches take users' row locks in the same order (no deadlock between writers on
+        // PostgreSQL).
         batch.sort_by(|a, b| {
             let apart = |p: &Pending| store.writes_apart(&p.write);
             (apart(a), a.write.user()).cmp(&(apart(b), b.write.user()))
@@ -239,11 +242,16 @@ async fn write_batches(
         // In a task of its own, so that a panic fails this batch's requests, not the writer.
         let store = store.clone();
         let written = tokio::spawn(async move {
-            let outcomes = write_in_runs(store.as_ref(), &writes).await;
-            for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                // The caller may have gone; the write is done either way (a login's retry
-                // with the same event id gets the same receipt).
-                let _ = reply.send(outcome);
+            let mut replies = replies.into_iter();
+            // Each run's writes are answered once that run committed: a login does not
+            // wait for the answers of its batch.
+            for run in runs(store.as_ref(), &writes) {
+                let outcomes = write_or_split(store.as_ref(), run).await;
+                for (outcome, reply) in outcomes.into_iter().zip(replies.by_ref()) {
+                    // The caller may have gone; the write is done either way (a login's
+                    // retry with the same event id gets the same receipt).
+                    let _ = reply.send(outcome);
+                }
             }
         });
         if let Err(error) = written.await {
@@ -252,12 +260,17 @@ async fn write_batches(
     }
 }
 
-/// The batch as runs of writes the store writes itself or apart
-/// ([`WriteBatches::writes_apart`]), one after another so that a user's writes stay in
-/// order; each run as [`write_or_split`] writes it.
+/// The batch as runs of consecutive writes that the store writes itself or apart
+/// ([`WriteBatches::writes_apart`]).
+fn runs<'b>(store: &dyn WriteBatches, batch: &'b [Write]) -> impl Iterator<Item = &'b [Write]> {
+    batch.chunk_by(move |a, b| store.writes_apart(a) == store.writes_apart(b))
+}
+
+/// The batch in the order given, as [`runs`] one after another, each as
+/// [`write_or_split`] writes it.
 pub(super) async fn write_in_runs(store: &dyn WriteBatches, batch: &[Write]) -> BatchOutcome {
     let mut outcomes = Vec::with_capacity(batch.len());
-    for run in batch.chunk_by(|a, b| store.writes_apart(a) == store.writes_apart(b)) {
+    for run in runs(store, batch) {
         outcomes.extend(write_or_split(store, run).await);
     }
     outcomes

@@ -25,7 +25,8 @@ mod users;
 mod webhooks;
 mod write_batch;
 
-// What SQLite's writer apart (`store/sqlite/writer.rs`) shares with the pool's path.
+// What the writers apart (`store/sqlite/writer.rs`, `store/postgres/answers.rs`) share
+// with the pool's path.
 pub(in crate::store) use group_commit::{
     BatchOutcome, PromptEventWrite, Write, WriterApart, Written, outcome_without_savepoint,
 };
@@ -93,8 +94,9 @@ pub struct SqlStore<D: Dialect> {
     sealer: Sealer,
     /// The queue to the writers of logins and answers (group commit), shared by clones.
     writes: Arc<OnceLock<group_commit::WriteQueue>>,
-    /// Where the group commit's writes go instead of the pool, if anywhere (SQLite's
-    /// writer; every write but a login with claims).
+    /// Where some of the group commit's writes go instead of the store's own
+    /// transaction, if anywhere (SQLite's writer: every write but a login with claims;
+    /// PostgreSQL's answer writer: answers).
     writer_apart: Option<Arc<dyn WriterApart>>,
     /// What reads the widget's user apart from the pool, if anything (SQLite's reader).
     reader_apart: Option<Arc<dyn ReaderApart>>,
