@@ -23,6 +23,7 @@ mod prompting;
 mod queue;
 mod reach_in_windows;
 mod results;
+mod retention_order;
 mod secrets;
 mod segments;
 mod sites;

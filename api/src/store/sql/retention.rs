@@ -18,18 +18,20 @@ where
     for<'q> i64: Encode<'q, Db<D>> + Type<Db<D>>,
 {
     /// Deletes up to `limit` rows of `table` (keyed by `(site_id, key)`) matching `old`,
-    /// whose `$1` is the cut-off.
+    /// whose `$1` is the cut-off, the first in `order` (an `ORDER BY` clause, or empty for
+    /// any order).
     async fn purge_batch(
         &self,
         table: &str,
         key: &str,
         old: &str,
+        order: &str,
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError> {
         let sql = format!(
             "DELETE FROM {table} WHERE (site_id, {key}) IN \
-             (SELECT site_id, {key} FROM {table} WHERE {old} LIMIT $2)"
+             (SELECT site_id, {key} FROM {table} WHERE {old} {order} LIMIT $2)"
         );
         let deleted = sqlx::query(sqlx::AssertSqlSafe(&*sql))
             .bind(D::timestamp(before))
@@ -63,10 +65,15 @@ where
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, StoreError> {
+        // Oldest first (along `login_events_by_time`), so that while a purge is under way
+        // every login it deleted is older than every login kept: a dated results page
+        // treats events whose login is older than the site's oldest kept as purged
+        // (`results/reach.rs`).
         self.purge_batch(
             "login_events",
             "event_id",
             "occurred_at < $1",
+            "ORDER BY occurred_at",
             before,
             limit,
         )
@@ -79,7 +86,7 @@ where
         limit: u32,
     ) -> Result<u64, StoreError> {
         let old = "status IN ('done', 'dead') AND updated_at < $1";
-        self.purge_batch("jobs", "id", old, before, limit).await
+        self.purge_batch("jobs", "id", old, "", before, limit).await
     }
 
     async fn purge_finished_deliveries(
@@ -88,7 +95,7 @@ where
         limit: u32,
     ) -> Result<u64, StoreError> {
         let old = "status <> 'pending' AND updated_at < $1";
-        self.purge_batch("webhook_deliveries", "id", old, before, limit)
+        self.purge_batch("webhook_deliveries", "id", old, "", before, limit)
             .await
     }
 }

@@ -286,9 +286,9 @@ pub(super) fn first_logins_sql(
 /// (retention purged it). Every event in the window of a user with no login there
 /// passes, so the probe for a login is needed only for these: at 1,000,000 users, where
 /// events are shown soon after their login, the month's anti-join took 0.31 s on SQLite
-/// instead of 0.51 s. (Retention deletes old logins in batches in no particular order:
-/// until a purge has finished, a purged login can be younger than the oldest kept one,
-/// and its events' users are not counted here.)
+/// instead of 0.51 s. (Retention deletes old logins oldest first, so even while a purge
+/// is under way no purged login is younger than the oldest kept one;
+/// `stories/retention_order.rs`.)
 fn login_outside(window: &Window, site: &str, binds: &mut Binds) -> String {
     // Unknown on either side (no `login_at`, no login kept) compares as NULL: outside.
     let mut outside = vec![format!(
