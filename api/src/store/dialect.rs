@@ -83,14 +83,6 @@ pub trait Dialect: Send + Sync + 'static {
     /// where batches of different users run in parallel.
     const WRITERS: usize;
 
-    /// Whether answers and prompt events go through the group-commit writers too, or
-    /// only logins and what the store's writer apart takes. SQLite: yes (one write lock:
-    /// a transaction per answer queues on it and costs an fsync). PostgreSQL: logins, and
-    /// answers for its set-based answer writer (`store/postgres/answers.rs`); a prompt
-    /// event keeps a transaction of its own, which measured faster than one written
-    /// statement by statement in a batch (`docs/performance.md`).
-    const BATCHES_EVERY_WRITE: bool;
-
     /// Applies this database's migrations (`migrations/<database>/`).
     async fn migrate(pool: &Pool<Self::Db>) -> Result<(), StoreError>;
 

@@ -13,9 +13,10 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::{Flavour, INVALIDATION_CHANNEL};
-use answers::AnswerWriter;
+use widget_writes::WidgetWriter;
 
-mod answers;
+mod prompt_events;
+mod widget_writes;
 use super::{Dialect, SqlStore, StoreError};
 
 /// The PostgreSQL dialect.
@@ -69,7 +70,7 @@ impl PostgresStore {
             })
             .connect_with(options)
             .await?;
-        Ok(SqlStore::new(pool.clone()).writing_apart(Arc::new(AnswerWriter::new(pool))))
+        Ok(SqlStore::new(pool.clone()).writing_apart(Arc::new(WidgetWriter::new(pool))))
     }
 }
 
@@ -92,9 +93,8 @@ impl Dialect for Postgres {
     const FLAVOUR: Flavour = Flavour::Postgres;
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     const ROW_LOCK: &'static str = "FOR UPDATE";
-    // Delivered to listeners only if the transaction commits.
-    const BATCHES_EVERY_WRITE: bool = false;
     const WRITERS: usize = 4;
+    // Delivered to listeners only if the transaction commits.
     const NOTIFY_INVALIDATION: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
 
     async fn migrate(pool: &Pool<PgDb>) -> Result<(), StoreError> {

@@ -16,8 +16,9 @@
 //!
 //! A store may write some writes apart ([`WriterApart`]): on SQLite, every write but a
 //! login with claims, on a connection and thread of their own, a batch in one hand-off;
-//! on PostgreSQL, answers, set-based (a batch of answers is four round trips). A batch is
-//! then written as two runs, the store's own writes and those apart, one after another.
+//! on PostgreSQL, answers and prompt events, set-based (a batch of them is a few round
+//! trips). A batch is then written as two runs, the store's own writes and those apart,
+//! one after another.
 //!
 //! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
 
@@ -158,7 +159,8 @@ pub(super) trait WriteBatches: Send + Sync + 'static {
 /// Writes some of a batch's writes apart from the store's own transaction, those it
 /// [`takes`](WriterApart::takes): SQLite's writer (`store/sqlite/writer.rs`, a connection
 /// and thread of its own) every write but those that need a savepoint; PostgreSQL's
-/// answer writer (`store/postgres/answers.rs`, on the pool) the answers.
+/// widget writer (`store/postgres/widget_writes.rs`, on the pool) answers and prompt
+/// events.
 #[async_trait]
 pub(in crate::store) trait WriterApart: Send + Sync + 'static {
     /// Whether the write is one this writer writes (the store's own transaction writes

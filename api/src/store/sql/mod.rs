@@ -25,7 +25,7 @@ mod users;
 mod webhooks;
 mod write_batch;
 
-// What the writers apart (`store/sqlite/writer.rs`, `store/postgres/answers.rs`) share
+// What the writers apart (`store/sqlite/writer.rs`, `store/postgres/widget_writes.rs`) share
 // with the pool's path.
 pub(in crate::store) use group_commit::{
     BatchOutcome, PromptEventWrite, Write, WriterApart, Written, outcome_without_savepoint,
@@ -96,7 +96,7 @@ pub struct SqlStore<D: Dialect> {
     writes: Arc<OnceLock<group_commit::WriteQueue>>,
     /// Where some of the group commit's writes go instead of the store's own
     /// transaction, if anywhere (SQLite's writer: every write but a login with claims;
-    /// PostgreSQL's answer writer: answers).
+    /// PostgreSQL's widget writer: answers and prompt events).
     writer_apart: Option<Arc<dyn WriterApart>>,
     /// What reads the widget's user apart from the pool, if anything (SQLite's reader).
     reader_apart: Option<Arc<dyn ReaderApart>>,

@@ -49,17 +49,10 @@ where
         })
     }
 
-    /// Writes one login, answer or prompt event: through the group-commit writers, or
-    /// (where [`Dialect::BATCHES_EVERY_WRITE`] is false, for a write no writer apart
-    /// takes: PostgreSQL's prompt events) in a transaction of its own.
+    /// Writes one login, answer or prompt event through the group-commit writers, and
+    /// returns once its batch has committed.
     pub(super) async fn write(&self, write: Write) -> Result<Written, StoreError> {
-        if D::BATCHES_EVERY_WRITE || matches!(write, Write::Login(_)) || self.writes_apart(&write) {
-            return self.writer().write(write).await;
-        }
-        let mut tx = self.begin_write().await?;
-        let written = Self::write_one(&mut tx, &write).await?;
-        tx.commit().await?;
-        Ok(written)
+        self.writer().write(write).await
     }
 
     /// One write's statements, in a transaction or on a savepoint of one.

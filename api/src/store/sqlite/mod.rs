@@ -103,7 +103,6 @@ impl Dialect for Sqlite {
     const FLAVOUR: Flavour = Flavour::Sqlite;
     const CLAIM_LOCK: &'static str = "";
     const ROW_LOCK: &'static str = "";
-    const BATCHES_EVERY_WRITE: bool = true;
     const WRITERS: usize = 1;
     const NOTIFY_INVALIDATION: Option<&'static str> = None;
 

@@ -1,4 +1,5 @@
-//! PostgreSQL's answers, a batch at a time and set-based
+//! PostgreSQL's widget writes (answers, impressions, skips, dismissals), a batch at a
+//! time and set-based
 //! ([decision 0014](../../../../docs/decisions/0014-postgres-answer-batches.md)).
 //!
 //! An answer alone is a transaction of six round trips or more (begin; the user, locked;
@@ -10,7 +11,8 @@
 //! one statement of data-modifying `WITH` clauses over arrays; commit. Each answer is
 //! edited into its user's metadata here, in order, with the limits checked as the shared
 //! path checks them (`edit_in`): an answer over a limit is refused alone and writes
-//! nothing.
+//! nothing. The batch's prompt events are one more statement
+//! ([`super::prompt_events`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -19,75 +21,94 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 
+use super::prompt_events::write_events;
 use crate::model::User;
 use crate::store::dialect::Flavour;
 use crate::store::sql::{
-    BatchOutcome, UserRow, Write, WriterApart, Written, answer_into, check_limits, user_columns,
+    BatchOutcome, PromptEventWrite, UserRow, Write, WriterApart, Written, answer_into,
+    check_limits, user_columns,
 };
 use crate::store::{AnswerWrite, StoreError};
 
-/// Writes the group commit's answers; the store's own path writes everything else.
-pub(super) struct AnswerWriter {
+/// Writes the group commit's answers and prompt events; the store's own transaction
+/// writes its logins.
+pub(super) struct WidgetWriter {
     pool: PgPool,
 }
 
-impl AnswerWriter {
+impl WidgetWriter {
     pub(super) fn new(pool: PgPool) -> Self {
-        AnswerWriter { pool }
+        WidgetWriter { pool }
     }
 }
 
 #[async_trait]
-impl WriterApart for AnswerWriter {
+impl WriterApart for WidgetWriter {
     fn takes(&self, write: &Write) -> bool {
-        matches!(write, Write::Answer(_))
+        matches!(write, Write::Answer(_) | Write::PromptEvent(_))
     }
 
     async fn write_apart(&self, writes: Vec<Write>) -> Result<BatchOutcome, StoreError> {
-        let answers = writes
-            .iter()
-            .map(|write| match write {
-                Write::Answer(answer) => Ok(answer),
-                _ => Err(StoreError::Shared(
-                    "PostgreSQL's answer writer was handed another kind of write".into(),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let (mut answers, mut events) = (Vec::new(), Vec::new());
+        for (at, write) in writes.iter().enumerate() {
+            match write {
+                Write::Answer(answer) => answers.push((at, answer)),
+                Write::PromptEvent(event) => events.push((at, event)),
+                Write::Login(_) => {
+                    return Err(StoreError::Shared(
+                        "PostgreSQL's widget writer was handed a login".into(),
+                    ));
+                }
+            }
+        }
         let mut tx = self.pool.begin().await?;
-        let mut users = locked_users(&mut tx, &answers).await?;
+        let keys = answers
+            .iter()
+            .map(|(_, a)| (a.site_id.as_str(), a.user_id.as_str()))
+            .chain(
+                events
+                    .iter()
+                    .map(|(_, e)| (e.site_id.as_str(), e.user_id.as_str())),
+            );
+        let mut users = locked_users(&mut tx, keys).await?;
         // Once the users are locked (as the one-answer path takes the time after its
         // lock), so that nothing written to them before has a later time; in
         // microseconds, as PostgreSQL keeps them, so the users returned are as stored.
         let now = Utc::now().trunc_subsecs(6);
+        let mut outcomes: Vec<Option<Result<Written, StoreError>>> =
+            writes.iter().map(|_| None).collect();
         let mut rows = BatchRows::default();
-        let outcomes = answers
-            .iter()
-            .map(|answer| rows.edit(&mut users, answer, now))
-            .collect();
+        for (at, answer) in &answers {
+            outcomes[*at] = Some(rows.edit(&mut users, answer, now));
+        }
         if !rows.answers.is_empty() {
             rows.write(&mut tx, &users, now).await?;
         }
+        let event_writes: Vec<&PromptEventWrite> = events.iter().map(|(_, e)| *e).collect();
+        let recorded = write_events(&mut tx, &users, &event_writes, now).await?;
+        for ((at, _), recorded) in events.iter().zip(recorded) {
+            outcomes[*at] = Some(Ok(Written::PromptEvent(recorded)));
+        }
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| outcome.expect("every write has its outcome"))
+            .collect())
     }
 }
 
 /// A user's key in a batch: site and user id.
-type UserKey = (String, String);
+pub(super) type UserKey = (String, String);
 
-/// Every user the answers are about, locked until the batch commits, in byte order of
+/// Every user the writes are about, locked until the batch commits, in byte order of
 /// site and user (the order in which the group commit's logins lock them, so that
 /// batches wait for each other rather than deadlock).
-async fn locked_users(
+async fn locked_users<'k>(
     tx: &mut PgConnection,
-    answers: &[&AnswerWrite],
+    keys: impl Iterator<Item = (&'k str, &'k str)>,
 ) -> Result<HashMap<UserKey, User>, StoreError> {
-    let (sites, user_ids): (Vec<&str>, Vec<&str>) = answers
-        .iter()
-        .map(|a| (a.site_id.as_str(), a.user_id.as_str()))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .unzip();
+    let (sites, user_ids): (Vec<&str>, Vec<&str>) =
+        keys.collect::<HashSet<_>>().into_iter().unzip();
     let columns = user_columns(Flavour::Postgres);
     let sql = format!(
         "SELECT users.site_id, {columns} FROM unnest($1::text[], $2::text[]) \
@@ -314,7 +335,8 @@ const WRITE_ANSWERS: &str = "WITH edited AS (\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MetadataLimits, NewAnswer, NewJob};
+    use crate::model::{MetadataLimits, NewAnswer, NewJob, PromptEventKind};
+    use crate::store::RecordedEvent;
     use crate::store::{Dialect, SqlStore};
     use serde_json::json;
     use trickle_testkit::PostgresDatabase;
@@ -373,7 +395,7 @@ mod tests {
     #[tokio::test]
     async fn one_statement_writes_a_batch_with_repeats() {
         let (_database, pool) = database_with_users().await;
-        let writer = AnswerWriter::new(pool.clone());
+        let writer = WidgetWriter::new(pool.clone());
         let outcomes = writer
             .write_apart(vec![
                 answer("a", "role", json!("dev"), Some("d")),
@@ -436,13 +458,101 @@ mod tests {
         pool.close().await;
     }
 
+    fn event(user_id: &str, key: &str, kind: PromptEventKind) -> Write {
+        Write::PromptEvent(PromptEventWrite {
+            site_id: "site".into(),
+            user_id: user_id.into(),
+            question_set: "onboarding".into(),
+            version: 1,
+            key: key.into(),
+            kind,
+        })
+    }
+
+    /// Prompt events in one batch with an answer: a repeated impression is written once
+    /// and only its first is new, an unknown user's is `None`, one already recorded at
+    /// this login (from an earlier batch) is not new, and each user with a new
+    /// impression has a `last_prompted_at`.
+    #[tokio::test]
+    async fn prompt_events_are_once_per_login_within_a_batch() {
+        use PromptEventKind::{Impression, Skipped};
+        let (_database, pool) = database_with_users().await;
+        let writer = WidgetWriter::new(pool.clone());
+        let earlier = writer
+            .write_apart(vec![event("b", "role", Skipped)])
+            .await
+            .unwrap();
+        assert!(matches!(
+            earlier[0],
+            Ok(Written::PromptEvent(Some(RecordedEvent { new: true, .. })))
+        ));
+        let outcomes = writer
+            .write_apart(vec![
+                event("a", "role", Impression),
+                answer("a", "role", json!("dev"), None),
+                event("a", "role", Impression),
+                event("nobody", "role", Impression),
+                event("b", "role", Skipped),
+                event("b", "team", Impression),
+            ])
+            .await
+            .expect("the batch in one go");
+        let shape: Vec<String> = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Ok(Written::PromptEvent(Some(recorded))) => {
+                    format!("new {} at {}", recorded.new, recorded.login_count)
+                }
+                Ok(Written::PromptEvent(None)) => "none".into(),
+                Ok(Written::Answer(Some(_))) => "answered".into(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                "new true at 1",
+                "answered",
+                "new false at 1",
+                "none",
+                "new false at 1",
+                "new true at 1",
+            ]
+        );
+        let events: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT user_id, key, kind FROM prompt_events ORDER BY user_id, key, kind",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let expected = [
+            ("a", "role", "answered"),
+            ("a", "role", "impression"),
+            ("b", "role", "skipped"),
+            ("b", "team", "impression"),
+        ];
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(u, k, c)| (u.to_string(), k.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(events, expected);
+        let prompted: Vec<(String, bool)> = sqlx::query_as(
+            "SELECT user_id, last_prompted_at IS NOT NULL FROM users ORDER BY user_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(prompted, [("a".into(), true), ("b".into(), true)]);
+        pool.close().await;
+    }
+
     /// A batch whose statement fails (PostgreSQL's `jsonb` has no `\u0000`) is written
     /// again one answer per transaction through the same writer: only that answer fails.
     #[tokio::test]
     async fn a_failed_batch_fails_only_the_answer_at_fault() {
         let (_database, pool) = database_with_users().await;
         let store = SqlStore::<crate::store::Postgres>::new(pool.clone())
-            .writing_apart(std::sync::Arc::new(AnswerWriter::new(pool.clone())));
+            .writing_apart(std::sync::Arc::new(WidgetWriter::new(pool.clone())));
         let batch: Vec<AnswerWrite> = [
             answer("a", "role", json!("dev"), None),
             answer("b", "role", json!("nul \u{0}"), None),
