@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet};
 
-use super::widget_writes::UserKey;
 use crate::model::User;
 use crate::store::sql::PromptEventWrite;
 use crate::store::{RecordedEvent, StoreError};
+
+/// A user's key in a batch: site and user id.
+pub(super) type UserKey = (String, String);
 
 /// Writes the events; for each, in order, what was recorded (`None`: no such user). An
 /// event repeated in the batch (same user, question and kind) is written once, and only

@@ -21,7 +21,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 
-use super::prompt_events::write_events;
+use super::prompt_events::{UserKey, write_events};
 use crate::model::User;
 use crate::store::dialect::Flavour;
 use crate::store::sql::{
@@ -96,9 +96,6 @@ impl WriterApart for WidgetWriter {
             .collect())
     }
 }
-
-/// A user's key in a batch: site and user id.
-pub(super) type UserKey = (String, String);
 
 /// Every user the writes are about, locked until the batch commits, in byte order of
 /// site and user (the order in which the group commit's logins lock them, so that
