@@ -78,7 +78,8 @@ pub trait Dialect: Send + Sync + 'static {
     /// already holds the one write lock (SQLite's `BEGIN IMMEDIATE`).
     const ROW_LOCK: &'static str;
 
-    /// How many tasks write batches of logins and answers side by side (group commit):
+    /// How many tasks write batches of logins, answers and prompt events side by side
+    /// (group commit):
     /// one on SQLite, where writers take turns at one lock anyway; a few on PostgreSQL,
     /// where batches of different users run in parallel.
     const WRITERS: usize;

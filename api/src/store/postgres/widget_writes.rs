@@ -11,7 +11,7 @@
 //! one statement of data-modifying `WITH` clauses over arrays; commit. Each answer is
 //! edited into its user's metadata here, in order, with the limits checked as the shared
 //! path checks them (`edit_in`): an answer over a limit is refused alone and writes
-//! nothing. The batch's prompt events are one more statement
+//! nothing. The batch's prompt events are one more statement, before the answers'
 //! ([`super::prompt_events`]).
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 
 use super::prompt_events::{UserKey, write_events};
-use crate::model::User;
+use crate::model::{PromptEventKind, User};
 use crate::store::dialect::Flavour;
 use crate::store::sql::{
     BatchOutcome, PromptEventWrite, UserRow, Write, WriterApart, Written, answer_into,
@@ -77,17 +77,27 @@ impl WriterApart for WidgetWriter {
         let now = Utc::now().trunc_subsecs(6);
         let mut outcomes: Vec<Option<Result<Written, StoreError>>> =
             writes.iter().map(|_| None).collect();
+        // The prompt events before the answers, so that an impression and the answer to
+        // it in one batch keep that order of ids (`user_being_asked_sql` compares them),
+        // and a user's new impression is in the user an answer returns.
+        let event_writes: Vec<&PromptEventWrite> = events.iter().map(|(_, e)| *e).collect();
+        let recorded = write_events(&mut tx, &users, &event_writes, now).await?;
+        for ((at, event), recorded) in events.iter().zip(recorded) {
+            let new_impression = event.kind == PromptEventKind::Impression
+                && recorded.as_ref().is_some_and(|r| r.new);
+            if new_impression
+                && let Some(user) = users.get_mut(&(event.site_id.clone(), event.user_id.clone()))
+            {
+                user.last_prompted_at = Some(now);
+            }
+            outcomes[*at] = Some(Ok(Written::PromptEvent(recorded)));
+        }
         let mut rows = BatchRows::default();
         for (at, answer) in &answers {
             outcomes[*at] = Some(rows.edit(&mut users, answer, now));
         }
         if !rows.answers.is_empty() {
             rows.write(&mut tx, &users, now).await?;
-        }
-        let event_writes: Vec<&PromptEventWrite> = events.iter().map(|(_, e)| *e).collect();
-        let recorded = write_events(&mut tx, &users, &event_writes, now).await?;
-        for ((at, _), recorded) in events.iter().zip(recorded) {
-            outcomes[*at] = Some(Ok(Written::PromptEvent(recorded)));
         }
         tx.commit().await?;
         Ok(outcomes
@@ -361,7 +371,7 @@ mod tests {
         })
     }
 
-    /// A database with a site and the users `a` and `b`.
+    /// A database with a site and the users `a`, `b` and `c`, at login 1.
     async fn database_with_users() -> (PostgresDatabase, PgPool) {
         let database = PostgresDatabase::create().await;
         let pool = PgPool::connect(database.url()).await.unwrap();
@@ -377,7 +387,7 @@ mod tests {
         sqlx::query(
             "INSERT INTO users (site_id, user_id, login_count, first_login_at, \
              last_login_at, created_at, updated_at) \
-             SELECT 'site', u, 1, now(), now(), now(), now() FROM unnest(ARRAY['a', 'b']) u",
+             SELECT 'site', u, 1, now(), now(), now(), now() FROM unnest(ARRAY['a', 'b', 'c']) u",
         )
         .execute(&pool)
         .await
@@ -467,9 +477,11 @@ mod tests {
     }
 
     /// Prompt events in one batch with an answer: a repeated impression is written once
-    /// and only its first is new, an unknown user's is `None`, one already recorded at
-    /// this login (from an earlier batch) is not new, and each user with a new
-    /// impression has a `last_prompted_at`.
+    /// and only its first is new; an unknown user's is `None`; one already recorded at
+    /// this login (from an earlier batch) is not new; each event is at its user's login;
+    /// `last_prompted_at` is the time of a user's new impression and stays unset for a
+    /// user with only a skip; the impression of a question comes before the answer to it
+    /// (ids), and the user the answer returns has the impression's time.
     #[tokio::test]
     async fn prompt_events_are_once_per_login_within_a_batch() {
         use PromptEventKind::{Impression, Skipped};
@@ -491,6 +503,7 @@ mod tests {
                 event("nobody", "role", Impression),
                 event("b", "role", Skipped),
                 event("b", "team", Impression),
+                event("c", "role", Skipped),
             ])
             .await
             .expect("the batch in one go");
@@ -514,32 +527,53 @@ mod tests {
                 "none",
                 "new false at 1",
                 "new true at 1",
+                "new true at 1",
             ]
         );
-        let events: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT user_id, key, kind FROM prompt_events ORDER BY user_id, key, kind",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+        let events: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT user_id, key, kind FROM prompt_events ORDER BY user_id, id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
         let expected = [
-            ("a", "role", "answered"),
             ("a", "role", "impression"),
+            ("a", "role", "answered"),
             ("b", "role", "skipped"),
             ("b", "team", "impression"),
+            ("c", "role", "skipped"),
         ];
         let expected: Vec<(String, String, String)> = expected
             .iter()
             .map(|(u, k, c)| (u.to_string(), k.to_string(), c.to_string()))
             .collect();
-        assert_eq!(events, expected);
-        let prompted: Vec<(String, bool)> = sqlx::query_as(
-            "SELECT user_id, last_prompted_at IS NOT NULL FROM users ORDER BY user_id",
+        assert_eq!(events, expected, "by user, in the order of their ids");
+        let (at_login, prompted_at_impression, unprompted): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM prompt_events e JOIN users u USING (site_id, user_id) \
+              WHERE e.login_at = u.last_login_at AND e.login_count = u.login_count), \
+             (SELECT count(*) FROM prompt_events e JOIN users u USING (site_id, user_id) \
+              WHERE e.kind = 'impression' AND u.last_prompted_at = e.created_at), \
+             (SELECT count(*) FROM users WHERE last_prompted_at IS NULL)",
         )
-        .fetch_all(&pool)
+        .fetch_one(&pool)
         .await
         .unwrap();
-        assert_eq!(prompted, [("a".into(), true), ("b".into(), true)]);
+        assert_eq!(
+            (at_login, prompted_at_impression, unprompted),
+            (5, 2, 1),
+            "every event at its login; a and b prompted at their impressions; c not"
+        );
+        let Ok(Written::Answer(Some(answered))) = &outcomes[1] else {
+            panic!("{:?}", outcomes[1]);
+        };
+        let (stored,): (Option<DateTime<Utc>>,) =
+            sqlx::query_as("SELECT last_prompted_at FROM users WHERE user_id = 'a'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            answered.last_prompted_at, stored,
+            "the answer's user as stored"
+        );
         pool.close().await;
     }
 
