@@ -24,19 +24,22 @@ pub(super) async fn write_events(
     events: &[&PromptEventWrite],
     now: DateTime<Utc>,
 ) -> Result<Vec<Option<RecordedEvent>>, StoreError> {
+    // Per event: `None` for no such user, else the user's login count and, for the
+    // first of its kind in the batch (the one sent), its identity.
     let mut firsts = HashSet::new();
-    let mut first_of_its_kind = Vec::with_capacity(events.len());
+    let mut found = Vec::with_capacity(events.len());
     let mut columns = EventColumns::default();
     for event in events {
-        let key = (event.site_id.clone(), event.user_id.clone());
-        let first = match users.get(&key) {
-            Some(user) if firsts.insert(identity(event)) => {
-                columns.push(event, user);
-                true
-            }
-            _ => false,
+        let Some(user) = users.get(&(event.site_id.clone(), event.user_id.clone())) else {
+            found.push(None);
+            continue;
         };
-        first_of_its_kind.push(first);
+        let identity = identity(event);
+        let first = firsts.insert(identity.clone()).then(|| {
+            columns.push(event, user);
+            identity
+        });
+        found.push(Some((user.login_count, first)));
     }
     let inserted: HashSet<EventIdentity> = if columns.site_ids.is_empty() {
         HashSet::new()
@@ -55,14 +58,12 @@ pub(super) async fn write_events(
             .await?;
         rows.into_iter().collect()
     };
-    Ok(events
-        .iter()
-        .zip(first_of_its_kind)
-        .map(|(event, first)| {
-            let user = users.get(&(event.site_id.clone(), event.user_id.clone()))?;
-            Some(RecordedEvent {
-                login_count: user.login_count,
-                new: first && inserted.contains(&identity(event)),
+    Ok(found
+        .into_iter()
+        .map(|found| {
+            found.map(|(login_count, first)| RecordedEvent {
+                login_count,
+                new: first.is_some_and(|identity| inserted.contains(&identity)),
             })
         })
         .collect())
