@@ -13,9 +13,11 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::dialect::{Flavour, INVALIDATION_CHANNEL};
+use widget_reads::WidgetReader;
 use widget_writes::WidgetWriter;
 
 mod prompt_events;
+mod widget_reads;
 mod widget_writes;
 use super::{Dialect, SqlStore, StoreError};
 
@@ -70,7 +72,9 @@ impl PostgresStore {
             })
             .connect_with(options)
             .await?;
-        Ok(SqlStore::new(pool.clone()).writing_apart(Arc::new(WidgetWriter::new(pool))))
+        Ok(SqlStore::new(pool.clone())
+            .writing_apart(Arc::new(WidgetWriter::new(pool.clone())))
+            .reading_apart(Arc::new(WidgetReader::new(pool))))
     }
 }
 

@@ -34,13 +34,17 @@ pub(in crate::store) use jobs::INSERT_JOB;
 pub(in crate::store) use logins::{
     INSERT_LOGIN_EVENT, RECEIPT_OF_EVENT, count_user_sql, receipt_of,
 };
-pub(in crate::store) use prompts::user_being_asked_sql;
 pub(in crate::store) use prompts::{
     INSERT_ANSWERED_EVENT, INSERT_PROMPT_EVENT, KEEP_ANSWER, LOGIN_OF_USER, SET_LAST_PROMPTED,
     answer_into,
 };
-pub(in crate::store) use rows::{UserRow, history_of, user_columns};
-pub(in crate::store) use users::{store_metadata_sql, user_to_edit_sql, user_with_history_sql};
+pub(in crate::store) use prompts::{shown_unanswered_column, user_being_asked_sql};
+pub(in crate::store) use rows::{
+    AskedUserRow, UserRow, UserWithHistoryRow, history_of, user_columns,
+};
+pub(in crate::store) use users::{
+    store_metadata_sql, user_to_edit_sql, user_with_history_columns, user_with_history_sql,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -105,20 +109,22 @@ pub struct SqlStore<D: Dialect> {
 /// A user and their prompt outcomes, oldest first.
 pub(in crate::store) type UserWithHistory = (User, Vec<PromptRecord>);
 
-/// Reads the widget's one user, apart from the store's pool and on the calling thread
-/// (SQLite's reader, `store/sqlite/reader.rs`): the same queries, in one round trip each.
-/// Each returns `None` when the database stayed locked (by another process) for longer
-/// than the reader waits on the calling thread: the caller then reads on the pool.
+/// Reads the widget's one user apart from the store's pool: SQLite's reader on the
+/// calling thread (`store/sqlite/reader.rs`), PostgreSQL's a batch of users at a time
+/// (`store/postgres/widget_reads.rs`); the same queries. Each returns `None` when it
+/// could not read (SQLite's file stayed locked by another process for longer than the
+/// reader waits; PostgreSQL's batch failed): the caller then reads on the pool.
+#[async_trait]
 pub(in crate::store) trait ReaderApart: Send + Sync + 'static {
     /// As [`UserStore::user_with_history`](super::UserStore::user_with_history).
-    fn user_with_history(
+    async fn user_with_history(
         &self,
         site_id: &str,
         user_id: &str,
     ) -> Option<Result<Option<UserWithHistory>, StoreError>>;
 
     /// As [`PromptStore::user_being_asked`](super::PromptStore::user_being_asked).
-    fn user_being_asked(
+    async fn user_being_asked(
         &self,
         site_id: &str,
         user_id: &str,

@@ -78,10 +78,11 @@ where
         version: i64,
         key: &str,
     ) -> Result<Option<AskedUser>, StoreError> {
-        let read_apart = self.reader_apart.as_ref().and_then(|reader| {
-            reader.user_being_asked(site_id, user_id, question_set, version, key)
-        });
-        if let Some(read) = read_apart {
+        if let Some(reader) = &self.reader_apart
+            && let Some(read) = reader
+                .user_being_asked(site_id, user_id, question_set, version, key)
+                .await
+        {
             return read;
         }
         let sql = user_being_asked_sql(D::FLAVOUR);
@@ -101,17 +102,22 @@ where
 /// key `$5`): `user_with_history_sql` and the column `shown_unanswered`, whether the
 /// question was shown to them and not answered since.
 pub(in crate::store) fn user_being_asked_sql(flavour: Flavour) -> String {
-    user_with_history_sql(
-        flavour,
+    user_with_history_sql(flavour, &shown_unanswered_column("$3", "$4", "$5"))
+}
+
+/// The column `shown_unanswered` of [`user_being_asked_sql`] (", … AS shown_unanswered"),
+/// for the question at the SQL expressions `set`, `version` and `key`.
+pub(in crate::store) fn shown_unanswered_column(set: &str, version: &str, key: &str) -> String {
+    format!(
         ", EXISTS (SELECT 1 FROM prompt_events shown \
          WHERE shown.site_id = users.site_id AND shown.user_id = users.user_id \
-         AND shown.question_set = $3 AND shown.version = $4 AND shown.key = $5 \
+         AND shown.question_set = {set} AND shown.version = {version} AND shown.key = {key} \
          AND shown.kind = 'impression' \
          AND NOT EXISTS (SELECT 1 FROM prompt_events answered \
            WHERE answered.site_id = shown.site_id AND answered.user_id = shown.user_id \
            AND answered.question_set = shown.question_set AND answered.key = shown.key \
            AND answered.kind = 'answered' AND answered.id > shown.id)) \
-         AS shown_unanswered",
+         AS shown_unanswered"
     )
 }
 

@@ -120,8 +120,8 @@ where
         site_id: &str,
         user_id: &str,
     ) -> Result<Option<(User, Vec<PromptRecord>)>, StoreError> {
-        let read_apart = self.reader_apart.as_ref();
-        if let Some(read) = read_apart.and_then(|reader| reader.user_with_history(site_id, user_id))
+        if let Some(reader) = &self.reader_apart
+            && let Some(read) = reader.user_with_history(site_id, user_id).await
         {
             return read;
         }
@@ -277,6 +277,13 @@ fn filter_predicate<D: Dialect>(
 /// outcomes as a JSON array of `[question_set, key, kind, login_count]` in the order they
 /// happened, in the column `history`; `extra` adds columns after it (", … AS name").
 pub(in crate::store) fn user_with_history_sql(flavour: Flavour, extra: &str) -> String {
+    let columns = user_with_history_columns(flavour, extra);
+    format!("SELECT {columns} FROM users WHERE site_id = $1 AND user_id = $2")
+}
+
+/// The columns of [`user_with_history_sql`] over the table `users`, for a query that
+/// finds its users otherwise (PostgreSQL's batched reads).
+pub(in crate::store) fn user_with_history_columns(flavour: Flavour, extra: &str) -> String {
     let outcomes = match flavour {
         Flavour::Sqlite => {
             "json_group_array(json_array(question_set, key, kind, login_count) ORDER BY id)"
@@ -288,10 +295,9 @@ pub(in crate::store) fn user_with_history_sql(flavour: Flavour, extra: &str) -> 
     };
     let columns = user_columns(flavour);
     format!(
-        "SELECT {columns}, (SELECT {outcomes} FROM prompt_events \
+        "{columns}, (SELECT {outcomes} FROM prompt_events \
          WHERE prompt_events.site_id = users.site_id \
-         AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history{extra} \
-         FROM users WHERE site_id = $1 AND user_id = $2"
+         AND prompt_events.user_id = users.user_id AND kind <> 'impression') AS history{extra}"
     )
 }
 

@@ -83,8 +83,9 @@ impl SqliteReader {
     }
 }
 
+#[async_trait::async_trait]
 impl ReaderApart for SqliteReader {
-    fn user_with_history(
+    async fn user_with_history(
         &self,
         site_id: &str,
         user_id: &str,
@@ -103,7 +104,7 @@ impl ReaderApart for SqliteReader {
         }))
     }
 
-    fn user_being_asked(
+    async fn user_being_asked(
         &self,
         site_id: &str,
         user_id: &str,
@@ -175,7 +176,7 @@ mod tests {
         pool.close().await;
 
         let reader = SqliteReader::new(&path).unwrap();
-        let unlocked = reader.user_with_history("site", "ada");
+        let unlocked = reader.user_with_history("site", "ada").await;
         assert!(
             matches!(unlocked, Some(Ok(None))),
             "no such user: read apart"
@@ -186,17 +187,18 @@ mod tests {
             .execute_batch("PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE;")
             .unwrap();
         let started = std::time::Instant::now();
-        assert!(reader.user_with_history("site", "ada").is_none());
+        assert!(reader.user_with_history("site", "ada").await.is_none());
         assert!(
             reader
                 .user_being_asked("site", "ada", "onboarding", 1, "role")
+                .await
                 .is_none()
         );
         assert!(started.elapsed() >= BUSY_TIMEOUT);
 
         locker.execute_batch("COMMIT").unwrap();
         assert!(matches!(
-            reader.user_with_history("site", "ada"),
+            reader.user_with_history("site", "ada").await,
             Some(Ok(None))
         ));
     }
