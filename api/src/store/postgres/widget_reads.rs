@@ -12,10 +12,14 @@
 //!
 //! A batch that fails (its connection broke, say) answers `None` to each of its reads,
 //! which then read on the pool one by one, so a fault is reported to the request it
-//! belongs to.
+//! belongs to. So does a read that finds [`MOST_QUEUED`] reads queued before it (the
+//! pool then bounds the wait, as it did before), or the dispatcher gone. A read whose
+//! request went away (a timeout, a closed connection) is dropped from its batch unread.
 
-use sqlx::{FromRow, PgPool, Postgres as PgDb, Row as _};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres as PgDb, Row as _};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::Postgres;
@@ -25,8 +29,8 @@ use crate::store::sql::{
 };
 use crate::store::{AskedUser, Dialect, StoreError};
 
-/// Batches read at once, each on a connection of the pool. Fewer batches are larger
-/// ones: at 1,000,000 users, 8 s per run, `next` served 23,600/s with one at a time,
+/// Batches read at once, each on one connection of the pool (its two kinds of read one
+/// after the other). Fewer batches are larger ones: at 1,000,000 users, 8 s per run, `next` served 23,600/s with one at a time,
 /// 24,500/s with two and 18,300/s with four, and answers 6,230/s, 5,480–6,170/s,
 /// 4,570–4,690/s, 3,860/s with eight (the pool's own reads: 5,570–6,000/s). PostgreSQL,
 /// the server and the load share 2 cores.
@@ -34,6 +38,9 @@ const BATCHES_AT_ONCE: usize = 2;
 
 /// The most reads in one batch.
 const MOST_PER_BATCH: usize = 128;
+
+/// The most reads waiting for a batch; a read that finds this many reads on the pool.
+const MOST_QUEUED: usize = 1024;
 
 /// What a read answers: `None` leaves the read to the pool.
 type Reply<T> = oneshot::Sender<Option<Result<Option<T>, StoreError>>>;
@@ -55,23 +62,47 @@ enum Read {
     },
 }
 
+impl Read {
+    /// Whether the request that asked went away, so that nobody waits for the answer.
+    fn abandoned(&self) -> bool {
+        match self {
+            Read::WithHistory { reply, .. } => reply.is_closed(),
+            Read::BeingAsked { reply, .. } => reply.is_closed(),
+        }
+    }
+}
+
 /// Hands reads to the dispatcher; dropping the last store ends it.
 pub(super) struct WidgetReader {
-    reads: mpsc::UnboundedSender<Read>,
+    reads: mpsc::Sender<Read>,
+    /// Whether the dispatcher was found gone (said once in the log).
+    gone: AtomicBool,
 }
 
 impl WidgetReader {
     /// A reader on `pool`, with its dispatcher running on the current runtime.
     pub(super) fn new(pool: PgPool) -> Self {
-        let (reads, queued) = mpsc::unbounded_channel();
+        let (reads, queued) = mpsc::channel(MOST_QUEUED);
         tokio::spawn(dispatch(pool, queued));
-        WidgetReader { reads }
+        WidgetReader {
+            reads,
+            gone: AtomicBool::new(false),
+        }
     }
 
-    /// Queues `read` and waits for its answer (`None` if the dispatcher is gone).
+    /// Queues `read` and waits for its answer; `None` (read on the pool) if the queue is
+    /// full or the dispatcher gone.
     async fn ask<T>(&self, read: Read, answer: oneshot::Receiver<Option<T>>) -> Option<T> {
-        self.reads.send(read).ok()?;
-        answer.await.ok().flatten()
+        match self.reads.try_send(read) {
+            Ok(()) => answer.await.ok().flatten(),
+            Err(TrySendError::Full(_)) => None,
+            Err(TrySendError::Closed(_)) => {
+                if !self.gone.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("the widget's batched reader stopped; reads go to the pool");
+                }
+                None
+            }
+        }
     }
 }
 
@@ -113,7 +144,7 @@ impl ReaderApart for WidgetReader {
 }
 
 /// Takes the reads queued whenever a batch may start, and starts it.
-async fn dispatch(pool: PgPool, mut queued: mpsc::UnboundedReceiver<Read>) {
+async fn dispatch(pool: PgPool, mut queued: mpsc::Receiver<Read>) {
     let running = Arc::new(Semaphore::new(BATCHES_AT_ONCE));
     loop {
         let Ok(turn) = running.clone().acquire_owned().await else {
@@ -129,6 +160,10 @@ async fn dispatch(pool: PgPool, mut queued: mpsc::UnboundedReceiver<Read>) {
                 Err(_) => break,
             }
         }
+        batch.retain(|read| !read.abandoned());
+        if batch.is_empty() {
+            continue;
+        }
         let pool = pool.clone();
         tokio::spawn(async move {
             read_batch(&pool, batch).await;
@@ -137,7 +172,7 @@ async fn dispatch(pool: PgPool, mut queued: mpsc::UnboundedReceiver<Read>) {
     }
 }
 
-/// The reads of one batch, each kind in one statement, the two side by side.
+/// The reads of one batch on one connection, each kind in one statement.
 async fn read_batch(pool: &PgPool, batch: Vec<Read>) {
     let mut with_history = Vec::new();
     let mut being_asked = Vec::new();
@@ -158,17 +193,26 @@ async fn read_batch(pool: &PgPool, batch: Vec<Read>) {
             } => being_asked.push(((site_id, user_id, question_set, version, key), reply)),
         }
     }
-    tokio::join!(
-        answer(pool, with_history, users_with_history),
-        answer(pool, being_asked, users_being_asked),
-    );
+    let mut connection = match pool.acquire().await {
+        Ok(connection) => connection,
+        Err(error) => {
+            // The replies are dropped unanswered: each read goes to the pool.
+            tracing::warn!(%error, "no connection for a batch of widget reads; each reads on its own");
+            return;
+        }
+    };
+    answer(&mut connection, with_history, users_with_history).await;
+    answer(&mut connection, being_asked, users_being_asked).await;
 }
 
 /// Reads `reads` with `statement` and sends each its row, `Ok(None)` where no user
 /// matched, or `None` to all if the statement failed.
-async fn answer<K, T, F>(pool: &PgPool, reads: Vec<(K, Reply<T>)>, statement: F)
+async fn answer<K, T, F>(connection: &mut PgConnection, reads: Vec<(K, Reply<T>)>, statement: F)
 where
-    F: AsyncFnOnce(&PgPool, &[K]) -> Result<Vec<(usize, Result<T, StoreError>)>, StoreError>,
+    F: AsyncFnOnce(
+        &mut PgConnection,
+        &[K],
+    ) -> Result<Vec<(usize, Result<T, StoreError>)>, StoreError>,
 {
     if reads.is_empty() {
         return;
@@ -176,7 +220,7 @@ where
     let (keys, replies): (Vec<K>, Vec<Reply<T>>) = reads.into_iter().unzip();
     let mut rows: Vec<Option<Result<Option<T>, StoreError>>> =
         (0..replies.len()).map(|_| Some(Ok(None))).collect();
-    match statement(pool, &keys).await {
+    match statement(connection, &keys).await {
         Ok(found) => {
             for (index, row) in found {
                 if let Some(slot) = rows.get_mut(index) {
@@ -197,7 +241,7 @@ where
 
 /// Users with their histories, by (site, user); each row with its read's index.
 async fn users_with_history(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     keys: &[(String, String)],
 ) -> Result<Vec<(usize, Result<UserWithHistory, StoreError>)>, StoreError> {
     let columns = user_with_history_columns(<Postgres as Dialect>::FLAVOUR, "");
@@ -211,7 +255,7 @@ async fn users_with_history(
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(sites)
         .bind(users)
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await?;
     rows.iter()
         .map(|row| {
@@ -226,7 +270,7 @@ type AskedKey = (String, String, String, i64, String);
 
 /// Users being asked a question, by [`AskedKey`]; each row with its read's index.
 async fn users_being_asked(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     keys: &[AskedKey],
 ) -> Result<Vec<(usize, Result<AskedUser, StoreError>)>, StoreError> {
     let shown = shown_unanswered_column("q.wanted_set", "q.wanted_version", "q.wanted_key");
@@ -255,7 +299,7 @@ async fn users_being_asked(
         .bind(sets)
         .bind(versions)
         .bind(questions)
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await?;
     rows.iter()
         .map(|row| {

@@ -102,7 +102,8 @@ pub struct SqlStore<D: Dialect> {
     /// transaction, if anywhere (SQLite's writer: every write but a login with claims;
     /// PostgreSQL's widget writer: answers and prompt events).
     writer_apart: Option<Arc<dyn WriterApart>>,
-    /// What reads the widget's user apart from the pool, if anything (SQLite's reader).
+    /// What reads the widget's user apart from the pool, if anything (SQLite's reader on
+    /// the request's thread; PostgreSQL's a batch at a time).
     reader_apart: Option<Arc<dyn ReaderApart>>,
 }
 

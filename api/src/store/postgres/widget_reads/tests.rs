@@ -33,8 +33,9 @@ async fn database() -> (PostgresDatabase, PgPool) {
     (database, pool)
 }
 
-/// Many reads at once (so that batches hold several, repeats and misses among them)
-/// answer each as the pool's own statement does.
+/// Many reads at once (more than two full batches, so that batches run side by side and
+/// hold several reads, repeats and misses among them) answer each as the pool's own
+/// statement does.
 #[tokio::test]
 async fn batched_reads_answer_as_one_read_each() {
     let (_database, pool) = database().await;
@@ -54,7 +55,7 @@ async fn batched_reads_answer_as_one_read_each() {
         ("onboarding", 1, "phone"),
     ];
     let mut reads = Vec::new();
-    for round in 0..12 {
+    for round in 0..30 {
         for (site, user) in people {
             reads.push(
                 async move {
@@ -129,10 +130,11 @@ async fn batched_reads_answer_as_one_read_each() {
     );
 }
 
-/// A batch that cannot read (its pool closed) leaves every read to the caller's pool.
+/// A batch that cannot read (its pool closed) leaves every read to the caller's pool,
+/// which the store then reads on.
 #[tokio::test]
 async fn a_failed_batch_leaves_its_reads_to_the_pool() {
-    let (_database, pool) = database().await;
+    let (database, pool) = database().await;
     let reader = WidgetReader::new(pool.clone());
     assert!(reader.user_with_history("site", "a").await.is_some());
     pool.close().await;
@@ -142,4 +144,15 @@ async fn a_failed_batch_leaves_its_reads_to_the_pool() {
     );
     assert!(history.is_none());
     assert!(asked.is_none());
+
+    let reads_on = PgPool::connect(database.url()).await.unwrap();
+    let store = SqlStore::<Postgres>::new(reads_on).reading_apart(Arc::new(reader));
+    let (user, history) = store.user_with_history("site", "a").await.unwrap().unwrap();
+    assert_eq!((user.login_count, history.len()), (3, 2));
+    let asked = store
+        .user_being_asked("site", "a", "onboarding", 1, "city")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(asked.shown_unanswered);
 }

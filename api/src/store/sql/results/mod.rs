@@ -257,8 +257,8 @@ where
         let mut filter = scope_sql::<D>(scope, "e", "created_at", &mut binds);
         let (expression, grouped) = match group {
             EventGroup::Total => ("''".to_owned(), "e.kind".to_owned()),
-            // Grouped by the columns themselves, which the indexes on (set, version, kind,
-            // user) and (set, key, kind, user) then deliver in order.
+            // Grouped by the columns themselves, which the indexes on (set, key, kind,
+            // user) and, on SQLite, (set, version, kind, user) then deliver in order.
             EventGroup::Version => (
                 "CAST(e.version AS TEXT)".to_owned(),
                 "e.version, e.kind".to_owned(),
@@ -292,24 +292,29 @@ where
         // Byte order, as the indexes keep user ids (and a byte comparison is 2.4 times as
         // fast as the database's collation on a million user ids).
         let user = D::FLAVOUR.in_byte_order("e.user_id");
-        let sql = match D::FLAVOUR {
-            // SQLite counts distinct values in index order as they stream by; the
-            // grouped form below took its unfiltered page from 0.86 s to 1.37 s.
-            Flavour::Sqlite => format!(
-                "SELECT {expression} AS grp, e.kind, COUNT(DISTINCT {user}) \
-                 FROM prompt_events e WHERE {filter} GROUP BY {grouped}"
-            ),
-            // PostgreSQL's `COUNT(DISTINCT …)` sorts its input again whatever the index
-            // (version 15; at 1,000,000 events the sort spilled to disk), and any index
-            // in kind order will do for it (one with the heap took 2 s). As groups of
-            // (group, kind, user) it reads the index on (set, kind, user) or (set, key,
-            // kind, user) alone and skips repeats as they stream by: 0.57–0.60 s ->
-            // 0.35–0.41 s per kind, 0.66–0.69 s -> 0.52–0.54 s per key.
-            Flavour::Postgres => format!(
+        // PostgreSQL's `COUNT(DISTINCT …)` sorts its input again whatever the index
+        // (version 15; at 1,000,000 events the sort spilled to disk), and any index in
+        // kind order will do for it (one read with the heap took 2 s). Per kind and per
+        // key, groups of (group, kind, user) stream over the index on (set, kind, user)
+        // or (set, key, kind, user) alone and skip repeats in order: 0.57–0.60 s ->
+        // 0.35–0.41 s per kind, 0.66–0.69 s -> 0.52–0.54 s per key. PostgreSQL has no
+        // index in the order of the versions' or the stages' groups, so those keep the
+        // distinct count; so does SQLite, which counts distinct values in index order
+        // as they stream by (the grouped form took its unfiltered page from 0.86 s to
+        // 1.37 s).
+        let streamed =
+            D::FLAVOUR == Flavour::Postgres && matches!(group, EventGroup::Total | EventGroup::Key);
+        let sql = if streamed {
+            format!(
                 "SELECT grp, kind, COUNT(*) FROM (SELECT {expression} AS grp, e.kind AS kind, \
                  {user} AS u FROM prompt_events e WHERE {filter} GROUP BY {grouped}, 3) d \
                  GROUP BY grp, kind"
-            ),
+            )
+        } else {
+            format!(
+                "SELECT {expression} AS grp, e.kind, COUNT(DISTINCT {user}) \
+                 FROM prompt_events e WHERE {filter} GROUP BY {grouped}"
+            )
         };
         let query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql));
         let rows: Vec<(Option<String>, String, i64)> =
