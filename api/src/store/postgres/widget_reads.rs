@@ -13,7 +13,8 @@
 //! A batch that fails (its connection broke, say) answers `None` to each of its reads,
 //! which then read on the pool one by one, so a fault is reported to the request it
 //! belongs to. So does a read that finds [`MOST_QUEUED`] reads queued before it (the
-//! pool then bounds the wait, as it did before), or the dispatcher gone. A read whose
+//! pool then bounds the wait, as it did before), or the dispatcher gone; a batch that
+//! waited the pool's whole time for a connection fails its reads with that error. A read whose
 //! request went away (a timeout, a closed connection) is dropped from its batch unread.
 
 use sqlx::{FromRow, PgConnection, PgPool, Postgres as PgDb, Row as _};
@@ -31,8 +32,8 @@ use crate::store::{AskedUser, Dialect, StoreError};
 
 /// Batches read at once, each on one connection of the pool (its two kinds of read one
 /// after the other). Fewer batches are larger ones: at 1,000,000 users, 8 s per run, `next` served 23,600/s with one at a time,
-/// 24,500/s with two and 18,300/s with four, and answers 6,230/s, 5,480–6,170/s,
-/// 4,570–4,690/s, 3,860/s with eight (the pool's own reads: 5,570–6,000/s). PostgreSQL,
+/// 24,500/s with two and 18,400/s with four, and answers 6,230/s, 5,480–6,170/s,
+/// 4,540–4,680/s, 3,860/s with eight (the pool's own reads: 5,560–6,070/s). PostgreSQL,
 /// the server and the load share 2 cores.
 const BATCHES_AT_ONCE: usize = 2;
 
@@ -195,6 +196,17 @@ async fn read_batch(pool: &PgPool, batch: Vec<Read>) {
     }
     let mut connection = match pool.acquire().await {
         Ok(connection) => connection,
+        // The pool's wait for a connection is over: each read fails with it, as on the
+        // pool, rather than wait as long again there.
+        Err(sqlx::Error::PoolTimedOut) => {
+            for (_, reply) in with_history {
+                let _ = reply.send(Some(Err(sqlx::Error::PoolTimedOut.into())));
+            }
+            for (_, reply) in being_asked {
+                let _ = reply.send(Some(Err(sqlx::Error::PoolTimedOut.into())));
+            }
+            return;
+        }
         Err(error) => {
             // The replies are dropped unanswered: each read goes to the pool.
             tracing::warn!(%error, "no connection for a batch of widget reads; each reads on its own");

@@ -130,8 +130,7 @@ async fn batched_reads_answer_as_one_read_each() {
     );
 }
 
-/// A batch that cannot read (its pool closed) leaves every read to the caller's pool,
-/// which the store then reads on.
+/// A batch that cannot read (its pool closed) leaves every read to the caller's pool.
 #[tokio::test]
 async fn a_failed_batch_leaves_its_reads_to_the_pool() {
     let (database, pool) = database().await;
@@ -144,9 +143,35 @@ async fn a_failed_batch_leaves_its_reads_to_the_pool() {
     );
     assert!(history.is_none());
     assert!(asked.is_none());
+    drop(database);
+}
 
-    let reads_on = PgPool::connect(database.url()).await.unwrap();
-    let store = SqlStore::<Postgres>::new(reads_on).reading_apart(Arc::new(reader));
+/// A batch whose statements fail (here: no table `users` where its connections look)
+/// answers `None` to each read, and the store then reads on its own pool.
+#[tokio::test]
+async fn a_failed_statement_leaves_its_reads_to_the_store_pool() {
+    let (database, pool) = database().await;
+    let nowhere = sqlx::postgres::PgPoolOptions::new()
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                sqlx::query("SET search_path = nowhere")
+                    .execute(connection)
+                    .await
+                    .map(drop)
+            })
+        })
+        .connect(database.url())
+        .await
+        .unwrap();
+    let reader = WidgetReader::new(nowhere);
+    let (history, asked) = tokio::join!(
+        reader.user_with_history("site", "a"),
+        reader.user_being_asked("site", "a", "onboarding", 1, "city"),
+    );
+    assert!(history.is_none(), "the statement failed: read it yourself");
+    assert!(asked.is_none(), "the statement failed: read it yourself");
+
+    let store = SqlStore::<Postgres>::new(pool).reading_apart(Arc::new(reader));
     let (user, history) = store.user_with_history("site", "a").await.unwrap().unwrap();
     assert_eq!((user.login_count, history.len()), (3, 2));
     let asked = store
@@ -155,4 +180,30 @@ async fn a_failed_batch_leaves_its_reads_to_the_pool() {
         .unwrap()
         .unwrap();
     assert!(asked.shown_unanswered);
+}
+
+/// A batch that waited the pool's whole time for a connection fails its reads with that
+/// error, as a read on the pool would, rather than leave them to wait as long again.
+#[tokio::test]
+async fn a_batch_without_a_connection_fails_its_reads() {
+    let (database, _pool) = database().await;
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_millis(200))
+        .connect(database.url())
+        .await
+        .unwrap();
+    let held = one.acquire().await.unwrap();
+    let reader = WidgetReader::new(one.clone());
+    let (history, asked) = tokio::join!(
+        reader.user_with_history("site", "a"),
+        reader.user_being_asked("site", "a", "onboarding", 1, "city"),
+    );
+    assert!(matches!(history, Some(Err(_))), "the pool's timeout");
+    assert!(matches!(asked, Some(Err(_))), "the pool's timeout");
+    drop(held);
+    assert!(matches!(
+        reader.user_with_history("site", "a").await,
+        Some(Ok(Some(_)))
+    ));
 }
