@@ -17,9 +17,10 @@
 //! waited the pool's whole time for a connection fails its reads with that error. A read whose
 //! request went away (a timeout, a closed connection) is dropped from its batch unread.
 
-use sqlx::{FromRow, PgConnection, PgPool, Postgres as PgDb, Row as _};
-use std::sync::Arc;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, PgPool, Row as _};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -42,6 +43,9 @@ const MOST_PER_BATCH: usize = 128;
 
 /// The most reads waiting for a batch; a read that finds this many reads on the pool.
 const MOST_QUEUED: usize = 1024;
+
+/// A statement's rows, each with the index of the read it answers.
+type Answered<T> = Vec<(usize, Result<T, StoreError>)>;
 
 /// What a read answers: `None` leaves the read to the pool.
 type Reply<T> = oneshot::Sender<Option<Result<Option<T>, StoreError>>>;
@@ -221,10 +225,7 @@ async fn read_batch(pool: &PgPool, batch: Vec<Read>) {
 /// matched, or `None` to all if the statement failed.
 async fn answer<K, T, F>(connection: &mut PgConnection, reads: Vec<(K, Reply<T>)>, statement: F)
 where
-    F: AsyncFnOnce(
-        &mut PgConnection,
-        &[K],
-    ) -> Result<Vec<(usize, Result<T, StoreError>)>, StoreError>,
+    F: AsyncFnOnce(&mut PgConnection, &[K]) -> Result<Answered<T>, StoreError>,
 {
     if reads.is_empty() {
         return;
@@ -251,30 +252,42 @@ where
     }
 }
 
+/// [`users_with_history`]'s statement: the one-user query's columns over `unnest` of
+/// the reads' sites and users, each row with its read's ordinal.
+static WITH_HISTORY: LazyLock<String> = LazyLock::new(|| {
+    let columns = user_with_history_columns(<Postgres as Dialect>::FLAVOUR, "");
+    format!(
+        "SELECT q.ord, {columns} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+         AS q(wanted_site, wanted_user, ord) \
+         JOIN users ON users.site_id = q.wanted_site AND users.user_id = q.wanted_user"
+    )
+});
+
+/// [`users_being_asked`]'s statement, as [`WITH_HISTORY`] with each read's question.
+static BEING_ASKED: LazyLock<String> = LazyLock::new(|| {
+    let shown = shown_unanswered_column("q.wanted_set", "q.wanted_version", "q.wanted_key");
+    let columns = user_with_history_columns(<Postgres as Dialect>::FLAVOUR, &shown);
+    format!(
+        "SELECT q.ord, {columns} FROM unnest($1::text[], $2::text[], $3::text[], \
+         $4::int8[], $5::text[]) WITH ORDINALITY \
+         AS q(wanted_site, wanted_user, wanted_set, wanted_version, wanted_key, ord) \
+         JOIN users ON users.site_id = q.wanted_site AND users.user_id = q.wanted_user"
+    )
+});
+
 /// Users with their histories, by (site, user); each row with its read's index.
 async fn users_with_history(
     connection: &mut PgConnection,
     keys: &[(String, String)],
-) -> Result<Vec<(usize, Result<UserWithHistory, StoreError>)>, StoreError> {
-    let columns = user_with_history_columns(<Postgres as Dialect>::FLAVOUR, "");
-    let sql = format!(
-        "SELECT q.ord, {columns} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
-         AS q(wanted_site, wanted_user, ord) \
-         JOIN users ON users.site_id = q.wanted_site AND users.user_id = q.wanted_user"
-    );
+) -> Result<Answered<UserWithHistory>, StoreError> {
     let (sites, users): (Vec<&str>, Vec<&str>) =
         keys.iter().map(|(s, u)| (s.as_str(), u.as_str())).unzip();
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(WITH_HISTORY.as_str()))
         .bind(sites)
         .bind(users)
         .fetch_all(&mut *connection)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let read = UserWithHistoryRow::from_row(row).map_err(StoreError::from)?;
-            Ok((ordinal(row)?, read.into_parts()))
-        })
-        .collect()
+    by_ordinal(&rows, UserWithHistoryRow::into_parts)
 }
 
 /// A question's (site, user, set, version, key) to answer.
@@ -284,15 +297,7 @@ type AskedKey = (String, String, String, i64, String);
 async fn users_being_asked(
     connection: &mut PgConnection,
     keys: &[AskedKey],
-) -> Result<Vec<(usize, Result<AskedUser, StoreError>)>, StoreError> {
-    let shown = shown_unanswered_column("q.wanted_set", "q.wanted_version", "q.wanted_key");
-    let columns = user_with_history_columns(<Postgres as Dialect>::FLAVOUR, &shown);
-    let sql = format!(
-        "SELECT q.ord, {columns} FROM unnest($1::text[], $2::text[], $3::text[], \
-         $4::int8[], $5::text[]) WITH ORDINALITY \
-         AS q(wanted_site, wanted_user, wanted_set, wanted_version, wanted_key, ord) \
-         JOIN users ON users.site_id = q.wanted_site AND users.user_id = q.wanted_user"
-    );
+) -> Result<Answered<AskedUser>, StoreError> {
     let mut sites = Vec::with_capacity(keys.len());
     let mut users = Vec::with_capacity(keys.len());
     let mut sets = Vec::with_capacity(keys.len());
@@ -305,7 +310,7 @@ async fn users_being_asked(
         versions.push(*version);
         questions.push(key.as_str());
     }
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(BEING_ASKED.as_str()))
         .bind(sites)
         .bind(users)
         .bind(sets)
@@ -313,18 +318,25 @@ async fn users_being_asked(
         .bind(questions)
         .fetch_all(&mut *connection)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let read = AskedUserRow::from_row(row).map_err(StoreError::from)?;
-            Ok((ordinal(row)?, read.into_asked()))
-        })
-        .collect()
+    by_ordinal(&rows, AskedUserRow::into_asked)
 }
 
-/// The 0-based index of the read a row answers (`WITH ORDINALITY` counts from 1).
-fn ordinal(row: &<PgDb as sqlx::Database>::Row) -> Result<usize, StoreError> {
-    let ordinal: i64 = row.try_get("ord")?;
-    Ok(usize::try_from(ordinal - 1).unwrap_or(usize::MAX))
+/// Each row decoded as `R`, then into what its read answers, with the 0-based index of
+/// that read (`WITH ORDINALITY` counts from 1).
+fn by_ordinal<R, T>(
+    rows: &[PgRow],
+    into: fn(R) -> Result<T, StoreError>,
+) -> Result<Answered<T>, StoreError>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+{
+    rows.iter()
+        .map(|row| {
+            let ordinal: i64 = row.try_get("ord")?;
+            let index = usize::try_from(ordinal - 1).unwrap_or(usize::MAX);
+            Ok((index, into(R::from_row(row)?)))
+        })
+        .collect()
 }
 
 #[cfg(test)]
