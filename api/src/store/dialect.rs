@@ -84,6 +84,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// where batches of different users run in parallel.
     const WRITERS: usize;
 
+    /// Tasks of their own, on a queue of their own, for the writes the store's writer
+    /// apart takes; `None`: they share the [`WRITERS`](Dialect::WRITERS). SQLite: `None`
+    /// (a batch of logins and answers goes to its writer thread in one hand-off);
+    /// PostgreSQL: one, so that answers and prompt events go in the fewest, largest
+    /// batches while logins keep theirs side by side.
+    const APART_WRITERS: Option<usize>;
+
     /// Applies this database's migrations (`migrations/<database>/`).
     async fn migrate(pool: &Pool<Self::Db>) -> Result<(), StoreError>;
 

@@ -17,10 +17,13 @@
 //! A store may write some writes apart ([`WriterApart`]): on SQLite, every write but a
 //! login with claims, on a connection and thread of their own, a batch in one hand-off;
 //! on PostgreSQL, answers and prompt events, set-based (a batch of them is a few round
-//! trips). A batch is then written as two runs, the store's own writes and those apart,
-//! one after another.
+//! trips). On SQLite they share the one writer's queue, and a batch is written as two
+//! runs, the store's own writes and those apart, one after another. On PostgreSQL they
+//! have a queue and one writer of their own ([`Dialect::APART_WRITERS`]), so that
+//! answers go in the fewest, largest batches while logins keep four writers.
 //!
 //! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
+//! [`Dialect::APART_WRITERS`]: crate::store::Dialect::APART_WRITERS
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -178,34 +181,58 @@ struct Pending {
     reply: oneshot::Sender<Result<Written, StoreError>>,
 }
 
-/// The queue to a store's writers.
+/// The queue to a store's writers: one lane for every write, or two where the writes a
+/// [`WriterApart`] takes have writers of their own ([`Writers::apart`]).
 pub(super) struct WriteQueue {
-    sender: mpsc::Sender<Pending>,
+    store: Arc<dyn WriteBatches>,
+    own: mpsc::Sender<Pending>,
+    apart: Option<mpsc::Sender<Pending>>,
+}
+
+/// How many writer tasks a store's queue starts.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::store) struct Writers {
+    /// Tasks taking every write, or, with [`Writers::apart`], those the store writes
+    /// itself (at least one).
+    pub own: usize,
+    /// Tasks of their own, on a queue of their own, for the writes written apart; `None`:
+    /// they share the store's writers, and one batch may hold both kinds.
+    pub apart: Option<usize>,
 }
 
 impl WriteQueue {
-    /// Starts `writers` writer tasks on `store` (at least one) and returns their queue.
-    /// The tasks stop when the queue is dropped.
-    pub(super) fn start(store: Arc<dyn WriteBatches>, writers: usize) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(write_batches(store.clone(), receiver.clone()));
-        }
-        WriteQueue { sender }
+    /// Starts the writer tasks on `store` and returns their queue. The tasks stop when
+    /// the queue is dropped.
+    pub(super) fn start(store: Arc<dyn WriteBatches>, writers: Writers) -> Self {
+        let own = start_lane(&store, writers.own);
+        let apart = writers.apart.map(|apart| start_lane(&store, apart));
+        WriteQueue { store, own, apart }
     }
 
     /// Queues a write and waits until its batch is committed (or it failed).
     pub(super) async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        let lane = match &self.apart {
+            Some(apart) if self.store.writes_apart(&write) => apart,
+            _ => &self.own,
+        };
         let (reply, outcome) = oneshot::channel();
-        self.sender
-            .send(Pending { write, reply })
+        lane.send(Pending { write, reply })
             .await
             .map_err(|_| StoreError::Shared("the writer has stopped".into()))?;
         outcome.await.map_err(|_| {
             StoreError::Shared("the writer stopped before the write was done".into())
         })?
     }
+}
+
+/// Starts `writers` writer tasks (at least one) on one queue and returns it.
+fn start_lane(store: &Arc<dyn WriteBatches>, writers: usize) -> mpsc::Sender<Pending> {
+    let (sender, receiver) = mpsc::channel(QUEUE);
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..writers.max(1) {
+        tokio::spawn(write_batches(store.clone(), receiver.clone()));
+    }
+    sender
 }
 
 /// One writer: takes what is waiting, writes it, answers, and again. Writers share the
@@ -316,3 +343,6 @@ async fn write_once_more_if_raced(
         written => written,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use std::sync::Arc;
 
 use super::group_commit::{
-    BatchOutcome, Write, WriteBatches, WriteQueue, Written, outcome_without_savepoint,
+    BatchOutcome, Write, WriteBatches, WriteQueue, Writers, Written, outcome_without_savepoint,
 };
 use super::logins::count_login;
 use super::prompts::{write_answer, write_prompt_event};
@@ -45,7 +45,13 @@ where
                 writer_apart: self.writer_apart.clone(),
                 reader_apart: None,
             };
-            WriteQueue::start(Arc::new(writers), D::WRITERS)
+            WriteQueue::start(
+                Arc::new(writers),
+                Writers {
+                    own: D::WRITERS,
+                    apart: D::APART_WRITERS,
+                },
+            )
         })
     }
 

@@ -104,6 +104,7 @@ impl Dialect for Sqlite {
     const CLAIM_LOCK: &'static str = "";
     const ROW_LOCK: &'static str = "";
     const WRITERS: usize = 1;
+    const APART_WRITERS: Option<usize> = None;
     const NOTIFY_INVALIDATION: Option<&'static str> = None;
 
     async fn migrate(pool: &Pool<SqliteDb>) -> Result<(), StoreError> {
