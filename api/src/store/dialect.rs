@@ -78,10 +78,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// already holds the one write lock (SQLite's `BEGIN IMMEDIATE`).
     const ROW_LOCK: &'static str;
 
-    /// How many tasks write batches of logins, answers and prompt events side by side
-    /// (group commit):
-    /// one on SQLite, where writers take turns at one lock anyway; a few on PostgreSQL,
-    /// where batches of different users run in parallel.
+    /// How many tasks write batches side by side (group commit): of every write where
+    /// [`APART_WRITERS`](Dialect::APART_WRITERS) is `None`, else of the store's own
+    /// writes (on PostgreSQL, logins). One on SQLite, where writers take turns at one
+    /// lock anyway; a few on PostgreSQL, where batches of different users run in
+    /// parallel.
     const WRITERS: usize;
 
     /// Tasks of their own, on a queue of their own, for the writes the store's writer

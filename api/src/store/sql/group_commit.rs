@@ -195,8 +195,8 @@ pub(in crate::store) struct Writers {
     /// Tasks taking every write, or, with [`Writers::apart`], those the store writes
     /// itself (at least one).
     pub own: usize,
-    /// Tasks of their own, on a queue of their own, for the writes written apart; `None`:
-    /// they share the store's writers, and one batch may hold both kinds.
+    /// Tasks of their own (at least one), on a queue of their own, for the writes written
+    /// apart; `None`: they share the store's writers, and one batch may hold both kinds.
     pub apart: Option<usize>,
 }
 

@@ -78,7 +78,8 @@ struct CountedRow {
 
 /// The statements of one login, on a connection inside a transaction (or a savepoint of
 /// one): counts the login if its event id is new, merges the claims, writes the event
-/// with its counts and the jobs. A retried event id returns the stored receipt and
+/// with its counts and the jobs (on PostgreSQL the event is written with the count, in
+/// one statement, before the claims). A retried event id returns the stored receipt and
 /// changes nothing.
 pub(super) async fn count_login<D>(
     conn: &mut Connection<D>,
@@ -181,9 +182,10 @@ where
 /// agent, `$6` e-mail, `$7` name, `$8` now, `$9` event id) if its event id is new, and
 /// returns the user as the login left them with their previous login; no row if the event
 /// was counted before. The user is written first and the event after it, with the
-/// counts, so a new login is two statements. (Two writers counting one event id at once
+/// counts: on SQLite a second statement ([`INSERT_LOGIN_EVENT`]), on PostgreSQL in the
+/// same one ([`count_user_and_event_sql`]). (Two writers counting one event id at once
 /// on PostgreSQL: the second's event insert fails on the key, its batch is rolled back
-/// and written again (`write_or_split`), and then it finds the event.)
+/// and written again (`write_once_more_if_raced`), and then it finds the event.)
 pub(in crate::store) fn count_user_sql<D: Dialect>() -> String {
     let (least, greatest) = (D::LEAST, D::GREATEST);
     let (empty, columns) = (D::FLAVOUR.empty_metadata(), user_columns(D::FLAVOUR));
@@ -216,15 +218,23 @@ pub(in crate::store) fn count_user_sql<D: Dialect>() -> String {
 fn count_user_and_event_sql<D: Dialect>() -> String {
     format!(
         "WITH counted AS ({}), \
-         recorded AS (INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, \
-           user_agent, login_count, first_login_at, last_login_at, signed_up, \
-           previous_login_at) \
+         recorded AS (INSERT INTO login_events ({}) \
            SELECT $1, $9, user_id, $3, $4, $5, login_count, first_login_at, last_login_at, \
            login_count = 1, previous_login_at FROM counted) \
          SELECT * FROM counted",
-        count_user_sql::<D>()
+        count_user_sql::<D>(),
+        login_event_columns!()
     )
 }
+
+/// The columns a login event is written with, in the order both writes give them.
+macro_rules! login_event_columns {
+    () => {
+        "site_id, event_id, user_id, occurred_at, ip, user_agent, login_count, \
+         first_login_at, last_login_at, signed_up, previous_login_at"
+    };
+}
+use login_event_columns;
 
 /// The stored receipt of a login event counted before (`$1` site, `$2` event id).
 pub(in crate::store) const RECEIPT_OF_EVENT: &str = "SELECT user_id, login_count, first_login_at, last_login_at, signed_up \
@@ -235,10 +245,13 @@ pub(in crate::store) const RECEIPT_OF_EVENT: &str = "SELECT user_id, login_count
 /// `$10` signed up, `$11` the previous login if `$12`). With the user's previous login
 /// (their last before this one, as the count found it), results count each user once per
 /// window, at their first login in it (`results/`). A subquery on `login_events` here
-/// halved the login rate on SQLite.
-pub(in crate::store) const INSERT_LOGIN_EVENT: &str = "INSERT INTO login_events (site_id, event_id, user_id, occurred_at, ip, user_agent, \
-     login_count, first_login_at, last_login_at, signed_up, previous_login_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $12 THEN $11 END)";
+/// halved the login rate on SQLite. SQLite's; PostgreSQL writes the event in the count's
+/// statement ([`count_user_and_event_sql`]).
+pub(in crate::store) const INSERT_LOGIN_EVENT: &str = concat!(
+    "INSERT INTO login_events (",
+    login_event_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $12 THEN $11 END)"
+);
 
 /// The receipt of a login just counted, from the user as it left them.
 pub(in crate::store) fn receipt_of(user: &User) -> LoginReceipt {
