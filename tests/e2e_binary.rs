@@ -312,6 +312,31 @@ async fn migrate_picks_postgres_from_the_url() {
     db.close().await.ok();
 }
 
+/// A `--database-url` flag names another database than the environment: a direct URL
+/// from the environment belongs to that one and is dropped, so migrations go where the
+/// flag says; with `--database-direct-url` beside it, migrations go there.
+#[tokio::test]
+async fn a_database_url_flag_drops_the_environments_direct_url() {
+    let database = PostgresDatabase::create().await;
+    let nowhere = "postgres://postgres@127.0.0.1:1/elsewhere";
+    let out = run_ok(
+        trickle("sqlite::memory:")
+            .env("TRICKLE_DATABASE_DIRECT_URL", nowhere)
+            .args(["--database-url", database.url(), "migrate"]),
+    );
+    assert!(out.contains("migrations applied"), "{out}");
+    let output = trickle("sqlite::memory:")
+        .args(["--database-url", database.url()])
+        .args(["--database-direct-url", nowhere, "migrate"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("applying migrations"),
+        "migrations went to the direct URL, which nothing answers: {stderr}"
+    );
+}
+
 #[test]
 fn bad_configuration_is_a_clear_error() {
     let output = trickle("mysql://nope").arg("migrate").output().unwrap();

@@ -81,6 +81,24 @@ impl PostgresDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// This database's URL through the transaction-pooling pgbouncer in front of the
+    /// same server, at `TRICKLE_TEST_PGBOUNCER_URL` (which `cargo xtask test` starts and
+    /// sets). Panics when it is not set: a test that needs the pooler fails, it is
+    /// never skipped.
+    pub fn pooled_url(&self) -> String {
+        let pooler = std::env::var("TRICKLE_TEST_PGBOUNCER_URL").unwrap_or_else(|_| {
+            panic!(
+                "TRICKLE_TEST_PGBOUNCER_URL (a pgbouncer >= 1.21 in transaction pooling mode \
+                 in front of {}) is required for this test; `cargo xtask test` starts one",
+                self.admin_url
+            )
+        });
+        let mut url = url::Url::parse(&pooler)
+            .unwrap_or_else(|e| panic!("TRICKLE_TEST_PGBOUNCER_URL {pooler:?}: {e}"));
+        url.set_path(&self.name);
+        url.to_string()
+    }
 }
 
 impl Drop for PostgresDatabase {

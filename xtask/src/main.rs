@@ -18,6 +18,10 @@
 //!   SQLite and PostgreSQL, beside each database's own rate for the same statements; see
 //!   `bench/`) and `bench-widget` (widget bytes, gzip, and time to first question in
 //!   headless Chromium). `--quick` runs every API row briefly and skips the widget.
+//! - `bench-scale-out [--quick]`: two `trickle serve` replicas on PostgreSQL through
+//!   pgbouncer in transaction pooling mode (built from Debian's source when the PATH has
+//!   none that keeps prepared statements): logins and `next` beside one replica's, a
+//!   publish crossing replicas, and webhook jobs delivered once (`bench/scale_out.rs`).
 
 use anyhow::{Context, bail};
 use std::env;
@@ -26,6 +30,8 @@ use std::process::Command;
 
 mod bench;
 mod openapi;
+mod pgbouncer;
+mod process;
 mod wasm_tests;
 mod widget;
 
@@ -44,12 +50,13 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench::bench_api(&args[1..]).and_then(|()| bench_widget()),
         Some("bench-api") => bench::bench_api(&args[1..]),
         Some("bench-widget") => bench_widget(),
+        Some("bench-scale-out") => bench::bench_scale_out(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|dist|build-widget|openapi|bench|bench-api|bench-widget> [args…]"
+                "usage: cargo xtask <test|demo|dist|build-widget|openapi|bench|bench-api|bench-widget|bench-scale-out> [args…]"
             );
             eprintln!(
-                "  test          build the widget; fmt check, clippy, all tests (needs PostgreSQL and Chromium, see README)"
+                "  test          build the widget; fmt check, clippy, all tests (needs PostgreSQL, Chromium and pgbouncer, see README)"
             );
             eprintln!(
                 "  demo          build the widget; run the demo server on http://127.0.0.1:8080/demo"
@@ -71,6 +78,9 @@ fn main() -> anyhow::Result<()> {
             );
             eprintln!(
                 "  bench-widget  widget bytes (gzip) and time to first question in headless Chromium"
+            );
+            eprintln!(
+                "  bench-scale-out  two replicas on PostgreSQL through pgbouncer (transaction pooling)"
             );
             bail!("unknown task")
         }
@@ -124,6 +134,23 @@ fn run(mut command: Command) -> anyhow::Result<()> {
 }
 
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    // First, so that a machine without what it needs fails at once: the pgbouncer of
+    // the replicas-through-a-pooler story (`api/tests/stories/pooler.rs`), stopped when
+    // dropped, after the tests; three server connections, so that the story's clients
+    // (two pools of 16) share them.
+    let pooler = match env::var_os("TRICKLE_TEST_PGBOUNCER_URL") {
+        Some(_) => None,
+        None => {
+            let postgres = env::var("TRICKLE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES.into());
+            Some(pgbouncer::Pooler::start(
+                &pgbouncer::ensure()?,
+                &postgres,
+                3,
+                &target_dir().join("test-pgbouncer"),
+            )?)
+        }
+    };
     widget::build()?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
@@ -157,6 +184,9 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     tests.args(["test", "--workspace"]).args(extra);
     if env::var_os("TRICKLE_TEST_POSTGRES_URL").is_none() {
         tests.env("TRICKLE_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES);
+    }
+    if let Some(pooler) = &pooler {
+        tests.env("TRICKLE_TEST_PGBOUNCER_URL", pooler.url("test"));
     }
     run(tests)?;
     // Last, on the binary the tests just built: the document checked by the validator,

@@ -48,6 +48,7 @@ pub async fn run(
     if !keep_database {
         let path = std::env::temp_dir().join(format!("trickle-demo-{}.db", std::process::id()));
         settings.database_url = format!("sqlite://{}", path.display());
+        settings.database_direct_url = None;
     }
     settings.listen = listen;
     enable_demo_enrichment(&mut settings);

@@ -32,6 +32,11 @@ pub struct Cli {
     /// Database URL (overrides the file and TRICKLE_DATABASE_URL).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// The same PostgreSQL database without the transaction pooler that the database
+    /// URL goes through, for migrations and LISTEN (overrides
+    /// TRICKLE_DATABASE_DIRECT_URL).
+    #[arg(long, global = true)]
+    pub database_direct_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -234,6 +239,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref()).context("reading configuration")?;
     if let Some(url) = cli.database_url {
         settings.database_url = url;
+        // A direct URL from the file or the environment belongs to the database they
+        // name, not to this one: migrations would go there.
+        settings.database_direct_url = None;
+    }
+    if let Some(url) = cli.database_direct_url {
+        settings.database_direct_url = Some(url);
     }
     crate::telemetry::init_logging(settings.log_format);
     match cli.command {

@@ -9,27 +9,25 @@ use crate::config::Settings;
 use crate::http::{AppState, WIDGET_MISSING_WARNING, metrics_router, router, widget_built};
 use crate::store;
 
-pub(super) fn redact(url: &str) -> String {
-    format!(
-        "{:?}",
-        Settings {
-            database_url: url.to_owned(),
-            ..Settings::default()
-        }
-    )
-    .split("database_url: \"")
-    .nth(1)
-    .and_then(|rest| rest.split('"').next())
-    .unwrap_or(url)
-    .to_owned()
-}
+/// A database URL fit for messages: its password, if any, replaced.
+pub(super) use crate::config::without_password as redact;
 
 /// Connects, migrates and builds the service.
 pub async fn open(settings: &Settings) -> anyhow::Result<App> {
-    let store =
-        store::connect_with_secrets(&settings.database_url, settings.secrets_key.as_deref())
-            .await
-            .with_context(|| format!("opening {}", redact(&settings.database_url)))?;
+    let store = store::connect_with(
+        &settings.database_url,
+        settings.database_direct_url.as_deref(),
+        settings.secrets_key.as_deref(),
+    )
+    .await
+    .with_context(|| match &settings.database_direct_url {
+        Some(direct) => format!(
+            "opening {} (directly: {})",
+            redact(&settings.database_url),
+            redact(direct)
+        ),
+        None => format!("opening {}", redact(&settings.database_url)),
+    })?;
     store
         .migrate()
         .await

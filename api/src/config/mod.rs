@@ -27,6 +27,11 @@ mod tests;
 pub struct Settings {
     /// `sqlite://trickle.db` (default) or `postgres://user@host/db`.
     pub database_url: String,
+    /// PostgreSQL only, where `database_url` goes through a transaction-pooling proxy
+    /// (pgbouncer ≥ 1.21 with `max_prepared_statements`): the same database reached
+    /// directly, for migrations and for `LISTEN` (cache invalidations from other
+    /// replicas), which need a session of their own. Unset: `database_url` is direct.
+    pub database_direct_url: Option<String>,
     /// Address `serve` listens on.
     pub listen: SocketAddr,
     /// `text` for people, `json` for log shippers.
@@ -79,6 +84,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             database_url: "sqlite://trickle.db".into(),
+            database_direct_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             cache_ttl_seconds: 30,
@@ -98,18 +104,15 @@ impl Default for Settings {
     }
 }
 
-/// The database URL may hold a password: never print it.
+/// The database URLs may hold a password: never print it.
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match url::Url::parse(&self.database_url) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("***"));
-                u.to_string()
-            }
-            _ => self.database_url.clone(),
-        };
         f.debug_struct("Settings")
-            .field("database_url", &url)
+            .field("database_url", &without_password(&self.database_url))
+            .field(
+                "database_direct_url",
+                &self.database_direct_url.as_deref().map(without_password),
+            )
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
             .field("cache_ttl_seconds", &self.cache_ttl_seconds)
@@ -185,5 +188,16 @@ impl Settings {
         // Not serialised, still read: so that the old variable is refused, not ignored.
         keys.push("trust_forwarded_for".into());
         keys
+    }
+}
+
+/// A URL with its password, if any, replaced by `***`.
+pub(crate) fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
     }
 }

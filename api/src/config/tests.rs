@@ -14,6 +14,10 @@ fn file_then_env_override_defaults() {
             "listen = \"127.0.0.1:9999\"\n[rate_limit]\nwidget_burst = 5\n",
         )?;
         jail.set_env("TRICKLE_DATABASE_URL", "postgres://u:pw@db/x");
+        jail.set_env(
+            "TRICKLE_DATABASE_DIRECT_URL",
+            "postgres://u:direct-pw@db:5432/x",
+        );
         jail.set_env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "7");
         jail.set_env("TRICKLE_TEST_POSTGRES_URL", "postgres://elsewhere/test");
         jail.set_env("TRICKLE_RETENTION__JOBS_DAYS", "0");
@@ -24,7 +28,12 @@ fn file_then_env_override_defaults() {
             (s.rate_limit.widget_per_minute, s.rate_limit.widget_burst),
             (7, 5)
         );
-        assert!(!format!("{s:?}").contains("pw"));
+        assert_eq!(
+            s.database_direct_url.as_deref(),
+            Some("postgres://u:direct-pw@db:5432/x")
+        );
+        assert!(!format!("{s:?}").contains("pw"), "no password is printed");
+        assert!(format!("{s:?}").contains("postgres://u:***@db:5432/x"));
         assert_eq!(
             (s.retention.jobs_days, s.retention.deliveries_days),
             (0, 30),

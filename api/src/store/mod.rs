@@ -59,6 +59,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite:… or postgres://…")]
     UnsupportedUrl(String),
+    /// A direct URL beside an SQLite one: only PostgreSQL is reached through a pooler.
+    #[error("database_direct_url is for PostgreSQL behind a connection pooler, not for {0:?}")]
+    DirectUrlWithoutPostgres(String),
     /// A metadata write would exceed its size limit; nothing was written.
     #[error("{field} would be {size} bytes, over the limit of {limit}")]
     TooLarge {
@@ -485,12 +488,31 @@ pub async fn connect_with_secrets(
     url: &str,
     secrets_key: Option<&str>,
 ) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, None, secrets_key).await
+}
+
+/// [`connect_with_secrets`], where `direct_url`, if any, names the same PostgreSQL
+/// database without the transaction-pooling proxy (pgbouncer) that `url` goes through:
+/// what needs a session of its own (migrations' lock, `LISTEN`) connects there.
+pub async fn connect_with(
+    url: &str,
+    direct_url: Option<&str>,
+    secrets_key: Option<&str>,
+) -> Result<Arc<dyn Store>, StoreError> {
     let key = secrets_key.map(SecretsKey::parse).transpose()?;
     let sealer = secrets::Sealer::new(key.as_ref());
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
     if url.starts_with("sqlite:") {
+        if direct_url.is_some() {
+            return Err(StoreError::DirectUrlWithoutPostgres(url.to_owned()));
+        }
         Ok(Arc::new(SqliteStore::connect(url).await?.sealing(sealer)))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?.sealing(sealer)))
+    } else if postgres {
+        let store = match direct_url {
+            Some(direct) => PostgresStore::connect_through_pooler(url, direct).await?,
+            None => PostgresStore::connect(url).await?,
+        };
+        Ok(Arc::new(store.sealing(sealer)))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

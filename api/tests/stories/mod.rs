@@ -18,6 +18,7 @@ mod idp_profile;
 mod live_periods;
 mod login_batches;
 mod metadata_storage;
+mod pooler;
 mod profiles;
 mod prompting;
 mod queue;
@@ -97,4 +98,30 @@ async fn publish_set(trickle: &App, site: &Site) -> i64 {
         .await
         .unwrap()
         .version
+}
+
+/// Two replicas (services caching for an hour) on `store_a` and `store_b`, b listening
+/// for invalidations, and a site where `u1` logged in and b cached the empty list of
+/// live sets; then `SET` published on a. Returns both, the site, and the prompt b shows
+/// `u1` once it hears of the publish; panics unless that is within 5 s.
+async fn publish_reaches_the_other_replica(
+    store_a: Arc<dyn Store>,
+    store_b: Arc<dyn Store>,
+) -> (App, App, Site, trickle::questions::Prompt) {
+    let replica_a = App::new(store_a, Duration::from_secs(3600));
+    let replica_b = App::new(store_b, Duration::from_secs(3600));
+    replica_b.spawn_invalidation_listener().await.unwrap();
+    let keys = replica_a.sites().create("shop", vec![]).await.unwrap();
+    let site = replica_a.sites().get(&keys.site_id).await.unwrap();
+    replica_a.logins().record(&site, login("u1")).await.unwrap();
+    let next = replica_b.prompts().next(&site, "u1", None).await.unwrap();
+    assert!(next.is_none(), "b caches: no live sets");
+    publish_set(&replica_a, &site).await;
+    for _ in 0..50 {
+        if let Some(prompt) = replica_b.prompts().next(&site, "u1", None).await.unwrap() {
+            return (replica_a, replica_b, site, prompt);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("replica b did not see the publish within 5 s (its cache lives 1 h)");
 }

@@ -667,10 +667,9 @@ conformance!(
     failing_webhooks_are_retried_then_disabled,
 );
 
-/// Two processes (two connection pools) claiming one queue concurrently get every job
-/// exactly once.
-async fn two_pools_share_the_queue(url: &str, first: Arc<dyn Store>) {
-    let second = trickle::store::connect(url).await.unwrap();
+/// Two processes (two connection pools, `first` and `second`) claiming one queue
+/// concurrently get every job exactly once.
+pub(super) async fn two_pools_share_the_queue(first: Arc<dyn Store>, second: Arc<dyn Store>) {
     let trickle = App::new(first.clone(), Duration::from_secs(30));
     let site = site(&trickle).await;
     let jobs: Vec<NewJob> = (0..200).map(job).collect();
@@ -715,13 +714,15 @@ async fn two_pools_share_the_queue(url: &str, first: Arc<dyn Store>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_two_pools_share_the_queue() {
     let db = crate::common::sqlite_store().await;
-    two_pools_share_the_queue(&db.url, db.store.clone()).await;
+    let second = trickle::store::connect(&db.url).await.unwrap();
+    two_pools_share_the_queue(db.store.clone(), second).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_pools_share_the_queue() {
     let db = crate::common::postgres_store().await;
-    two_pools_share_the_queue(&db.url, db.store.clone()).await;
+    let second = trickle::store::connect(&db.url).await.unwrap();
+    two_pools_share_the_queue(db.store.clone(), second).await;
 }
 
 /// A claim on PostgreSQL passes over the jobs another claimer holds (here: a transaction

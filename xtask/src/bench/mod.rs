@@ -19,15 +19,19 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use crate::process::{Running, ensure_tool, free_port};
 use crate::{DEFAULT_TEST_POSTGRES, cargo, run, target_dir, workspace_root};
 
 mod database_alone;
+mod http;
 mod queries;
+mod scale_out;
+
+pub use scale_out::bench_scale_out;
 
 /// Connections the load generator keeps open.
 const CONNECTIONS: usize = 64;
@@ -88,44 +92,13 @@ fn env_number(name: &str, default: usize) -> usize {
 
 pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
-    let users = env_number(
-        "TRICKLE_BENCH_USERS",
-        if quick { 100_000 } else { 1_000_000 },
-    );
-    let seconds = env_number("TRICKLE_BENCH_SECONDS", if quick { 4 } else { 20 });
     let only = std::env::var("TRICKLE_BENCH_ONLY").unwrap_or_default();
-    ensure_tool("wrk", "wrk")?;
-    ensure_tool("pgbench", "postgresql-client")?;
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "--package",
-        "trickle",
-        "--bin",
-        "trickle",
-        "--bin",
-        "trickle-bench-db",
-    ]);
-    run(build)?;
-    let release = target_dir().join("release");
-    let work = target_dir().join("bench");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work)?;
-    let trickle = std::env::var_os("TRICKLE_BENCH_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| release.join("trickle"));
-    let bench = Bench {
-        trickle,
-        bench_db: release.join("trickle-bench-db"),
-        work: work.clone(),
-        users,
-        seconds,
-    };
+    ensure_tool("pgbench", &["postgresql-client"])?;
+    let bench = Bench::prepare(quick, "bench")?;
     let mut rows = Vec::new();
     let mut memory = Vec::new();
     if only.is_empty() || only == "sqlite" {
-        let url = format!("sqlite://{}", work.join("bench.db").display());
+        let url = format!("sqlite://{}", bench.work.join("bench.db").display());
         let (these, used) = bench.database("SQLite", &url, None)?;
         rows.extend(these);
         memory.push(used);
@@ -138,19 +111,17 @@ pub fn bench_api(args: &[String]) -> anyhow::Result<()> {
         psql(&admin, &format!("CREATE DATABASE {name}"))?;
         let url = replace_database(&server, &name);
         let result = bench.database("PostgreSQL", &url, Some(&url));
-        psql(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )?;
+        drop_database(&admin, &name);
         let (these, used) = result?;
         rows.extend(these);
         memory.push(used);
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "\n{users} users; {CONNECTIONS} connections from wrk (2 threads, its own process); \
-         {seconds} s or {MAX_REQUESTS} requests per run; {cpus} CPUs shared by server, \
-         database and load\n"
+        "\n{} users; {CONNECTIONS} connections from wrk (2 threads, its own process); \
+         {} s or {MAX_REQUESTS} requests per run; {cpus} CPUs shared by server, \
+         database and load\n",
+        bench.users, bench.seconds
     );
     println!(
         "| row | requests | rate /s | p50 ms | p99 ms | p99.9 ms | errors | database alone /s | Trickle / database |"
@@ -186,12 +157,43 @@ struct Bench {
 }
 
 impl Bench {
-    fn database(
-        &self,
-        name: &str,
-        url: &str,
-        postgres: Option<&str>,
-    ) -> anyhow::Result<(Vec<Row>, Memory)> {
+    /// Installs `wrk` if missing, builds the release binaries, and empties
+    /// `target/<work>`; the population and run length from the environment.
+    fn prepare(quick: bool, work: &str) -> anyhow::Result<Bench> {
+        ensure_tool("wrk", &["wrk"])?;
+        let mut build = cargo();
+        build.args([
+            "build",
+            "--release",
+            "--package",
+            "trickle",
+            "--bin",
+            "trickle",
+            "--bin",
+            "trickle-bench-db",
+        ]);
+        run(build)?;
+        let release = target_dir().join("release");
+        let work = target_dir().join(work);
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work)?;
+        Ok(Bench {
+            trickle: std::env::var_os("TRICKLE_BENCH_SERVER")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| release.join("trickle")),
+            bench_db: release.join("trickle-bench-db"),
+            work,
+            users: env_number(
+                "TRICKLE_BENCH_USERS",
+                if quick { 100_000 } else { 1_000_000 },
+            ),
+            seconds: env_number("TRICKLE_BENCH_SECONDS", if quick { 4 } else { 20 }),
+        })
+    }
+
+    /// Migrates, creates the site, publishes the example question sets and makes the
+    /// population; the site's keys and the file of hashed users for the widget scripts.
+    fn populate(&self, name: &str, url: &str) -> anyhow::Result<(Keys, PathBuf)> {
         eprintln!("bench: {name}: migrating, one site, the example question sets");
         self.trickle_cli(url, &["migrate"])?;
         let keys = self.create_site(url)?;
@@ -215,10 +217,24 @@ impl Bench {
         populate.args(["populate", url, &keys.site_id, &users]);
         run(populate)?;
         let hashed = self.work.join(format!("users-{name}.tsv"));
-        // The lower half: the database-alone answer runs write to the upper half.
-        let hashed_users = (self.users / 2).min(HASHED_USERS);
-        write_hashed_users(&hashed, &keys.identity_secret, hashed_users)?;
+        write_hashed_users(&hashed, &keys.identity_secret, self.hashed_users())?;
+        Ok((keys, hashed))
+    }
 
+    /// Users in the file of hashed users: the lower half of the population, since the
+    /// database-alone answer runs write to the upper half.
+    fn hashed_users(&self) -> usize {
+        (self.users / 2).min(HASHED_USERS)
+    }
+
+    fn database(
+        &self,
+        name: &str,
+        url: &str,
+        postgres: Option<&str>,
+    ) -> anyhow::Result<(Vec<Row>, Memory)> {
+        let (keys, hashed) = self.populate(name, url)?;
+        let hashed_users = self.hashed_users();
         let mut database_rates = Vec::new();
         for what in WORKLOADS {
             eprintln!("bench: {name}: the database alone, {what}");
@@ -230,7 +246,7 @@ impl Bench {
         }
 
         let port = free_port()?;
-        let mut server = self.serve(url, port)?;
+        let server = self.serve(url, port)?;
         let result = (|| {
             let mut rows = Vec::new();
             for (what, database_rate) in WORKLOADS.iter().zip(database_rates) {
@@ -280,8 +296,7 @@ impl Bench {
             };
             Ok((rows, memory))
         })();
-        let _ = server.kill();
-        let _ = server.wait();
+        drop(server);
         result
     }
 
@@ -321,91 +336,124 @@ impl Bench {
     }
 
     /// `trickle serve` on `port`, rate limits lifted, once it accepts connections.
-    fn serve(&self, url: &str, port: u16) -> anyhow::Result<Child> {
-        let mut server = Command::new(&self.trickle)
-            .args(["--database-url", url, "serve", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(&self.work)
-            .env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "1000000000")
-            .env("TRICKLE_RATE_LIMIT__WIDGET_BURST", "1000000")
-            .env("TRICKLE_RATE_LIMIT__IP_PER_MINUTE", "1000000000")
-            .env("TRICKLE_RATE_LIMIT__IP_BURST", "1000000")
-            .env("RUST_LOG", "warn")
-            // The server logs to stderr: warnings and errors of a run are kept beside it.
-            .stderr(std::fs::File::create(
-                self.work.join(format!("server-{port}.log")),
-            )?)
-            .spawn()
-            .context("starting trickle serve")?;
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(30) || server.try_wait()?.is_some() {
-                let _ = server.kill();
-                bail!("trickle serve did not start listening on {port}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn serve(&self, url: &str, port: u16) -> anyhow::Result<Running> {
+        self.serve_with(url, None, port, &[])
+    }
+
+    /// [`serve`](Self::serve) with the database also reached directly at `direct_url`
+    /// (`url` being a pooler's), and more environment.
+    fn serve_with(
+        &self,
+        url: &str,
+        direct_url: Option<&str>,
+        port: u16,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Running> {
+        let log = self.work.join(format!("server-{port}.log"));
+        let direct = direct_url.map(|direct| ["--database-direct-url", direct]);
+        let mut server = Running::new(
+            Command::new(&self.trickle)
+                .args(["--database-url", url])
+                .args(direct.iter().flatten())
+                .args(["serve", "--listen"])
+                .arg(format!("127.0.0.1:{port}"))
+                .current_dir(&self.work)
+                .env("TRICKLE_RATE_LIMIT__WIDGET_PER_MINUTE", "1000000000")
+                .env("TRICKLE_RATE_LIMIT__WIDGET_BURST", "1000000")
+                .env("TRICKLE_RATE_LIMIT__IP_PER_MINUTE", "1000000000")
+                .env("TRICKLE_RATE_LIMIT__IP_BURST", "1000000")
+                .env("RUST_LOG", "warn")
+                .envs(env.iter().map(|(name, value)| (name, value)))
+                // The server logs to stderr: warnings and errors of a run are kept beside it.
+                .stderr(std::fs::File::create(&log)?)
+                .spawn()
+                .context("starting trickle serve")?,
+        );
+        server
+            .wait_for_port(port, Duration::from_secs(30), &log)
+            .context("trickle serve did not start")?;
         Ok(server)
     }
 
     fn wrk(&self, port: u16, load: &Load, keys: &Keys, users: &Path) -> anyhow::Result<Row> {
-        let script = workspace_root().join(format!("xtask/bench/{}.lua", load.script));
-        let threads = load.threads;
-        let output = Command::new("wrk")
-            .args([
-                "-t",
-                &threads.to_string(),
-                "-c",
-                &load.connections.to_string(),
-            ])
-            .arg("-d")
-            .arg(format!("{}s", load.seconds))
-            .args(["--timeout", "10s", "-s"])
-            .arg(&script)
-            .arg(format!("http://127.0.0.1:{port}"))
-            .env(
-                "BENCH_MAX_PER_THREAD",
-                (load.max_requests / threads).to_string(),
-            )
-            .env("BENCH_PATH", load.path)
-            .env("BENCH_THREADS", threads.to_string())
-            .env("BENCH_RUN", std::process::id().to_string())
-            .env("BENCH_SECRET", &keys.secret_key)
-            .env("BENCH_KEY", &keys.publishable_key)
-            .env("BENCH_ORIGIN", ORIGIN)
-            .env("BENCH_USERS_FILE", users)
-            .output()
-            .context("running wrk")?;
-        let printed = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            bail!(
-                "wrk failed: {printed}{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        let line = printed
-            .lines()
-            .find(|l| l.starts_with("BENCH "))
-            .with_context(|| format!("no summary from wrk: {printed}"))?;
-        let field = |name: &str| -> anyhow::Result<f64> {
-            line.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-                .with_context(|| format!("no {name} in {line}"))?
-                .parse::<f64>()
-                .context(name.to_owned())
-        };
-        let requests = field("requests")?;
-        Ok(Row {
-            what: load.script.into(),
-            requests: requests as u64,
-            rate: requests / (field("duration_us")? / 1e6),
-            p50_ms: field("p50_us")? / 1e3,
-            p99_ms: field("p99_us")? / 1e3,
-            p999_ms: field("p999_us")? / 1e3,
-            errors: field("errors")? as u64,
-            database_rate: None,
-        })
+        let run = std::process::id().to_string();
+        finish_wrk(start_wrk(port, load, keys, users, &run)?, load)
     }
+}
+
+/// `wrk` driving `port` as `load` says, in the background; `run` sets the logins
+/// script's users and event ids apart from other runs'.
+fn start_wrk(
+    port: u16,
+    load: &Load,
+    keys: &Keys,
+    users: &Path,
+    run: &str,
+) -> anyhow::Result<Running> {
+    let script = workspace_root().join(format!("xtask/bench/{}.lua", load.script));
+    let threads = load.threads;
+    Command::new("wrk")
+        .args([
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &load.connections.to_string(),
+        ])
+        .arg("-d")
+        .arg(format!("{}s", load.seconds))
+        .args(["--timeout", "10s", "-s"])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env(
+            "BENCH_MAX_PER_THREAD",
+            (load.max_requests / threads).to_string(),
+        )
+        .env("BENCH_PATH", load.path)
+        .env("BENCH_THREADS", threads.to_string())
+        .env("BENCH_RUN", run)
+        .env("BENCH_SECRET", &keys.secret_key)
+        .env("BENCH_KEY", &keys.publishable_key)
+        .env("BENCH_ORIGIN", ORIGIN)
+        .env("BENCH_USERS_FILE", users)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running wrk")
+        .map(Running::new)
+}
+
+/// Waits for a `wrk` of [`start_wrk`] and reads its summary line.
+fn finish_wrk(wrk: Running, load: &Load) -> anyhow::Result<Row> {
+    let output = wrk.wait_with_output().context("waiting for wrk")?;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "wrk failed: {printed}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let line = printed
+        .lines()
+        .find(|l| l.starts_with("BENCH "))
+        .with_context(|| format!("no summary from wrk: {printed}"))?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .with_context(|| format!("no {name} in {line}"))?
+            .parse::<f64>()
+            .context(name.to_owned())
+    };
+    let requests = field("requests")?;
+    Ok(Row {
+        what: load.script.into(),
+        requests: requests as u64,
+        rate: requests / (field("duration_us")? / 1e6),
+        p50_ms: field("p50_us")? / 1e3,
+        p99_ms: field("p99_us")? / 1e3,
+        p999_ms: field("p999_us")? / 1e3,
+        errors: field("errors")? as u64,
+        database_rate: None,
+    })
 }
 
 fn describe(what: &str) -> &'static str {
@@ -421,28 +469,36 @@ fn write_hashed_users(path: &Path, identity_secret: &str, count: usize) -> anyho
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     for i in 0..count {
         let user = format!("u{i}");
-        let mut mac = Hmac::<Sha256>::new_from_slice(identity_secret.as_bytes())?;
-        mac.update(user.as_bytes());
-        let mut hash = String::with_capacity(64);
-        for byte in mac.finalize().into_bytes() {
-            write!(hash, "{byte:02x}")?;
-        }
-        writeln!(out, "{user}\t{hash}")?;
+        writeln!(out, "{user}\t{}", user_hash(identity_secret, &user)?)?;
     }
     out.flush()?;
     Ok(())
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// The user hash the widget sends: hex HMAC-SHA256 of the user id.
+fn user_hash(identity_secret: &str, user: &str) -> anyhow::Result<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(identity_secret.as_bytes())?;
+    mac.update(user.as_bytes());
+    let mut hash = String::with_capacity(64);
+    for byte in mac.finalize().into_bytes() {
+        write!(hash, "{byte:02x}")?;
+    }
+    Ok(hash)
 }
 
 /// The same server URL naming another database.
 fn replace_database(url: &str, database: &str) -> String {
     let (base, _) = url.rsplit_once('/').unwrap_or((url, ""));
     format!("{base}/{database}")
+}
+
+/// Drops a benchmark's database; a failure is printed, not returned, so that it does not
+/// hide the benchmark's own error.
+fn drop_database(admin_url: &str, name: &str) {
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    if let Err(error) = psql(admin_url, &sql) {
+        eprintln!("bench: dropping database {name}: {error:#}");
+    }
 }
 
 fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
@@ -456,21 +512,17 @@ fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Installs Debian's `package` when `tool` is not on the PATH (as `.ci/run` does).
-fn ensure_tool(tool: &str, package: &str) -> anyhow::Result<()> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()?
-        .success();
-    if found {
-        return Ok(());
+/// One value that `sql` selects.
+fn psql_value(url: &str, sql: &str) -> anyhow::Result<String> {
+    let output = Command::new("psql")
+        .args(["-qAt", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .output()
+        .context("running psql")?;
+    if !output.status.success() {
+        bail!(
+            "psql {sql:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    eprintln!("bench: installing {package} (for {tool})");
-    let mut update = Command::new("apt-get");
-    update.args(["update", "-qq"]);
-    run(update)?;
-    let mut install = Command::new("apt-get");
-    install.args(["install", "-y", "-qq", package]);
-    run(install)
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }

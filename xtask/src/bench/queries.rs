@@ -5,9 +5,8 @@
 //! rows.
 
 use anyhow::{Context, bail};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+
+use super::http::with_secret as http;
 
 /// The two classic segments (issue 11, target 5), as the README writes them.
 pub(super) const SEGMENTS: [(&str, &str); 2] = [
@@ -115,35 +114,6 @@ pub(super) fn memory_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
         Ok(kib / 1024.0)
     };
     Ok((field("VmHWM:")?, field("VmRSS:")?))
-}
-
-/// One HTTP/1.1 request with the secret key; the status and the body.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    secret: &str,
-    body: &str,
-) -> anyhow::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .with_context(|| format!("no HTTP response: {response}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("no status in {head}"))?;
-    Ok((status, body.to_owned()))
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

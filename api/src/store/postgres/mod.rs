@@ -33,7 +33,9 @@ pub type PostgresStore = SqlStore<Postgres>;
 /// `postgresql.conf`). A request that times out (30 s, `http::router`) drops its future,
 /// but PostgreSQL runs its statement on to the end, holding a connection that the pool's
 /// next user waits for; this bounds that. Background work runs in bounded batches, and
-/// migrations run without a limit.
+/// migrations run without a limit. Through a transaction pooler
+/// ([`PostgresStore::connect_through_pooler`]) the role's or database's limit applies
+/// instead.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl PostgresStore {
@@ -53,9 +55,7 @@ impl PostgresStore {
             .as_millis()
             .min(i32::MAX as u128)
             .to_string();
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+        let pool = pool_options()
             .after_connect(move |connection, _| {
                 let millis = millis.clone();
                 Box::pin(async move {
@@ -72,10 +72,52 @@ impl PostgresStore {
             })
             .connect_with(options)
             .await?;
-        Ok(SqlStore::new(pool.clone())
-            .writing_apart(Arc::new(WidgetWriter::new(pool.clone())))
-            .reading_apart(Arc::new(WidgetReader::new(pool))))
+        Ok(Self::over(pool))
     }
+
+    /// Connects through a transaction-pooling proxy (pgbouncer ≥ 1.21 with
+    /// `max_prepared_statements` set, which keeps sqlx's prepared statements) at `url`,
+    /// and to the database itself at `direct_url` for what a pooled connection cannot
+    /// hold: migrations' session lock and `LISTEN` for other replicas' invalidations.
+    ///
+    /// The statement timeout is then the role's or database's (`ALTER ROLE … SET
+    /// statement_timeout = '60s'`): a session setting made through the pooler would stay
+    /// on a server connection that other clients share.
+    pub async fn connect_through_pooler(url: &str, direct_url: &str) -> Result<Self, StoreError> {
+        let pool = pool_options()
+            .connect_with(PgConnectOptions::from_str(url)?)
+            .await?;
+        let (timeout,): (String,) = sqlx::query_as("SHOW statement_timeout")
+            .fetch_one(&pool)
+            .await?;
+        if timeout == "0" {
+            tracing::warn!(
+                "no statement_timeout through the pooler: a request that times out leaves \
+                 its statement running; set one with ALTER ROLE … SET statement_timeout"
+            );
+        }
+        // The listener's connection (migrations open one of their own from its
+        // options); lazy, so a command that neither migrates nor listens opens none.
+        let sessions = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(PgConnectOptions::from_str(direct_url)?);
+        Ok(Self::over(pool).with_sessions(sessions))
+    }
+
+    /// The store over `pool`, with the widget's writer and reader on it.
+    fn over(pool: Pool<PgDb>) -> Self {
+        SqlStore::new(pool.clone())
+            .writing_apart(Arc::new(WidgetWriter::new(pool.clone())))
+            .reading_apart(Arc::new(WidgetReader::new(pool)))
+    }
+}
+
+/// The pool's size and patience, with or without a pooler in front.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
 }
 
 #[async_trait]

@@ -105,6 +105,10 @@ pub struct SqlStore<D: Dialect> {
     /// What reads the widget's user apart from the pool, if anything (SQLite's reader on
     /// the request's thread; PostgreSQL's a batch at a time).
     reader_apart: Option<Arc<dyn ReaderApart>>,
+    /// Connections to the database itself where `pool` goes through a transaction
+    /// pooler, for what needs a session of its own: migrations (a session lock) and
+    /// `LISTEN`. `None`: `pool`'s connections are sessions.
+    sessions: Option<Pool<D::Db>>,
 }
 
 /// A user and their prompt outcomes, oldest first.
@@ -143,6 +147,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             writes: self.writes.clone(),
             writer_apart: self.writer_apart.clone(),
             reader_apart: self.reader_apart.clone(),
+            sessions: self.sessions.clone(),
         }
     }
 }
@@ -156,7 +161,20 @@ impl<D: Dialect> SqlStore<D> {
             writes: Arc::default(),
             writer_apart: None,
             reader_apart: None,
+            sessions: None,
         }
+    }
+
+    /// This store, migrating and listening on `sessions` (connections to the database
+    /// itself) while its pool goes through a transaction pooler.
+    pub(in crate::store) fn with_sessions(mut self, sessions: Pool<D::Db>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// Where work that needs a session of its own connects.
+    fn session_pool(&self) -> &Pool<D::Db> {
+        self.sessions.as_ref().unwrap_or(&self.pool)
     }
 
     /// This store, handing the group commit's writes that need no savepoint to `writer`.
@@ -230,7 +248,7 @@ where
     usize: ColumnIndex<Row<D>>,
 {
     async fn migrate(&self) -> Result<(), StoreError> {
-        D::migrate(&self.pool).await?;
+        D::migrate(self.session_pool()).await?;
         self.seal_stored_secrets().await
     }
 
@@ -242,7 +260,7 @@ where
     async fn subscribe_invalidations(
         &self,
     ) -> Result<Option<UnboundedReceiver<String>>, StoreError> {
-        D::subscribe_invalidations(&self.pool).await
+        D::subscribe_invalidations(self.session_pool()).await
     }
 
     async fn notify_invalidation(&self, site_id: &str) -> Result<(), StoreError> {

@@ -44,6 +44,7 @@ where
                 writes: Arc::default(),
                 writer_apart: self.writer_apart.clone(),
                 reader_apart: None,
+                sessions: None,
             };
             WriteQueue::start(
                 Arc::new(writers),
