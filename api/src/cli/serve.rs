@@ -14,20 +14,20 @@ pub(super) use crate::config::without_password as redact;
 
 /// Connects, migrates and builds the service.
 pub async fn open(settings: &Settings) -> anyhow::Result<App> {
-    let store = store::connect_with(
-        &settings.database_url,
-        settings.database_direct_url.as_deref(),
-        settings.secrets_key.as_deref(),
-    )
-    .await
-    .with_context(|| match &settings.database_direct_url {
-        Some(direct) => format!(
-            "opening {} (directly: {})",
-            redact(&settings.database_url),
-            redact(direct)
-        ),
-        None => format!("opening {}", redact(&settings.database_url)),
-    })?;
+    let options = store::ConnectOptions {
+        direct_url: settings.database_direct_url.as_deref(),
+        secrets_key: settings.secrets_key.as_deref(),
+    };
+    let store = store::connect_with(&settings.database_url, options)
+        .await
+        .with_context(|| match &settings.database_direct_url {
+            Some(direct) => format!(
+                "opening {} (directly: {})",
+                redact(&settings.database_url),
+                redact(direct)
+            ),
+            None => format!("opening {}", redact(&settings.database_url)),
+        })?;
     store
         .migrate()
         .await

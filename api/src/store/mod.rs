@@ -14,6 +14,7 @@
 //! Imports only the model and the engine's records.
 
 mod admin;
+mod connect;
 mod dialect;
 mod history;
 mod insights;
@@ -39,6 +40,7 @@ use crate::model::{
 use crate::questions::{Condition, PromptRecord};
 
 pub use admin::{AdminStore, AuditStore};
+pub use connect::{ConnectOptions, connect, connect_with, connect_with_secrets};
 pub use dialect::Dialect;
 pub use history::HistoryStore;
 pub use insights::{HistoryImport, InsightsStore};
@@ -474,46 +476,4 @@ pub trait EnrichmentStore: Send + Sync {
         state: &BackfillState,
         jobs: &[NewJob],
     ) -> Result<(), StoreError>;
-}
-
-/// Opens the database named by the URL, creating an SQLite file when missing; secrets
-/// are stored as plaintext.
-pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    connect_with_secrets(url, None).await
-}
-
-/// Opens the database named by the URL; with `secrets_key` (64 hex digits or base64 of
-/// 32 bytes) identity and webhook secrets are encrypted at rest.
-pub async fn connect_with_secrets(
-    url: &str,
-    secrets_key: Option<&str>,
-) -> Result<Arc<dyn Store>, StoreError> {
-    connect_with(url, None, secrets_key).await
-}
-
-/// [`connect_with_secrets`], where `direct_url`, if any, names the same PostgreSQL
-/// database without the transaction-pooling proxy (pgbouncer) that `url` goes through:
-/// what needs a session of its own (migrations' lock, `LISTEN`) connects there.
-pub async fn connect_with(
-    url: &str,
-    direct_url: Option<&str>,
-    secrets_key: Option<&str>,
-) -> Result<Arc<dyn Store>, StoreError> {
-    let key = secrets_key.map(SecretsKey::parse).transpose()?;
-    let sealer = secrets::Sealer::new(key.as_ref());
-    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    if url.starts_with("sqlite:") {
-        if direct_url.is_some() {
-            return Err(StoreError::DirectUrlWithoutPostgres(url.to_owned()));
-        }
-        Ok(Arc::new(SqliteStore::connect(url).await?.sealing(sealer)))
-    } else if postgres {
-        let store = match direct_url {
-            Some(direct) => PostgresStore::connect_through_pooler(url, direct).await?,
-            None => PostgresStore::connect(url).await?,
-        };
-        Ok(Arc::new(store.sealing(sealer)))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
-    }
 }

@@ -7,12 +7,16 @@ use serde_json::json;
 use std::sync::Arc;
 
 use trickle::app::prompts::AnswerRequest;
-use trickle::store::{Store, StoreError};
+use trickle::store::{ConnectOptions, Store, StoreError};
 use trickle_testkit::PostgresDatabase;
 
 /// A replica's store: the pool through the pooler, sessions direct.
 async fn replica(database: &PostgresDatabase) -> Arc<dyn Store> {
-    trickle::store::connect_with(&database.pooled_url(), Some(database.url()), None)
+    let options = ConnectOptions {
+        direct_url: Some(database.url()),
+        ..ConnectOptions::default()
+    };
+    trickle::store::connect_with(&database.pooled_url(), options)
         .await
         .expect("connect through the pooler")
 }
@@ -85,12 +89,11 @@ async fn assert_a_pooler_is_in_between(database: &PostgresDatabase) {
 /// ignored.
 #[tokio::test]
 async fn sqlite_refuses_a_direct_url() {
-    let refused = trickle::store::connect_with(
-        "sqlite::memory:",
-        Some("postgres://postgres@127.0.0.1/test"),
-        None,
-    )
-    .await;
+    let options = ConnectOptions {
+        direct_url: Some("postgres://postgres@127.0.0.1/test"),
+        ..ConnectOptions::default()
+    };
+    let refused = trickle::store::connect_with("sqlite::memory:", options).await;
     assert!(matches!(
         refused,
         Err(StoreError::DirectUrlWithoutPostgres(_))
