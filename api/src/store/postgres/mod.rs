@@ -139,7 +139,9 @@ impl Dialect for Postgres {
     const FLAVOUR: Flavour = Flavour::Postgres;
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF jobs SKIP LOCKED";
     const ROW_LOCK: &'static str = "FOR UPDATE";
-    const WRITERS: usize = 4;
+    // Measured (docs/performance.md, "Two login writers on PostgreSQL"): two side by
+    // side against four, in adjacent pairs: the same rate, a shorter tail.
+    const WRITERS: usize = 2;
     // Measured (docs/performance.md, "Answers in a lane of their own"): answers with one
     // writer of their own against sharing four.
     const APART_WRITERS: Option<usize> = Some(1);
