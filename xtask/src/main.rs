@@ -211,19 +211,21 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     run(demo)
 }
 
+/// `cargo build --release` of the `trickle` package's `binaries` (named: the package
+/// has two).
+fn build_release(binaries: &[&str]) -> anyhow::Result<()> {
+    let mut build = cargo();
+    build.args(["build", "--release", "--package", "trickle"]);
+    for binary in binaries {
+        build.args(["--bin", binary]);
+    }
+    run(build)
+}
+
 /// The production build: the widget first, so that `api/build.rs` embeds it.
 fn dist() -> anyhow::Result<()> {
     widget::build()?;
-    let mut release = cargo();
-    release.args([
-        "build",
-        "--release",
-        "--package",
-        "trickle",
-        "--bin",
-        "trickle",
-    ]);
-    run(release)?;
+    build_release(&["trickle"])?;
     let binary = target_dir().join("release/trickle");
     println!(
         "xtask: {} (widget embedded); copy it with trickle.example.toml to your server",

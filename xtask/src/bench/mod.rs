@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::process::{Running, ensure_tool, free_port};
-use crate::{DEFAULT_TEST_POSTGRES, cargo, run, target_dir, workspace_root};
+use crate::{DEFAULT_TEST_POSTGRES, build_release, run, target_dir, workspace_root};
 
 mod database_alone;
 mod http;
@@ -161,18 +161,7 @@ impl Bench {
     /// `target/<work>`; the population and run length from the environment.
     fn prepare(quick: bool, work: &str) -> anyhow::Result<Bench> {
         ensure_tool("wrk", &["wrk"])?;
-        let mut build = cargo();
-        build.args([
-            "build",
-            "--release",
-            "--package",
-            "trickle",
-            "--bin",
-            "trickle",
-            "--bin",
-            "trickle-bench-db",
-        ]);
-        run(build)?;
+        build_release(&["trickle", "trickle-bench-db"])?;
         let release = target_dir().join("release");
         let work = target_dir().join(work);
         let _ = std::fs::remove_dir_all(&work);
@@ -501,15 +490,9 @@ fn drop_database(admin_url: &str, name: &str) {
     }
 }
 
+/// Runs `sql`, for its effect.
 fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
-    let status = Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
-        .status()
-        .context("running psql")?;
-    if !status.success() {
-        bail!("psql {sql:?} failed");
-    }
-    Ok(())
+    psql_value(url, sql).map(drop)
 }
 
 /// One value that `sql` selects.

@@ -20,7 +20,8 @@
 //! trips). On SQLite they share the one writer's queue, and a batch is written as two
 //! runs, the store's own writes and those apart, one after another. On PostgreSQL they
 //! have a queue and one writer of their own ([`Dialect::APART_WRITERS`]), so that
-//! answers go in the fewest, largest batches while logins keep four writers.
+//! answers go in the fewest, largest batches while logins keep writers of their own
+//! ([`Dialect::WRITERS`]).
 //!
 //! [`Dialect::WRITERS`]: crate::store::Dialect::WRITERS
 //! [`Dialect::APART_WRITERS`]: crate::store::Dialect::APART_WRITERS
