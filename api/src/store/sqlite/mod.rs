@@ -21,6 +21,11 @@ mod reader;
 mod rows;
 mod writer;
 
+/// The bytes a write-ahead log file keeps after a checkpoint empties it. SQLite otherwise
+/// keeps the file at its largest size: one large import (a 1 M-user population grew it to
+/// 2.3 GB) would hold that disk for good, where day-to-day writes stay under 5 MB.
+const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// The SQLite dialect.
 #[derive(Debug, Clone, Copy)]
 pub struct Sqlite;
@@ -36,6 +41,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL is durable against process crashes; FULL also survives power loss.
             .synchronous(SqliteSynchronous::Full)
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
@@ -138,5 +144,47 @@ mod tests {
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "{options:?}"
         );
+    }
+
+    /// After one large transaction (an import) the log file is cut back to
+    /// [`JOURNAL_SIZE_LIMIT`] once a checkpoint has emptied it and the next write starts it
+    /// over; without the limit it keeps the import's size.
+    #[tokio::test]
+    async fn the_write_ahead_log_gives_back_its_disk_after_an_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("import.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let pool = store.pool();
+        let log = || {
+            std::fs::metadata(dir.path().join("import.db-wal"))
+                .unwrap()
+                .len()
+        };
+        let megabytes = JOURNAL_SIZE_LIMIT / (1024 * 1024) + 16;
+        sqlx::query("CREATE TABLE import (blob BLOB)")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO import WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+             WHERE i < ?) SELECT randomblob(1048576) FROM n",
+        )
+        .bind(megabytes as i64)
+        .execute(pool)
+        .await
+        .unwrap();
+        assert!(log() > JOURNAL_SIZE_LIMIT, "the import grew the log");
+
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO import VALUES (x'00')")
+            .execute(pool)
+            .await
+            .unwrap();
+        assert!(log() <= JOURNAL_SIZE_LIMIT, "{} bytes", log());
     }
 }

@@ -21,8 +21,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-use super::Sqlite;
 use super::rows::user_of;
+use super::{JOURNAL_SIZE_LIMIT, Sqlite};
 use crate::model::{LoginReceipt, NewJob, PromptEventKind, User};
 use crate::store::sql::{
     BatchOutcome, INSERT_ANSWERED_EVENT, INSERT_JOB, INSERT_LOGIN_EVENT, INSERT_PROMPT_EVENT,
@@ -80,14 +80,17 @@ fn stopped() -> StoreError {
 }
 
 /// The connection, set as the pool's are: `synchronous = FULL` (a receipt means the
-/// login survives a power loss), foreign keys on, the same busy timeout.
+/// login survives a power loss), the same limit on the log's size after a checkpoint
+/// (this connection's commits run the automatic ones), foreign keys on, the same busy
+/// timeout.
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
-    connection.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-    )?;
+    connection.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT};"
+    ))?;
     Ok(connection)
 }
 
