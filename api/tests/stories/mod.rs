@@ -27,9 +27,9 @@ mod results;
 mod retention_order;
 mod secrets;
 mod segments;
+mod session_settings;
 mod sites;
 mod sqlite_writer;
-mod statement_timeout;
 
 /// A question set with two questions at login 1 and one at login 2.
 const SET: &str = r#"

@@ -1,7 +1,8 @@
-//! PostgreSQL only: a statement past the store's statement timeout is cancelled (a
-//! request that timed out does not leave its statement running on), migrations are not
-//! limited, and a limit the operator set (in the URL, on the database) wins. SQLite has
-//! no such setting.
+//! PostgreSQL only, the settings the store gives its sessions: a statement past the
+//! store's statement timeout is cancelled (a request that timed out does not leave its
+//! statement running on), migrations are not limited, and a limit the operator set (in
+//! the URL, on the database) wins; JIT compilation is off unless the operator turned it
+//! on. SQLite has no such settings.
 
 use std::time::{Duration, Instant};
 
@@ -9,10 +10,37 @@ use trickle::store::{PostgresStore, STATEMENT_TIMEOUT, Store};
 use trickle_testkit::PostgresDatabase;
 
 async fn statement_timeout(store: &PostgresStore) -> String {
-    sqlx::query_scalar("SHOW statement_timeout")
+    show(store, "statement_timeout").await
+}
+
+async fn show(store: &PostgresStore, setting: &str) -> String {
+    sqlx::query_scalar("SELECT current_setting($1)")
+        .bind(setting)
         .fetch_one(store.pool())
         .await
         .unwrap()
+}
+
+/// `url` with `-c setting=value` added to its `options`.
+fn with_option(url: &str, setting: &str, value: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20{setting}%3D{value}")
+}
+
+#[tokio::test]
+async fn jit_is_off_unless_the_operator_turned_it_on() {
+    let database = PostgresDatabase::create().await;
+    let store = PostgresStore::connect(database.url()).await.unwrap();
+    assert_eq!(show(&store, "jit").await, "off");
+    assert_eq!(
+        statement_timeout(&store).await,
+        format!("{}min", STATEMENT_TIMEOUT.as_secs() / 60),
+        "set beside it"
+    );
+
+    let url = with_option(database.url(), "jit", "on");
+    let store = PostgresStore::connect(&url).await.unwrap();
+    assert_eq!(show(&store, "jit").await, "on", "the URL's choice wins");
 }
 
 #[tokio::test]
@@ -64,15 +92,7 @@ async fn postgres_cancels_statements_past_the_timeout_but_not_migrations() {
 #[tokio::test]
 async fn a_statement_timeout_in_the_url_wins() {
     let database = PostgresDatabase::create().await;
-    let separator = if database.url().contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let url = format!(
-        "{}{separator}options=-c%20statement_timeout%3D7s",
-        database.url()
-    );
+    let url = with_option(database.url(), "statement_timeout", "7s");
     let store = PostgresStore::connect_with_statement_timeout(&url, Duration::from_millis(300))
         .await
         .unwrap();

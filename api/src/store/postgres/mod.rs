@@ -39,13 +39,18 @@ pub type PostgresStore = SqlStore<Postgres>;
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl PostgresStore {
-    /// Connects to the database named by a `postgres://` URL, with [`STATEMENT_TIMEOUT`].
+    /// Connects to the database named by a `postgres://` URL, with [`STATEMENT_TIMEOUT`]
+    /// and without JIT compilation (`jit = off`), unless the operator set either.
+    ///
+    /// PostgreSQL compiles a statement whose estimated cost passes `jit_above_cost`; the
+    /// results pages' counts over a million rows pass it, and compiling took 40–55 ms per
+    /// statement there, more than it saved (`docs/performance.md`, "JIT off").
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with_statement_timeout(url, STATEMENT_TIMEOUT).await
     }
 
     /// Connects with another limit on a statement's time than [`STATEMENT_TIMEOUT`]
-    /// (zero: none).
+    /// (zero: none), JIT off as in [`connect`](Self::connect).
     pub async fn connect_with_statement_timeout(
         url: &str,
         statement_timeout: Duration,
@@ -59,10 +64,11 @@ impl PostgresStore {
             .after_connect(move |connection, _| {
                 let millis = millis.clone();
                 Box::pin(async move {
-                    // Only where nothing set it: an operator's choice wins.
+                    // Only where nothing set them: an operator's choice wins.
                     sqlx::query(
-                        "SELECT set_config('statement_timeout', $1, false) FROM pg_settings \
-                         WHERE name = 'statement_timeout' AND source = 'default'",
+                        "SELECT set_config(name, CASE name WHEN 'statement_timeout' THEN $1 \
+                         ELSE 'off' END, false) FROM pg_settings \
+                         WHERE name IN ('statement_timeout', 'jit') AND source = 'default'",
                     )
                     .bind(millis)
                     .execute(connection)
@@ -80,9 +86,9 @@ impl PostgresStore {
     /// and to the database itself at `direct_url` for what a pooled connection cannot
     /// hold: migrations' session lock and `LISTEN` for other replicas' invalidations.
     ///
-    /// The statement timeout is then the role's or database's (`ALTER ROLE … SET
-    /// statement_timeout = '60s'`): a session setting made through the pooler would stay
-    /// on a server connection that other clients share.
+    /// The statement timeout and JIT are then the role's or database's (`ALTER ROLE … SET
+    /// statement_timeout = '60s'`, `… SET jit = off`): a session setting made through the
+    /// pooler would stay on a server connection that other clients share.
     pub async fn connect_through_pooler(url: &str, direct_url: &str) -> Result<Self, StoreError> {
         let pool = pool_options()
             .connect_with(PgConnectOptions::from_str(url)?)
