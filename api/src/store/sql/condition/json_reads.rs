@@ -58,7 +58,13 @@ impl Compiler {
         match json {
             Json::At { .. } => "j.v".into(),
             Json::SqliteElement => "e.value".into(),
-            Json::Jsonb(expr) => format!("({expr} #>> '{{}}')"),
+            // A key's value as text in one step (`->>`) where its parent is at hand: on a
+            // date test, which reads the text up to ten times a row, a fifth of a million
+            // users' scan against `-> 'key' #>> '{}'`.
+            Json::Jsonb(expr) => match expr.rsplit_once(" -> ") {
+                Some((parent, key)) if is_quoted_key(key) => format!("({parent} ->> {key})"),
+                _ => format!("({expr} #>> '{{}}')"),
+            },
         }
     }
 
@@ -73,4 +79,13 @@ impl Compiler {
             other => format!("(CAST({} AS REAL) {cmp} {arg})", self.text(other)),
         }
     }
+}
+
+/// A key as `Compiler::metadata` writes it in a `jsonb` path: `'name'`, no quote inside
+/// (key paths are validated).
+fn is_quoted_key(step: &str) -> bool {
+    step.len() >= 2
+        && step.starts_with('\'')
+        && step.ends_with('\'')
+        && !step[1..step.len() - 1].contains('\'')
 }
