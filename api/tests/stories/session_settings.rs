@@ -31,7 +31,12 @@ fn with_option(url: &str, setting: &str, value: &str) -> String {
 async fn jit_is_off_unless_the_operator_turned_it_on() {
     let database = PostgresDatabase::create().await;
     let store = PostgresStore::connect(database.url()).await.unwrap();
-    assert_eq!(show(&store, "jit").await, "off");
+    let (jit, source): (String, String) =
+        sqlx::query_as("SELECT setting, source FROM pg_settings WHERE name = 'jit'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!((jit.as_str(), source.as_str()), ("off", "session"));
     assert_eq!(
         statement_timeout(&store).await,
         format!("{}min", STATEMENT_TIMEOUT.as_secs() / 60),

@@ -1,5 +1,6 @@
-//! SQLite, the embedded default: what is its own. WAL mode, `synchronous = FULL`,
-//! foreign keys on, a busy timeout so concurrent writers queue instead of failing.
+//! SQLite, the embedded default: what is its own. WAL mode, `synchronous = FULL`, a
+//! limit on the log file's size after a checkpoint, foreign keys on, a busy timeout so
+//! concurrent writers queue instead of failing.
 //! One writer at a time serialises job claims; there is one process, so nothing to
 //! notify.
 

@@ -81,8 +81,8 @@ fn stopped() -> StoreError {
 
 /// The connection, set as the pool's are: `synchronous = FULL` (a receipt means the
 /// login survives a power loss), the same limit on the log's size after a checkpoint
-/// (this connection's commits run the automatic ones), foreign keys on, the same busy
-/// timeout.
+/// (applied by the connection that starts the log over, most often this one), foreign
+/// keys on, the same busy timeout.
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)?;
@@ -361,4 +361,23 @@ fn insert_jobs(connection: &Connection, site_id: &str, jobs: &[NewJob]) -> Resul
 /// The user as the count left them, with their previous login.
 fn counted_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, Option<DateTime<Utc>>)> {
     Ok((user_of(row)?, row.get("previous_login_at")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer starts the log over after most checkpoints, so its connection carries
+    /// the limit on the log's size (the pool's is tested in `sqlite/mod.rs`).
+    #[test]
+    fn the_writer_limits_the_log_as_the_pool_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("writer.db");
+        Connection::open(&path).unwrap(); // creates the file, as the pool does first
+        let connection = open(&path).unwrap();
+        let limit: i64 = connection
+            .query_row("PRAGMA journal_size_limit", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(u64::try_from(limit), Ok(JOURNAL_SIZE_LIMIT));
+    }
 }

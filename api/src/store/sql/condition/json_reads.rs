@@ -58,9 +58,9 @@ impl Compiler {
         match json {
             Json::At { .. } => "j.v".into(),
             Json::SqliteElement => "e.value".into(),
-            // A key's value as text in one step (`->>`) where its parent is at hand: on a
-            // date test, which reads the text up to ten times a row, a fifth of a million
-            // users' scan against `-> 'key' #>> '{}'`.
+            // A key's value as text in one step (`->>`) where its parent is at hand. A
+            // date test reads the text up to twelve times a row; against `-> 'key' #>> '{}'`
+            // this took a fifth off a scan of a million users.
             Json::Jsonb(expr) => match expr.rsplit_once(" -> ") {
                 Some((parent, key)) if is_quoted_key(key) => format!("({parent} ->> {key})"),
                 _ => format!("({expr} #>> '{{}}')"),
@@ -84,8 +84,7 @@ impl Compiler {
 /// A key as `Compiler::metadata` writes it in a `jsonb` path: `'name'`, no quote inside
 /// (key paths are validated).
 fn is_quoted_key(step: &str) -> bool {
-    step.len() >= 2
-        && step.starts_with('\'')
-        && step.ends_with('\'')
-        && !step[1..step.len() - 1].contains('\'')
+    step.strip_prefix('\'')
+        .and_then(|rest| rest.strip_suffix('\''))
+        .is_some_and(|key| !key.contains('\''))
 }

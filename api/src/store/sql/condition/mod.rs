@@ -452,4 +452,19 @@ mod tests {
         assert!(p.sql.contains("$4") && p.sql.contains("$5") && p.sql.contains("$6"));
         assert_eq!(p.args.len(), p.sql.matches('$').count());
     }
+
+    #[test]
+    fn postgres_reads_a_keys_text_in_one_step_and_a_whole_document_as_before() {
+        let c = crate::questions::parse_condition_json(&serde_json::json!(
+            {"key": "prefs.born", "since": "years", "gte": 20}
+        ))
+        .unwrap();
+        let profile = compile(&c, Flavour::Postgres, Utc::now(), 1).sql;
+        assert!(profile.contains("(user_metadata -> 'prefs' ->> 'born')"));
+        assert!(!profile.contains("#>>"), "{profile}");
+
+        let answer = compile_answer(&c, Flavour::Postgres, Utc::now(), 1).sql;
+        assert!(answer.contains("(a.value #>> '{}')"), "{answer}");
+        assert!(!answer.contains("->>"), "{answer}");
+    }
 }
