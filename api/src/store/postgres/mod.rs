@@ -43,8 +43,9 @@ impl PostgresStore {
     /// and without JIT compilation (`jit = off`), unless the operator set either.
     ///
     /// PostgreSQL compiles a statement whose estimated cost passes `jit_above_cost`; the
-    /// results pages' counts over a million rows pass it, and compiling took 40–55 ms per
-    /// statement there, more than it saved (`docs/performance.md`, "JIT off").
+    /// results pages' counts over a million rows pass it, and compiling took up to 55 ms a
+    /// statement there, more than it saved (`docs/performance.md`, "JIT off, a key's text
+    /// in one step, and two full runs").
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with_statement_timeout(url, STATEMENT_TIMEOUT).await
     }
