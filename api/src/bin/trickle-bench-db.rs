@@ -10,15 +10,15 @@
 //!   `rate=<requests per second> requests=<n>`. Used for SQLite; PostgreSQL's own rate
 //!   comes from pgbench with the same statements.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::{SecondsFormat, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{ConnectOptions, SqlitePool};
+use trickle::store::SqliteStore;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -51,15 +51,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The store's SQLite settings (`store/sqlite/mod.rs`).
+/// A pool with the store's SQLite settings.
 async fn sqlite(url: &str) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .pragma("journal_size_limit", (64 * 1024 * 1024).to_string())
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(30))
-        .disable_statement_logging();
+    let options = SqliteStore::connect_options(url)?.disable_statement_logging();
     Ok(SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)

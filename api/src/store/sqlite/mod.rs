@@ -35,16 +35,22 @@ pub struct Sqlite;
 pub type SqliteStore = SqlStore<Sqlite>;
 
 impl SqliteStore {
-    /// Opens (and creates) the database file named by a `sqlite:` URL.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+    /// The settings every pool connection opens the file named by a `sqlite:` URL with
+    /// (creating it if missing); `trickle-bench-db` opens its own with them too.
+    pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+        Ok(SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL is durable against process crashes; FULL also survives power loss.
             .synchronous(SqliteSynchronous::Full)
             .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30)))
+    }
+
+    /// Opens (and creates) the database file named by a `sqlite:` URL.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = Self::connect_options(url)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.clone())
